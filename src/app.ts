@@ -1,0 +1,170 @@
+// The composition root: builds every stage from config, wires them together, and owns the
+// lifecycle. Start in dependency order; stop in reverse under one deadline:
+// stop accepting → close the listener → drain the buffer → flush the batcher → wait for
+// the writers → close the sink. Whatever is still unwritten at the deadline is dead-lettered.
+import { LogController, fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { adminRoutes } from './admin/admin-routes.js';
+import type { Config } from './config/schema.js';
+import { installErrorHandler } from './ingest/error-handler.js';
+import { ingestRoutes } from './ingest/ingest-routes.js';
+import { createLogger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { uuidv7 } from './record.js';
+import { Batcher } from './pipeline/batcher.js';
+import type { RecordBuffer } from './pipeline/buffer.js';
+import { DeadLetter } from './pipeline/dead-letter.js';
+import { MemoryBuffer } from './pipeline/memory-buffer.js';
+import { WriterPool } from './pipeline/writer-pool.js';
+import { createSink } from './sinks/create-sink.js';
+import type { Sink } from './sinks/sink.js';
+
+export interface AppOptions {
+  logger?: Logger;
+  /** Use this sink instead of the configured one (tests, embedding). */
+  sink?: Sink;
+  /** Collect Node's default process metrics (off in tests that build many apps). */
+  defaultMetrics?: boolean;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly server: FastifyInstance;
+  readonly buffer: RecordBuffer;
+  readonly batcher: Batcher;
+  readonly pool: WriterPool;
+  readonly sink: Sink;
+  readonly deadLetter: DeadLetter;
+  /** Base URL once listening, e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  start(): Promise<void>;
+  /** Graceful stop; resolves when everything accepted is written or dead-lettered. */
+  stop(): Promise<void>;
+}
+
+const REQ_ID = /^[\w.:@/-]{1,128}$/;
+
+export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const logger = opts.logger ?? createLogger(config.log);
+  const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
+  const sink = opts.sink ?? (await createSink(config, { logger }));
+  const deadLetter = new DeadLetter(config.deadLetter.dir);
+  const buffer = new MemoryBuffer({
+    maxRecords: config.buffer.maxRecords,
+    maxBytes: config.buffer.maxBytes,
+    retryAfterSeconds: config.ingest.retryAfterSeconds,
+  });
+  const pool = new WriterPool({
+    sink,
+    writers: config.writers.count,
+    queue: config.writers.queue,
+    retry: config.retry,
+    breaker: config.breaker,
+    deadLetter,
+    metrics,
+    logger,
+  });
+  const batcher = new Batcher(
+    buffer,
+    config.batch,
+    (batch) => {
+      metrics.batchSize.observe(batch.records.length);
+      metrics.batchBytes.observe(batch.bytes);
+      metrics.batchesFlushed.labels(batch.trigger).inc();
+      pool.submit(batch);
+    },
+    () => pool.hasRoom(),
+  );
+  pool.onRoom(() => batcher.pump());
+  metrics.onScrape(() => {
+    const s = buffer.stats();
+    metrics.bufferRecords.set(s.records);
+    metrics.bufferBytes.set(s.bytes);
+  });
+
+  let accepting = false;
+  const startedAt = Date.now();
+  const server = fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // No log line per request: ingest is the hot path. Errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQ_ID.test(given) ? given : uuidv7();
+    },
+    // Our ingest parser enforces ingest.maxBodyBytes itself (after decompression, too).
+    bodyLimit: config.ingest.maxBodyBytes,
+    return503OnClosing: true,
+  });
+  server.addHook('onRequest', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+  server.addHook('onResponse', async (req, reply) => {
+    metrics.ingestRequests.labels(req.routeOptions.url ?? 'unmatched', String(reply.statusCode)).inc();
+  });
+  installErrorHandler(server, metrics);
+  const ingestCtx = { config, buffer, metrics, accepting: () => accepting };
+  await server.register(ingestRoutes(ingestCtx));
+  await server.register(
+    adminRoutes({ config, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt }),
+  );
+
+  let url = '';
+  let stopping: Promise<void> | undefined;
+
+  async function stop(): Promise<void> {
+    accepting = false;
+    const deadlineMs = config.shutdown.timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), deadlineMs);
+    });
+    const onDeadline = deadline.then(() => {
+      logger.error({ timeoutMs: deadlineMs }, 'shutdown deadline reached: dead-lettering what is left');
+      pool.abortAll(`shutdown deadline (${deadlineMs} ms) reached before the sink took the batch`);
+    });
+    void onDeadline;
+    // In-flight requests finish (ack-mode `sink` waits still need the pipeline running).
+    await Promise.race([server.close(), deadline]);
+    buffer.close();
+    batcher.drain();
+    const before = pool.stats();
+    logger.info({ queued: before.queued, inFlight: before.inFlight.length }, 'draining writers');
+    await pool.idle();
+    clearTimeout(timer);
+    await sink.close();
+    const s = pool.stats();
+    logger.info({ committedRecords: s.committedRecords, deadLetteredBatches: s.deadLetteredBatches }, 'stopped');
+  }
+
+  return {
+    config,
+    logger,
+    metrics,
+    server,
+    buffer,
+    batcher,
+    pool,
+    sink,
+    deadLetter,
+    get url() {
+      return url;
+    },
+    async start() {
+      await sink.start?.();
+      await server.listen({ host: config.server.host, port: config.server.port });
+      const addr = server.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
+      const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
+      url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      accepting = true;
+      logger.info({ url, sink: sink.name, ack: config.ingest.ack, writers: config.writers.count }, 'sluice listening');
+    },
+    stop() {
+      stopping ??= stop();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// `sluice serve`: runs the collector until SIGTERM/SIGINT, then stops gracefully.
+// A second signal exits at once.
+import { createApp } from '../app.js';
+import type { ParsedArgs } from './args.js';
+import { CONFIG_FLAGS_HELP, configFromFlags } from './config-flags.js';
+
+export const SERVE_HELP = `Usage: sluice serve [config flags]
+
+Runs the collector: HTTP ingest (POST /logs, POST /health), buffer, batcher, writers, sink.
+Stops gracefully on SIGTERM or SIGINT (a second signal exits at once).
+
+${CONFIG_FLAGS_HELP}`;
+
+export async function serveCommand(args: ParsedArgs, out: (s: string) => void): Promise<number> {
+  if (args.booleans.has('help')) {
+    out(SERVE_HELP);
+    return 0;
+  }
+  const { config } = configFromFlags(args.flags);
+  const app = await createApp(config);
+  let signals = 0;
+  const done = new Promise<number>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) {
+        app.logger.warn({ signal: sig }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      app.logger.info({ signal: sig }, 'shutting down gracefully');
+      app.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          app.logger.error({ err }, 'error during shutdown');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  try {
+    await app.start();
+  } catch (err) {
+    app.logger.fatal({ err }, 'start-up failed');
+    await app.stop().catch(() => undefined);
+    throw err;
+  }
+  return done;
+}

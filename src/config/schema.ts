@@ -1,0 +1,97 @@
+// The one config schema: every key with its type, default and description. Loading order
+// (defaults < file < env < flags) lives in load.ts; the README table is generated from here.
+import { z } from 'zod';
+import { fileSinkConfig } from '../sinks/file/config.js';
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const SINK_KINDS = ['file', 'stdout', 'blackhole'] as const;
+
+const tokenList = z.array(z.string().min(8)).default([]);
+
+export const configSchema = z.object({
+  server: z
+    .object({
+      host: z.string().min(1).default('0.0.0.0').describe('Address the HTTP server listens on'),
+      port: z.number().int().min(0).max(65535).default(8080).describe('HTTP port (env PORT also works); 0 picks a free port'),
+    })
+    .prefault({}),
+  log: z
+    .object({
+      level: z.enum(LOG_LEVELS).default('info').describe('Level of the service\'s own logs'),
+      pretty: z.enum(['auto', 'true', 'false']).default('auto').describe('Human-readable logs (auto: when stdout is a TTY)'),
+    })
+    .prefault({}),
+  auth: z
+    .object({
+      ingestTokens: tokenList.describe('Bearer tokens accepted on ingest routes (comma-separated in env); empty: no auth'),
+      adminTokens: tokenList.describe('Bearer tokens accepted on /admin routes; empty: no auth'),
+    })
+    .prefault({}),
+  ingest: z
+    .object({
+      maxBodyBytes: z.number().int().min(1024).default(10 * 1024 * 1024).describe('Largest request body, after gzip decompression (413 above)'),
+      enqueueTimeoutMs: z.number().int().min(0).default(200).describe('How long a request may wait for buffer space before 429'),
+      retryAfterSeconds: z.number().int().min(1).default(1).describe('Retry-After sent with 429 and 503'),
+      ack: z.enum(['memory', 'sink']).default('memory').describe('When 202 is sent: memory = once buffered; sink = once the sink committed'),
+    })
+    .prefault({}),
+  buffer: z
+    .object({
+      maxRecords: z.number().int().min(1).default(200_000).describe('Records the buffer holds before pushing back'),
+      maxBytes: z.number().int().min(1024).default(128 * 1024 * 1024).describe('Bytes the buffer holds before pushing back'),
+      highWaterMark: z.number().min(0.1).max(1).default(0.9).describe('Fill fraction above which /readyz reports not ready'),
+    })
+    .prefault({}),
+  batch: z
+    .object({
+      maxRecords: z.number().int().min(1).default(2000).describe('Flush a batch at this many records'),
+      maxBytes: z.number().int().min(1024).default(4 * 1024 * 1024).describe('Flush a batch at this many bytes'),
+      maxWaitMs: z.number().int().min(1).default(200).describe('Flush a batch this long after its first record'),
+    })
+    .prefault({}),
+  writers: z
+    .object({
+      count: z.number().int().min(1).max(256).default(4).describe('Concurrent sink writers'),
+      queue: z.number().int().min(1).default(4).describe('Batches that may wait for a free writer before the batcher pauses'),
+    })
+    .prefault({}),
+  retry: z
+    .object({
+      maxRetries: z.number().int().min(0).default(5).describe('Retries of a failing batch (while the sink is otherwise healthy) before dead-lettering'),
+      baseDelayMs: z.number().int().min(1).default(100).describe('First retry delay cap; doubles each retry (full jitter)'),
+      maxDelayMs: z.number().int().min(1).default(10_000).describe('Largest retry delay'),
+    })
+    .prefault({}),
+  breaker: z
+    .object({
+      failureThreshold: z.number().int().min(1).default(5).describe('Consecutive sink failures that open the circuit breaker'),
+      halfOpenAfterMs: z.number().int().min(10).default(5000).describe('How long the breaker stays open before one probe write'),
+    })
+    .prefault({}),
+  deadLetter: z
+    .object({
+      dir: z.string().min(1).default('./data/dead-letter').describe('Where batches that could not be written go (NDJSON, with the error)'),
+    })
+    .prefault({}),
+  sink: z
+    .object({
+      kind: z.enum(SINK_KINDS).default('file').describe('Where batches are written'),
+    })
+    .prefault({}),
+  file: fileSinkConfig,
+  shutdown: z
+    .object({
+      timeoutMs: z.number().int().min(100).default(20_000).describe('Deadline for a graceful stop; what is left then goes to the dead-letter file'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Keys whose values are masked by `config print` and in logs. */
+export const SECRET_KEYS = new Set(['auth.ingestTokens', 'auth.adminTokens']);
+
+/** Extra environment names for a key, beside its SLUICE_* name (spec compatibility). */
+export const ENV_ALIASES: Record<string, string[]> = {
+  'server.port': ['PORT'],
+};

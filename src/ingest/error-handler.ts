@@ -1,0 +1,45 @@
+// Maps every error to a response in one place: SluiceErrors by their code, Fastify's own
+// client errors (415, 413, 400) to ours, and anything else to a 500 that is logged with
+// the request id. A client's mistake is never a 500.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SluiceError, type ErrorCode } from '../errors.js';
+import type { Metrics } from '../observability/metrics.js';
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'SLUICE_ERR_INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'SLUICE_ERR_BODY_TOO_LARGE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'SLUICE_ERR_EMPTY_BODY',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'SLUICE_ERR_INVALID_JSON',
+};
+
+export function toSluiceError(err: FastifyError | Error): SluiceError {
+  if (err instanceof SluiceError) return err;
+  const fe = err as FastifyError;
+  const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (mapped === 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE') {
+    return new SluiceError(mapped, 'unsupported Content-Type: send application/json or application/x-ndjson');
+  }
+  if (mapped) return new SluiceError(mapped, fe.message);
+  if (fe.validation) return new SluiceError('SLUICE_ERR_INVALID_RECORD', fe.message);
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new SluiceError('SLUICE_ERR_INVALID_JSON', fe.message);
+  }
+  return new SluiceError('SLUICE_ERR_INTERNAL', 'internal error', { cause: err });
+}
+
+export function installErrorHandler(app: FastifyInstance, metrics: Metrics): void {
+  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    const e = toSluiceError(err);
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.ingestErrors.labels(route, e.code).inc();
+    if (e.statusCode >= 500 && e.code === 'SLUICE_ERR_INTERNAL') req.log.error({ err }, 'request failed');
+    else req.log.debug({ code: e.code, msg: e.message }, 'request rejected');
+    if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
+    if (e.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="sluice"');
+    void reply.code(e.statusCode).send({ ...e.toJSON(), req_id: req.id });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: 'SLUICE_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}`, req_id: req.id });
+  });
+}

@@ -1,0 +1,156 @@
+// Turns one untrusted JSON value into a typed record, or a FieldProblem naming what is
+// wrong. Shared by the JSON and NDJSON paths of POST /logs and by POST /health.
+import type { FieldProblem } from '../errors.js';
+import {
+  HEALTH_STATUSES,
+  LEVELS,
+  RECORD_OVERHEAD_BYTES,
+  normaliseLevel,
+  strBytes,
+  toMicros,
+  uuidv7,
+  type HealthRecord,
+  type HealthStatus,
+  type LogRecord,
+} from '../record.js';
+
+/** Where a value sits in the request: a line (NDJSON) or an index (JSON). */
+export interface Position {
+  line?: number;
+  index?: number;
+}
+
+const MAX_ID = 128;
+const MAX_SERVICE = 256;
+const MAX_TRACE = 64;
+
+export type Normalised<T> = { ok: true; record: T } | { ok: false; problem: FieldProblem };
+
+function fail<T>(pos: Position, field: string, message: string): Normalised<T> {
+  return { ok: false, problem: { ...pos, field, message } };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Optional bounded string; numbers and booleans are accepted and stringified. */
+function optString(v: unknown, max: number): string | null | undefined {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string') return v.length <= max ? v : undefined;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+/** The record's time from `ts` (or its alias `timestamp`); receive time when absent. */
+function timeOf(v: Record<string, unknown>, receivedAt: number): { field: string; ts: number | undefined } {
+  const field = v.ts !== undefined ? 'ts' : 'timestamp';
+  const raw = v[field];
+  if (raw === undefined || raw === null) return { field, ts: receivedAt };
+  return { field, ts: toMicros(raw) ?? undefined };
+}
+
+/** The client's idempotency key, or a fresh time-ordered id; undefined when the key is invalid. */
+function idOf(v: Record<string, unknown>, receivedAt: number): string | undefined {
+  if (v.id === undefined || v.id === null) return uuidv7(Math.floor(receivedAt / 1000));
+  if (typeof v.id === 'string' && v.id.length > 0 && v.id.length <= MAX_ID) return v.id;
+  return undefined;
+}
+
+const TS_PROBLEM = 'must be an RFC 3339 string or epoch seconds/milliseconds/nanoseconds';
+const ID_PROBLEM = `must be a non-empty string of at most ${MAX_ID} characters`;
+
+const LOG_FIELDS = new Set(['ts', 'timestamp', 'level', 'service', 'message', 'msg', 'attrs', 'id', 'trace_id', 'span_id']);
+
+export function normaliseLog(v: unknown, pos: Position, receivedAt: number): Normalised<LogRecord> {
+  if (!isObject(v)) return fail(pos, '(record)', 'each log record must be a JSON object');
+  const { field: tsField, ts } = timeOf(v, receivedAt);
+  if (ts === undefined) return fail(pos, tsField, TS_PROBLEM);
+  let level: LogRecord['level'] = 'info';
+  if (v.level !== undefined && v.level !== null) {
+    const l = normaliseLevel(v.level);
+    if (l === null) return fail(pos, 'level', `unknown level ${JSON.stringify(v.level)}: use ${LEVELS.join('/')} or a pino/syslog number`);
+    level = l;
+  }
+  const service = optString(v.service, MAX_SERVICE);
+  if (service === undefined) return fail(pos, 'service', `must be a string of at most ${MAX_SERVICE} characters`);
+  const msgField = v.message !== undefined ? 'message' : 'msg';
+  const message = optString(v[msgField], Number.MAX_SAFE_INTEGER);
+  if (message === undefined) return fail(pos, msgField, 'must be a string');
+  const id = idOf(v, receivedAt);
+  if (id === undefined) return fail(pos, 'id', ID_PROBLEM);
+  const traceId = optString(v.trace_id, MAX_TRACE);
+  if (traceId === undefined) return fail(pos, 'trace_id', `must be a string of at most ${MAX_TRACE} characters`);
+  const spanId = optString(v.span_id, MAX_TRACE);
+  if (spanId === undefined) return fail(pos, 'span_id', `must be a string of at most ${MAX_TRACE} characters`);
+
+  let extra: Record<string, unknown> | undefined;
+  for (const k in v) {
+    if (LOG_FIELDS.has(k)) continue;
+    (extra ??= {})[k] = v[k];
+  }
+  // Drop the alias that lost (both ts and timestamp, or message and msg) into attrs too: nothing sent is lost.
+  if (tsField === 'ts' && v.timestamp !== undefined) (extra ??= {}).timestamp = v.timestamp;
+  if (msgField === 'message' && v.msg !== undefined) (extra ??= {}).msg = v.msg;
+  let attrsValue: unknown = v.attrs ?? null;
+  if (extra) attrsValue = isObject(attrsValue) ? { ...extra, ...attrsValue } : attrsValue === null ? extra : { ...extra, attrs: attrsValue };
+  const attrs = attrsValue === null ? null : JSON.stringify(attrsValue);
+
+  const record: LogRecord = {
+    type: 'log',
+    id,
+    ts,
+    received_at: receivedAt,
+    level,
+    service,
+    message,
+    attrs,
+    trace_id: traceId,
+    span_id: spanId,
+    size: 0,
+  };
+  record.size = RECORD_OVERHEAD_BYTES + id.length + strBytes(service) + strBytes(message) + strBytes(attrs) + strBytes(traceId) + strBytes(spanId);
+  return { ok: true, record };
+}
+
+const HEALTH_FIELDS = new Set(['service', 'status', 'latency_ms', 'message', 'ts', 'timestamp', 'id']);
+
+export function normaliseHealth(v: unknown, pos: Position, receivedAt: number): Normalised<HealthRecord> {
+  if (!isObject(v)) return fail(pos, '(record)', 'each health ping must be a JSON object');
+  if (typeof v.service !== 'string' || v.service.length === 0 || v.service.length > MAX_SERVICE) {
+    return fail(pos, 'service', `is required: a non-empty string of at most ${MAX_SERVICE} characters`);
+  }
+  if (typeof v.status !== 'string' || !(HEALTH_STATUSES as readonly string[]).includes(v.status)) {
+    return fail(pos, 'status', `is required: one of ${HEALTH_STATUSES.join(', ')}`);
+  }
+  let latency: number | null = null;
+  if (v.latency_ms !== undefined && v.latency_ms !== null) {
+    if (typeof v.latency_ms !== 'number' || !Number.isFinite(v.latency_ms) || v.latency_ms < 0) {
+      return fail(pos, 'latency_ms', 'must be a non-negative number');
+    }
+    latency = v.latency_ms;
+  }
+  const message = optString(v.message, Number.MAX_SAFE_INTEGER);
+  if (message === undefined) return fail(pos, 'message', 'must be a string');
+  const { field: tsField, ts } = timeOf(v, receivedAt);
+  if (ts === undefined) return fail(pos, tsField, TS_PROBLEM);
+  const id = idOf(v, receivedAt);
+  if (id === undefined) return fail(pos, 'id', ID_PROBLEM);
+  let extra: Record<string, unknown> | undefined;
+  for (const k in v) if (!HEALTH_FIELDS.has(k)) (extra ??= {})[k] = v[k];
+  const attrs = extra ? JSON.stringify(extra) : null;
+  const record: HealthRecord = {
+    type: 'health',
+    id,
+    ts,
+    received_at: receivedAt,
+    service: v.service,
+    status: v.status as HealthStatus,
+    latency_ms: latency,
+    message,
+    attrs,
+    size: 0,
+  };
+  record.size = RECORD_OVERHEAD_BYTES + id.length + v.service.length + strBytes(message) + strBytes(attrs);
+  return { ok: true, record };
+}

@@ -1,0 +1,80 @@
+// Splits a decoded body into JSON values with their positions: one object or an array
+// (application/json), or one object per line (NDJSON), then normalises each into a record.
+// Any problem rejects the whole request (nothing from it is stored); up to 10 are reported.
+import { SluiceError, type FieldProblem } from '../errors.js';
+import type { SluiceRecord } from '../record.js';
+import type { Normalised, Position } from './normalise.js';
+
+export const JSON_TYPES = ['application/json'];
+export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonlines', 'application/x-jsonlines'];
+
+const MAX_PROBLEMS = 10;
+
+export interface Parsed<T extends SluiceRecord> {
+  records: T[];
+  bytes: number;
+}
+
+type Normaliser<T> = (v: unknown, pos: Position, receivedAt: number) => Normalised<T>;
+
+export function isNdjson(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const media = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  return NDJSON_TYPES.includes(media);
+}
+
+export function parseBody<T extends SluiceRecord>(body: Buffer, ndjson: boolean, receivedAt: number, normalise: Normaliser<T>): Parsed<T> {
+  if (body.length === 0) throw new SluiceError('SLUICE_ERR_EMPTY_BODY', 'request body is empty');
+  const text = body.toString('utf8');
+  const records: T[] = [];
+  const problems: FieldProblem[] = [];
+  let bytes = 0;
+  const add = (value: unknown, pos: Position): void => {
+    const r = normalise(value, pos, receivedAt);
+    if (r.ok) {
+      records.push(r.record);
+      bytes += r.record.size;
+    } else if (problems.length < MAX_PROBLEMS) problems.push(r.problem);
+  };
+
+  if (ndjson) {
+    let start = 0;
+    let line = 0;
+    while (start <= text.length && problems.length < MAX_PROBLEMS) {
+      let end = text.indexOf('\n', start);
+      if (end === -1) end = text.length;
+      line++;
+      const raw = text.slice(start, end).trim();
+      start = end + 1;
+      if (raw === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(raw);
+      } catch (err) {
+        problems.push({ line, field: '(line)', message: `invalid JSON: ${(err as Error).message}` });
+        continue;
+      }
+      add(value, { line });
+    }
+    if (problems.length === 0 && records.length === 0) throw new SluiceError('SLUICE_ERR_EMPTY_BODY', 'NDJSON body holds no records');
+  } else {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new SluiceError('SLUICE_ERR_INVALID_JSON', `invalid JSON: ${(err as Error).message}`, {
+        problems: [{ index: 0, field: '(body)', message: `invalid JSON: ${(err as Error).message}` }],
+      });
+    }
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length && problems.length < MAX_PROBLEMS; i++) add(value[i], { index: i });
+    } else add(value, { index: 0 });
+  }
+
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    const where = first.line !== undefined ? `line ${first.line}` : `index ${first.index}`;
+    throw new SluiceError('SLUICE_ERR_INVALID_RECORD', `${where}: field ${first.field} ${first.message}; nothing from this request was stored`, { problems });
+  }
+  return { records, bytes };
+}

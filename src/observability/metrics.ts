@@ -1,0 +1,137 @@
+// Every metric Sluice exports, defined once. Each app instance owns its registry, so tests
+// can run several apps in one process. Label values come from fixed sets or config, never
+// from client input, so series counts stay bounded.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const SIZE_BUCKETS = [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 50000];
+const BYTES_BUCKETS = [1024, 16384, 65536, 262144, 1048576, 4194304, 16777216];
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly ingestRequests = new Counter({
+    name: 'sluice_ingest_requests_total',
+    help: 'HTTP ingest requests by route and status code',
+    labelNames: ['route', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly ingestErrors = new Counter({
+    name: 'sluice_ingest_errors_total',
+    help: 'Rejected ingest requests by route and reason (error code)',
+    labelNames: ['route', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly ingestRecords = new Counter({
+    name: 'sluice_ingest_records_total',
+    help: 'Records accepted into the buffer, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: 'sluice_batch_size',
+    help: 'Records per flushed batch',
+    buckets: SIZE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly batchBytes = new Histogram({
+    name: 'sluice_batch_bytes',
+    help: 'Bytes per flushed batch',
+    buckets: BYTES_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly batchesFlushed = new Counter({
+    name: 'sluice_batches_flushed_total',
+    help: 'Batches cut by the batcher, by what triggered the flush',
+    labelNames: ['trigger'] as const,
+    registers: [this.registry],
+  });
+  readonly workerFailures = new Counter({
+    name: 'sluice_worker_failures_total',
+    help: 'Failed sink writes (each attempt)',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly workerRetries = new Counter({
+    name: 'sluice_worker_retries_total',
+    help: 'Retries scheduled after a failed sink write',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly writeLatency = new Histogram({
+    name: 'sluice_write_latency_seconds',
+    help: 'Duration of successful sink writes',
+    labelNames: ['sink'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly e2eLatency = new Histogram({
+    name: 'sluice_e2e_latency_seconds',
+    help: 'Time from a record being received to its batch being committed by the sink',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly recordsWritten = new Counter({
+    name: 'sluice_records_written_total',
+    help: 'Records committed by the sink',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly bufferRecords = new Gauge({
+    name: 'sluice_buffer_records',
+    help: 'Records held in the buffer',
+    registers: [this.registry],
+  });
+  readonly bufferBytes = new Gauge({
+    name: 'sluice_buffer_bytes',
+    help: 'Bytes held in the buffer',
+    registers: [this.registry],
+  });
+  readonly circuitState = new Gauge({
+    name: 'sluice_circuit_state',
+    help: 'Circuit breaker state per sink: 0 closed, 1 open, 2 half-open',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly deadLetters = new Counter({
+    name: 'sluice_dead_letter_total',
+    help: 'Records written to the dead-letter file',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly checkUp = new Gauge({
+    name: 'sluice_check_up',
+    help: 'Health check state: 1 up, 0.5 degraded, 0 down',
+    labelNames: ['check'] as const,
+    registers: [this.registry],
+  });
+  readonly checkDuration = new Histogram({
+    name: 'sluice_check_duration_seconds',
+    help: 'Duration of health check runs',
+    labelNames: ['check'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly schedulerLag = new Histogram({
+    name: 'sluice_scheduler_lag_seconds',
+    help: 'How late health checks start compared with their schedule',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+  }
+
+  private readonly collectHooks: Array<() => void> = [];
+
+  /** Registers a function run before each scrape, for gauges read from state rather than set on the hot path. */
+  onScrape(fn: () => void): void {
+    this.collectHooks.push(fn);
+  }
+
+  async render(): Promise<string> {
+    for (const fn of this.collectHooks) fn();
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,44 @@
+// The buffer contract between ingest and the batcher. The in-memory buffer implements it
+// now; a disk-backed buffer can take its place without ingest or the batcher changing.
+import type { SluiceRecord } from '../record.js';
+import type { Ticket } from './ticket.js';
+
+export interface PushOptions {
+  /** How long to wait for room before failing with SLUICE_ERR_BUFFER_FULL. */
+  timeoutMs: number;
+  /** Settled when the records are committed (or dead-lettered) downstream. */
+  ticket?: Ticket;
+}
+
+export interface Taken {
+  records: SluiceRecord[];
+  bytes: number;
+  tickets: Array<[Ticket, number]>;
+  /** True when the buffer still holds records after this take (a limit stopped it). */
+  more: boolean;
+}
+
+export interface BufferStats {
+  records: number;
+  bytes: number;
+  maxRecords: number;
+  maxBytes: number;
+  /** Producers currently waiting for room. */
+  waiting: number;
+}
+
+export interface RecordBuffer {
+  /**
+   * Admits the records, waiting up to `timeoutMs` for room. Resolves once they are held
+   * as the buffer promises (in memory, or on disk for a durable buffer); rejects with a
+   * SluiceError (BUFFER_FULL or SHUTTING_DOWN) otherwise, in which case nothing was admitted.
+   */
+  push(records: SluiceRecord[], bytes: number, opts: PushOptions): Promise<void>;
+  /** Takes records in arrival order, up to both limits; takes one oversized record alone rather than none. */
+  take(maxRecords: number, maxBytes: number): Taken;
+  /** Called (synchronously, once per push) when records arrive. One listener. */
+  onReadable(listener: () => void): void;
+  stats(): BufferStats;
+  /** Refuses new pushes and fails waiting producers; records already held stay takeable. */
+  close(): void;
+}

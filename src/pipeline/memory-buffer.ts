@@ -1,0 +1,148 @@
+// The in-memory buffer: a FIFO of request-sized chunks bounded by record count and bytes.
+// Producers that do not fit wait in line (no barging) up to their timeout, then get 429.
+import { SluiceError } from '../errors.js';
+import type { SluiceRecord } from '../record.js';
+import type { BufferStats, PushOptions, RecordBuffer, Taken } from './buffer.js';
+import type { Ticket } from './ticket.js';
+
+interface Chunk {
+  records: SluiceRecord[];
+  offset: number;
+  ticket: Ticket | undefined;
+}
+
+interface Waiter {
+  records: SluiceRecord[];
+  bytes: number;
+  ticket: Ticket | undefined;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface MemoryBufferOptions {
+  maxRecords: number;
+  maxBytes: number;
+  retryAfterSeconds: number;
+}
+
+export class MemoryBuffer implements RecordBuffer {
+  private chunks: Chunk[] = [];
+  private head = 0;
+  private records = 0;
+  private bytes = 0;
+  private waiters: Waiter[] = [];
+  private listener: (() => void) | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: MemoryBufferOptions) {}
+
+  push(records: SluiceRecord[], bytes: number, opts: PushOptions): Promise<void> {
+    if (this.closed) return Promise.reject(this.shuttingDown());
+    if (records.length === 0) return Promise.resolve();
+    if (this.waiters.length === 0 && this.fits(records.length, bytes)) {
+      this.admit(records, bytes, opts.ticket);
+      return Promise.resolve();
+    }
+    if (opts.timeoutMs <= 0) return Promise.reject(this.full());
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { records, bytes, ticket: opts.ticket, resolve, reject, timer: undefined };
+      waiter.timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(this.full());
+      }, opts.timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  take(maxRecords: number, maxBytes: number): Taken {
+    const out: SluiceRecord[] = [];
+    const tickets: Array<[Ticket, number]> = [];
+    let bytes = 0;
+    while (this.head < this.chunks.length && out.length < maxRecords) {
+      const chunk = this.chunks[this.head]!;
+      const start = chunk.offset;
+      let i = start;
+      while (i < chunk.records.length && out.length < maxRecords) {
+        const size = chunk.records[i]!.size;
+        // An oversized record still goes out, alone, so it can never block the queue.
+        if (bytes + size > maxBytes && out.length > 0) break;
+        out.push(chunk.records[i]!);
+        bytes += size;
+        i++;
+      }
+      if (chunk.ticket && i > start) tickets.push([chunk.ticket, i - start]);
+      chunk.offset = i;
+      if (i < chunk.records.length) break; // a limit stopped us inside this chunk
+      this.chunks[this.head] = undefined as unknown as Chunk; // let the chunk be collected
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+    this.records -= out.length;
+    this.bytes -= bytes;
+    if (out.length > 0) this.admitWaiters();
+    return { records: out, bytes, tickets, more: this.records > 0 };
+  }
+
+  onReadable(listener: () => void): void {
+    this.listener = listener;
+  }
+
+  stats(): BufferStats {
+    return {
+      records: this.records,
+      bytes: this.bytes,
+      maxRecords: this.opts.maxRecords,
+      maxBytes: this.opts.maxBytes,
+      waiting: this.waiters.length,
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(this.shuttingDown());
+    }
+  }
+
+  private fits(n: number, bytes: number): boolean {
+    // An empty buffer takes any one request, so a request larger than the caps still gets in.
+    if (this.records === 0) return true;
+    return this.records + n <= this.opts.maxRecords && this.bytes + bytes <= this.opts.maxBytes;
+  }
+
+  private admit(records: SluiceRecord[], bytes: number, ticket: Ticket | undefined): void {
+    this.chunks.push({ records, offset: 0, ticket });
+    this.records += records.length;
+    this.bytes += bytes;
+    this.listener?.();
+  }
+
+  private admitWaiters(): void {
+    while (this.waiters.length > 0) {
+      const w = this.waiters[0]!;
+      if (!this.fits(w.records.length, w.bytes)) return;
+      this.waiters.shift();
+      clearTimeout(w.timer);
+      this.admit(w.records, w.bytes, w.ticket);
+      w.resolve();
+    }
+  }
+
+  private full(): SluiceError {
+    return new SluiceError('SLUICE_ERR_BUFFER_FULL', 'buffer full: the sink is behind; retry later', {
+      retryAfter: this.opts.retryAfterSeconds,
+    });
+  }
+
+  private shuttingDown(): SluiceError {
+    return new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'shutting down: not accepting new records', {
+      retryAfter: this.opts.retryAfterSeconds,
+    });
+  }
+}

@@ -1,0 +1,198 @@
+// The writer pool: N concurrent writers take batches from a small bounded queue and write
+// them to the sink. A failing write is retried with exponential backoff and full jitter;
+// a circuit breaker (cockatiel) stops hammering a sink that is down. Retries are counted
+// only while the breaker is closed, so an outage holds batches (and pushes back on
+// clients) instead of dead-lettering them; a batch that keeps failing while the sink is
+// otherwise healthy, or fails permanently, goes to the dead-letter file.
+import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll, isBrokenCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
+import type { Logger } from 'pino';
+import { SluiceError, errorMessage, isPermanent } from '../errors.js';
+import { nowMicros } from '../record.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Batch, Sink } from '../sinks/sink.js';
+import { fullJitterDelay, sleep } from './backoff.js';
+import type { DeadLetter } from './dead-letter.js';
+import { settleTickets } from './ticket.js';
+
+export interface WriterPoolOptions {
+  sink: Sink;
+  writers: number;
+  queue: number;
+  retry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
+  breaker: { failureThreshold: number; halfOpenAfterMs: number };
+  deadLetter: DeadLetter;
+  metrics: Metrics;
+  logger: Logger;
+  random?: () => number;
+  /** Hook around each sink write (tracing); must call `write`. */
+  around?: (batch: Batch, write: () => Promise<void>) => Promise<void>;
+}
+
+export interface WriterStats {
+  queued: number;
+  inFlight: Array<{ writer: number; batch: string; records: number; attempt: number }>;
+  committedBatches: number;
+  committedRecords: number;
+  retries: number;
+  failures: number;
+  deadLetteredBatches: number;
+  breaker: 'closed' | 'open' | 'half-open';
+  lastError: string | null;
+}
+
+const STATE_NAMES = { [CircuitState.Closed]: 'closed', [CircuitState.Open]: 'open', [CircuitState.HalfOpen]: 'half-open', [CircuitState.Isolated]: 'open' } as const;
+
+export class WriterPool {
+  private readonly queue: Batch[] = [];
+  private readonly slots: Array<{ batch: string; records: number; attempt: number } | null>;
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly abort = new AbortController();
+  private roomListener: (() => void) | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private counters = { committedBatches: 0, committedRecords: 0, retries: 0, failures: 0, deadLetteredBatches: 0 };
+  private lastError: string | null = null;
+  private readonly sinkName: string;
+
+  constructor(private readonly opts: WriterPoolOptions) {
+    this.sinkName = opts.sink.name;
+    this.slots = Array.from({ length: opts.writers }, () => null);
+    this.breaker = circuitBreaker(handleAll, {
+      halfOpenAfter: opts.breaker.halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(opts.breaker.failureThreshold),
+    });
+    const gauge = opts.metrics.circuitState.labels(this.sinkName);
+    gauge.set(0);
+    this.breaker.onStateChange((s) => {
+      gauge.set(s === CircuitState.Closed ? 0 : s === CircuitState.HalfOpen ? 2 : 1);
+      opts.logger.warn({ sink: this.sinkName, breaker: STATE_NAMES[s], err: this.lastError }, `circuit breaker ${STATE_NAMES[s]}`);
+    });
+  }
+
+  /** True while another batch may be submitted without exceeding the queue bound. */
+  hasRoom(): boolean {
+    return this.queue.length < this.opts.queue;
+  }
+
+  /** Called whenever a writer frees up, so the batcher can pull more. One listener. */
+  onRoom(listener: () => void): void {
+    this.roomListener = listener;
+  }
+
+  submit(batch: Batch): void {
+    this.queue.push(batch);
+    this.dispatch();
+  }
+
+  get breakerState(): WriterStats['breaker'] {
+    return STATE_NAMES[this.breaker.state];
+  }
+
+  stats(): WriterStats {
+    return {
+      queued: this.queue.length,
+      inFlight: this.slots.flatMap((s, i) => (s ? [{ writer: i, ...s }] : [])),
+      ...this.counters,
+      breaker: this.breakerState,
+      lastError: this.lastError,
+    };
+  }
+
+  /** Resolves once nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Shutdown deadline: in-flight writes are aborted and everything left is dead-lettered. */
+  abortAll(reason: string): void {
+    this.abort.abort(new SluiceError('SLUICE_ERR_SHUTTING_DOWN', reason));
+    this.dispatch();
+  }
+
+  private isIdle(): boolean {
+    return this.queue.length === 0 && this.slots.every((s) => s === null);
+  }
+
+  private dispatch(): void {
+    for (let i = 0; i < this.slots.length && this.queue.length > 0; i++) {
+      if (this.slots[i] !== null) continue;
+      const batch = this.queue.shift()!;
+      this.slots[i] = { batch: batch.id, records: batch.records.length, attempt: 0 };
+      void this.run(i, batch).finally(() => {
+        this.slots[i] = null;
+        this.dispatch();
+        this.roomListener?.();
+        if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+      });
+    }
+  }
+
+  private async run(slot: number, batch: Batch): Promise<void> {
+    const { sink, metrics, retry } = this.opts;
+    const signal = this.abort.signal;
+    let attempts = 0;
+    for (;;) {
+      if (signal.aborted) return this.deadLetter(batch, errorMessage(signal.reason), attempts);
+      const probing = this.breaker.state !== CircuitState.Closed;
+      const started = performance.now();
+      try {
+        const write = (): Promise<void> => this.breaker.execute(() => sink.writeBatch(batch, signal), signal);
+        await (this.opts.around ? this.opts.around(batch, write) : write());
+        this.committed(batch, (performance.now() - started) / 1000);
+        return;
+      } catch (err) {
+        if (isBrokenCircuitError(err)) {
+          // The breaker is open: wait for it without spending this batch's retries.
+          await sleep(Math.min(250, this.opts.breaker.halfOpenAfterMs), signal);
+          continue;
+        }
+        if (signal.aborted) return this.deadLetter(batch, errorMessage(signal.reason), attempts);
+        this.lastError = errorMessage(err);
+        this.counters.failures++;
+        metrics.workerFailures.labels(this.sinkName).inc();
+        if (!probing) attempts++;
+        if (isPermanent(err) || attempts > retry.maxRetries) {
+          return this.deadLetter(batch, this.lastError, attempts);
+        }
+        this.counters.retries++;
+        metrics.workerRetries.labels(this.sinkName).inc();
+        this.slots[slot]!.attempt = attempts;
+        this.opts.logger.debug({ sink: this.sinkName, batch: batch.id, attempt: attempts, err: this.lastError }, 'sink write failed; retrying');
+        await sleep(fullJitterDelay(attempts, retry.baseDelayMs, retry.maxDelayMs, this.opts.random), signal);
+      }
+    }
+  }
+
+  private committed(batch: Batch, seconds: number): void {
+    const { metrics } = this.opts;
+    this.counters.committedBatches++;
+    this.counters.committedRecords += batch.records.length;
+    metrics.writeLatency.labels(this.sinkName).observe(seconds);
+    metrics.recordsWritten.labels(this.sinkName).inc(batch.records.length);
+    const now = nowMicros();
+    for (const r of batch.records) metrics.e2eLatency.observe((now - r.received_at) / 1e6);
+    settleTickets(batch.tickets);
+  }
+
+  private async deadLetter(batch: Batch, error: string, attempts: number): Promise<void> {
+    const { deadLetter, metrics, logger } = this.opts;
+    for (let tries = 1; ; tries++) {
+      try {
+        await deadLetter.write({ batch, sink: this.sinkName, error, attempts });
+        break;
+      } catch (err) {
+        // Losing the batch is not an option: keep trying, loudly, unless we are past the deadline.
+        logger.error({ sink: this.sinkName, batch: batch.id, err: errorMessage(err) }, 'dead-letter write failed');
+        if (this.abort.signal.aborted && tries >= 3) {
+          logger.fatal({ batch: batch.id, records: batch.records.length }, 'records lost: dead-letter file unwritable at shutdown');
+          break;
+        }
+        await sleep(1000);
+      }
+    }
+    this.counters.deadLetteredBatches++;
+    metrics.deadLetters.labels(this.sinkName).inc(batch.records.length);
+    logger.error({ sink: this.sinkName, batch: batch.id, records: batch.records.length, attempts, err: error, file: deadLetter.pathFor(this.sinkName) }, 'batch dead-lettered');
+    settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SINK_FAILED', `the sink did not take the records (dead-lettered): ${error}`));
+  }
+}

@@ -1,0 +1,22 @@
+// Builds the configured sink. The one place that knows every sink kind.
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { BlackholeSink } from './blackhole/blackhole-sink.js';
+import { FileSink } from './file/file-sink.js';
+import type { Sink } from './sink.js';
+import { StdoutSink } from './stdout/stdout-sink.js';
+
+export interface SinkDeps {
+  logger: Logger;
+}
+
+export async function createSink(config: Config, _deps: SinkDeps): Promise<Sink> {
+  switch (config.sink.kind) {
+    case 'file':
+      return new FileSink(config.file);
+    case 'stdout':
+      return new StdoutSink();
+    case 'blackhole':
+      return new BlackholeSink();
+  }
+}
