@@ -4,6 +4,7 @@
 import { uuidv7, type SluiceRecord } from '../record.js';
 import type { Batch, FlushTrigger } from '../sinks/sink.js';
 import type { RecordBuffer } from './buffer.js';
+import type { SpanContext } from '@opentelemetry/api';
 import type { Ticket } from './ticket.js';
 
 export interface BatcherOptions {
@@ -19,6 +20,7 @@ export class Batcher {
   private records: SluiceRecord[] = [];
   private bytes = 0;
   private tickets: Array<[Ticket, number]> = [];
+  private links: SpanContext[] = [];
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly newId: () => string;
@@ -55,10 +57,12 @@ export class Batcher {
       createdAt: this.now(),
       trigger,
       tickets: this.tickets,
+      links: this.links,
     };
     this.records = [];
     this.bytes = 0;
     this.tickets = [];
+    this.links = [];
     this.emit(batch);
   }
 
@@ -86,14 +90,14 @@ export class Batcher {
         this.flush('bytes');
         continue;
       }
-      this.append(t.records, t.bytes, t.tickets);
+      this.append(t.records, t.bytes, t.tickets, t.links);
       if (this.records.length >= this.opts.maxRecords) this.flush('size');
       else if (this.bytes >= this.opts.maxBytes || t.more) this.flush('bytes');
       else return; // the buffer is empty and the batch partial: its timer flushes it
     }
   }
 
-  private append(records: SluiceRecord[], bytes: number, tickets: Array<[Ticket, number]>): void {
+  private append(records: SluiceRecord[], bytes: number, tickets: Array<[Ticket, number]>, links: SpanContext[]): void {
     if (this.records.length === 0) {
       this.records = records;
       this.timer = setTimeout(() => {
@@ -106,5 +110,6 @@ export class Batcher {
     }
     this.bytes += bytes;
     for (const t of tickets) this.tickets.push(t);
+    for (const l of links) this.links.push(l);
   }
 }

@@ -1,6 +1,7 @@
 // The buffer contract between ingest and the batcher. The in-memory buffer implements it
 // now; a disk-backed buffer can take its place without ingest or the batcher changing.
 import type { SluiceRecord } from '../record.js';
+import type { SpanContext } from '@opentelemetry/api';
 import type { Ticket } from './ticket.js';
 
 export interface PushOptions {
@@ -8,12 +9,16 @@ export interface PushOptions {
   timeoutMs: number;
   /** Settled when the records are committed (or dead-lettered) downstream. */
   ticket?: Ticket;
+  /** The request's span, so the batch span can link back to it. */
+  spanContext?: SpanContext;
 }
 
 export interface Taken {
   records: SluiceRecord[];
   bytes: number;
   tickets: Array<[Ticket, number]>;
+  /** Spans of the requests whose records were taken (each once). */
+  links: SpanContext[];
   /** True when the buffer still holds records after this take (a limit stopped it). */
   more: boolean;
 }

@@ -3,18 +3,21 @@
 import { SluiceError } from '../errors.js';
 import type { SluiceRecord } from '../record.js';
 import type { BufferStats, PushOptions, RecordBuffer, Taken } from './buffer.js';
+import type { SpanContext } from '@opentelemetry/api';
 import type { Ticket } from './ticket.js';
 
 interface Chunk {
   records: SluiceRecord[];
   offset: number;
   ticket: Ticket | undefined;
+  spanContext: SpanContext | undefined;
 }
 
 interface Waiter {
   records: SluiceRecord[];
   bytes: number;
   ticket: Ticket | undefined;
+  spanContext: SpanContext | undefined;
   resolve: () => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout | undefined;
@@ -41,12 +44,12 @@ export class MemoryBuffer implements RecordBuffer {
     if (this.closed) return Promise.reject(this.shuttingDown());
     if (records.length === 0) return Promise.resolve();
     if (this.waiters.length === 0 && this.fits(records.length, bytes)) {
-      this.admit(records, bytes, opts.ticket);
+      this.admit(records, bytes, opts.ticket, opts.spanContext);
       return Promise.resolve();
     }
     if (opts.timeoutMs <= 0) return Promise.reject(this.full());
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { records, bytes, ticket: opts.ticket, resolve, reject, timer: undefined };
+      const waiter: Waiter = { records, bytes, ticket: opts.ticket, spanContext: opts.spanContext, resolve, reject, timer: undefined };
       waiter.timer = setTimeout(() => {
         const i = this.waiters.indexOf(waiter);
         if (i >= 0) this.waiters.splice(i, 1);
@@ -59,6 +62,7 @@ export class MemoryBuffer implements RecordBuffer {
   take(maxRecords: number, maxBytes: number): Taken {
     const out: SluiceRecord[] = [];
     const tickets: Array<[Ticket, number]> = [];
+    const links: SpanContext[] = [];
     let bytes = 0;
     while (this.head < this.chunks.length && out.length < maxRecords) {
       const chunk = this.chunks[this.head]!;
@@ -73,6 +77,7 @@ export class MemoryBuffer implements RecordBuffer {
         i++;
       }
       if (chunk.ticket && i > start) tickets.push([chunk.ticket, i - start]);
+      if (chunk.spanContext && start === 0 && i > start) links.push(chunk.spanContext);
       chunk.offset = i;
       if (i < chunk.records.length) break; // a limit stopped us inside this chunk
       this.chunks[this.head] = undefined as unknown as Chunk; // let the chunk be collected
@@ -85,7 +90,7 @@ export class MemoryBuffer implements RecordBuffer {
     this.records -= out.length;
     this.bytes -= bytes;
     if (out.length > 0) this.admitWaiters();
-    return { records: out, bytes, tickets, more: this.records > 0 };
+    return { records: out, bytes, tickets, links, more: this.records > 0 };
   }
 
   onReadable(listener: () => void): void {
@@ -116,8 +121,8 @@ export class MemoryBuffer implements RecordBuffer {
     return this.records + n <= this.opts.maxRecords && this.bytes + bytes <= this.opts.maxBytes;
   }
 
-  private admit(records: SluiceRecord[], bytes: number, ticket: Ticket | undefined): void {
-    this.chunks.push({ records, offset: 0, ticket });
+  private admit(records: SluiceRecord[], bytes: number, ticket: Ticket | undefined, spanContext: SpanContext | undefined): void {
+    this.chunks.push({ records, offset: 0, ticket, spanContext });
     this.records += records.length;
     this.bytes += bytes;
     this.listener?.();
@@ -129,7 +134,7 @@ export class MemoryBuffer implements RecordBuffer {
       if (!this.fits(w.records.length, w.bytes)) return;
       this.waiters.shift();
       clearTimeout(w.timer);
-      this.admit(w.records, w.bytes, w.ticket);
+      this.admit(w.records, w.bytes, w.ticket, w.spanContext);
       w.resolve();
     }
   }

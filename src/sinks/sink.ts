@@ -1,5 +1,6 @@
 // The sink contract (see docs/architecture.md): a sink writes one batch all-or-nothing,
 // throws to have it retried, and never swallows an error.
+import type { SpanContext } from '@opentelemetry/api';
 import type { SluiceRecord } from '../record.js';
 import type { Ticket } from '../pipeline/ticket.js';
 
@@ -15,6 +16,8 @@ export interface Batch {
   readonly trigger: FlushTrigger;
   /** Requests waiting on this batch (ack mode `sink`), with how many of their records it holds. */
   readonly tickets: ReadonlyArray<readonly [Ticket, number]>;
+  /** Spans of the requests that brought these records (for span links). */
+  readonly links: readonly SpanContext[];
 }
 
 export interface SinkHealth {
