@@ -15,7 +15,7 @@ function find(dir) {
 }
 
 const roots = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const files = (roots.length ? roots : ['test']).flatMap(find).sort();
+const files = (roots.length ? roots : ['test']).flatMap((r) => (r.endsWith('.test.ts') ? [r] : find(r))).sort();
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);

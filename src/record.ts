@@ -65,8 +65,6 @@ export function nowMicros(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
-const pad2 = (n: number): string => (n < 10 ? '0' : '') + n;
-
 /** Epoch microseconds → RFC 3339 UTC with microseconds (`2026-01-02T03:04:05.123456Z`). */
 export function formatMicros(us: number): string {
   const ms = Math.floor(us / 1000);

@@ -1,6 +1,6 @@
 // `sluice serve`: runs the collector until SIGTERM/SIGINT, then stops gracefully.
 // A second signal exits at once.
-import { createApp } from '../app.js';
+import { createApp, type App } from '../app.js';
 import type { ParsedArgs } from './args.js';
 import { CONFIG_FLAGS_HELP, configFromFlags } from './config-flags.js';
 
@@ -17,7 +17,11 @@ export async function serveCommand(args: ParsedArgs, out: (s: string) => void): 
     return 0;
   }
   const { config } = configFromFlags(args.flags);
-  const app = await createApp(config);
+  return runUntilSignal(await createApp(config));
+}
+
+/** Starts the app and resolves with the exit code after a graceful stop on SIGTERM/SIGINT. */
+export async function runUntilSignal(app: App): Promise<number> {
   let signals = 0;
   const done = new Promise<number>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {

@@ -1,0 +1,141 @@
+// Backpressure, auth, readiness and ack modes, against a real app with a controllable sink.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { App } from '../../src/app.js';
+import type { Batch, Sink } from '../../src/sinks/sink.js';
+import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
+
+/** A sink whose speed and health the test controls. */
+class ControlledSink implements Sink {
+  readonly name = 'controlled';
+  stored = 0;
+  delayMs = 0;
+  failing = false;
+  async writeBatch(batch: Batch): Promise<void> {
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.failing) throw new Error('connection refused');
+    this.stored += batch.records.length;
+  }
+  async close(): Promise<void> {}
+}
+
+const cleanups: Array<() => Promise<void> | void> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function appWith(overrides: Record<string, string | number>, sink: Sink): Promise<App> {
+  const dir = tempDir();
+  const app = await startApp(testConfig(overrides, dir.path), { sink });
+  cleanups.push(dir.remove, () => app.stop());
+  return app;
+}
+
+const ndjson = (n: number, tag: string) => Array.from({ length: n }, (_, i) => JSON.stringify({ msg: `${tag}-${i}` })).join('\n');
+
+describe('backpressure', () => {
+  test('answers 429 with Retry-After when the buffer is full, keeps the buffer within its bound, and loses nothing accepted', async () => {
+    const sink = new ControlledSink();
+    sink.delayMs = 50;
+    const app = await appWith(
+      { 'buffer.maxRecords': 500, 'batch.maxRecords': 100, 'batch.maxWaitMs': 10, 'writers.count': 1, 'writers.queue': 1, 'ingest.enqueueTimeoutMs': 20, 'ingest.retryAfterSeconds': 2 },
+      sink,
+    );
+    let accepted = 0;
+    let rejected = 0;
+    let retryAfter: string | null = null;
+    let maxBuffered = 0;
+    // 40 concurrent requests of 100 records: far more than the slow sink drains in time.
+    await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const res = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ndjson(100, `bp${i}`) });
+        maxBuffered = Math.max(maxBuffered, app.buffer.stats().records);
+        if (res.status === 202) accepted += ((await res.json()) as { accepted: number }).accepted;
+        else {
+          assert.equal(res.status, 429);
+          retryAfter = res.headers.get('retry-after');
+          assert.equal(((await res.json()) as Record<string, unknown>).error, 'SLUICE_ERR_BUFFER_FULL');
+          rejected++;
+        }
+      }),
+    );
+    assert.ok(rejected > 0, 'some requests were pushed back');
+    assert.equal(retryAfter, '2');
+    assert.ok(maxBuffered <= 500, `buffer stayed within its bound (saw ${maxBuffered})`);
+    sink.delayMs = 0;
+    await app.stop();
+    assert.equal(sink.stored, accepted, 'every accepted record reached the sink');
+  });
+});
+
+describe('auth', () => {
+  test('401 without a token, 403 with a wrong one, 202 with a right one; probes stay open', async () => {
+    const app = await appWith({ 'auth.ingestTokens': 'secret-token-1', 'auth.adminTokens': 'admin-token-1' }, new ControlledSink());
+    const none = await postJson(`${app.url}/logs`, { msg: 'x' });
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get('www-authenticate') ?? '', /Bearer/);
+    const wrong = await postJson(`${app.url}/logs`, { msg: 'x' }, { authorization: 'Bearer nope-nope-nope' });
+    assert.equal(wrong.status, 403);
+    const right = await postJson(`${app.url}/logs`, { msg: 'x' }, { authorization: 'Bearer secret-token-1' });
+    assert.equal(right.status, 202);
+    assert.equal((await fetch(`${app.url}/admin/jobs`)).status, 401);
+    assert.equal((await fetch(`${app.url}/admin/jobs`, { headers: { authorization: 'Bearer secret-token-1' } })).status, 403, 'an ingest token is not an admin token');
+    assert.equal((await fetch(`${app.url}/admin/jobs`, { headers: { authorization: 'Bearer admin-token-1' } })).status, 200);
+    assert.equal((await fetch(`${app.url}/healthz`)).status, 200);
+  });
+});
+
+describe('readiness', () => {
+  test('/readyz is 503 with the reason while the sink is failing and the breaker is open, and ready again after', async () => {
+    const sink = new ControlledSink();
+    sink.failing = true;
+    const app = await appWith({ 'breaker.failureThreshold': 2, 'breaker.halfOpenAfterMs': 50, 'retry.baseDelayMs': 1, 'retry.maxDelayMs': 5, 'batch.maxWaitMs': 5 }, sink);
+    assert.equal((await postJson(`${app.url}/logs`, [{ msg: 'a' }, { msg: 'b' }])).status, 202);
+    let body: { status: string; reasons?: string[] } = { status: '' };
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(`${app.url}/readyz`);
+      body = (await res.json()) as typeof body;
+      if (res.status === 503) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(body.status, 'not ready');
+    assert.match(body.reasons!.join(' '), /sink controlled circuit (open|half-open): connection refused/);
+    sink.failing = false;
+    for (let i = 0; i < 200 && sink.stored < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(sink.stored, 2, 'held records were written after recovery');
+    const ready = await fetch(`${app.url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.equal(app.pool.stats().deadLetteredBatches, 0);
+  });
+
+  test('/readyz is 503 when the buffer is above its high-water mark', async () => {
+    const sink = new ControlledSink();
+    sink.delayMs = 300;
+    const app = await appWith({ 'buffer.maxRecords': 100, 'buffer.highWaterMark': 0.5, 'batch.maxRecords': 10, 'writers.count': 1, 'writers.queue': 1 }, sink);
+    await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ndjson(90, 'hw') });
+    const res = await fetch(`${app.url}/readyz`);
+    assert.equal(res.status, 503);
+    assert.match(((await res.json()) as { reasons: string[] }).reasons.join(' '), /buffer \d+% full/);
+  });
+});
+
+describe('ack modes', () => {
+  test('ack=sink answers 202 only after the sink committed the records', async () => {
+    const sink = new ControlledSink();
+    sink.delayMs = 100;
+    const app = await appWith({ 'ingest.ack': 'sink', 'batch.maxWaitMs': 10 }, sink);
+    const res = await postJson(`${app.url}/logs`, [{ msg: 'a' }, { msg: 'b' }, { msg: 'c' }]);
+    assert.equal(res.status, 202);
+    assert.equal(sink.stored, 3, 'committed before the 202');
+  });
+
+  test('ack=sink answers 503 when the records were dead-lettered instead of stored', async () => {
+    const sink = new ControlledSink();
+    sink.failing = true;
+    const app = await appWith({ 'ingest.ack': 'sink', 'batch.maxWaitMs': 5, 'retry.maxRetries': 1, 'retry.baseDelayMs': 1, 'breaker.failureThreshold': 50 }, sink);
+    const res = await postJson(`${app.url}/logs`, { msg: 'doomed' });
+    assert.equal(res.status, 503);
+    assert.equal(((await res.json()) as Record<string, unknown>).error, 'SLUICE_ERR_SINK_FAILED');
+    assert.equal(app.deadLetter.records, 1);
+  });
+});

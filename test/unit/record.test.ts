@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { normaliseHealth, normaliseLog } from '../../src/ingest/normalise.js';
+import { formatMicros, normaliseLevel, parseRfc3339, toMicros, uuidv7 } from '../../src/record.js';
+
+const NOW = 1_790_000_000_123_456; // µs
+
+describe('timestamps', () => {
+  test('parses RFC 3339 with offsets and keeps microseconds', () => {
+    assert.equal(parseRfc3339('2026-01-02T03:04:05.123456Z'), Date.UTC(2026, 0, 2, 3, 4, 5) * 1000 + 123456);
+    assert.equal(parseRfc3339('2026-01-02T05:04:05+02:00'), Date.UTC(2026, 0, 2, 3, 4, 5) * 1000);
+    assert.equal(parseRfc3339('2026-01-02T03:04:05.1Z'), Date.UTC(2026, 0, 2, 3, 4, 5) * 1000 + 100000);
+    assert.equal(parseRfc3339('2026-02-31T00:00:00Z'), null, 'no 31 February');
+    assert.equal(parseRfc3339('yesterday'), null);
+  });
+
+  test('reads epoch seconds, milliseconds and nanoseconds by magnitude', () => {
+    const ms = Date.UTC(2026, 0, 2, 3, 4, 5);
+    assert.equal(toMicros(ms / 1000), ms * 1000);
+    assert.equal(toMicros(ms), ms * 1000);
+    assert.equal(toMicros(ms * 1e6), ms * 1000);
+    assert.equal(toMicros(String(ms)), ms * 1000);
+    assert.equal(toMicros(-5), null);
+  });
+
+  test('formats microseconds as RFC 3339 UTC', () => {
+    assert.equal(formatMicros(Date.UTC(2026, 0, 2, 3, 4, 5) * 1000 + 7), '2026-01-02T03:04:05.000007Z');
+  });
+});
+
+describe('levels', () => {
+  test('normalises names, aliases, pino and syslog numbers', () => {
+    assert.equal(normaliseLevel('WARNING'), 'warn');
+    assert.equal(normaliseLevel('err'), 'error');
+    assert.equal(normaliseLevel('critical'), 'fatal');
+    assert.equal(normaliseLevel(30), 'info');
+    assert.equal(normaliseLevel(50), 'error');
+    assert.equal(normaliseLevel(60), 'fatal');
+    assert.equal(normaliseLevel(10), 'trace');
+    assert.equal(normaliseLevel(3), 'error', 'syslog err');
+    assert.equal(normaliseLevel(4), 'warn', 'syslog warning');
+    assert.equal(normaliseLevel(7), 'debug', 'syslog debug');
+    assert.equal(normaliseLevel('loud'), null);
+  });
+});
+
+describe('uuidv7', () => {
+  test('is a v7 UUID carrying the time, and ids from one millisecond sort in order', () => {
+    const ids = Array.from({ length: 1000 }, () => uuidv7(1_790_000_000_000));
+    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(parseInt(ids[0]!.replace(/-/g, '').slice(0, 12), 16), 1_790_000_000_000);
+    assert.deepEqual([...ids].sort(), ids);
+    assert.equal(new Set(ids).size, ids.length);
+  });
+});
+
+describe('normaliseLog', () => {
+  test('maps fields, moves unknown top-level fields into attrs, and sets ids and times', () => {
+    const r = normaliseLog({ msg: 'hi', level: 'WARN', service: 'api', user: 'u1', attrs: { a: 1 }, trace_id: 'abc' }, { index: 0 }, NOW);
+    assert.ok(r.ok);
+    assert.equal(r.record.message, 'hi');
+    assert.equal(r.record.level, 'warn');
+    assert.equal(r.record.service, 'api');
+    assert.deepEqual(JSON.parse(r.record.attrs!), { user: 'u1', a: 1 });
+    assert.equal(r.record.trace_id, 'abc');
+    assert.equal(r.record.ts, NOW, 'no ts: receive time');
+    assert.equal(r.record.received_at, NOW);
+    assert.match(r.record.id, /^[0-9a-f-]{36}$/);
+    assert.ok(r.record.size > 96);
+  });
+
+  test('keeps the client id as the idempotency key and rejects one over 128 characters', () => {
+    const ok = normaliseLog({ id: 'client-1', message: 'x' }, { index: 0 }, NOW);
+    assert.ok(ok.ok);
+    assert.equal(ok.record.id, 'client-1');
+    const bad = normaliseLog({ id: 'x'.repeat(129) }, { line: 4 }, NOW);
+    assert.ok(!bad.ok);
+    assert.deepEqual([bad.problem.line, bad.problem.field], [4, 'id']);
+  });
+
+  test('names the field that is wrong', () => {
+    const cases: Array<[unknown, string]> = [
+      [{ level: 'loud' }, 'level'],
+      [{ ts: 'not a time' }, 'ts'],
+      [{ timestamp: {} }, 'timestamp'],
+      [{ message: { nested: true } }, 'message'],
+      [{ service: ['x'] }, 'service'],
+      ['just a string', '(record)'],
+    ];
+    for (const [input, field] of cases) {
+      const r = normaliseLog(input, { index: 2 }, NOW);
+      assert.ok(!r.ok, JSON.stringify(input));
+      assert.equal(r.problem.field, field);
+      assert.equal(r.problem.index, 2);
+    }
+  });
+
+  test('a non-object attrs is kept beside unknown fields', () => {
+    const r = normaliseLog({ attrs: [1, 2], extra: true }, { index: 0 }, NOW);
+    assert.ok(r.ok);
+    assert.deepEqual(JSON.parse(r.record.attrs!), { extra: true, attrs: [1, 2] });
+  });
+});
+
+describe('normaliseHealth', () => {
+  test('requires service and a known status', () => {
+    const ok = normaliseHealth({ service: 'db', status: 'degraded', latency_ms: 12.5, region: 'eu' }, { index: 0 }, NOW);
+    assert.ok(ok.ok);
+    assert.equal(ok.record.type, 'health');
+    assert.equal(ok.record.latency_ms, 12.5);
+    assert.deepEqual(JSON.parse(ok.record.attrs!), { region: 'eu' });
+    const noService = normaliseHealth({ status: 'up' }, { index: 1 }, NOW);
+    assert.ok(!noService.ok);
+    assert.equal(noService.problem.field, 'service');
+    const badStatus = normaliseHealth({ service: 'db', status: 'sideways' }, { index: 0 }, NOW);
+    assert.ok(!badStatus.ok);
+    assert.equal(badStatus.problem.field, 'status');
+    const badLatency = normaliseHealth({ service: 'db', status: 'up', latency_ms: -1 }, { index: 0 }, NOW);
+    assert.ok(!badLatency.ok);
+    assert.equal(badLatency.problem.field, 'latency_ms');
+  });
+});

@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { PermanentSinkError } from '../../src/errors.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import { DeadLetter } from '../../src/pipeline/dead-letter.js';
+import { Ticket } from '../../src/pipeline/ticket.js';
+import { WriterPool } from '../../src/pipeline/writer-pool.js';
+import type { LogRecord } from '../../src/record.js';
+import type { Batch, Sink } from '../../src/sinks/sink.js';
+import { tempDir } from '../helpers/app.js';
+
+/** A sink that fails in scripted ways: each call takes the next step of the script. */
+class ScriptedSink implements Sink {
+  readonly name = 'scripted';
+  calls: string[] = [];
+  written: string[] = [];
+  active = 0;
+  maxActive = 0;
+  constructor(private readonly script: (call: number, batch: Batch) => 'ok' | 'fail' | 'permanent' | number) {}
+  async writeBatch(batch: Batch, signal: AbortSignal): Promise<void> {
+    const n = this.calls.length;
+    this.calls.push(batch.id);
+    this.active++;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    try {
+      const step = this.script(n, batch);
+      if (typeof step === 'number') {
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, step);
+          signal.addEventListener('abort', () => {
+            clearTimeout(t);
+            reject(new Error('aborted'));
+          });
+        });
+      } else if (step === 'fail') throw new Error(`scripted failure ${n}`);
+      else if (step === 'permanent') throw new PermanentSinkError('bad data');
+      this.written.push(batch.id);
+    } finally {
+      this.active--;
+    }
+  }
+  async close(): Promise<void> {}
+}
+
+const dirs: Array<() => void> = [];
+after(() => dirs.forEach((d) => d()));
+
+function batch(id: string, n = 3, ticket?: Ticket): Batch {
+  const records: LogRecord[] = Array.from({ length: n }, (_, i) => ({
+    type: 'log', id: `${id}-${i}`, ts: 1_700_000_000_000_000, received_at: 1_700_000_000_000_000, level: 'info', service: 's', message: 'm', attrs: null, trace_id: null, span_id: null, size: 100,
+  }));
+  return { id, records, bytes: n * 100, createdAt: 0, trigger: 'size', tickets: ticket ? [[ticket, n]] : [], links: [] };
+}
+
+function pool(sink: Sink, opts: { writers?: number; maxRetries?: number; threshold?: number; halfOpenAfterMs?: number } = {}) {
+  const dir = tempDir();
+  dirs.push(dir.remove);
+  const deadLetter = new DeadLetter(dir.path);
+  const metrics = new Metrics({ defaultMetrics: false });
+  const p = new WriterPool({
+    sink,
+    writers: opts.writers ?? 2,
+    queue: 2,
+    retry: { maxRetries: opts.maxRetries ?? 3, baseDelayMs: 1, maxDelayMs: 5 },
+    breaker: { failureThreshold: opts.threshold ?? 100, halfOpenAfterMs: opts.halfOpenAfterMs ?? 50 },
+    deadLetter,
+    metrics,
+    logger: pino({ level: 'silent' }),
+  });
+  return { p, deadLetter, metrics };
+}
+
+describe('WriterPool', () => {
+  test('retries a failing batch and commits it once the sink recovers', async () => {
+    const sink = new ScriptedSink((n) => (n < 2 ? 'fail' : 'ok'));
+    const { p, metrics } = pool(sink);
+    p.submit(batch('b1'));
+    await p.idle();
+    assert.deepEqual(sink.calls, ['b1', 'b1', 'b1']);
+    assert.deepEqual(sink.written, ['b1']);
+    const s = p.stats();
+    assert.deepEqual([s.retries, s.failures, s.committedRecords, s.deadLetteredBatches], [2, 2, 3, 0]);
+    assert.equal((await metrics.registry.getSingleMetric('sluice_worker_retries_total')!.get()).values[0]!.value, 2);
+  });
+
+  test('dead-letters a batch after the last retry, as NDJSON with the error, never dropping it', async () => {
+    const sink = new ScriptedSink(() => 'fail');
+    const { p, deadLetter } = pool(sink, { maxRetries: 2 });
+    p.submit(batch('b2', 4));
+    await p.idle();
+    assert.equal(sink.calls.length, 3, 'first attempt + 2 retries');
+    const lines = readFileSync(deadLetter.pathFor('scripted'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.length, 4);
+    assert.deepEqual(lines.map((l) => l.id), ['b2-0', 'b2-1', 'b2-2', 'b2-3']);
+    const meta = lines[0]!.dead_letter as Record<string, unknown>;
+    assert.equal(meta.batch_id, 'b2');
+    assert.equal(meta.attempts, 3);
+    assert.match(String(meta.error), /scripted failure 2/);
+    assert.equal(deadLetter.records, 4);
+  });
+
+  test('dead-letters a permanent error at once without retrying', async () => {
+    const sink = new ScriptedSink(() => 'permanent');
+    const { p } = pool(sink);
+    p.submit(batch('b3'));
+    await p.idle();
+    assert.equal(sink.calls.length, 1);
+    assert.equal(p.stats().deadLetteredBatches, 1);
+  });
+
+  test('runs at most N writes at once', async () => {
+    const sink = new ScriptedSink(() => 20);
+    const { p } = pool(sink, { writers: 3 });
+    for (let i = 0; i < 9; i++) p.submit(batch(`c${i}`));
+    await p.idle();
+    assert.equal(sink.maxActive, 3);
+    assert.equal(sink.written.length, 9);
+  });
+
+  test('reports room only while the queue is below its bound', () => {
+    const sink = new ScriptedSink(() => 1000);
+    const { p } = pool(sink, { writers: 1 });
+    p.submit(batch('q1'));
+    assert.equal(p.hasRoom(), true, 'q1 went straight to the writer');
+    p.submit(batch('q2'));
+    p.submit(batch('q3'));
+    assert.equal(p.hasRoom(), false);
+    p.abortAll('test over');
+  });
+
+  test('opens the breaker after consecutive failures, holds batches without spending their retries, and recovers', async () => {
+    let healthy = false;
+    const sink = new ScriptedSink(() => (healthy ? 'ok' : 'fail'));
+    const { p, metrics } = pool(sink, { writers: 2, maxRetries: 3, threshold: 3, halfOpenAfterMs: 40 });
+    for (let i = 0; i < 4; i++) p.submit(batch(`o${i}`));
+    // Wait until the breaker has opened.
+    for (let i = 0; i < 200 && p.breakerState === 'closed'; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.notEqual(p.breakerState, 'closed');
+    assert.equal((await metrics.registry.getSingleMetric('sluice_circuit_state')!.get()).values[0]!.value !== 0, true);
+    // An outage far longer than maxRetries × delays: nothing may be dead-lettered meanwhile.
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(p.stats().deadLetteredBatches, 0);
+    healthy = true;
+    await p.idle();
+    assert.equal(p.breakerState, 'closed');
+    assert.deepEqual([...sink.written].sort(), ['o0', 'o1', 'o2', 'o3']);
+    assert.equal(p.stats().deadLetteredBatches, 0);
+  });
+
+  test('settles tickets on commit, and fails them when the batch is dead-lettered', async () => {
+    const okSink = new ScriptedSink(() => 'ok');
+    const { p: ok } = pool(okSink);
+    const t1 = new Ticket(3);
+    ok.submit(batch('t1', 3, t1));
+    await t1.done;
+    const badSink = new ScriptedSink(() => 'permanent');
+    const { p: bad } = pool(badSink);
+    const t2 = new Ticket(3);
+    bad.submit(batch('t2', 3, t2));
+    await assert.rejects(t2.done, /dead-lettered/);
+  });
+
+  test('abortAll dead-letters in-flight and queued batches', async () => {
+    const sink = new ScriptedSink(() => 10_000);
+    const { p, deadLetter } = pool(sink, { writers: 1 });
+    p.submit(batch('a1'));
+    p.submit(batch('a2'));
+    p.abortAll('deadline');
+    await p.idle();
+    assert.equal(deadLetter.records, 6);
+    assert.equal(sink.written.length, 0);
+  });
+});
