@@ -8,8 +8,10 @@ import { adminRoutes } from './admin/admin-routes.js';
 import type { Config } from './config/schema.js';
 import { installErrorHandler } from './ingest/error-handler.js';
 import { ingestRoutes } from './ingest/ingest-routes.js';
+import { LazyChildLogger } from './observability/lazy-child-logger.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { createTracing, type Tracing } from './observability/tracing.js';
 import { uuidv7 } from './record.js';
 import { Batcher } from './pipeline/batcher.js';
 import type { RecordBuffer } from './pipeline/buffer.js';
@@ -31,6 +33,8 @@ export interface App {
   readonly config: Config;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Spans at request, batch-flush and sink-write; off (and free) unless tracing.endpoint is set. */
+  readonly tracing: Tracing;
   readonly server: FastifyInstance;
   readonly buffer: RecordBuffer;
   readonly batcher: Batcher;
@@ -50,6 +54,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const logger = opts.logger ?? createLogger(config.log);
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
   const sink = opts.sink ?? (await createSink(config, { logger }));
+  metrics.initSink(sink.name);
+  const tracing = await createTracing(config.tracing, { logger });
   const deadLetter = new DeadLetter(config.deadLetter.dir);
   const buffer = new MemoryBuffer({
     maxRecords: config.buffer.maxRecords,
@@ -65,6 +71,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     deadLetter,
     metrics,
     logger,
+    around: tracing.writeHook(sink.name, (): boolean => pool.breakerState === 'open'),
   });
   const batcher = new Batcher(
     buffer,
@@ -73,6 +80,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       metrics.batchSize.observe(batch.records.length);
       metrics.batchBytes.observe(batch.bytes);
       metrics.batchesFlushed.labels(batch.trigger).inc();
+      tracing.batchFlushed(batch);
       pool.submit(batch);
     },
     () => pool.hasRoom(),
@@ -82,6 +90,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     const s = buffer.stats();
     metrics.bufferRecords.set(s.records);
     metrics.bufferBytes.set(s.bytes);
+    metrics.bufferMaxRecords.set(s.maxRecords);
+    metrics.bufferMaxBytes.set(s.maxBytes);
   });
 
   let accepting = false;
@@ -90,6 +100,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     loggerInstance: logger as FastifyBaseLogger,
     // No log line per request: ingest is the hot path. Errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
+    childLoggerFactory: (parent, bindings, opts) => new LazyChildLogger(parent as Logger, bindings, opts) as unknown as FastifyBaseLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQ_ID.test(given) ? given : uuidv7();
@@ -98,13 +109,16 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     bodyLimit: config.ingest.maxBodyBytes,
     return503OnClosing: true,
   });
-  server.addHook('onRequest', async (req, reply) => {
+  // Callback-style hook: on the per-request path it avoids a promise and a microtask.
+  server.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
+    done();
   });
-  server.addHook('onResponse', async (req, reply) => {
-    metrics.ingestRequests.labels(req.routeOptions.url ?? 'unmatched', String(reply.statusCode)).inc();
-  });
+  // Ingest requests are counted where they are answered (route handlers and the error
+  // handler): an onResponse hook costs a 'finish' listener per request, measured at ~15% of
+  // single-record ingest.
   installErrorHandler(server, metrics);
+  tracing.instrument(server);
   const ingestCtx = { config, buffer, metrics, accepting: () => accepting };
   await server.register(ingestRoutes(ingestCtx));
   await server.register(
@@ -135,6 +149,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     await pool.idle();
     clearTimeout(timer);
     await sink.close();
+    await tracing.shutdown();
     const s = pool.stats();
     logger.info({ committedRecords: s.committedRecords, deadLetteredBatches: s.deadLetteredBatches }, 'stopped');
   }
@@ -143,6 +158,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     config,
     logger,
     metrics,
+    tracing,
     server,
     buffer,
     batcher,

@@ -37,17 +37,21 @@ export function configCommand(args: ParsedArgs, out: (s: string) => void): numbe
   }
   if (sub === 'keys') {
     const keys = configKeys();
-    if (args.booleans.has('markdown')) {
-      out('| key | env | default | description |\n|---|---|---|---|');
-      for (const k of keys) {
-        const allowed = k.options ? ` (${k.options.join(' \\| ')})` : '';
-        out(`| \`${k.key}\` | \`${k.env.join('`, `')}\` | \`${JSON.stringify(k.default ?? null)}\` | ${k.description}${allowed} |`);
-      }
-    } else {
+    if (args.booleans.has('markdown')) out(configKeysMarkdown());
+    else {
       for (const k of keys) out(`${k.key.padEnd(28)} ${k.env.join(', ').padEnd(40)} ${JSON.stringify(k.default ?? null).padEnd(12)} ${k.description}`);
     }
     return 0;
   }
   out(`unknown config subcommand "${sub}"\n\n${CONFIG_HELP}`);
   return 2;
+}
+
+/** The README's configuration table. */
+export function configKeysMarkdown(): string {
+  const rows = configKeys().map((k) => {
+    const allowed = k.options ? ` (${k.options.join(' \\| ')})` : '';
+    return `| \`${k.key}\` | \`${k.env.join('`, `')}\` | \`${JSON.stringify(k.default ?? null)}\` | ${k.description}${allowed} |`;
+  });
+  return ['| key | env | default | description |', '|---|---|---|---|', ...rows].join('\n');
 }

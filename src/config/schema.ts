@@ -2,6 +2,7 @@
 // (defaults < file < env < flags) lives in load.ts; the README table is generated from here.
 import { z } from 'zod';
 import { fileSinkConfig } from '../sinks/file/config.js';
+import { tracingConfig } from '../observability/config.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const SINK_KINDS = ['file', 'stdout', 'blackhole'] as const;
@@ -79,6 +80,7 @@ export const configSchema = z.object({
     })
     .prefault({}),
   file: fileSinkConfig,
+  tracing: tracingConfig,
   shutdown: z
     .object({
       timeoutMs: z.number().int().min(100).default(20_000).describe('Deadline for a graceful stop; what is left then goes to the dead-letter file'),
@@ -94,4 +96,6 @@ export const SECRET_KEYS = new Set(['auth.ingestTokens', 'auth.adminTokens']);
 /** Extra environment names for a key, beside its SLUICE_* name (spec compatibility). */
 export const ENV_ALIASES: Record<string, string[]> = {
   'server.port': ['PORT'],
+  'tracing.endpoint': ['OTEL_EXPORTER_OTLP_ENDPOINT'],
+  'tracing.serviceName': ['OTEL_SERVICE_NAME'],
 };

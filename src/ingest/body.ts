@@ -1,37 +1,26 @@
-// Reads a request body with a byte limit and undoes Content-Encoding: gzip, with the same
-// limit on the decompressed size (a small gzip body can expand enormously).
+// Checks Content-Encoding and undoes gzip/deflate with the same byte limit on the
+// decompressed size (a small gzip body can expand enormously). Fastify reads the raw bytes
+// and enforces the limit on the wire size (bodyLimit).
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
 import { gunzip, inflate } from 'node:zlib';
 import { SluiceError } from '../errors.js';
 
-function tooLarge(limit: number, what: string): SluiceError {
+export function tooLarge(limit: number, what: string): SluiceError {
   return new SluiceError('SLUICE_ERR_BODY_TOO_LARGE', `${what} exceeds the limit of ${limit} bytes (ingest.maxBodyBytes)`);
 }
 
-export async function readBody(stream: Readable, headers: IncomingHttpHeaders, limit: number): Promise<Buffer> {
-  const encoding = (headers['content-encoding'] ?? 'identity').toLowerCase().trim();
-  if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'x-gzip' && encoding !== 'deflate') {
-    stream.resume();
-    throw new SluiceError('SLUICE_ERR_UNSUPPORTED_ENCODING', `unsupported Content-Encoding "${encoding}": use gzip, deflate or none`);
-  }
-  const declared = Number(headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    stream.resume();
-    throw tooLarge(limit, 'request body');
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    const buf = chunk as Buffer;
-    total += buf.length;
-    if (total > limit) {
-      stream.resume();
-      throw tooLarge(limit, 'request body');
-    }
-    chunks.push(buf);
-  }
-  const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+/** Throws 415 for an encoding we cannot undo; returns the encoding otherwise. */
+export function checkEncoding(headers: IncomingHttpHeaders): 'identity' | 'gzip' | 'deflate' {
+  const raw = headers['content-encoding'];
+  if (raw === undefined) return 'identity';
+  const encoding = raw.toLowerCase().trim();
+  if (encoding === 'identity' || encoding === '') return 'identity';
+  if (encoding === 'gzip' || encoding === 'x-gzip') return 'gzip';
+  if (encoding === 'deflate') return 'deflate';
+  throw new SluiceError('SLUICE_ERR_UNSUPPORTED_ENCODING', `unsupported Content-Encoding "${encoding}": use gzip, deflate or none`);
+}
+
+export function decodeBody(raw: Buffer, encoding: 'identity' | 'gzip' | 'deflate', limit: number): Promise<Buffer> | Buffer {
   if (encoding === 'identity') return raw;
   const decode = encoding === 'deflate' ? inflate : gunzip;
   return new Promise<Buffer>((resolve, reject) => {

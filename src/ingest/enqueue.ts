@@ -1,8 +1,9 @@
 // Hands parsed records to the buffer and, in ack mode `sink`, waits for the commit.
 // Shared by every ingest route so they all answer with the same guarantees.
+import type { SpanContext } from '@opentelemetry/api';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { RecordType, SluiceRecord } from '../record.js';
+import type { SluiceRecord } from '../record.js';
 import type { RecordBuffer } from '../pipeline/buffer.js';
 import { Ticket } from '../pipeline/ticket.js';
 
@@ -14,15 +15,16 @@ export interface IngestContext {
   accepting: () => boolean;
 }
 
-export async function enqueue(ctx: IngestContext, type: RecordType, records: SluiceRecord[], bytes: number): Promise<void> {
+/**
+ * Resolves when the records are accepted as the ack mode promises; the caller counts them.
+ * `spanContext`: the request's span, linked from the batch span (undefined when tracing is off).
+ * Not async in memory mode: the buffer's promise is returned as is (no extra promise per request).
+ */
+export function enqueue(ctx: IngestContext, records: SluiceRecord[], bytes: number, spanContext?: SpanContext): Promise<void> {
   const timeoutMs = ctx.config.ingest.enqueueTimeoutMs;
   if (ctx.config.ingest.ack === 'sink') {
     const ticket = new Ticket(records.length);
-    await ctx.buffer.push(records, bytes, { timeoutMs, ticket });
-    ctx.metrics.ingestRecords.labels(type).inc(records.length);
-    await ticket.done;
-    return;
+    return ctx.buffer.push(records, bytes, { timeoutMs, ticket, spanContext }).then(() => ticket.done);
   }
-  await ctx.buffer.push(records, bytes, { timeoutMs });
-  ctx.metrics.ingestRecords.labels(type).inc(records.length);
+  return ctx.buffer.push(records, bytes, { timeoutMs, spanContext });
 }

@@ -33,6 +33,7 @@ export function installErrorHandler(app: FastifyInstance, metrics: Metrics): voi
     const e = toSluiceError(err);
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.ingestErrors.labels(route, e.code).inc();
+    metrics.countRequest(route, e.statusCode);
     if (e.statusCode >= 500 && e.code === 'SLUICE_ERR_INTERNAL') req.log.error({ err }, 'request failed');
     else req.log.debug({ code: e.code, msg: e.message }, 'request rejected');
     if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
@@ -40,6 +41,8 @@ export function installErrorHandler(app: FastifyInstance, metrics: Metrics): voi
     void reply.code(e.statusCode).send({ ...e.toJSON(), req_id: req.id });
   });
   app.setNotFoundHandler((req, reply) => {
+    metrics.countRequest('unmatched', 404);
+    metrics.ingestErrors.labels('unmatched', 'SLUICE_ERR_NOT_FOUND').inc();
     void reply.code(404).send({ error: 'SLUICE_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}`, req_id: req.id });
   });
 }

@@ -25,6 +25,7 @@ const MAX_SERVICE = 256;
 const MAX_TRACE = 64;
 
 export type Normalised<T> = { ok: true; record: T } | { ok: false; problem: FieldProblem };
+export type Normaliser<T> = (v: unknown, pos: Position, receivedAt: number) => Normalised<T>;
 
 function fail<T>(pos: Position, field: string, message: string): Normalised<T> {
   return { ok: false, problem: { ...pos, field, message } };

@@ -3,7 +3,7 @@
 // Any problem rejects the whole request (nothing from it is stored); up to 10 are reported.
 import { SluiceError, type FieldProblem } from '../errors.js';
 import type { SluiceRecord } from '../record.js';
-import type { Normalised, Position } from './normalise.js';
+import type { Normaliser, Position } from './normalise.js';
 
 export const JSON_TYPES = ['application/json'];
 export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonlines', 'application/x-jsonlines'];
@@ -15,7 +15,6 @@ export interface Parsed<T extends SluiceRecord> {
   bytes: number;
 }
 
-type Normaliser<T> = (v: unknown, pos: Position, receivedAt: number) => Normalised<T>;
 
 export function isNdjson(contentType: string | undefined): boolean {
   if (!contentType) return false;

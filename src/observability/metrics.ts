@@ -2,6 +2,10 @@
 // can run several apps in one process. Label values come from fixed sets or config, never
 // from client input, so series counts stay bounded.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { RECORD_TYPES } from '../record.js';
+import type { FlushTrigger } from '../sinks/sink.js';
+
+const FLUSH_TRIGGERS: readonly FlushTrigger[] = ['size', 'bytes', 'time', 'shutdown'];
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SIZE_BUCKETS = [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 50000];
@@ -87,6 +91,17 @@ export class Metrics {
     help: 'Bytes held in the buffer',
     registers: [this.registry],
   });
+  // The limits, so dashboards can show the buffer's fill as a fraction (and alert near it).
+  readonly bufferMaxRecords = new Gauge({
+    name: 'sluice_buffer_max_records',
+    help: 'Records the buffer holds before pushing back (buffer.maxRecords)',
+    registers: [this.registry],
+  });
+  readonly bufferMaxBytes = new Gauge({
+    name: 'sluice_buffer_max_bytes',
+    help: 'Bytes the buffer holds before pushing back (buffer.maxBytes)',
+    registers: [this.registry],
+  });
   readonly circuitState = new Gauge({
     name: 'sluice_circuit_state',
     help: 'Circuit breaker state per sink: 0 closed, 1 open, 2 half-open',
@@ -121,9 +136,34 @@ export class Metrics {
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+    // Series whose label values are known up front start at zero, so every metric shows on
+    // the first scrape and rate()/increase() see the first increment.
+    for (const t of FLUSH_TRIGGERS) this.batchesFlushed.labels(t).inc(0);
+    for (const t of RECORD_TYPES) this.ingestRecords.labels(t).inc(0);
+  }
+
+  /** Creates the per-sink series at zero (see the constructor): failures and dead letters are rare, but their panels should read 0, not "no data". */
+  initSink(sink: string): void {
+    this.workerFailures.labels(sink).inc(0);
+    this.workerRetries.labels(sink).inc(0);
+    this.deadLetters.labels(sink).inc(0);
+    this.recordsWritten.labels(sink).inc(0);
+    this.writeLatency.zero({ sink });
   }
 
   private readonly collectHooks: Array<() => void> = [];
+  private readonly requestCounters = new Map<string, { inc: () => void }>();
+
+  /** Counts one finished HTTP request; label children are cached (this runs per request). */
+  countRequest(route: string, code: number): void {
+    const key = `${route} ${code}`;
+    let c = this.requestCounters.get(key);
+    if (!c) {
+      c = this.ingestRequests.labels(route, String(code));
+      this.requestCounters.set(key, c);
+    }
+    c.inc();
+  }
 
   /** Registers a function run before each scrape, for gauges read from state rather than set on the hot path. */
   onScrape(fn: () => void): void {
