@@ -3,6 +3,7 @@
 import { SluiceError } from './errors.js';
 import { parseArgs } from './cli/args.js';
 import { configCommand } from './cli/config-command.js';
+import { migrateCommand } from './cli/migrate-command.js';
 import { serveCommand } from './cli/serve-command.js';
 
 interface Command {
@@ -13,6 +14,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the collector (default)', run: serveCommand },
+  migrate: { summary: 'apply the PostgreSQL schema migrations and exit', run: migrateCommand },
   config: { summary: 'print the effective config or list every key', booleans: ['json', 'sources', 'markdown'], run: configCommand },
 };
 

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SluiceError } from '../errors.js';
 import { ENV_ALIASES, SECRET_KEYS, configSchema, type Config } from './schema.js';
+import { redactUrlPassword } from '../sinks/postgres/url.js';
 
 export type KeyKind = 'number' | 'boolean' | 'string' | 'enum' | 'list' | 'json';
 
@@ -226,7 +227,8 @@ export function maskSecrets(config: Config): Record<string, unknown> {
     const [section, name] = key.split('.') as [string, string];
     const v = copy[section]?.[name];
     if (v === undefined || v === null || v === '') continue;
-    copy[section]![name] = Array.isArray(v) ? v.map(() => '***') : '***';
+    // A URL keeps its host and database visible: only the password is secret.
+    copy[section]![name] = Array.isArray(v) ? v.map(() => '***') : (typeof v === 'string' && redactUrlPassword(v)) || '***';
   }
   return copy;
 }

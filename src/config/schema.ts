@@ -2,10 +2,11 @@
 // (defaults < file < env < flags) lives in load.ts; the README table is generated from here.
 import { z } from 'zod';
 import { fileSinkConfig } from '../sinks/file/config.js';
+import { postgresConfig, retentionConfig } from '../sinks/postgres/config.js';
 import { tracingConfig } from '../observability/config.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export const SINK_KINDS = ['file', 'stdout', 'blackhole'] as const;
+export const SINK_KINDS = ['postgres', 'file', 'stdout', 'blackhole'] as const;
 
 const tokenList = z.array(z.string().min(8)).default([]);
 
@@ -76,10 +77,12 @@ export const configSchema = z.object({
     .prefault({}),
   sink: z
     .object({
-      kind: z.enum(SINK_KINDS).default('file').describe('Where batches are written'),
+      kind: z.enum(SINK_KINDS).default('postgres').describe('Where batches are written'),
     })
     .prefault({}),
   file: fileSinkConfig,
+  postgres: postgresConfig,
+  retention: retentionConfig,
   tracing: tracingConfig,
   shutdown: z
     .object({
@@ -91,11 +94,12 @@ export const configSchema = z.object({
 export type Config = z.infer<typeof configSchema>;
 
 /** Keys whose values are masked by `config print` and in logs. */
-export const SECRET_KEYS = new Set(['auth.ingestTokens', 'auth.adminTokens']);
+export const SECRET_KEYS = new Set(['auth.ingestTokens', 'auth.adminTokens', 'postgres.url']);
 
 /** Extra environment names for a key, beside its SLUICE_* name (spec compatibility). */
 export const ENV_ALIASES: Record<string, string[]> = {
   'server.port': ['PORT'],
+  'postgres.url': ['DATABASE_URL', 'POSTGRES_DSN'],
   'tracing.endpoint': ['OTEL_EXPORTER_OTLP_ENDPOINT'],
   'tracing.serviceName': ['OTEL_SERVICE_NAME'],
 };

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { BlackholeSink } from './blackhole/blackhole-sink.js';
 import { FileSink } from './file/file-sink.js';
+import { PostgresSink } from './postgres/postgres-sink.js';
 import type { Sink } from './sink.js';
 import { StdoutSink } from './stdout/stdout-sink.js';
 
@@ -10,8 +11,10 @@ export interface SinkDeps {
   logger: Logger;
 }
 
-export async function createSink(config: Config, _deps: SinkDeps): Promise<Sink> {
+export async function createSink(config: Config, deps: SinkDeps): Promise<Sink> {
   switch (config.sink.kind) {
+    case 'postgres':
+      return new PostgresSink({ ...config.postgres, retention: config.retention, writers: config.writers.count, logger: deps.logger });
     case 'file':
       return new FileSink(config.file);
     case 'stdout':

@@ -20,6 +20,8 @@ export function testConfig(overrides: Record<string, string | number | boolean> 
     'server.port': '0',
     'log.level': process.env.SLUICE_LOG_LEVEL ?? 'silent',
     'log.pretty': 'false',
+    // Tests that want PostgreSQL say so; the rest must not start an embedded server by accident.
+    'sink.kind': 'file',
   };
   if (dir) {
     flags['file.dir'] = join(dir, 'logs');

@@ -1,0 +1,48 @@
+// Runs every *.test.ts under the given folders (default: test/) with node's test runner and tsx.
+// Node 20's runner does not expand globs, so the files are found here. Without DATABASE_URL it
+// starts one embedded PostgreSQL for the whole suite (each test file makes its own database on it).
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/sinks/postgres/embedded.js';
+import { TEST_SERVER_SETTINGS } from '../test/helpers/postgres.js';
+
+function find(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...find(p));
+    else if (entry.name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const roots = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const files = (roots.length ? roots : ['test']).flatMap((r) => (r.endsWith('.test.ts') ? [r] : find(r))).sort();
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+
+const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'silent' };
+let server: EmbeddedPostgres | undefined;
+let dir: string | undefined;
+if (!process.env.DATABASE_URL) {
+  dir = mkdtempSync(join(tmpdir(), 'sluice-test-pg-'));
+  chmodSync(dir, 0o755); // as root the server runs as `postgres`, which must enter the directory
+  server = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), settings: TEST_SERVER_SETTINGS });
+  env.SLUICE_TEST_PG_URL = server.url;
+  console.log(`# embedded PostgreSQL for the tests on port ${server.port} (set DATABASE_URL to use another server)`);
+} else {
+  console.log('# tests use the PostgreSQL server at DATABASE_URL');
+}
+
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...files], {
+  stdio: 'inherit',
+  env,
+});
+const code: number = await new Promise((resolve) => child.once('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+await server?.stop();
+if (dir) rmSync(dir, { recursive: true, force: true });
+process.exit(code);

@@ -1,0 +1,279 @@
+// The PostgreSQL sink: each batch in one transaction that records its batch id and COPYs each
+// record type into its table, so a retry after a lost COMMIT reply is recognised, not repeated.
+// With no URL configured it starts (and at close stops) the embedded PostgreSQL.
+import { finished } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Logger } from 'pino';
+import { PermanentSinkError, errorMessage } from '../../errors.js';
+import type { RecordType, SluiceRecord } from '../../record.js';
+import type { Batch, Sink, SinkHealth } from '../sink.js';
+import type { PostgresConfig, RetentionConfig } from './config.js';
+import { TABLES, copySql, encodeRows, type CopyFormat } from './copy-encode.js';
+import { URL_FILE, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+import { migrate, type MigrateResult } from './migrate.js';
+import { maintainLogPartitions, type PartitionReport } from './partitions.js';
+import { safeUrl } from './url.js';
+
+export interface PostgresSinkOptions extends PostgresConfig {
+  retention: RetentionConfig;
+  /** writers.count, to size the pool when poolSize is 0. */
+  writers: number;
+  logger: Logger;
+}
+
+export interface PostgresSinkStats {
+  committedBatches: number;
+  /** Retries of batches that had in fact committed (their COMMIT reply was lost). */
+  duplicateBatches: number;
+  /** Records skipped because their id was already stored (postgres.dedupe). */
+  duplicateRecords: number;
+}
+
+const TYPES: readonly RecordType[] = ['log', 'health', 'check'];
+
+/** SQLSTATE classes of errors that retrying the same batch cannot fix: data exceptions, constraint violations, program limits. */
+const PERMANENT_SQLSTATE = /^(22|23|54)/;
+
+type TypedClient = pg.PoolClient & { connection?: { stream?: { destroy(err?: Error): void } } };
+
+export class PostgresSink implements Sink {
+  readonly name = 'postgres';
+  private poolRef: pg.Pool | undefined;
+  private embedded: EmbeddedPostgres | undefined;
+  private maintenance: NodeJS.Timeout | undefined;
+  private maintaining: Promise<unknown> = Promise.resolve();
+  private readonly staged = new WeakSet<pg.PoolClient>();
+  private readonly counters: PostgresSinkStats = { committedBatches: 0, duplicateBatches: 0, duplicateRecords: 0 };
+  private readonly copyFormat: CopyFormat;
+  private readonly log: Logger;
+  /** What start() found and applied. */
+  migration: MigrateResult | undefined;
+
+  constructor(private readonly opts: PostgresSinkOptions) {
+    this.copyFormat = opts.copyFormat;
+    this.log = opts.logger;
+  }
+
+  /** The connection pool (valid after start()); the health checker uses it for its tables. */
+  get pool(): pg.Pool {
+    if (!this.poolRef) throw new Error('PostgresSink.pool used before start()');
+    return this.poolRef;
+  }
+
+  /** The URL in use (the embedded server's once started); contains the password. */
+  get url(): string {
+    return this.embedded?.url ?? this.opts.url;
+  }
+
+  stats(): PostgresSinkStats {
+    return { ...this.counters };
+  }
+
+  async start(): Promise<void> {
+    let url = this.opts.url;
+    if (url === '') {
+      this.embedded = await startEmbeddedPostgres({ dataDir: this.opts.embeddedDataDir, port: this.opts.embeddedPort, logger: this.log });
+      url = this.embedded.url;
+    }
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: this.opts.poolSize > 0 ? this.opts.poolSize : this.opts.writers + 2,
+      connectionTimeoutMillis: this.opts.connectTimeoutMs,
+      statement_timeout: this.opts.statementTimeoutMs > 0 ? this.opts.statementTimeoutMs : undefined,
+      keepAlive: true,
+      idleTimeoutMillis: 30_000,
+      application_name: 'sluice',
+    });
+    // An idle connection dropped by a restarting server is not our error to crash on; the next
+    // checkout simply opens a new one.
+    pool.on('error', (err) => this.log.warn({ err: errorMessage(err) }, 'postgres: idle connection lost'));
+    this.poolRef = pool;
+    try {
+      const m = await migrate(pool);
+      this.migration = m;
+      if (m.applied.length > 0) this.log.info({ applied: m.applied, version: m.version }, 'postgres: schema migrated');
+      await this.maintain();
+    } catch (err) {
+      await this.close();
+      throw new Error(`postgres at ${safeUrl(url)}: ${errorMessage(err)}`, { cause: err });
+    }
+    this.maintenance = setInterval(() => {
+      this.maintaining = this.maintain().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'postgres: partition maintenance failed; will retry'));
+    }, this.opts.retention.intervalMs);
+    this.maintenance.unref();
+    if (this.embedded) {
+      const dir = this.embedded.dataDir;
+      this.log.info(
+        { database: 'embedded', url: safeUrl(url), dataDir: dir },
+        `postgres: using the embedded PostgreSQL (data in ${dir}; psql "$(cat ${dir}/${URL_FILE})" to look); set DATABASE_URL=postgres://user:pass@host:5432/db to use your own`,
+      );
+    } else {
+      this.log.info({ database: safeUrl(url) }, `postgres: using ${safeUrl(url)}`);
+    }
+  }
+
+  /** Creates partitions ahead and drops those past retention (also run every retention.intervalMs). */
+  async maintain(now?: number): Promise<PartitionReport> {
+    const report = await maintainLogPartitions(this.pool, {
+      retentionDays: this.opts.retention.days,
+      daysAhead: this.opts.partitionDaysAhead,
+      ...(now === undefined ? {} : { now }),
+    });
+    if (report.created.length + report.dropped.length + report.purged > 0) this.log.info(report, 'postgres: log partitions maintained');
+    return report;
+  }
+
+  async writeBatch(batch: Batch, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    const client = (await this.pool.connect()) as TypedClient;
+    let failure: Error | undefined;
+    // A checked-out client has no error listener of the pool's: without one, a dropped
+    // connection would be an uncaught 'error' event.
+    const onClientError = (err: Error): void => {
+      failure ??= err;
+    };
+    client.on('error', onClientError);
+    // Never hang: past the statement timeout (plus slack for the network) or on the shutdown
+    // deadline, cut the connection; every pending query then fails at once.
+    const cut = (why: string): void => {
+      failure ??= new Error(why);
+      client.connection?.stream?.destroy(failure);
+    };
+    const onAbort = (): void => cut(`aborted: ${errorMessage(signal.reason)}`);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const limit = this.opts.statementTimeoutMs;
+    const timer = limit > 0 ? setTimeout(() => cut(`batch write took longer than ${limit + 1000} ms: connection cut`), limit + 1000) : undefined;
+    try {
+      await this.writeInTransaction(client, batch);
+    } catch (err) {
+      failure ??= err as Error;
+      throw classify(err);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      client.removeListener('error', onClientError);
+      // After any failure the connection's state is unknown (aborted transaction, half-sent
+      // COPY): discard it rather than hand it to the next batch.
+      client.release(failure);
+    }
+  }
+
+  private async writeInTransaction(client: pg.PoolClient, batch: Batch): Promise<void> {
+    const groups = groupByType(batch.records);
+    if (this.opts.dedupe) await this.ensureStaging(client);
+    // BEGIN and the batch id in one round trip. The id goes in first: a retry of a batch that
+    // committed finds it and stops; a retry racing a still-open first attempt waits on its row lock.
+    const res = (await client.query(
+      `BEGIN; INSERT INTO sluice_batches (batch_id, records) VALUES (${client.escapeLiteral(batch.id)}, ${batch.records.length}) ON CONFLICT DO NOTHING`,
+    )) as unknown as pg.QueryResult[];
+    if (res[1]?.rowCount === 0) {
+      await client.query('ROLLBACK');
+      this.counters.duplicateBatches++;
+      this.log.info({ batch: batch.id, records: batch.records.length }, 'postgres: batch was already committed (lost COMMIT reply); counted as done');
+      return;
+    }
+    for (const type of TYPES) {
+      const records = groups.get(type);
+      if (!records) continue;
+      const { table, columns } = TABLES[type];
+      const data = encodeOrReject(records, this.copyFormat, Math.ceil((batch.bytes * records.length) / batch.records.length) * 2);
+      if (!this.opts.dedupe) {
+        await copy(client, copySql(table, columns, this.copyFormat), data);
+        continue;
+      }
+      const stage = stagingTable(type);
+      await copy(client, copySql(stage, columns, this.copyFormat), data);
+      const cols = columns.join(', ');
+      // Ids go into sluice_record_ids first (its primary key serialises concurrent writers);
+      // only rows whose id was new there are copied on into the table.
+      const moved = await client.query(
+        `WITH fresh AS (INSERT INTO sluice_record_ids (type, id) SELECT '${type}', id FROM ${stage} ON CONFLICT DO NOTHING RETURNING id)
+         INSERT INTO ${table} (${cols}) SELECT DISTINCT ON (s.id) ${columns.map((c) => `s.${c}`).join(', ')} FROM ${stage} s JOIN fresh USING (id)`,
+      );
+      this.counters.duplicateRecords += records.length - (moved.rowCount ?? 0);
+    }
+    await client.query('COMMIT');
+    this.counters.committedBatches++;
+  }
+
+  /** Per-connection temp tables for dedupe, created outside the batch transaction so a rollback keeps them. */
+  private async ensureStaging(client: pg.PoolClient): Promise<void> {
+    if (this.staged.has(client)) return;
+    for (const type of TYPES) {
+      await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${stagingTable(type)} (LIKE ${TABLES[type].table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
+    }
+    this.staged.add(client);
+  }
+
+  async health(): Promise<SinkHealth> {
+    if (!this.poolRef) return { ok: false, reason: 'not started' };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.poolRef.query('SELECT 1'),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
+        }),
+      ]);
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, reason: `postgres: ${errorMessage(err) || (err as { code?: string }).code || 'connection failed'}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.maintenance);
+    await this.maintaining;
+    const pool = this.poolRef;
+    if (pool && !pool.ended) await pool.end();
+    await this.embedded?.stop();
+  }
+}
+
+function stagingTable(type: RecordType): string {
+  return `sluice_stage_${TABLES[type].table}`;
+}
+
+function groupByType(records: readonly SluiceRecord[]): Map<RecordType, SluiceRecord[]> {
+  const groups = new Map<RecordType, SluiceRecord[]>();
+  // Batches are usually all logs: skip the copy into a new array.
+  if (records.length > 0 && records.every((r) => r.type === records[0]!.type)) {
+    groups.set(records[0]!.type, records as SluiceRecord[]);
+    return groups;
+  }
+  for (const r of records) {
+    const g = groups.get(r.type);
+    if (g) g.push(r);
+    else groups.set(r.type, [r]);
+  }
+  return groups;
+}
+
+/** A record the encoder cannot represent (a number out of its column's range) fails the same way on every retry. */
+function encodeOrReject(records: readonly SluiceRecord[], format: CopyFormat, sizeHint: number): Buffer {
+  try {
+    return encodeRows(records, format, sizeHint);
+  } catch (err) {
+    throw new PermanentSinkError(`postgres: a record cannot be encoded for COPY: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+async function copy(client: pg.PoolClient, sql: string, data: Buffer): Promise<void> {
+  const stream = client.query(copyFrom(sql));
+  stream.end(data);
+  await finished(stream);
+}
+
+/** Data errors are permanent (dead-letter now); everything else (connection, timeout, server down) is retried. */
+function classify(err: unknown): Error {
+  if (err instanceof PermanentSinkError) return err;
+  const code = (err as { code?: unknown }).code;
+  const message = errorMessage(err) || (typeof code === 'string' ? code : 'unknown error');
+  if (typeof code === 'string' && PERMANENT_SQLSTATE.test(code)) {
+    return new PermanentSinkError(`postgres rejected the batch (SQLSTATE ${code}): ${message}`, { cause: err });
+  }
+  return new Error(`postgres: ${message}`, { cause: err });
+}
