@@ -229,8 +229,13 @@ export function uuidv7(nowMs: number = Date.now()): string {
 
 // ---- size and rendering -----------------------------------------------------------------
 
-/** Fixed per-record overhead (object header, numbers, id) used in byte accounting. */
-export const RECORD_OVERHEAD_BYTES = 96;
+/**
+ * Fixed per-record cost in byte accounting: the record object (about a dozen in-object
+ * fields), its string headers and its slot in the buffer. Chosen so that the accounted size
+ * matches the live heap a buffered record was measured to hold (~280 bytes for a typical
+ * 150-byte log line), so buffer.maxBytes bounds real memory, not a fraction of it.
+ */
+export const RECORD_OVERHEAD_BYTES = 208;
 
 export function strBytes(s: string | null): number {
   return s === null ? 0 : s.length;
