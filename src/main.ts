@@ -3,6 +3,7 @@
 import { SluiceError } from './errors.js';
 import { parseArgs } from './cli/args.js';
 import { configCommand } from './cli/config-command.js';
+import { loadCommand } from './cli/load-command.js';
 import { migrateCommand } from './cli/migrate-command.js';
 import { serveCommand } from './cli/serve-command.js';
 
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the collector (default)', run: serveCommand },
   migrate: { summary: 'apply the PostgreSQL schema migrations and exit', run: migrateCommand },
   config: { summary: 'print the effective config or list every key', booleans: ['json', 'sources', 'markdown'], run: configCommand },
+  load: { summary: 'send records to a running collector and measure (load generator)', booleans: ['json', 'gzip', 'quiet'], run: loadCommand },
 };
 
 function usage(): string {
