@@ -1,10 +1,13 @@
 // The composition root: builds every stage from config, wires them together, and owns the
 // lifecycle. Start in dependency order; stop in reverse under one deadline:
 // stop accepting → close the listener → drain the buffer → flush the batcher → wait for
-// the writers → close the sink. Whatever is still unwritten at the deadline is dead-lettered.
+// the writers → close the sink. Whatever is still unwritten at the deadline is dead-lettered,
+// or, in ack mode durable, stays in the WAL and is sent at the next start.
 import { LogController, fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/admin-routes.js';
+import { checksRoutes } from './admin/checks-routes.js';
+import { HealthChecker } from './health/checker.js';
 import type { Config } from './config/schema.js';
 import { installErrorHandler } from './ingest/error-handler.js';
 import { ingestRoutes } from './ingest/ingest-routes.js';
@@ -17,6 +20,7 @@ import { Batcher } from './pipeline/batcher.js';
 import type { RecordBuffer } from './pipeline/buffer.js';
 import { DeadLetter } from './pipeline/dead-letter.js';
 import { MemoryBuffer } from './pipeline/memory-buffer.js';
+import { WalBuffer } from './pipeline/wal/wal-buffer.js';
 import { WriterPool } from './pipeline/writer-pool.js';
 import { createSink } from './sinks/create-sink.js';
 import type { Sink } from './sinks/sink.js';
@@ -41,6 +45,8 @@ export interface App {
   readonly pool: WriterPool;
   readonly sink: Sink;
   readonly deadLetter: DeadLetter;
+  /** Registered health checks, their probes, push monitors and alerts. */
+  readonly health: HealthChecker;
   /** Base URL once listening, e.g. http://127.0.0.1:8080 */
   readonly url: string;
   start(): Promise<void>;
@@ -57,11 +63,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   metrics.initSink(sink.name);
   const tracing = await createTracing(config.tracing, { logger });
   const deadLetter = new DeadLetter(config.deadLetter.dir);
-  const buffer = new MemoryBuffer({
-    maxRecords: config.buffer.maxRecords,
-    maxBytes: config.buffer.maxBytes,
-    retryAfterSeconds: config.ingest.retryAfterSeconds,
-  });
+  const limits = { maxRecords: config.buffer.maxRecords, maxBytes: config.buffer.maxBytes, retryAfterSeconds: config.ingest.retryAfterSeconds };
+  // Only `durable` needs the disk: in `sink` mode the client waits for the commit, so records
+  // lost in a crash were never acknowledged (and replaying them would duplicate its retry).
+  const wal = config.ingest.ack === 'durable' ? await WalBuffer.open({ ...limits, wal: config.wal, logger, metrics }) : undefined;
+  const buffer: RecordBuffer = wal ?? new MemoryBuffer(limits);
   const pool = new WriterPool({
     sink,
     writers: config.writers.count,
@@ -72,6 +78,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     metrics,
     logger,
     around: tracing.writeHook(sink.name, (): boolean => pool.breakerState === 'open'),
+    ledger: wal,
   });
   const batcher = new Batcher(
     buffer,
@@ -92,6 +99,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     metrics.bufferBytes.set(s.bytes);
     metrics.bufferMaxRecords.set(s.maxRecords);
     metrics.bufferMaxBytes.set(s.maxBytes);
+    if (wal) metrics.walBytes.set(wal.walStats().diskBytes);
   });
 
   let accepting = false;
@@ -120,10 +128,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   installErrorHandler(server, metrics);
   tracing.instrument(server);
   const ingestCtx = { config, buffer, metrics, accepting: () => accepting };
-  await server.register(ingestRoutes(ingestCtx));
+  // Check results enter the same buffer as ingested records; push checks listen to POST /health.
+  const health = new HealthChecker({ config, buffer, metrics, logger, sink });
+  await server.register(ingestRoutes(ingestCtx, { onHealthPings: (records) => health.onPings(records) }));
   await server.register(
     adminRoutes({ config, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt }),
   );
+  await server.register(checksRoutes({ config, health }));
 
   let url = '';
   let stopping: Promise<void> | undefined;
@@ -136,22 +147,25 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       timer = setTimeout(() => resolve('deadline'), deadlineMs);
     });
     const onDeadline = deadline.then(() => {
-      logger.error({ timeoutMs: deadlineMs }, 'shutdown deadline reached: dead-lettering what is left');
+      logger.error({ timeoutMs: deadlineMs }, wal ? 'shutdown deadline reached: leaving what is left in the WAL' : 'shutdown deadline reached: dead-lettering what is left');
       pool.abortAll(`shutdown deadline (${deadlineMs} ms) reached before the sink took the batch`);
     });
     void onDeadline;
     // In-flight requests finish (ack-mode `sink` waits still need the pipeline running).
     await Promise.race([server.close(), deadline]);
+    // No new results after this point: probes in flight are cut, their results discarded.
+    await health.stop();
     buffer.close();
     batcher.drain();
     const before = pool.stats();
     logger.info({ queued: before.queued, inFlight: before.inFlight.length }, 'draining writers');
     await pool.idle();
     clearTimeout(timer);
+    await wal?.shutdown();
     await sink.close();
     await tracing.shutdown();
     const s = pool.stats();
-    logger.info({ committedRecords: s.committedRecords, deadLetteredBatches: s.deadLetteredBatches }, 'stopped');
+    logger.info({ committedRecords: s.committedRecords, deadLetteredBatches: s.deadLetteredBatches, keptInWal: s.keptBatches }, 'stopped');
   }
 
   return {
@@ -165,11 +179,19 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     pool,
     sink,
     deadLetter,
+    health,
     get url() {
       return url;
     },
     async start() {
       await sink.start?.();
+      // Batches in flight at the last crash go first, exactly as they were cut.
+      for (const batch of wal?.recovered() ?? []) {
+        metrics.batchesFlushed.labels(batch.trigger).inc();
+        pool.submit(batch);
+      }
+      // After the sink: with PostgreSQL, checks and history live in its tables.
+      await health.start();
       await server.listen({ host: config.server.host, port: config.server.port });
       const addr = server.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.server.port;

@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { fileSinkConfig } from '../sinks/file/config.js';
 import { postgresConfig, retentionConfig } from '../sinks/postgres/config.js';
 import { tracingConfig } from '../observability/config.js';
+import { healthConfig } from '../health/config.js';
+import { configChecksSchema } from '../health/check-schema.js';
+import { walConfig } from '../pipeline/wal/config.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const SINK_KINDS = ['postgres', 'file', 'stdout', 'blackhole'] as const;
@@ -34,7 +37,7 @@ export const configSchema = z.object({
       maxBodyBytes: z.number().int().min(1024).default(10 * 1024 * 1024).describe('Largest request body, after gzip decompression (413 above)'),
       enqueueTimeoutMs: z.number().int().min(0).default(200).describe('How long a request may wait for buffer space before 429'),
       retryAfterSeconds: z.number().int().min(1).default(1).describe('Retry-After sent with 429 and 503'),
-      ack: z.enum(['memory', 'sink']).default('memory').describe('When 202 is sent: memory = once buffered; sink = once the sink committed'),
+      ack: z.enum(['memory', 'durable', 'sink']).default('durable').describe('When 202 is sent: memory = once buffered in memory; durable = once fsynced to the WAL (wal.*); sink = once the sink committed'),
     })
     .prefault({}),
   buffer: z
@@ -84,6 +87,9 @@ export const configSchema = z.object({
   postgres: postgresConfig,
   retention: retentionConfig,
   tracing: tracingConfig,
+  health: healthConfig,
+  checks: configChecksSchema,
+  wal: walConfig,
   shutdown: z
     .object({
       timeoutMs: z.number().int().min(100).default(20_000).describe('Deadline for a graceful stop; what is left then goes to the dead-letter file'),
@@ -94,7 +100,7 @@ export const configSchema = z.object({
 export type Config = z.infer<typeof configSchema>;
 
 /** Keys whose values are masked by `config print` and in logs. */
-export const SECRET_KEYS = new Set(['auth.ingestTokens', 'auth.adminTokens', 'postgres.url']);
+export const SECRET_KEYS = new Set(['auth.ingestTokens', 'auth.adminTokens', 'postgres.url', 'health.webhooks']);
 
 /** Extra environment names for a key, beside its SLUICE_* name (spec compatibility). */
 export const ENV_ALIASES: Record<string, string[]> = {

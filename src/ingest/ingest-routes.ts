@@ -3,14 +3,19 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../errors.js';
 import { requestSpanContext } from '../observability/tracing.js';
-import { nowMicros, type RecordType, type SluiceRecord } from '../record.js';
+import { nowMicros, type HealthRecord, type RecordType, type SluiceRecord } from '../record.js';
 import { bearerAuth } from './auth.js';
 import { checkEncoding, decodeBody } from './body.js';
 import { enqueue, type IngestContext } from './enqueue.js';
 import { normaliseHealth, normaliseLog, type Normaliser } from './normalise.js';
 import { JSON_TYPES, NDJSON_TYPES, isNdjson, parseBody } from './parse-body.js';
 
-export function ingestRoutes(ctx: IngestContext): FastifyPluginAsync {
+export interface IngestHooks {
+  /** Health pings once accepted (the health checker's push monitors listen here). */
+  onHealthPings?: (records: readonly HealthRecord[]) => void;
+}
+
+export function ingestRoutes(ctx: IngestContext, hooks: IngestHooks = {}): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     const limit = ctx.config.ingest.maxBodyBytes;
     app.removeAllContentTypeParsers();
@@ -32,7 +37,7 @@ export function ingestRoutes(ctx: IngestContext): FastifyPluginAsync {
     if (auth) app.addHook('onRequest', auth);
 
     app.post('/logs', ingestHandler(ctx, 'log', normaliseLog));
-    app.post('/health', ingestHandler(ctx, 'health', normaliseHealth));
+    app.post('/health', ingestHandler(ctx, 'health', normaliseHealth, hooks.onHealthPings));
   };
 }
 
@@ -40,7 +45,7 @@ export function ingestRoutes(ctx: IngestContext): FastifyPluginAsync {
  * One handler shape for every JSON/NDJSON route: parse all or nothing, enqueue, 202.
  * Not an async function: the only await is the buffer's, and a plain `then` saves a promise.
  */
-function ingestHandler<T extends SluiceRecord>(ctx: IngestContext, type: RecordType, normalise: Normaliser<T>) {
+function ingestHandler<T extends SluiceRecord>(ctx: IngestContext, type: RecordType, normalise: Normaliser<T>, onAccepted?: (records: T[]) => void) {
   return (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     refuseWhenStopping(ctx);
     const { records, bytes } = parseBody(bodyOf(req.body), isNdjson(req.headers['content-type']), nowMicros(), normalise);
@@ -48,6 +53,7 @@ function ingestHandler<T extends SluiceRecord>(ctx: IngestContext, type: RecordT
     enqueue(ctx, records, bytes, requestSpanContext(req)).then(
       () => {
         counter.inc(records.length);
+        onAccepted?.(records);
         accepted(ctx, req, reply, records.length);
       },
       (err: unknown) => reply.send(err),

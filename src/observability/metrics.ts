@@ -5,7 +5,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { RECORD_TYPES } from '../record.js';
 import type { FlushTrigger } from '../sinks/sink.js';
 
-const FLUSH_TRIGGERS: readonly FlushTrigger[] = ['size', 'bytes', 'time', 'shutdown'];
+const FLUSH_TRIGGERS: readonly FlushTrigger[] = ['size', 'bytes', 'time', 'shutdown', 'replay'];
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SIZE_BUCKETS = [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 50000];
@@ -114,6 +114,27 @@ export class Metrics {
     labelNames: ['sink'] as const,
     registers: [this.registry],
   });
+  readonly walBytes = new Gauge({
+    name: 'sluice_wal_bytes',
+    help: 'Disk used by the write-ahead buffer (ack mode durable)',
+    registers: [this.registry],
+  });
+  readonly walFsyncSeconds = new Histogram({
+    name: 'sluice_wal_fsync_seconds',
+    help: 'Duration of WAL fsyncs; each one serves every request that arrived during the previous',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly walRepairs = new Counter({
+    name: 'sluice_wal_repairs_total',
+    help: 'Torn or corrupt WAL tails truncated at start-up',
+    registers: [this.registry],
+  });
+  readonly walReplayedRecords = new Counter({
+    name: 'sluice_wal_replayed_records_total',
+    help: 'Records read back from the WAL at start-up and sent on again',
+    registers: [this.registry],
+  });
   readonly checkUp = new Gauge({
     name: 'sluice_check_up',
     help: 'Health check state: 1 up, 0.5 degraded, 0 down',
@@ -131,6 +152,20 @@ export class Metrics {
     name: 'sluice_scheduler_lag_seconds',
     help: 'How late health checks start compared with their schedule',
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  // Timeouts are their own result, apart from failures: a slow target and a broken one call
+  // for different fixes.
+  readonly checkRuns = new Counter({
+    name: 'sluice_check_runs_total',
+    help: 'Health check runs by kind and result (up, degraded, failure, timeout, skipped_overlap)',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly alertDeliveries = new Counter({
+    name: 'sluice_alert_deliveries_total',
+    help: 'Alert webhook deliveries by outcome (delivered, failed after retries)',
+    labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
 

@@ -11,7 +11,7 @@ export interface BatcherOptions {
   maxRecords: number;
   maxBytes: number;
   maxWaitMs: number;
-  /** Batch id source; injectable so a durable buffer can derive ids from positions. */
+  /** Batch id source when the buffer has no `cut()` (a durable buffer derives ids from positions). */
   newId?: () => string;
   now?: () => number;
 }
@@ -51,7 +51,7 @@ export class Batcher {
     }
     if (this.records.length === 0) return;
     const batch: Batch = {
-      id: this.newId(),
+      id: this.source.cut ? this.source.cut() : this.newId(),
       records: this.records,
       bytes: this.bytes,
       createdAt: this.now(),

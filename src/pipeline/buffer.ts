@@ -1,6 +1,7 @@
-// The buffer contract between ingest and the batcher. The in-memory buffer implements it
-// now; a disk-backed buffer can take its place without ingest or the batcher changing.
+// The buffer contract between ingest and the batcher. The in-memory buffer and the disk
+// write-ahead buffer (wal/) implement it; ingest and the batcher do not know which they have.
 import type { SluiceRecord } from '../record.js';
+import type { Batch } from '../sinks/sink.js';
 import type { SpanContext } from '@opentelemetry/api';
 import type { Ticket } from './ticket.js';
 
@@ -46,4 +47,20 @@ export interface RecordBuffer {
   stats(): BufferStats;
   /** Refuses new pushes and fails waiting producers; records already held stay takeable. */
   close(): void;
+  /**
+   * Durable buffers: ends the current batch (everything taken since the previous cut) and
+   * returns its id, derived from the records' positions so a replay rebuilds the same id.
+   * Without it the batcher makes its own ids.
+   */
+  cut?(): string;
+}
+
+/** What the writer pool tells a durable buffer about the batches it cut. */
+export interface BatchLedger {
+  /** Resolves (never rejects) once the batch's boundaries are durable; no sink may see the batch before. */
+  sealed(batch: Batch): Promise<void>;
+  /** A writer took the batch: from here the pool bounds it, so the buffer stops counting its records. */
+  started(batch: Batch): void;
+  /** The batch left the collector (committed, or dead-lettered): its space may be freed. */
+  settled(batch: Batch): void;
 }

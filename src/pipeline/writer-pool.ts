@@ -3,7 +3,10 @@
 // a circuit breaker (cockatiel) stops hammering a sink that is down. Retries are counted
 // only while the breaker is closed, so an outage holds batches (and pushes back on
 // clients) instead of dead-lettering them; a batch that keeps failing while the sink is
-// otherwise healthy, or fails permanently, goes to the dead-letter file.
+// otherwise healthy, or fails permanently, goes to the dead-letter file. With a durable
+// buffer (a ledger), a batch is written only once its boundaries are durable, the buffer is
+// told when it is settled, and at the shutdown deadline it stays in the WAL for the next
+// start instead of being dead-lettered.
 import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll, isBrokenCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
 import { SluiceError, errorMessage, isPermanent } from '../errors.js';
@@ -11,6 +14,7 @@ import { nowMicros } from '../record.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Batch, Sink } from '../sinks/sink.js';
 import { fullJitterDelay, sleep } from './backoff.js';
+import type { BatchLedger } from './buffer.js';
 import type { DeadLetter } from './dead-letter.js';
 import { settleTickets } from './ticket.js';
 
@@ -26,6 +30,8 @@ export interface WriterPoolOptions {
   random?: () => number;
   /** Hook around each sink write (tracing); must call `write`. */
   around?: (batch: Batch, write: () => Promise<void>) => Promise<void>;
+  /** The durable buffer that cut the batches, if any. */
+  ledger?: BatchLedger;
 }
 
 export interface WriterStats {
@@ -36,6 +42,8 @@ export interface WriterStats {
   retries: number;
   failures: number;
   deadLetteredBatches: number;
+  /** Batches left in the WAL at the shutdown deadline, for the next start. */
+  keptBatches: number;
   breaker: 'closed' | 'open' | 'half-open';
   lastError: string | null;
 }
@@ -49,7 +57,8 @@ export class WriterPool {
   private readonly abort = new AbortController();
   private roomListener: (() => void) | undefined;
   private idleWaiters: Array<() => void> = [];
-  private counters = { committedBatches: 0, committedRecords: 0, retries: 0, failures: 0, deadLetteredBatches: 0 };
+  private sealing = 0;
+  private counters = { committedBatches: 0, committedRecords: 0, retries: 0, failures: 0, deadLetteredBatches: 0, keptBatches: 0 };
   private lastError: string | null = null;
   private readonly sinkName: string;
 
@@ -79,8 +88,22 @@ export class WriterPool {
   }
 
   submit(batch: Batch): void {
-    this.queue.push(batch);
-    this.dispatch();
+    const { ledger } = this.opts;
+    if (!ledger) {
+      this.queue.push(batch);
+      this.dispatch();
+      return;
+    }
+    // Queued only once its cut is durable. Batches waiting for that, and queued, are not held
+    // to the queue bound: the durable buffer counts their records until a writer starts them
+    // (`started`), so every batch cut in one group-commit round shares the next sync instead
+    // of waiting for a free slot, and the buffer's limits still bound the backlog.
+    this.sealing++;
+    void ledger.sealed(batch).then(() => {
+      this.sealing--;
+      this.queue.push(batch);
+      this.dispatch();
+    });
   }
 
   get breakerState(): WriterStats['breaker'] {
@@ -89,7 +112,7 @@ export class WriterPool {
 
   stats(): WriterStats {
     return {
-      queued: this.queue.length,
+      queued: this.queue.length + this.sealing,
       inFlight: this.slots.flatMap((s, i) => (s ? [{ writer: i, ...s }] : [])),
       ...this.counters,
       breaker: this.breakerState,
@@ -103,20 +126,21 @@ export class WriterPool {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Shutdown deadline: in-flight writes are aborted and everything left is dead-lettered. */
+  /** Shutdown deadline: in-flight writes are aborted; everything left is dead-lettered (or, with a ledger, kept in the WAL). */
   abortAll(reason: string): void {
     this.abort.abort(new SluiceError('SLUICE_ERR_SHUTTING_DOWN', reason));
     this.dispatch();
   }
 
   private isIdle(): boolean {
-    return this.queue.length === 0 && this.slots.every((s) => s === null);
+    return this.sealing === 0 && this.queue.length === 0 && this.slots.every((s) => s === null);
   }
 
   private dispatch(): void {
     for (let i = 0; i < this.slots.length && this.queue.length > 0; i++) {
       if (this.slots[i] !== null) continue;
       const batch = this.queue.shift()!;
+      this.opts.ledger?.started(batch);
       this.slots[i] = { batch: batch.id, records: batch.records.length, attempt: 0 };
       void this.run(i, batch).finally(() => {
         this.slots[i] = null;
@@ -132,7 +156,7 @@ export class WriterPool {
     const signal = this.abort.signal;
     let attempts = 0;
     for (;;) {
-      if (signal.aborted) return this.deadLetter(batch, errorMessage(signal.reason), attempts);
+      if (signal.aborted) return this.aborted(batch, errorMessage(signal.reason), attempts);
       const probing = this.breaker.state !== CircuitState.Closed;
       const started = performance.now();
       try {
@@ -146,7 +170,7 @@ export class WriterPool {
           await sleep(Math.min(250, this.opts.breaker.halfOpenAfterMs), signal);
           continue;
         }
-        if (signal.aborted) return this.deadLetter(batch, errorMessage(signal.reason), attempts);
+        if (signal.aborted) return this.aborted(batch, errorMessage(signal.reason), attempts);
         this.lastError = errorMessage(err);
         this.counters.failures++;
         metrics.workerFailures.labels(this.sinkName).inc();
@@ -172,18 +196,31 @@ export class WriterPool {
     const now = nowMicros();
     for (const r of batch.records) metrics.e2eLatency.observe((now - r.received_at) / 1e6);
     settleTickets(batch.tickets);
+    this.opts.ledger?.settled(batch);
+  }
+
+  private async aborted(batch: Batch, reason: string, attempts: number): Promise<void> {
+    if (!this.opts.ledger) return this.deadLetter(batch, reason, attempts);
+    // Its records and cut are in the WAL: the next start sends it again under the same id,
+    // which a sink that did commit it (the abort may have come after COMMIT) recognises.
+    this.counters.keptBatches++;
+    this.opts.logger.warn({ sink: this.sinkName, batch: batch.id, records: batch.records.length }, 'batch left in the WAL for the next start');
+    settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SHUTTING_DOWN', `shutting down before the sink took the records (kept in the WAL): ${reason}`));
   }
 
   private async deadLetter(batch: Batch, error: string, attempts: number): Promise<void> {
     const { deadLetter, metrics, logger } = this.opts;
+    let written = false;
     for (let tries = 1; ; tries++) {
       try {
         await deadLetter.write({ batch, sink: this.sinkName, error, attempts });
+        written = true;
         break;
       } catch (err) {
         // Losing the batch is not an option: keep trying, loudly, unless we are past the deadline.
         logger.error({ sink: this.sinkName, batch: batch.id, err: errorMessage(err) }, 'dead-letter write failed');
         if (this.abort.signal.aborted && tries >= 3) {
+          if (this.opts.ledger) return this.aborted(batch, error, attempts);
           logger.fatal({ batch: batch.id, records: batch.records.length }, 'records lost: dead-letter file unwritable at shutdown');
           break;
         }
@@ -194,5 +231,6 @@ export class WriterPool {
     metrics.deadLetters.labels(this.sinkName).inc(batch.records.length);
     logger.error({ sink: this.sinkName, batch: batch.id, records: batch.records.length, attempts, err: error, file: deadLetter.pathFor(this.sinkName) }, 'batch dead-lettered');
     settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SINK_FAILED', `the sink did not take the records (dead-lettered): ${error}`));
+    if (written) this.opts.ledger?.settled(batch);
   }
 }

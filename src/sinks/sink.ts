@@ -4,7 +4,8 @@ import type { SpanContext } from '@opentelemetry/api';
 import type { SluiceRecord } from '../record.js';
 import type { Ticket } from '../pipeline/ticket.js';
 
-export type FlushTrigger = 'size' | 'bytes' | 'time' | 'shutdown';
+/** Why a batch was cut; `replay`: read back from the WAL at start-up, as first cut. */
+export type FlushTrigger = 'size' | 'bytes' | 'time' | 'shutdown' | 'replay';
 
 export interface Batch {
   /** Unique per batch and stable across retries; sinks use it for idempotency. */

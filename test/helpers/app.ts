@@ -26,6 +26,7 @@ export function testConfig(overrides: Record<string, string | number | boolean> 
   if (dir) {
     flags['file.dir'] = join(dir, 'logs');
     flags['deadLetter.dir'] = join(dir, 'dead-letter');
+    flags['wal.dir'] = join(dir, 'wal');
   }
   for (const [k, v] of Object.entries(overrides)) flags[k] = String(v);
   return loadConfig({ env: {}, flags }).config;

@@ -15,7 +15,7 @@ function spawnCollector(dir: string, extra: string[] = []): Promise<{ child: Chi
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'test/helpers/cli.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--sink', 'file', '--log.pretty', 'false', '--log-level', 'info',
-      '--file.dir', join(dir, 'logs'), '--deadLetter.dir', join(dir, 'dead-letter'), ...extra],
+      '--file.dir', join(dir, 'logs'), '--deadLetter.dir', join(dir, 'dead-letter'), '--wal.dir', join(dir, 'wal'), ...extra],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SLUICE_CONFIG: '' } },
   );
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -84,7 +84,8 @@ describe('shutdown', () => {
       writeBatch: (_b: Batch, signal: AbortSignal) => new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
       close: async () => {},
     };
-    const app = await startApp(testConfig({ 'shutdown.timeoutMs': 300, 'batch.maxWaitMs': 5 }, dir.path), { sink: stuck });
+    // Ack mode memory: with the WAL (durable) the deadline keeps them for the next start instead (wal-shutdown.test.ts).
+    const app = await startApp(testConfig({ 'shutdown.timeoutMs': 300, 'batch.maxWaitMs': 5, 'ingest.ack': 'memory' }, dir.path), { sink: stuck });
     assert.equal((await postJson(`${app.url}/logs`, [{ msg: 'a' }, { msg: 'b' }, { msg: 'c' }])).status, 202);
     await new Promise((r) => setTimeout(r, 30));
     const stopping = app.stop();

@@ -1,5 +1,6 @@
 // Every migration, in order. Add a file per migration and list it here.
 import { initialSchema } from './001-initial.js';
+import { checkState } from './002-check-state.js';
 import type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [initialSchema];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, checkState];

@@ -1,0 +1,84 @@
+// /admin/checks: register, read, replace and remove health checks, and read their history and
+// uptime. Same bearer auth as the other /admin routes. Bad input is a 400 naming the field.
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { SluiceError } from '../errors.js';
+import type { HealthChecker } from '../health/checker.js';
+import { bearerAuth } from '../ingest/auth.js';
+import { toMicros } from '../record.js';
+
+export interface ChecksRoutesContext {
+  config: Config;
+  health: HealthChecker;
+}
+
+const MAX_LIMIT = 10_000;
+const DEFAULT_LIMIT = 100;
+
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+export function checksRoutes(ctx: ChecksRoutesContext): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    const auth = bearerAuth(ctx.config.auth.adminTokens);
+    if (auth) app.addHook('onRequest', auth);
+    const h = ctx.health;
+
+    app.get('/admin/checks', async () => h.list());
+
+    app.post('/admin/checks', async (req, reply) => reply.code(201).send(await h.create(req.body)));
+
+    app.get('/admin/checks/:id', async (req: IdRequest) => {
+      const view = h.get(req.params.id);
+      if (!view) throw notFound(req.params.id);
+      const uptime = await h.uptimeOf(req.params.id);
+      return { ...view, uptime: Object.fromEntries(Object.entries(uptime).map(([w, u]) => [w, u.percent])) };
+    });
+
+    app.put('/admin/checks/:id', async (req: IdRequest) => h.update(req.params.id, req.body));
+
+    app.delete('/admin/checks/:id', async (req: IdRequest, reply: FastifyReply) => {
+      await h.remove(req.params.id);
+      return reply.code(204).send();
+    });
+
+    app.get('/admin/checks/:id/history', async (req: FastifyRequest<{ Params: { id: string }; Querystring: Record<string, unknown> }>, reply) => {
+      const q = req.query;
+      const limit = intParam(q.limit, 'limit', 1, MAX_LIMIT) ?? DEFAULT_LIMIT;
+      const from = timeParam(q.from, 'from');
+      const to = timeParam(q.to, 'to');
+      if (from !== undefined && to !== undefined && from > to) throw badQuery('from', 'must not be after to');
+      const rows = await h.historyOf(req.params.id, { limit, from, to });
+      // Which store answered: with a non-postgres sink, history is an in-memory ring (lost on restart).
+      void reply.header('x-sluice-history-source', h.history.source);
+      return rows;
+    });
+
+    app.get('/admin/checks/:id/uptime', async (req: IdRequest) => {
+      const uptime = await h.uptimeOf(req.params.id);
+      return { id: req.params.id, source: h.history.source, method: 'time-weighted', windows: uptime };
+    });
+  };
+}
+
+function notFound(id: string): SluiceError {
+  return new SluiceError('SLUICE_ERR_NOT_FOUND', `no check with id "${id}"`);
+}
+
+function badQuery(field: string, message: string): SluiceError {
+  return new SluiceError('SLUICE_ERR_INVALID_QUERY', `query parameter ${field} ${message}`, { problems: [{ field, message }] });
+}
+
+function intParam(v: unknown, field: string, min: number, max: number): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw badQuery(field, `must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+/** RFC 3339 or epoch (s/ms/µs/ns by magnitude) → epoch ms. */
+function timeParam(v: unknown, field: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const us = typeof v === 'string' ? toMicros(v) : null;
+  if (us === null) throw badQuery(field, 'must be an RFC 3339 time or epoch seconds/milliseconds');
+  return us / 1000;
+}

@@ -1,0 +1,19 @@
+// dns probe: the name resolves through the system resolver (what the services themselves
+// use), optionally to one of the expected addresses. getaddrinfo cannot be cancelled; the
+// caller's deadline settles the run on time regardless.
+import { lookup } from 'node:dns/promises';
+import type { DnsCheck } from './check-schema.js';
+import { failure, round, type ProbeResult } from './probe.js';
+
+export async function probeDns(check: DnsCheck, signal: AbortSignal): Promise<ProbeResult> {
+  const started = performance.now();
+  const found = await lookup(check.hostname, { all: true });
+  signal.throwIfAborted();
+  const latencyMs = round(performance.now() - started);
+  const addresses = found.map((a) => a.address);
+  const details = { addresses };
+  if (check.expect && !addresses.some((a) => check.expect!.includes(a))) {
+    return failure('dns_mismatch', `${check.hostname} resolved to ${addresses.join(', ')}, none of ${check.expect.join(', ')}`, latencyMs, { details });
+  }
+  return { status: 'up', latencyMs, statusCode: null, errorClass: null, message: null, details };
+}

@@ -1,0 +1,94 @@
+// http probe over undici keep-alive pools: one Agent per (verify TLS × follow redirects)
+// combination, shared by every check, with connections per origin capped at the per-host
+// limit. The body is read only when a keyword or regex must match, and then at most 1 MiB;
+// otherwise it is drained so the connection goes back to the pool.
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { HttpCheck } from './check-schema.js';
+import { failure, round, type ProbeResult } from './probe.js';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_REDIRECTS = 5;
+
+export class HttpPools {
+  private readonly agents = new Map<string, Dispatcher>();
+  private readonly closers: Agent[] = [];
+
+  constructor(private readonly connectionsPerOrigin: number) {}
+
+  get(verifyTls: boolean, followRedirects: boolean): Dispatcher {
+    const key = `${verifyTls ? 'v' : 'n'}${followRedirects ? 'f' : 's'}`;
+    let d = this.agents.get(key);
+    if (!d) {
+      const agent = new Agent({
+        connections: this.connectionsPerOrigin,
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 120_000,
+        connect: { rejectUnauthorized: verifyTls },
+      });
+      this.closers.push(agent);
+      d = followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })) : agent;
+      this.agents.set(key, d);
+    }
+    return d;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.closers.map((a) => a.destroy()));
+    this.agents.clear();
+  }
+}
+
+export function statusMatches(code: number, ranges: readonly string[]): boolean {
+  for (const r of ranges) {
+    const dash = r.indexOf('-');
+    const lo = Number(r.slice(0, dash));
+    const hi = Number(r.slice(dash + 1));
+    if (code >= lo && code <= hi) return true;
+  }
+  return false;
+}
+
+export async function probeHttp(check: HttpCheck, signal: AbortSignal, pools: HttpPools): Promise<ProbeResult> {
+  const started = performance.now();
+  const res = await request(check.url, {
+    method: check.method,
+    headers: { 'user-agent': 'sluice-health/1', ...check.headers },
+    body: check.body ?? null,
+    signal,
+    dispatcher: pools.get(check.verifyTls, check.followRedirects),
+  });
+  const needBody = check.bodyContains !== undefined || check.bodyRegex !== undefined;
+  let text = '';
+  if (needBody) text = await readLimited(res.body, MAX_BODY_BYTES);
+  else await res.body.dump();
+  const latencyMs = round(performance.now() - started);
+  const statusCode = res.statusCode;
+  if (!statusMatches(statusCode, check.expectedStatus)) {
+    return failure('status', `status ${statusCode}, expected ${check.expectedStatus.join(', ')}`, latencyMs, { statusCode });
+  }
+  if (check.bodyContains !== undefined && !text.includes(check.bodyContains)) {
+    return failure('body', `body does not contain ${JSON.stringify(check.bodyContains)}`, latencyMs, { statusCode });
+  }
+  if (check.bodyRegex !== undefined && !new RegExp(check.bodyRegex).test(text)) {
+    return failure('body', `body does not match /${check.bodyRegex}/`, latencyMs, { statusCode });
+  }
+  if (check.maxLatency !== undefined && latencyMs > check.maxLatency) {
+    return { status: 'degraded', latencyMs, statusCode, errorClass: null, message: `latency ${latencyMs} ms above maxLatency ${check.maxLatency} ms`, details: null };
+  }
+  return { status: 'up', latencyMs, statusCode, errorClass: null, message: null, details: null };
+}
+
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of body) {
+    const b = chunk as Buffer;
+    chunks.push(b);
+    n += b.length;
+    if (n >= limit) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}

@@ -1,0 +1,27 @@
+// tcp probe: the check passes when a TCP connection to host:port is established.
+import { connect } from 'node:net';
+import type { TcpCheck } from './check-schema.js';
+import { round, type ProbeResult } from './probe.js';
+
+export function probeTcp(check: TcpCheck, signal: AbortSignal): Promise<ProbeResult> {
+  const started = performance.now();
+  return new Promise<ProbeResult>((resolve, reject) => {
+    const socket = connect({ host: check.host, port: check.port });
+    const onAbort = (): void => {
+      socket.destroy();
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => {
+      signal.removeEventListener('abort', onAbort);
+      const latencyMs = round(performance.now() - started);
+      socket.destroy();
+      resolve({ status: 'up', latencyMs, statusCode: null, errorClass: null, message: null, details: { address: socket.remoteAddress ?? null } });
+    });
+    socket.once('error', (err) => {
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      reject(err);
+    });
+  });
+}

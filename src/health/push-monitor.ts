@@ -1,0 +1,85 @@
+// Push monitors (a dead man's switch): a `push` check expects a POST /health ping from its
+// service within interval + grace. Each ping is a result (its own status); each deadline that
+// passes without one is a `missed` down result, repeated every interval while pings stay away.
+import type { HealthRecord, HealthStatus } from '../record.js';
+import type { PushCheck } from './check-schema.js';
+
+export interface PushOutcome {
+  status: HealthStatus;
+  latencyMs: number | null;
+  errorClass: string | null;
+  message: string | null;
+  details: Record<string, unknown> | null;
+}
+
+interface Watch {
+  check: PushCheck;
+  timer: NodeJS.Timeout | undefined;
+  lastPing: number | null;
+}
+
+export class PushMonitors {
+  private readonly watches = new Map<string, Watch>();
+  private readonly byService = new Map<string, Set<string>>();
+
+  constructor(private readonly onOutcome: (checkId: string, outcome: PushOutcome) => void) {}
+
+  /** Starts (or restarts) waiting for pings; the first deadline is interval + grace from now. */
+  watch(id: string, check: PushCheck): void {
+    this.unwatch(id);
+    const w: Watch = { check, timer: undefined, lastPing: null };
+    this.watches.set(id, w);
+    let ids = this.byService.get(check.service);
+    if (!ids) this.byService.set(check.service, (ids = new Set()));
+    ids.add(id);
+    this.arm(id, w, check.interval + check.grace);
+  }
+
+  unwatch(id: string): void {
+    const w = this.watches.get(id);
+    if (!w) return;
+    clearTimeout(w.timer);
+    this.watches.delete(id);
+    const ids = this.byService.get(w.check.service);
+    ids?.delete(id);
+    if (ids?.size === 0) this.byService.delete(w.check.service);
+  }
+
+  /** Called for every accepted POST /health record. Cheap when no push check watches the service. */
+  ping(r: HealthRecord): void {
+    const ids = this.byService.get(r.service);
+    if (!ids) return;
+    for (const id of ids) {
+      const w = this.watches.get(id)!;
+      w.lastPing = Date.now();
+      this.arm(id, w, w.check.interval + w.check.grace);
+      this.onOutcome(id, {
+        status: r.status,
+        latencyMs: r.latency_ms,
+        errorClass: r.status === 'down' ? 'reported_down' : null,
+        message: r.message,
+        details: { ping_id: r.id },
+      });
+    }
+  }
+
+  stop(): void {
+    for (const id of [...this.watches.keys()]) this.unwatch(id);
+  }
+
+  private arm(id: string, w: Watch, inMs: number): void {
+    clearTimeout(w.timer);
+    w.timer = setTimeout(() => {
+      const since = w.lastPing === null ? 'since monitoring started' : `since ${new Date(w.lastPing).toISOString()}`;
+      this.onOutcome(id, {
+        status: 'down',
+        latencyMs: null,
+        errorClass: 'missed',
+        message: `no ping from service "${w.check.service}" ${since} (interval ${w.check.interval} ms + grace ${w.check.grace} ms)`,
+        details: { lastPing: w.lastPing === null ? null : new Date(w.lastPing).toISOString() },
+      });
+      this.arm(id, w, w.check.interval);
+    }, inMs);
+    w.timer.unref();
+  }
+}

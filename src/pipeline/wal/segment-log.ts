@@ -1,0 +1,235 @@
+// The WAL's writer: appends frames to the active segment file by group commit. While one
+// durable write runs, new frames queue; the next round writes all of them at once, so a busy
+// collector pays one sync per round, not per request. Segment files are opened O_DSYNC where
+// the platform has it: the write returns once the data is on disk, one thread-pool hop per
+// round instead of two (write, then fdatasync), which under a busy event loop is most of the
+// round's latency. Segments roll
+// at wal.segmentBytes and are deleted, oldest first, once every record in them is settled.
+import { constants } from 'node:fs';
+import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { errorMessage } from '../../errors.js';
+import { sleep } from '../backoff.js';
+import { SEGMENT_HEADER, encodeSegmentHeader } from './frame.js';
+
+export interface Segment {
+  no: number;
+  path: string;
+  size: number;
+  /** One past the highest record position in this or any earlier segment. */
+  recordEnd: number;
+}
+
+export interface SegmentLogOptions {
+  dir: string;
+  walId: Buffer;
+  segmentBytes: number;
+  groupCommitDelayMs: number;
+  logger: Logger;
+  /** Called after each fsync with its duration and how many frames it made durable. */
+  onSync?: (seconds: number, frames: number) => void;
+}
+
+interface Entry {
+  buf: Buffer;
+  recordEnd: number;
+  /** Cut and done frames are retried after a failed write; record frames fail back to their request. */
+  retry: boolean;
+  done: (err?: Error) => void;
+}
+
+export function segmentPath(dir: string, no: number): string {
+  return join(dir, `${String(no).padStart(16, '0')}.wal`);
+}
+
+export const SEGMENT_FILE = /^(\d{16})\.wal$/;
+
+/** 0 where the platform has no O_DSYNC (Windows): then each write is followed by fdatasync. */
+const DSYNC: number = (constants as { O_DSYNC?: number }).O_DSYNC ?? 0;
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+
+export class SegmentLog {
+  private queue: Entry[] = [];
+  private queuedBytes = 0;
+  private sealedBytes = 0;
+  private running = false;
+  private scheduled = false;
+  private failed: Error | undefined;
+  private closed = false;
+  private idleWaiters: Array<() => void> = [];
+
+  private constructor(
+    private readonly opts: SegmentLogOptions,
+    private readonly sealed: Segment[],
+    private active: Segment,
+    private fh: FileHandle,
+  ) {
+    for (const s of sealed) this.sealedBytes += s.size;
+  }
+
+  /** Opens a new active segment after the given (replayed) ones; earlier segments are never appended to. */
+  static async open(opts: SegmentLogOptions, sealed: Segment[], nextNo: number, recordEnd: number): Promise<SegmentLog> {
+    await mkdir(opts.dir, { recursive: true });
+    const { segment, fh } = await createSegment(opts, nextNo, recordEnd);
+    return new SegmentLog(opts, sealed, segment, fh);
+  }
+
+  /** Bytes on disk plus bytes queued for the next write. */
+  get bytes(): number {
+    return this.sealedBytes + this.active.size + this.queuedBytes;
+  }
+
+  get segments(): number {
+    return this.sealed.length + 1;
+  }
+
+  /** The error that stopped the WAL (a failed fsync), if any. */
+  get failure(): Error | undefined {
+    return this.failed;
+  }
+
+  /** Resolves once the frame is on disk and fsynced. `recordEnd`: one past its last record position (0 for non-record frames). */
+  append(buf: Buffer, recordEnd: number, retry: boolean): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.closed) return Promise.reject(new Error('WAL closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ buf, recordEnd, retry, done: (err) => (err ? reject(err) : resolve()) });
+      this.queuedBytes += buf.length;
+      this.schedule();
+    });
+  }
+
+  /** Deletes segments, oldest first, whose records all lie below `watermark` (all settled). Never the active one. */
+  release(watermark: number): void {
+    while (this.sealed.length > 0 && this.sealed[0]!.recordEnd <= watermark) {
+      const seg = this.sealed.shift()!;
+      this.sealedBytes -= seg.size;
+      unlink(seg.path).catch((err: unknown) => this.opts.logger.warn({ file: seg.path, err: errorMessage(err) }, 'wal: could not delete a settled segment'));
+    }
+  }
+
+  /** Waits for queued frames to be written, then closes the file. */
+  async close(): Promise<void> {
+    while (this.running || this.scheduled || (this.queue.length > 0 && !this.failed)) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+    this.closed = true;
+    await this.fh.close().catch(() => undefined);
+  }
+
+  private schedule(): void {
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    const go = (): void => {
+      this.scheduled = false;
+      void this.run();
+    };
+    // setImmediate, even with no delay: requests parsed in the same turn share the first write.
+    if (this.opts.groupCommitDelayMs > 0) setTimeout(go, this.opts.groupCommitDelayMs);
+    else setImmediate(go);
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    while (this.queue.length > 0 && !this.failed) {
+      const { segmentBytes } = this.opts;
+      let group: Entry[] = [];
+      let stage = 'roll';
+      try {
+        if (this.active.size > SEGMENT_HEADER && this.active.size + this.queue[0]!.buf.length > segmentBytes) await this.roll();
+        let n = 0;
+        let bytes = 0;
+        const room = segmentBytes - this.active.size;
+        while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.buf.length <= room)) bytes += this.queue[n++]!.buf.length;
+        group = this.queue.splice(0, n);
+        this.queuedBytes -= bytes;
+        const data = n === 1 ? group[0]!.buf : Buffer.concat(group.map((e) => e.buf), bytes);
+        stage = 'write';
+        const started = performance.now();
+        await writeAll(this.fh, data, this.active.size);
+        if (!DSYNC) await this.fh.datasync();
+        this.opts.onSync?.((performance.now() - started) / 1000, n);
+        this.active.size += bytes;
+        for (const e of group) if (e.recordEnd > this.active.recordEnd) this.active.recordEnd = e.recordEnd;
+        for (const e of group) e.done();
+      } catch (err) {
+        await this.handleFailure(err as Error, stage, group);
+      }
+    }
+    if (this.failed) {
+      for (const e of this.queue.splice(0)) e.done(this.failed);
+      this.queuedBytes = 0;
+    }
+    this.running = false;
+    if (this.queue.length > 0 && !this.failed) this.schedule();
+    else for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /**
+   * A write refused for space (or a failed roll) is undone by truncating back, and the WAL
+   * carries on. An I/O error is not retried: after a failed sync the kernel may have dropped
+   * the dirty pages, so nothing written since the last good one can be trusted; the WAL stops.
+   */
+  private async handleFailure(err: Error, stage: string, group: Entry[]): Promise<void> {
+    const { logger } = this.opts;
+    if (stage === 'roll' || NO_SPACE.has((err as NodeJS.ErrnoException).code ?? '')) {
+      try {
+        await this.fh.truncate(this.active.size);
+      } catch (truncErr) {
+        stage = `${stage}, then truncate (${errorMessage(truncErr)})`;
+        this.failed = err;
+      }
+    } else {
+      this.failed = err;
+    }
+    const retry = group.filter((e) => e.retry);
+    for (const e of group) if (!e.retry || this.failed) e.done(err);
+    if (this.failed) {
+      logger.fatal({ err: errorMessage(err), stage, file: this.active.path }, 'wal: write failed; durable ingest is refused (500) until restart');
+      return;
+    }
+    logger.error({ err: errorMessage(err), stage, file: this.active.path }, 'wal: write failed; the requests in it were refused');
+    this.queue.unshift(...retry);
+    this.queuedBytes += retry.reduce((n, e) => n + e.buf.length, 0);
+    await sleep(100);
+  }
+
+  private async roll(): Promise<void> {
+    const next = await createSegment(this.opts, this.active.no + 1, this.active.recordEnd);
+    await this.fh.close().catch(() => undefined);
+    this.sealed.push(this.active);
+    this.sealedBytes += this.active.size;
+    this.active = next.segment;
+    this.fh = next.fh;
+  }
+}
+
+async function createSegment(opts: SegmentLogOptions, no: number, recordEnd: number): Promise<{ segment: Segment; fh: FileHandle }> {
+  const path = segmentPath(opts.dir, no);
+  const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | DSYNC);
+  try {
+    await writeAll(fh, encodeSegmentHeader(opts.walId, no, recordEnd), 0);
+    if (!DSYNC) await fh.datasync();
+    // The new file's directory entry must be durable too, or a crash could lose the whole file.
+    const dir = await open(opts.dir, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await unlink(path).catch(() => undefined);
+    throw err;
+  }
+  return { segment: { no, path, size: SEGMENT_HEADER, recordEnd }, fh };
+}
+
+async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}

@@ -1,0 +1,394 @@
+// The durable buffer (ack mode `durable`): a RecordBuffer whose push resolves only once the
+// records are fsynced to the write-ahead log, and a ledger of batch boundaries that makes a
+// replay after a crash resend exactly the batches that were in flight, under the same ids.
+//
+// Positions: every record gets the next integer position when admitted. The batcher takes
+// records in position order, so each batch is the range [from, to) taken since the previous
+// batch; `cut()` names it `wal-<walId>-<from>-<to>` and logs a cut frame. The writer pool
+// waits for that frame to be durable (`sealed`) before the sink sees the batch, so a batch a
+// sink may have committed is always re-cut identically on replay. When the pool is done with
+// a batch (`settled`), a done frame is logged and the segments below the oldest unsettled
+// position are deleted.
+import { randomBytes } from 'node:crypto';
+import type { SpanContext } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import { SluiceError, errorMessage } from '../../errors.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { SluiceRecord } from '../../record.js';
+import type { Batch } from '../../sinks/sink.js';
+import type { BatchLedger, BufferStats, PushOptions, RecordBuffer, Taken } from '../buffer.js';
+import type { Ticket } from '../ticket.js';
+import type { WalConfig } from './config.js';
+import { FrameType, encodeRange, encodeRecords, sealRecords } from './frame.js';
+import { replaySegments, type Replayed } from './replay.js';
+import { SegmentLog } from './segment-log.js';
+
+export interface WalBufferOptions {
+  /** In-memory limits (buffer.*): records admitted and not yet taken by the batcher. */
+  maxRecords: number;
+  maxBytes: number;
+  retryAfterSeconds: number;
+  wal: WalConfig;
+  logger: Logger;
+  metrics?: Metrics;
+}
+
+export interface WalStats {
+  diskBytes: number;
+  maxDiskBytes: number;
+  segments: number;
+  /** Batches cut and not yet committed or dead-lettered. */
+  unsettledBatches: number;
+}
+
+interface Chunk {
+  records: SluiceRecord[];
+  firstSeq: number;
+  offset: number;
+  ticket: Ticket | undefined;
+  spanContext: SpanContext | undefined;
+}
+
+interface Waiter {
+  records: SluiceRecord[];
+  bytes: number;
+  frame: Buffer;
+  opts: PushOptions;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
+export class WalBuffer implements RecordBuffer, BatchLedger {
+  private chunks: Chunk[] = [];
+  private head = 0;
+  /**
+   * Admitted and not yet started by a writer: waiting for their fsync, takeable, or in a
+   * batch waiting for its cut's sync or in the pool's queue (the pool does not bound those).
+   */
+  private records = 0;
+  private bytes = 0;
+  private uncutRecords = 0;
+  private uncutBytes = 0;
+  private takeable = 0;
+  private waiters: Waiter[] = [];
+  private listener: (() => void) | undefined;
+  private closed = false;
+  private nextSeq: number;
+  /** Position after the last record taken, and where the current (uncut) batch starts. */
+  private takenEnd: number;
+  private cutStart: number;
+  private readonly unsettled = new Map<string, [number, number]>();
+  private readonly sealing = new Map<string, Promise<void>>();
+  /** Records and bytes of cut batches no writer has started yet. */
+  private readonly held = new Map<string, [number, number]>();
+  private replayed: Batch[] = [];
+  private readonly idPrefix: string;
+
+  private constructor(
+    private readonly opts: WalBufferOptions,
+    private readonly log: SegmentLog,
+    walId: Buffer,
+    start: number,
+  ) {
+    this.idPrefix = `wal-${walId.toString('hex')}-`;
+    this.nextSeq = this.takenEnd = this.cutStart = start;
+  }
+
+  /** Replays the directory, repairs a torn tail, and opens a fresh segment for new records. */
+  static async open(opts: WalBufferOptions): Promise<WalBuffer> {
+    const { wal, logger, metrics } = opts;
+    if (wal.maxBytes < 2 * wal.segmentBytes) {
+      throw new SluiceError('SLUICE_ERR_CONFIG', `wal.maxBytes (${wal.maxBytes}) must be at least twice wal.segmentBytes (${wal.segmentBytes})`);
+    }
+    const rep = await replaySegments(wal.dir, logger);
+    if (rep.repaired > 0) metrics?.walRepairs.inc(rep.repaired);
+    const walId = rep.walId ?? randomBytes(16);
+    // After lost bytes, skip past every position they could have held (each record takes at
+    // least one byte): a reused position could rebuild the id of a batch the sink already has.
+    const start = rep.recordEnd + rep.droppedBytes;
+    const log = await SegmentLog.open(
+      {
+        dir: wal.dir,
+        walId,
+        segmentBytes: wal.segmentBytes,
+        groupCommitDelayMs: wal.groupCommitDelayMs,
+        logger,
+        onSync: metrics ? (s) => metrics.walFsyncSeconds.observe(s) : undefined,
+      },
+      rep.segments,
+      rep.nextSegment,
+      start,
+    );
+    const buffer = new WalBuffer(opts, log, walId, start);
+    buffer.recover(rep);
+    return buffer;
+  }
+
+  // ---- RecordBuffer ---------------------------------------------------------------------
+
+  push(records: SluiceRecord[], bytes: number, opts: PushOptions): Promise<void> {
+    if (this.closed) return Promise.reject(this.shuttingDown());
+    if (this.log.failure) return Promise.reject(this.writeFailed(this.log.failure));
+    if (records.length === 0) return Promise.resolve();
+    const frame = encodeRecords(records);
+    if (this.waiters.length === 0 && this.fits(records.length, bytes, frame.length)) return this.admit(records, bytes, frame, opts);
+    if (opts.timeoutMs <= 0) return Promise.reject(this.full());
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { records, bytes, frame, opts, resolve, reject, timer: undefined };
+      waiter.timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(this.full());
+      }, opts.timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  take(maxRecords: number, maxBytes: number): Taken {
+    const out: SluiceRecord[] = [];
+    const tickets: Array<[Ticket, number]> = [];
+    const links: SpanContext[] = [];
+    let bytes = 0;
+    while (this.head < this.chunks.length && out.length < maxRecords) {
+      const chunk = this.chunks[this.head]!;
+      const start = chunk.offset;
+      let i = start;
+      while (i < chunk.records.length && out.length < maxRecords) {
+        const size = chunk.records[i]!.size;
+        if (bytes + size > maxBytes && out.length > 0) break;
+        out.push(chunk.records[i]!);
+        bytes += size;
+        i++;
+      }
+      if (i > start) {
+        this.takenEnd = chunk.firstSeq + i;
+        if (chunk.ticket) tickets.push([chunk.ticket, i - start]);
+        if (chunk.spanContext && start === 0) links.push(chunk.spanContext);
+      }
+      chunk.offset = i;
+      if (i < chunk.records.length) break;
+      this.chunks[this.head] = undefined as unknown as Chunk;
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+    this.uncutRecords += out.length;
+    this.uncutBytes += bytes;
+    this.takeable -= out.length;
+    return { records: out, bytes, tickets, links, more: this.takeable > 0 };
+  }
+
+  cut(): string {
+    const from = this.cutStart;
+    const to = this.takenEnd;
+    this.cutStart = to;
+    const id = this.idPrefix + `${from}-${to}`;
+    this.unsettled.set(id, [from, to]);
+    this.held.set(id, [this.uncutRecords, this.uncutBytes]);
+    this.uncutRecords = this.uncutBytes = 0;
+    const durable = this.log.append(encodeRange(FrameType.Cut, from, to), 0, true).catch((err: unknown) => {
+      // The WAL stopped: the batch still goes to the sink (its records are in memory), but a
+      // crash from here on may replay it under another id.
+      this.opts.logger.error({ batch: id, err: errorMessage(err) }, 'wal: cut not logged; this batch is at-least-once');
+    });
+    this.sealing.set(id, durable);
+    return id;
+  }
+
+  onReadable(listener: () => void): void {
+    this.listener = listener;
+  }
+
+  stats(): BufferStats {
+    return { records: this.records, bytes: this.bytes, maxRecords: this.opts.maxRecords, maxBytes: this.opts.maxBytes, waiting: this.waiters.length };
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(this.shuttingDown());
+    }
+  }
+
+  // ---- BatchLedger ----------------------------------------------------------------------
+
+  sealed(batch: Batch): Promise<void> {
+    const p = this.sealing.get(batch.id);
+    if (!p) return Promise.resolve();
+    this.sealing.delete(batch.id);
+    return p;
+  }
+
+  started(batch: Batch): void {
+    const held = this.held.get(batch.id);
+    if (!held) return;
+    this.held.delete(batch.id);
+    this.records -= held[0];
+    this.bytes -= held[1];
+    this.admitWaiters();
+  }
+
+  settled(batch: Batch): void {
+    const range = this.unsettled.get(batch.id);
+    if (!range) return;
+    this.unsettled.delete(batch.id);
+    // Not awaited: a done frame lost in a crash only means the batch is sent again, which the
+    // sink recognises by its id.
+    this.log.append(encodeRange(FrameType.Done, range[0], range[1]), 0, true).catch(() => undefined);
+    let watermark = this.cutStart;
+    for (const [from] of this.unsettled.values()) if (from < watermark) watermark = from;
+    this.log.release(watermark);
+    this.admitWaiters();
+  }
+
+  // ---- WAL-specific ---------------------------------------------------------------------
+
+  /** Batches read back at start-up that were cut but not settled; hand them to the writer pool once. */
+  recovered(): Batch[] {
+    const out = this.replayed;
+    this.replayed = [];
+    return out;
+  }
+
+  walStats(): WalStats {
+    return { diskBytes: this.log.bytes, maxDiskBytes: this.opts.wal.maxBytes, segments: this.log.segments, unsettledBatches: this.unsettled.size };
+  }
+
+  /** Writes what is queued (done frames) and closes the segment. Call after the writers are idle. */
+  async shutdown(): Promise<void> {
+    this.close();
+    await this.log.close();
+  }
+
+  // ---- internals ------------------------------------------------------------------------
+
+  private fits(n: number, bytes: number, frameBytes: number): boolean {
+    const memory = this.records === 0 || (this.records + n <= this.opts.maxRecords && this.bytes + bytes <= this.opts.maxBytes);
+    // An idle WAL takes any one request, so a request larger than the cap is not refused forever.
+    const idle = this.records === 0 && this.unsettled.size === 0 && this.log.bytes <= 2 * this.opts.wal.segmentBytes;
+    return memory && (this.log.bytes + frameBytes <= this.opts.wal.maxBytes || idle);
+  }
+
+  private admit(records: SluiceRecord[], bytes: number, frame: Buffer, opts: PushOptions): Promise<void> {
+    const firstSeq = this.nextSeq;
+    this.nextSeq += records.length;
+    sealRecords(frame, firstSeq);
+    this.records += records.length;
+    this.bytes += bytes;
+    return this.log.append(frame, firstSeq + records.length, false).then(
+      () => {
+        // Takeable only once durable: a batch (and its cut) never refers to records a crash could lose.
+        this.chunks.push({ records, firstSeq, offset: 0, ticket: opts.ticket, spanContext: opts.spanContext });
+        this.takeable += records.length;
+        this.listener?.();
+      },
+      (err: unknown) => {
+        this.records -= records.length;
+        this.bytes -= bytes;
+        this.admitWaiters();
+        throw this.writeFailed(err as Error);
+      },
+    );
+  }
+
+  private admitWaiters(): void {
+    while (this.waiters.length > 0) {
+      const w = this.waiters[0]!;
+      if (!this.fits(w.records.length, w.bytes, w.frame.length)) return;
+      this.waiters.shift();
+      clearTimeout(w.timer);
+      this.admit(w.records, w.bytes, w.frame, w.opts).then(w.resolve, w.reject);
+    }
+  }
+
+  /** Rebuilds in-flight batches exactly as they were cut, and queues the records never cut. */
+  private recover(rep: Replayed): void {
+    const cuts = rep.cuts.slice().sort((a, b) => a[0] - b[0]);
+    let cutEnd = cuts.reduce((m, c) => Math.max(m, c[1]), rep.chunks[0]?.firstSeq ?? rep.recordEnd);
+    const pending = new Map<number, SluiceRecord[]>();
+    const orphans: Array<[number, SluiceRecord]> = [];
+    let j = 0;
+    for (const chunk of rep.chunks) {
+      let tail: SluiceRecord[] | undefined;
+      let tailSeq = 0;
+      chunk.records.forEach((r, i) => {
+        const seq = chunk.firstSeq + i;
+        while (j < cuts.length && cuts[j]![1] <= seq) j++;
+        const c = cuts[j];
+        if (c && c[0] <= seq) {
+          if (rep.done.has(`${c[0]}-${c[1]}`)) return;
+          const list = pending.get(c[0]) ?? [];
+          list.push(r);
+          pending.set(c[0], list);
+        } else if (seq >= cutEnd) {
+          if (!tail) {
+            tail = [];
+            tailSeq = seq;
+          }
+          tail.push(r);
+        } else {
+          orphans.push([seq, r]);
+        }
+      });
+      if (tail) {
+        this.chunks.push({ records: tail, firstSeq: tailSeq, offset: 0, ticket: undefined, spanContext: undefined });
+        this.takeable += tail.length;
+        this.records += tail.length;
+        for (const r of tail) this.bytes += r.size;
+      }
+    }
+    const now = Date.now();
+    const toBatch = (from: number, to: number, records: SluiceRecord[]): void => {
+      const id = this.idPrefix + `${from}-${to}`;
+      this.unsettled.set(id, [from, to]);
+      this.replayed.push({ id, records, bytes: records.reduce((n, r) => n + r.size, 0), createdAt: now, trigger: 'replay', tickets: [], links: [] });
+    };
+    for (const [from, to] of cuts) {
+      if (rep.done.has(`${from}-${to}`)) continue;
+      const records = pending.get(from);
+      if (records) toBatch(from, to, records);
+      else this.opts.logger.error({ from, to }, 'wal: a cut batch has no records left (segment damaged); nothing to resend');
+    }
+    if (orphans.length > 0) {
+      // Only after damage in the middle of the log: records whose cut was lost. Sent once more, as their own batch.
+      const from = orphans[0]![0];
+      const to = orphans[orphans.length - 1]![0] + 1;
+      this.opts.logger.error({ from, to, records: orphans.length }, 'wal: records without their cut frame (segment damaged); resending them as one batch');
+      toBatch(from, to, orphans.map(([, r]) => r));
+    }
+    if (this.takeable === 0) cutEnd = this.nextSeq;
+    this.takenEnd = this.cutStart = cutEnd;
+    const replayedRecords = this.replayed.reduce((n, b) => n + b.records.length, 0) + this.takeable;
+    if (replayedRecords > 0 || rep.repaired > 0) {
+      this.opts.logger.info(
+        { batches: this.replayed.length, records: replayedRecords, uncut: this.takeable, repaired: rep.repaired, segments: rep.segments.length },
+        'wal: replayed',
+      );
+    }
+    this.opts.metrics?.walReplayedRecords.inc(replayedRecords);
+    let watermark = this.cutStart;
+    for (const [from] of this.unsettled.values()) if (from < watermark) watermark = from;
+    this.log.release(watermark);
+  }
+
+  private full(): SluiceError {
+    return new SluiceError('SLUICE_ERR_BUFFER_FULL', 'buffer full: the sink is behind; retry later', { retryAfter: this.opts.retryAfterSeconds });
+  }
+
+  private shuttingDown(): SluiceError {
+    return new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'shutting down: not accepting new records', { retryAfter: this.opts.retryAfterSeconds });
+  }
+
+  private writeFailed(err: Error): SluiceError {
+    if (DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '')) {
+      return new SluiceError('SLUICE_ERR_BUFFER_FULL', 'buffer full: no disk space for the write-ahead log; retry later', { retryAfter: this.opts.retryAfterSeconds, cause: err });
+    }
+    return new SluiceError('SLUICE_ERR_INTERNAL', `the write-ahead log could not store the records: ${errorMessage(err)}`, { cause: err });
+  }
+}

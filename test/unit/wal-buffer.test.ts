@@ -1,0 +1,240 @@
+// The write-ahead buffer on a real directory: group commit, replay with the same batch ids
+// and records, torn and corrupt tails truncated (and counted), the disk cap, and segment
+// deletion once every batch in a segment is settled.
+import assert from 'node:assert/strict';
+import { appendFileSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { SluiceError } from '../../src/errors.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import { WalBuffer } from '../../src/pipeline/wal/wal-buffer.js';
+import type { LogRecord } from '../../src/record.js';
+import type { Batch } from '../../src/sinks/sink.js';
+import { tempDir } from '../helpers/app.js';
+
+const dirs: Array<() => void> = [];
+after(() => dirs.forEach((d) => d()));
+
+const rec = (i: number, size = 100): LogRecord => ({
+  type: 'log', id: `r${i}`, ts: 1_700_000_000_000_000, received_at: 1_700_000_000_000_000, level: 'info', service: 's', message: `message ${i}`, attrs: null, trace_id: null, span_id: null, size,
+});
+const many = (n: number, start = 0) => Array.from({ length: n }, (_, i) => rec(start + i));
+
+function newDir(): string {
+  const d = tempDir('sluice-wal-');
+  dirs.push(d.remove);
+  return d.path;
+}
+
+async function open(dir: string, over: { segmentBytes?: number; maxBytes?: number; maxRecords?: number } = {}) {
+  const metrics = new Metrics({ defaultMetrics: false });
+  const wal = await WalBuffer.open({
+    maxRecords: over.maxRecords ?? 1_000_000,
+    maxBytes: 1e12,
+    retryAfterSeconds: 2,
+    wal: { dir, segmentBytes: over.segmentBytes ?? 1024 * 1024, maxBytes: over.maxBytes ?? 64 * 1024 * 1024, groupCommitDelayMs: 0 },
+    logger: pino({ level: 'silent' }),
+    metrics,
+  });
+  return { wal, metrics };
+}
+
+async function counter(metrics: Metrics, name: string): Promise<number> {
+  const m = await metrics.registry.getSingleMetric(name)!.get();
+  // A counter has one value; a histogram's count is its `_count` sample.
+  const values = m.values as Array<{ value: number; metricName?: string }>;
+  const v = values.some((x) => x.metricName === `${name}_count`) ? values.find((x) => x.metricName === `${name}_count`) : values[0];
+  return v?.value ?? 0;
+}
+
+/** Takes up to `n` records and cuts them as one batch, as the batcher does. */
+function cutBatch(wal: WalBuffer, n: number): Batch {
+  const t = wal.take(n, Infinity);
+  const id = wal.cut();
+  return { id, records: t.records, bytes: t.bytes, createdAt: 0, trigger: 'size', tickets: [], links: [] };
+}
+
+const segments = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.wal')).sort();
+
+describe('WalBuffer', () => {
+  test('push resolves once durable; the records then come out in order', async () => {
+    const dir = newDir();
+    const { wal } = await open(dir);
+    let readable = 0;
+    wal.onReadable(() => readable++);
+    await wal.push(many(3), 300, { timeoutMs: 0 });
+    await wal.push(many(2, 3), 200, { timeoutMs: 0 });
+    assert.equal(readable, 2);
+    const t = wal.take(10, Infinity);
+    assert.deepEqual(t.records.map((r) => r.id), ['r0', 'r1', 'r2', 'r3', 'r4']);
+    assert.equal(t.more, false);
+    await wal.shutdown();
+  });
+
+  test('group commit: pushes that arrive while an fsync runs share the next one', async () => {
+    const dir = newDir();
+    const { wal, metrics } = await open(dir);
+    const first = wal.push(many(1), 100, { timeoutMs: 0 });
+    await new Promise((r) => setImmediate(r)); // the first write is now under way
+    const rest = Array.from({ length: 50 }, (_, i) => wal.push(many(1, i + 1), 100, { timeoutMs: 0 }));
+    await Promise.all([first, ...rest]);
+    assert.equal(await counter(metrics, 'sluice_wal_fsync_seconds'), 2, 'one fsync for the first push, one for the 50 that waited');
+    assert.equal(wal.take(100, Infinity).records.length, 51);
+    await wal.shutdown();
+  });
+
+  test('replay resends exactly the unsettled batches, same ids and records, and queues what was never cut', async () => {
+    const dir = newDir();
+    const a = await open(dir);
+    await a.wal.push(many(10), 1000, { timeoutMs: 0 });
+    await a.wal.push(many(5, 10), 500, { timeoutMs: 0 });
+    const b1 = cutBatch(a.wal, 4);
+    const b2 = cutBatch(a.wal, 7); // spans the two pushes
+    await a.wal.sealed(b1);
+    await a.wal.sealed(b2);
+    a.wal.settled(b1);
+    await a.wal.push(many(1, 15), 100, { timeoutMs: 0 }); // also carries b1's done frame to disk
+    // No shutdown: the process "crashes" here.
+    const b = await open(dir);
+    const again = b.wal.recovered();
+    assert.deepEqual(again.map((x) => x.id), [b2.id]);
+    assert.deepEqual(again[0]!.records, b2.records);
+    assert.equal(again[0]!.trigger, 'replay');
+    assert.equal(await counter(b.metrics, 'sluice_wal_replayed_records_total'), 7 + 5);
+    const rest = b.wal.take(100, Infinity).records.map((r) => r.id);
+    assert.deepEqual(rest, ['r11', 'r12', 'r13', 'r14', 'r15']);
+    // The next batch starts where b2 ended: its id cannot collide with b2's.
+    const b3 = b.wal.cut();
+    assert.notEqual(b3, b2.id);
+    assert.match(b3, new RegExp(`^${b2.id.split('-').slice(0, 2).join('-')}-11-`));
+    await b.wal.shutdown();
+  });
+
+  test('a replayed batch settled after the restart is not sent a third time', async () => {
+    const dir = newDir();
+    const a = await open(dir);
+    await a.wal.push(many(6), 600, { timeoutMs: 0 });
+    const b1 = cutBatch(a.wal, 6);
+    await a.wal.sealed(b1);
+    const b = await open(dir);
+    const [again] = b.wal.recovered();
+    assert.equal(again!.id, b1.id);
+    b.wal.settled(again!);
+    await b.wal.shutdown();
+    const c = await open(dir);
+    assert.deepEqual(c.wal.recovered(), []);
+    assert.equal(c.wal.take(100, Infinity).records.length, 0);
+    await c.wal.shutdown();
+  });
+
+  test('a torn tail (half a frame) is truncated, logged and counted; what came before survives; a second start is clean', async () => {
+    const dir = newDir();
+    const a = await open(dir);
+    await a.wal.push(many(3), 300, { timeoutMs: 0 });
+    await a.wal.push(many(3, 3), 300, { timeoutMs: 0 });
+    await a.wal.shutdown();
+    const [file] = segments(dir).slice(-1);
+    const path = join(dir, file!);
+    const good = statSync(path).size;
+    writeFileSync(path, readFileSync(path).subarray(0, good - 20)); // the crash tore the last frame
+    const b = await open(dir);
+    assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 1);
+    assert.deepEqual(b.wal.take(100, Infinity).records.map((r) => r.id), ['r0', 'r1', 'r2']);
+    assert.ok(statSync(path).size < good - 20, 'the torn frame was cut off');
+    await b.wal.shutdown();
+    const c = await open(dir);
+    assert.equal(await counter(c.metrics, 'sluice_wal_repairs_total'), 0);
+    assert.deepEqual(c.wal.take(100, Infinity).records.map((r) => r.id), ['r0', 'r1', 'r2']);
+    await c.wal.shutdown();
+  });
+
+  test('a corrupt tail (flipped byte, or garbage appended) is caught by the checksum and recovered from', async () => {
+    const dir = newDir();
+    const a = await open(dir);
+    await a.wal.push(many(2), 200, { timeoutMs: 0 });
+    await a.wal.push(many(2, 2), 200, { timeoutMs: 0 });
+    await a.wal.shutdown();
+    const path = join(dir, segments(dir).at(-1)!);
+    const buf = readFileSync(path);
+    buf[buf.length - 5]! ^= 0x20; // inside the last frame's JSON
+    writeFileSync(path, buf);
+    appendFileSync(path, Buffer.from('garbage after the tail'));
+    const b = await open(dir);
+    assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 1);
+    assert.deepEqual(b.wal.take(100, Infinity).records.map((r) => r.id), ['r0', 'r1']);
+    // New records after the repair get positions past anything the lost bytes could have held.
+    await b.wal.push(many(1, 9), 100, { timeoutMs: 0 });
+    assert.equal(b.wal.take(100, Infinity).records.length, 1);
+    const id = b.wal.cut();
+    const [, , from, to] = id.split('-').map(Number);
+    assert.equal(from, 0);
+    assert.ok(to! > 4 + 22, `position jumped past the dropped bytes (${id})`);
+    await b.wal.shutdown();
+  });
+
+  test('the disk cap rejects pushes with BUFFER_FULL (429) and admits again once batches settle', async () => {
+    const dir = newDir();
+    const { wal } = await open(dir, { segmentBytes: 4096, maxBytes: 16_384 });
+    let accepted = 0;
+    let full: unknown;
+    for (let i = 0; i < 200 && !full; i++) {
+      await wal.push(many(5, i * 5), 500, { timeoutMs: 0 }).then(() => accepted++, (err: unknown) => (full = err));
+    }
+    assert.ok(full instanceof SluiceError, 'the cap was reached');
+    assert.equal(full.code, 'SLUICE_ERR_BUFFER_FULL');
+    assert.equal(full.statusCode, 429);
+    assert.equal(full.retryAfter, 2);
+    assert.ok(wal.walStats().diskBytes <= 16_384);
+    // A waiting push gets in when the sink catches up.
+    const waiting = wal.push(many(5, 5000), 500, { timeoutMs: 5000 });
+    const batch = cutBatch(wal, accepted * 5);
+    await wal.sealed(batch);
+    wal.settled(batch);
+    await waiting;
+    await wal.shutdown();
+  });
+
+  test('segments are deleted once every batch in them is settled, never before', async () => {
+    const dir = newDir();
+    const { wal } = await open(dir, { segmentBytes: 4096, maxBytes: 1024 * 1024 });
+    for (let i = 0; i < 40; i++) await wal.push(many(5, i * 5), 500, { timeoutMs: 0 });
+    const before = segments(dir).length;
+    assert.ok(before >= 4, `rolled into ${before} segments`);
+    const first = cutBatch(wal, 100);
+    const second = cutBatch(wal, 100);
+    await wal.sealed(first);
+    await wal.sealed(second);
+    wal.settled(second); // out of order: the first still pins the oldest segments
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(segments(dir).length, before, 'nothing deleted while the first batch is unsettled');
+    wal.settled(first);
+    await new Promise((r) => setTimeout(r, 50));
+    const after = segments(dir).length;
+    assert.ok(after <= 2, `${before} segments → ${after}`);
+    await wal.shutdown();
+    // And they do not come back on replay.
+    const again = await open(dir);
+    assert.deepEqual(again.wal.recovered(), []);
+    assert.equal(again.wal.take(1000, Infinity).records.length, 0);
+    await again.wal.shutdown();
+  });
+
+  test('positions never go back, even after every segment holding records was deleted', async () => {
+    const dir = newDir();
+    const a = await open(dir, { segmentBytes: 4096 });
+    for (let i = 0; i < 20; i++) await a.wal.push(many(5, i * 5), 500, { timeoutMs: 0 });
+    const b1 = cutBatch(a.wal, 100);
+    await a.wal.sealed(b1);
+    a.wal.settled(b1);
+    await a.wal.shutdown();
+    // Twice, so the second start sees only segments with no records at all.
+    for (let i = 0; i < 2; i++) (await open(dir)).wal.close();
+    const c = await open(dir);
+    await c.wal.push(many(1, 999), 100, { timeoutMs: 0 });
+    c.wal.take(10, Infinity);
+    const id = c.wal.cut();
+    assert.ok(Number(id.split('-')[2]) >= 100, `new batch ${id} starts past ${b1.id}`);
+    await c.wal.shutdown();
+  });
+});
