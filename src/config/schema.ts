@@ -42,8 +42,10 @@ export const configSchema = z.object({
     .prefault({}),
   buffer: z
     .object({
-      maxRecords: z.number().int().min(1).default(200_000).describe('Records the buffer holds before pushing back'),
-      maxBytes: z.number().int().min(1024).default(128 * 1024 * 1024).describe('Bytes the buffer holds before pushing back'),
+      // Sized to absorb bursts (several batches per writer) while keeping a full buffer's RSS
+      // growth small: a buffered record costs ~2-3x its accounted bytes in RSS (GC headroom).
+      maxRecords: z.number().int().min(1).default(50_000).describe('Records held in memory (waiting for a batch) before pushing back'),
+      maxBytes: z.number().int().min(1024).default(32 * 1024 * 1024).describe('Accounted bytes held in memory before pushing back (records are accounted at about their live heap size)'),
       highWaterMark: z.number().min(0.1).max(1).default(0.9).describe('Fill fraction above which /readyz reports not ready'),
     })
     .prefault({}),
