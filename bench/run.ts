@@ -511,6 +511,12 @@ export function summaryTable(r: Results): string {
     rows.push([`Overload (10× sustainable, ${o.seconds} s, ack ${r.storageAck}): RSS growth`, `${mib(o.startRss)} → ${mib(o.maxRss)}`, pct(o.growth), showVerdict(o.verdictRss)]);
     rows.push(['Overload: accepted records stored', `${o.stored} of ${o.accepted} (${o.statusCounts['429'] ?? 0} × 429)`, '', showVerdict(o.verdictLost)]);
   }
+  const ackRate = (mode: string): number | null => r.ack?.find((a) => a.mode === mode)?.recPerSec ?? null;
+  const [mem, dur] = [ackRate('memory'), ackRate('durable')];
+  if (mem && dur) {
+    // Issue 4: durable may cost at most 25% of memory's throughput on bulk NDJSON ingest.
+    rows.push(['Ack durable vs memory, 100-record NDJSON into PostgreSQL', `${num(dur)} vs ${num(mem)} records/s`, ratio(dur / mem), showVerdict(verdict(dur / mem, '>=', 0.75))]);
+  }
   return mdTable(['measure', 'Sluice vs baseline', 'ratio', 'target'], rows);
 }
 
