@@ -14,7 +14,7 @@ import { RECORD_OVERHEAD_BYTES, nowMicros, strBytes, uuidv7, type CheckRecord, t
 import type { Sink } from '../sinks/sink.js';
 import { Alerter, type AlertEvent } from './alerts.js';
 import { hostKey, idFromName, parseCheck, type Check, type CheckDefinition, type CheckProblem } from './check-schema.js';
-import { MemoryHistory, PostgresHistory, type CheckHistory, type HistoryEntry, type HistoryQuery } from './history.js';
+import { MemoryHistory, PostgresHistory, entryOf, type CheckHistory, type HistoryEntry, type HistoryQuery } from './history.js';
 import { runProbe, type ProbeResult } from './probe.js';
 import { HttpPools } from './probe-http.js';
 import { PushMonitors } from './push-monitor.js';
@@ -355,21 +355,7 @@ export class HealthChecker {
       ...e.check,
       state: e.state.state,
       since: new Date(e.state.since).toISOString(),
-      lastResult: e.last ? this.historyEntry(e.last) : e.stored,
-    };
-  }
-
-  private historyEntry(r: CheckRecord): HistoryEntry {
-    return {
-      id: r.id,
-      ts: new Date(r.ts / 1000).toISOString(),
-      ok: r.ok,
-      status: r.status,
-      latency_ms: r.latency_ms,
-      status_code: r.status_code,
-      error_class: r.error_class,
-      message: r.message,
-      details: r.details === null ? null : (JSON.parse(r.details) as unknown),
+      lastResult: e.last ? entryOf(e.last) : e.stored,
     };
   }
 

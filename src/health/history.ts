@@ -37,7 +37,8 @@ export interface CheckHistory {
   latest(checkIds: readonly string[]): Promise<Map<string, HistoryEntry>>;
 }
 
-function entryOf(r: CheckRecord): HistoryEntry {
+/** The API form of one check result (history and a check's last result). */
+export function entryOf(r: CheckRecord): HistoryEntry {
   return {
     id: r.id,
     ts: formatMicros(r.ts),
