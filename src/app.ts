@@ -132,7 +132,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const health = new HealthChecker({ config, buffer, metrics, logger, sink });
   await server.register(ingestRoutes(ingestCtx, { onHealthPings: (records) => health.onPings(records) }));
   await server.register(
-    adminRoutes({ config, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt }),
+    adminRoutes({ config, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt, ...(wal ? { wal: () => wal.walStats() } : {}) }),
   );
   await server.register(checksRoutes({ config, health }));
 

@@ -7,6 +7,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Batcher } from '../pipeline/batcher.js';
 import type { RecordBuffer } from '../pipeline/buffer.js';
 import type { DeadLetter } from '../pipeline/dead-letter.js';
+import type { WalStats } from '../pipeline/wal/wal-buffer.js';
 import type { WriterPool } from '../pipeline/writer-pool.js';
 import type { Sink } from '../sinks/sink.js';
 
@@ -20,6 +21,8 @@ export interface AdminContext {
   deadLetter: DeadLetter;
   accepting: () => boolean;
   startedAt: number;
+  /** The disk write-ahead buffer's state (ack mode durable only). */
+  wal?: () => WalStats;
 }
 
 /** Why the collector is not ready, or an empty list when it is. */
@@ -70,6 +73,7 @@ export function adminRoutes(ctx: AdminContext): FastifyPluginAsync {
         sink: ctx.sink.name,
         writers: ctx.pool.stats(),
         dead_letter: { records: ctx.deadLetter.records, file: ctx.deadLetter.pathFor(ctx.sink.name) },
+        ...(ctx.wal ? { wal: ctx.wal() } : {}),
       }));
     });
   };

@@ -58,6 +58,9 @@ describe('ack mode durable', () => {
     assert.equal(((await res.json()) as { error: string }).error, 'SLUICE_ERR_BUFFER_FULL');
     assert.ok(accepted > 0);
     assert.equal((await fetch(`${app.url}/healthz`)).status, 200, 'still serving');
+    const jobs = (await (await fetch(`${app.url}/admin/jobs`)).json()) as { wal?: { diskBytes: number; maxDiskBytes: number; unsettledBatches: number } };
+    assert.equal(jobs.wal?.maxDiskBytes, 32_768, '/admin/jobs shows the WAL');
+    assert.ok(jobs.wal.diskBytes > 16_384, `the WAL is near its cap (${jobs.wal.diskBytes} bytes)`);
     sink.open();
     const deadline = Date.now() + 10_000;
     while (sink.ids.length < accepted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
