@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { RECORD_TYPES } from '../record.js';
 import type { FlushTrigger } from '../sinks/sink.js';
+import { CountingHistogram } from './counting-histogram.js';
 
 const FLUSH_TRIGGERS: readonly FlushTrigger[] = ['size', 'bytes', 'time', 'shutdown', 'replay'];
 
@@ -69,12 +70,12 @@ export class Metrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
-  readonly e2eLatency = new Histogram({
-    name: 'sluice_e2e_latency_seconds',
-    help: 'Time from a record being received to its batch being committed by the sink',
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
+  readonly e2eLatency = new CountingHistogram(
+    'sluice_e2e_latency_seconds',
+    'Time from a record being received to its batch being committed by the sink',
+    LATENCY_BUCKETS,
+    this.registry,
+  );
   readonly recordsWritten = new Counter({
     name: 'sluice_records_written_total',
     help: 'Records committed by the sink',

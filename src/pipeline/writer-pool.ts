@@ -194,7 +194,15 @@ export class WriterPool {
     metrics.writeLatency.labels(this.sinkName).observe(seconds);
     metrics.recordsWritten.labels(this.sinkName).inc(batch.records.length);
     const now = nowMicros();
-    for (const r of batch.records) metrics.e2eLatency.observe((now - r.received_at) / 1e6);
+    // Records of one request share their receive time: one observation per run of them.
+    const recs = batch.records;
+    for (let i = 0; i < recs.length; ) {
+      const t = recs[i]!.received_at;
+      let j = i + 1;
+      while (j < recs.length && recs[j]!.received_at === t) j++;
+      metrics.e2eLatency.observe((now - t) / 1e6, j - i);
+      i = j;
+    }
     settleTickets(batch.tickets);
     this.opts.ledger?.settled(batch);
   }
