@@ -3,6 +3,7 @@
 import { createApp, type App } from '../app.js';
 import type { ParsedArgs } from './args.js';
 import { CONFIG_FLAGS_HELP, configFromFlags } from './config-flags.js';
+import { applyHeapGrowth } from './heap-growth.js';
 
 export const SERVE_HELP = `Usage: sluice serve [config flags]
 
@@ -17,6 +18,7 @@ export async function serveCommand(args: ParsedArgs, out: (s: string) => void): 
     return 0;
   }
   const { config } = configFromFlags(args.flags);
+  applyHeapGrowth(config.runtime.heapGrowthPercent);
   return runUntilSignal(await createApp(config));
 }
 

@@ -42,10 +42,11 @@ export const configSchema = z.object({
     .prefault({}),
   buffer: z
     .object({
-      // Sized to absorb bursts (several batches per writer) while keeping a full buffer's RSS
-      // growth small: a buffered record costs ~2-3x its accounted bytes in RSS (GC headroom).
-      maxRecords: z.number().int().min(1).default(50_000).describe('Records held in memory (waiting for a batch) before pushing back'),
-      maxBytes: z.number().int().min(1024).default(32 * 1024 * 1024).describe('Accounted bytes held in memory before pushing back (records are accounted at about their live heap size)'),
+      // Ten default batches: enough for every writer to have its next batch ready (the bench's
+      // batch x writers sweep and end-to-end runs were no faster at 50k), and small enough that
+      // a full buffer plus the requests waiting for it stay a modest share of RSS.
+      maxRecords: z.number().int().min(1).default(20_000).describe('Records held in memory (waiting for a batch) before pushing back'),
+      maxBytes: z.number().int().min(1024).default(16 * 1024 * 1024).describe('Accounted bytes held in memory before pushing back (records are accounted at about their live heap size)'),
       highWaterMark: z.number().min(0.1).max(1).default(0.9).describe('Fill fraction above which /readyz reports not ready'),
     })
     .prefault({}),
@@ -92,6 +93,17 @@ export const configSchema = z.object({
   health: healthConfig,
   checks: configChecksSchema,
   wal: walConfig,
+  runtime: z
+    .object({
+      heapGrowthPercent: z
+        .number()
+        .int()
+        .min(0)
+        .max(1000)
+        .default(50)
+        .describe('How far the JS heap may grow past its live data before a full GC (V8 heap-growing-percent); lower keeps RSS flatter under load for more GC work; 0 leaves it to V8'),
+    })
+    .prefault({}),
   shutdown: z
     .object({
       timeoutMs: z.number().int().min(100).default(20_000).describe('Deadline for a graceful stop; what is left then goes to the dead-letter file'),

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../errors.js';
 import { sleep } from '../backoff.js';
-import { SEGMENT_HEADER, encodeSegmentHeader } from './frame.js';
+import { SEGMENT_HEADER, encodeSegmentHeader, recordFrameBytes, writeRecordFrame, type PendingRecords } from './frame.js';
 
 export interface Segment {
   no: number;
@@ -32,7 +32,9 @@ export interface SegmentLogOptions {
 }
 
 interface Entry {
-  buf: Buffer;
+  /** A laid-out frame (cut, done), or records laid out only when their round is written. */
+  frame: Buffer | PendingRecords;
+  size: number;
   recordEnd: number;
   /** Cut and done frames are retried after a failed write; record frames fail back to their request. */
   retry: boolean;
@@ -48,6 +50,8 @@ export const SEGMENT_FILE = /^(\d{16})\.wal$/;
 /** 0 where the platform has no O_DSYNC (Windows): then each write is followed by fdatasync. */
 const DSYNC: number = (constants as { O_DSYNC?: number }).O_DSYNC ?? 0;
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+/** The write buffer is reused between rounds up to this size; a larger round gets a one-off buffer. */
+const KEEP_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export class SegmentLog {
   private queue: Entry[] = [];
@@ -58,6 +62,7 @@ export class SegmentLog {
   private failed: Error | undefined;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
+  private writeBuffer: Buffer = Buffer.alloc(0);
 
   private constructor(
     private readonly opts: SegmentLogOptions,
@@ -90,12 +95,13 @@ export class SegmentLog {
   }
 
   /** Resolves once the frame is on disk and fsynced. `recordEnd`: one past its last record position (0 for non-record frames). */
-  append(buf: Buffer, recordEnd: number, retry: boolean): Promise<void> {
+  append(frame: Buffer | PendingRecords, recordEnd: number, retry: boolean): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new Error('WAL closed'));
+    const size = Buffer.isBuffer(frame) ? frame.length : recordFrameBytes(frame);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ buf, recordEnd, retry, done: (err) => (err ? reject(err) : resolve()) });
-      this.queuedBytes += buf.length;
+      this.queue.push({ frame, size, recordEnd, retry, done: (err) => (err ? reject(err) : resolve()) });
+      this.queuedBytes += size;
       this.schedule();
     });
   }
@@ -137,14 +143,14 @@ export class SegmentLog {
       let group: Entry[] = [];
       let stage = 'roll';
       try {
-        if (this.active.size > SEGMENT_HEADER && this.active.size + this.queue[0]!.buf.length > segmentBytes) await this.roll();
+        if (this.active.size > SEGMENT_HEADER && this.active.size + this.queue[0]!.size > segmentBytes) await this.roll();
         let n = 0;
         let bytes = 0;
         const room = segmentBytes - this.active.size;
-        while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.buf.length <= room)) bytes += this.queue[n++]!.buf.length;
+        while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.size <= room)) bytes += this.queue[n++]!.size;
         group = this.queue.splice(0, n);
         this.queuedBytes -= bytes;
-        const data = n === 1 ? group[0]!.buf : Buffer.concat(group.map((e) => e.buf), bytes);
+        const data = this.layOut(group, bytes);
         stage = 'write';
         const started = performance.now();
         await writeAll(this.fh, data, this.active.size);
@@ -191,8 +197,22 @@ export class SegmentLog {
     }
     logger.error({ err: errorMessage(err), stage, file: this.active.path }, 'wal: write failed; the requests in it were refused');
     this.queue.unshift(...retry);
-    this.queuedBytes += retry.reduce((n, e) => n + e.buf.length, 0);
+    this.queuedBytes += retry.reduce((n, e) => n + e.size, 0);
     await sleep(100);
+  }
+
+  /** One round's frames, contiguous, in the reused write buffer (only this round's writer touches it). */
+  private layOut(group: Entry[], bytes: number): Buffer {
+    const only = group.length === 1 ? group[0]!.frame : undefined;
+    if (only && Buffer.isBuffer(only)) return only;
+    let target = this.writeBuffer;
+    if (target.length < bytes) {
+      target = Buffer.allocUnsafe(Math.max(bytes, Math.min(2 * target.length, KEEP_WRITE_BUFFER_BYTES)));
+      if (target.length <= KEEP_WRITE_BUFFER_BYTES) this.writeBuffer = target;
+    }
+    let at = 0;
+    for (const e of group) at = Buffer.isBuffer(e.frame) ? at + e.frame.copy(target, at) : writeRecordFrame(target, at, e.frame);
+    return target.subarray(0, bytes);
   }
 
   private async roll(): Promise<void> {

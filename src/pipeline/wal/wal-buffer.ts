@@ -19,7 +19,7 @@ import type { Batch } from '../../sinks/sink.js';
 import type { BatchLedger, BufferStats, PushOptions, RecordBuffer, Taken } from '../buffer.js';
 import type { Ticket } from '../ticket.js';
 import type { WalConfig } from './config.js';
-import { FrameType, encodeRange, encodeRecords, sealRecords } from './frame.js';
+import { FrameType, encodeRange, pendingRecords, recordFrameBytes, type PendingRecords } from './frame.js';
 import { replaySegments, type Replayed } from './replay.js';
 import { SegmentLog } from './segment-log.js';
 
@@ -52,7 +52,7 @@ interface Chunk {
 interface Waiter {
   records: SluiceRecord[];
   bytes: number;
-  frame: Buffer;
+  frame: PendingRecords;
   opts: PushOptions;
   resolve: () => void;
   reject: (err: Error) => void;
@@ -133,8 +133,8 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     if (this.closed) return Promise.reject(this.shuttingDown());
     if (this.log.failure) return Promise.reject(this.writeFailed(this.log.failure));
     if (records.length === 0) return Promise.resolve();
-    const frame = encodeRecords(records);
-    if (this.waiters.length === 0 && this.fits(records.length, bytes, frame.length)) return this.admit(records, bytes, frame, opts);
+    const frame = pendingRecords(records);
+    if (this.waiters.length === 0 && this.fits(records.length, bytes, recordFrameBytes(frame))) return this.admit(records, bytes, frame, opts);
     if (opts.timeoutMs <= 0) return Promise.reject(this.full());
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { records, bytes, frame, opts, resolve, reject, timer: undefined };
@@ -275,10 +275,10 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     return memory && (this.log.bytes + frameBytes <= this.opts.wal.maxBytes || idle);
   }
 
-  private admit(records: SluiceRecord[], bytes: number, frame: Buffer, opts: PushOptions): Promise<void> {
+  private admit(records: SluiceRecord[], bytes: number, frame: PendingRecords, opts: PushOptions): Promise<void> {
     const firstSeq = this.nextSeq;
     this.nextSeq += records.length;
-    sealRecords(frame, firstSeq);
+    frame.firstSeq = firstSeq;
     this.records += records.length;
     this.bytes += bytes;
     return this.log.append(frame, firstSeq + records.length, false).then(
@@ -300,7 +300,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   private admitWaiters(): void {
     while (this.waiters.length > 0) {
       const w = this.waiters[0]!;
-      if (!this.fits(w.records.length, w.bytes, w.frame.length)) return;
+      if (!this.fits(w.records.length, w.bytes, recordFrameBytes(w.frame))) return;
       this.waiters.shift();
       clearTimeout(w.timer);
       this.admit(w.records, w.bytes, w.frame, w.opts).then(w.resolve, w.reject);

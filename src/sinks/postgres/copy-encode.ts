@@ -38,8 +38,12 @@ const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const PG_EPOCH_US = 946_684_800_000_000;
 const TWO_32 = 4_294_967_296;
 
-/** A growable buffer with the field writers of the binary COPY format. */
-class BinaryWriter {
+/**
+ * A growable buffer with the field writers of the binary COPY format. Reusable: each encode
+ * starts over at the header, so a sink can keep one per connection instead of allocating a
+ * batch-sized Buffer per batch (external memory that lingers until V8's next full GC).
+ */
+export class BinaryWriter {
   buf: Buffer;
   off = 0;
 
@@ -172,8 +176,8 @@ function binaryCheck(w: BinaryWriter, r: CheckRecord): void {
   w.jsonb(r.details);
 }
 
-export function encodeBinary(records: readonly SluiceRecord[], sizeHint: number): Buffer {
-  const w = new BinaryWriter(sizeHint);
+/** The result is a view of `w`'s buffer: valid until `w` encodes again. */
+export function encodeBinary(records: readonly SluiceRecord[], sizeHint: number, w = new BinaryWriter(sizeHint)): Buffer {
   w.header();
   for (const r of records) {
     if (r.type === 'log') binaryLog(w, r);
@@ -239,6 +243,6 @@ export function encodeText(records: readonly SluiceRecord[]): Buffer {
 }
 
 /** Encodes records (all of one type) in the given format. */
-export function encodeRows(records: readonly SluiceRecord[], format: CopyFormat, sizeHint: number): Buffer {
-  return format === 'binary' ? encodeBinary(records, sizeHint) : encodeText(records);
+export function encodeRows(records: readonly SluiceRecord[], format: CopyFormat, sizeHint: number, writer?: BinaryWriter): Buffer {
+  return format === 'binary' ? encodeBinary(records, sizeHint, writer) : encodeText(records);
 }

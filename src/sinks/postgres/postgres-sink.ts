@@ -9,7 +9,7 @@ import { PermanentSinkError, errorMessage } from '../../errors.js';
 import type { RecordType, SluiceRecord } from '../../record.js';
 import type { Batch, Sink, SinkHealth } from '../sink.js';
 import type { PostgresConfig, RetentionConfig } from './config.js';
-import { TABLES, copySql, encodeRows, type CopyFormat } from './copy-encode.js';
+import { BinaryWriter, TABLES, copySql, encodeRows, type CopyFormat } from './copy-encode.js';
 import { URL_FILE, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import { migrate, type MigrateResult } from './migrate.js';
 import { maintainLogPartitions, type PartitionReport } from './partitions.js';
@@ -34,6 +34,8 @@ const TYPES: readonly RecordType[] = ['log', 'health', 'check'];
 
 /** SQLSTATE classes of errors that retrying the same batch cannot fix: data exceptions, constraint violations, program limits. */
 const PERMANENT_SQLSTATE = /^(22|23|54)/;
+/** Encode buffers up to this size are kept for the next batch (one per concurrent writer at most). */
+const KEEP_ENCODER_BYTES = 8 * 1024 * 1024;
 
 type TypedClient = pg.PoolClient & { connection?: { stream?: { destroy(err?: Error): void } } };
 
@@ -44,6 +46,7 @@ export class PostgresSink implements Sink {
   private maintenance: NodeJS.Timeout | undefined;
   private maintaining: Promise<unknown> = Promise.resolve();
   private readonly staged = new WeakSet<pg.PoolClient>();
+  private readonly spareEncoders: BinaryWriter[] = [];
   private readonly counters: PostgresSinkStats = { committedBatches: 0, duplicateBatches: 0, duplicateRecords: 0 };
   private readonly copyFormat: CopyFormat;
   private readonly log: Logger;
@@ -144,8 +147,11 @@ export class PostgresSink implements Sink {
     signal.addEventListener('abort', onAbort, { once: true });
     const limit = this.opts.statementTimeoutMs;
     const timer = limit > 0 ? setTimeout(() => cut(`batch write took longer than ${limit + 1000} ms: connection cut`), limit + 1000) : undefined;
+    const encoder = this.spareEncoders.pop() ?? new BinaryWriter(batch.bytes);
     try {
-      await this.writeInTransaction(client, batch);
+      await this.writeInTransaction(client, batch, encoder);
+      // Only after success: after a failure the socket may still hold a write of its bytes.
+      if (encoder.buf.length <= KEEP_ENCODER_BYTES) this.spareEncoders.push(encoder);
     } catch (err) {
       failure ??= err as Error;
       throw classify(err);
@@ -159,7 +165,7 @@ export class PostgresSink implements Sink {
     }
   }
 
-  private async writeInTransaction(client: pg.PoolClient, batch: Batch): Promise<void> {
+  private async writeInTransaction(client: pg.PoolClient, batch: Batch, encoder: BinaryWriter): Promise<void> {
     const groups = groupByType(batch.records);
     if (this.opts.dedupe) await this.ensureStaging(client);
     // BEGIN and the batch id in one round trip. The id goes in first: a retry of a batch that
@@ -177,7 +183,8 @@ export class PostgresSink implements Sink {
       const records = groups.get(type);
       if (!records) continue;
       const { table, columns } = TABLES[type];
-      const data = encodeOrReject(records, this.copyFormat, Math.ceil((batch.bytes * records.length) / batch.records.length) * 2);
+      // The encoder is reused by the next type only after this COPY has finished with its bytes.
+      const data = encodeOrReject(records, this.copyFormat, Math.ceil((batch.bytes * records.length) / batch.records.length) * 2, encoder);
       if (!this.opts.dedupe) {
         await copy(client, copySql(table, columns, this.copyFormat), data);
         continue;
@@ -253,9 +260,9 @@ function groupByType(records: readonly SluiceRecord[]): Map<RecordType, SluiceRe
 }
 
 /** A record the encoder cannot represent (a number out of its column's range) fails the same way on every retry. */
-function encodeOrReject(records: readonly SluiceRecord[], format: CopyFormat, sizeHint: number): Buffer {
+function encodeOrReject(records: readonly SluiceRecord[], format: CopyFormat, sizeHint: number, encoder: BinaryWriter): Buffer {
   try {
-    return encodeRows(records, format, sizeHint);
+    return encodeRows(records, format, sizeHint, encoder);
   } catch (err) {
     throw new PermanentSinkError(`postgres: a record cannot be encoded for COPY: ${errorMessage(err)}`, { cause: err });
   }
