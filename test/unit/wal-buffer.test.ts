@@ -2,6 +2,7 @@
 // and records, torn and corrupt tails truncated (and counted), the disk cap, and segment
 // deletion once every batch in a segment is settled.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -228,6 +229,61 @@ describe('WalBuffer', () => {
     wal.settled(batch);
     await waiting;
     await wal.shutdown();
+  });
+
+  // A real full filesystem, not the cap: a small tmpfs. Mounting needs root with CAP_SYS_ADMIN;
+  // where that is refused the test says so and skips (the cap test above covers the same path).
+  test('a full disk (ENOSPC) answers BUFFER_FULL (429), keeps the WAL consistent, and admits again once space frees', { timeout: 20_000 }, async (t) => {
+    const dir = newDir();
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { stdio: 'pipe' });
+    } catch (err) {
+      t.skip(`cannot mount a tmpfs here: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`);
+      return;
+    }
+    const a = await open(dir, { segmentBytes: 64 * 1024, maxBytes: 64 * 1024 * 1024 });
+    const b = { wal: undefined as WalBuffer | undefined };
+    try {
+      let accepted = 0;
+      let full: unknown;
+      for (let i = 0; i < 5000 && !full; i++) {
+        await a.wal.push(many(5, i * 5), 500, { timeoutMs: 0 }).then(() => accepted++, (err: unknown) => (full = err));
+      }
+      assert.ok(full instanceof SluiceError, 'the disk filled up');
+      assert.equal(full.code, 'SLUICE_ERR_BUFFER_FULL');
+      assert.equal(full.statusCode, 429);
+      assert.match(full.message, /no disk space/);
+      assert.ok(accepted > 50, `${accepted} pushes fit before the disk was full`);
+      assert.equal(a.wal.walStats().outOfSpace, true);
+      // Until space frees, records are refused at once, with the reason.
+      await assert.rejects(a.wal.push(many(1, 800_000), 100, { timeoutMs: 0 }), /no disk space/);
+      // The disk's reserve lets the batch be cut and settled; its segments are deleted, and the
+      // space they free takes records again.
+      const batch = cutBatch(a.wal, accepted * 5);
+      await a.wal.sealed(batch);
+      a.wal.settled(batch);
+      let admitted = false;
+      for (let i = 0; i < 100 && !admitted; i++) {
+        admitted = await a.wal.push(many(5, 900_000), 500, { timeoutMs: 0 }).then(
+          () => true,
+          async () => {
+            await new Promise((r) => setTimeout(r, 20));
+            return false;
+          },
+        );
+      }
+      assert.ok(admitted, 'records are taken again once settled segments freed space');
+      assert.equal(a.wal.walStats().outOfSpace, false);
+      // Crash and replay: every byte on disk is a whole frame (the refused writes were truncated
+      // away), and the one record frame admitted after the settle comes back.
+      b.wal = (await open(dir)).wal;
+      const replayedIds = b.wal.take(1000, Infinity).records.map((r) => r.id);
+      assert.deepEqual(replayedIds, many(5, 900_000).map((r) => r.id));
+    } finally {
+      await b.wal?.shutdown().catch(() => undefined);
+      await a.wal.shutdown().catch(() => undefined);
+      execFileSync('umount', ['-l', dir]);
+    }
   });
 
   test('segments are deleted once every batch in them is settled, never before', async () => {

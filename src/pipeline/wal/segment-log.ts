@@ -5,8 +5,12 @@
 // round instead of two (write, then fdatasync), which under a busy event loop is most of the
 // round's latency. Segments roll
 // at wal.segmentBytes and are deleted, oldest first, once every record in them is settled.
+// A reserve file holds back some disk: when the disk fills, it is deleted so that cut and done
+// frames can still be written (without them no batch is sent, nothing settles and no segment
+// is ever freed: a full disk would stall the WAL for good); records are refused meanwhile,
+// and the reserve is rebuilt once settled segments free space again.
 import { constants } from 'node:fs';
-import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../errors.js';
@@ -26,6 +30,8 @@ export interface SegmentLogOptions {
   walId: Buffer;
   segmentBytes: number;
   groupCommitDelayMs: number;
+  /** Size of the reserve file (see above). */
+  reserveBytes: number;
   logger: Logger;
   /** Called after each fsync with its duration and how many frames it made durable. */
   onSync?: (seconds: number, frames: number) => void;
@@ -46,6 +52,7 @@ export function segmentPath(dir: string, no: number): string {
 }
 
 export const SEGMENT_FILE = /^(\d{16})\.wal$/;
+const RESERVE_FILE = 'reserve';
 
 /** 0 where the platform has no O_DSYNC (Windows): then each write is followed by fdatasync. */
 const DSYNC: number = (constants as { O_DSYNC?: number }).O_DSYNC ?? 0;
@@ -63,6 +70,10 @@ export class SegmentLog {
   private closed = false;
   private idleWaiters: Array<() => void> = [];
   private writeBuffer: Buffer = Buffer.alloc(0);
+  private reserved = false;
+  /** False until the first reserve attempt (at open), which logs nothing when it succeeds. */
+  private started = false;
+  private restoring: Promise<void> | undefined;
 
   private constructor(
     private readonly opts: SegmentLogOptions,
@@ -77,7 +88,14 @@ export class SegmentLog {
   static async open(opts: SegmentLogOptions, sealed: Segment[], nextNo: number, recordEnd: number): Promise<SegmentLog> {
     await mkdir(opts.dir, { recursive: true });
     const { segment, fh } = await createSegment(opts, nextNo, recordEnd);
-    return new SegmentLog(opts, sealed, segment, fh);
+    const log = new SegmentLog(opts, sealed, segment, fh);
+    await log.restoreReserve();
+    return log;
+  }
+
+  /** True while the disk is full: the reserve is in use and records must be refused. */
+  get outOfSpace(): boolean {
+    return !this.reserved;
   }
 
   /** Bytes on disk plus bytes queued for the next write. */
@@ -108,11 +126,13 @@ export class SegmentLog {
 
   /** Deletes segments, oldest first, whose records all lie below `watermark` (all settled). Never the active one. */
   release(watermark: number): void {
+    const deleted: Array<Promise<void>> = [];
     while (this.sealed.length > 0 && this.sealed[0]!.recordEnd <= watermark) {
       const seg = this.sealed.shift()!;
       this.sealedBytes -= seg.size;
-      unlink(seg.path).catch((err: unknown) => this.opts.logger.warn({ file: seg.path, err: errorMessage(err) }, 'wal: could not delete a settled segment'));
+      deleted.push(unlink(seg.path).catch((err: unknown) => this.opts.logger.warn({ file: seg.path, err: errorMessage(err) }, 'wal: could not delete a settled segment')));
     }
+    if (deleted.length > 0 && !this.reserved) void Promise.all(deleted).then(() => this.restoreReserve());
   }
 
   /** Waits for queued frames to be written, then closes the file. */
@@ -179,13 +199,15 @@ export class SegmentLog {
    */
   private async handleFailure(err: Error, stage: string, group: Entry[]): Promise<void> {
     const { logger } = this.opts;
-    if (stage === 'roll' || NO_SPACE.has((err as NodeJS.ErrnoException).code ?? '')) {
+    const noSpace = NO_SPACE.has((err as NodeJS.ErrnoException).code ?? '');
+    if (stage === 'roll' || noSpace) {
       try {
         await this.fh.truncate(this.active.size);
       } catch (truncErr) {
         stage = `${stage}, then truncate (${errorMessage(truncErr)})`;
         this.failed = err;
       }
+      if (noSpace && this.reserved && !this.failed) await this.releaseReserve();
     } else {
       this.failed = err;
     }
@@ -199,6 +221,38 @@ export class SegmentLog {
     this.queue.unshift(...retry);
     this.queuedBytes += retry.reduce((n, e) => n + e.size, 0);
     await sleep(100);
+  }
+
+  private async releaseReserve(): Promise<void> {
+    await rm(join(this.opts.dir, RESERVE_FILE), { force: true });
+    this.reserved = false;
+    this.opts.logger.error({ dir: this.opts.dir }, 'wal: disk full; its reserve is released so batches can still be cut and settled; new records are refused (429) until settled segments free space');
+  }
+
+  /** (Re)writes the reserve file; on failure (still no space) the WAL stays out of space and a later release tries again. */
+  private restoreReserve(): Promise<void> {
+    this.restoring ??= (async () => {
+      const path = join(this.opts.dir, RESERVE_FILE);
+      const wasOut = !this.reserved;
+      try {
+        const fh = await open(path, 'w');
+        try {
+          await writeAll(fh, Buffer.alloc(this.opts.reserveBytes), 0);
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+        this.reserved = true;
+        if (wasOut && this.started) this.opts.logger.info({ dir: this.opts.dir }, 'wal: disk space is back; accepting records again');
+      } catch (err) {
+        await rm(path, { force: true }).catch(() => undefined);
+        this.opts.logger.error({ dir: this.opts.dir, err: errorMessage(err) }, 'wal: no room for the disk reserve; records are refused (429) until space frees');
+      } finally {
+        this.restoring = undefined;
+        this.started = true;
+      }
+    })();
+    return this.restoring;
   }
 
   /** One round's frames, contiguous, in the reused write buffer (only this round's writer touches it). */

@@ -39,6 +39,8 @@ export interface WalStats {
   segments: number;
   /** Batches cut and not yet committed or dead-lettered. */
   unsettledBatches: number;
+  /** The disk is full: records are refused until settled segments free space. */
+  outOfSpace: boolean;
 }
 
 interface Chunk {
@@ -60,6 +62,8 @@ interface Waiter {
 }
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+/** Disk held back for cut and done frames when the disk fills (25 bytes each: ~20k batches). */
+const RESERVE_BYTES = 1024 * 1024;
 
 export class WalBuffer implements RecordBuffer, BatchLedger {
   private chunks: Chunk[] = [];
@@ -114,6 +118,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
         dir: wal.dir,
         walId,
         segmentBytes: wal.segmentBytes,
+        reserveBytes: Math.min(RESERVE_BYTES, wal.segmentBytes),
         groupCommitDelayMs: wal.groupCommitDelayMs,
         logger,
         onSync: metrics ? (s) => metrics.walFsyncSeconds.observe(s) : undefined,
@@ -132,6 +137,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   push(records: SluiceRecord[], bytes: number, opts: PushOptions): Promise<void> {
     if (this.closed) return Promise.reject(this.shuttingDown());
     if (this.log.failure) return Promise.reject(this.writeFailed(this.log.failure));
+    if (this.log.outOfSpace) return Promise.reject(this.noSpace());
     if (records.length === 0) return Promise.resolve();
     const frame = pendingRecords(records);
     if (this.waiters.length === 0 && this.fits(records.length, bytes, recordFrameBytes(frame))) return this.admit(records, bytes, frame, opts);
@@ -257,7 +263,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   }
 
   walStats(): WalStats {
-    return { diskBytes: this.log.bytes, maxDiskBytes: this.opts.wal.maxBytes, segments: this.log.segments, unsettledBatches: this.unsettled.size };
+    return { diskBytes: this.log.bytes, maxDiskBytes: this.opts.wal.maxBytes, segments: this.log.segments, unsettledBatches: this.unsettled.size, outOfSpace: this.log.outOfSpace };
   }
 
   /** Writes what is queued (done frames) and closes the segment. Call after the writers are idle. */
@@ -269,6 +275,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   // ---- internals ------------------------------------------------------------------------
 
   private fits(n: number, bytes: number, frameBytes: number): boolean {
+    if (this.log.outOfSpace) return false;
     const memory = this.records === 0 || (this.records + n <= this.opts.maxRecords && this.bytes + bytes <= this.opts.maxBytes);
     // An idle WAL takes any one request, so a request larger than the cap is not refused forever.
     const idle = this.records === 0 && this.unsettled.size === 0 && this.log.bytes <= 2 * this.opts.wal.segmentBytes;
@@ -385,10 +392,12 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     return new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'shutting down: not accepting new records', { retryAfter: this.opts.retryAfterSeconds });
   }
 
+  private noSpace(cause?: Error): SluiceError {
+    return new SluiceError('SLUICE_ERR_BUFFER_FULL', 'buffer full: no disk space for the write-ahead log; retry later', { retryAfter: this.opts.retryAfterSeconds, cause });
+  }
+
   private writeFailed(err: Error): SluiceError {
-    if (DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '')) {
-      return new SluiceError('SLUICE_ERR_BUFFER_FULL', 'buffer full: no disk space for the write-ahead log; retry later', { retryAfter: this.opts.retryAfterSeconds, cause: err });
-    }
+    if (DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '')) return this.noSpace(err);
     return new SluiceError('SLUICE_ERR_INTERNAL', `the write-ahead log could not store the records: ${errorMessage(err)}`, { cause: err });
   }
 }
