@@ -10,6 +10,7 @@
 // a batch (`settled`), a done frame is logged and the segments below the oldest unsettled
 // position are deleted.
 import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import type { SpanContext } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { SluiceError, errorMessage } from '../../errors.js';
@@ -20,6 +21,7 @@ import type { BatchLedger, BufferStats, PushOptions, RecordBuffer, Taken } from 
 import type { Ticket } from '../ticket.js';
 import type { WalConfig } from './config.js';
 import { FrameType, encodeRange, pendingRecords, recordFrameBytes, type PendingRecords } from './frame.js';
+import { lockDir, type DirLock } from './dir-lock.js';
 import { replaySegments, type Replayed } from './replay.js';
 import { SegmentLog } from './segment-log.js';
 
@@ -94,6 +96,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   private constructor(
     private readonly opts: WalBufferOptions,
     private readonly log: SegmentLog,
+    private readonly lock: DirLock,
     walId: Buffer,
     start: number,
   ) {
@@ -103,10 +106,22 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
 
   /** Replays the directory, repairs a torn tail, and opens a fresh segment for new records. */
   static async open(opts: WalBufferOptions): Promise<WalBuffer> {
-    const { wal, logger, metrics } = opts;
+    const { wal } = opts;
     if (wal.maxBytes < 2 * wal.segmentBytes) {
       throw new SluiceError('SLUICE_ERR_CONFIG', `wal.maxBytes (${wal.maxBytes}) must be at least twice wal.segmentBytes (${wal.segmentBytes})`);
     }
+    await mkdir(wal.dir, { recursive: true });
+    const lock = await lockDir(wal.dir);
+    try {
+      return await WalBuffer.openLocked(opts, lock);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  private static async openLocked(opts: WalBufferOptions, lock: DirLock): Promise<WalBuffer> {
+    const { wal, logger, metrics } = opts;
     const rep = await replaySegments(wal.dir, logger);
     if (rep.repaired > 0) metrics?.walRepairs.inc(rep.repaired);
     const walId = rep.walId ?? randomBytes(16);
@@ -127,7 +142,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
       rep.nextSegment,
       start,
     );
-    const buffer = new WalBuffer(opts, log, walId, start);
+    const buffer = new WalBuffer(opts, log, lock, walId, start);
     buffer.recover(rep);
     return buffer;
   }
@@ -270,6 +285,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   async shutdown(): Promise<void> {
     this.close();
     await this.log.close();
+    await this.lock.release();
   }
 
   // ---- internals ------------------------------------------------------------------------
