@@ -61,6 +61,8 @@ export class WriterPool {
   private counters = { committedBatches: 0, committedRecords: 0, retries: 0, failures: 0, deadLetteredBatches: 0, keptBatches: 0 };
   private lastError: string | null = null;
   private readonly sinkName: string;
+  /** Retries a batch has spent, kept across a requeue (see `run`). */
+  private readonly attemptsOf = new WeakMap<Batch, number>();
 
   constructor(private readonly opts: WriterPoolOptions) {
     this.sinkName = opts.sink.name;
@@ -154,7 +156,7 @@ export class WriterPool {
   private async run(slot: number, batch: Batch): Promise<void> {
     const { sink, metrics, retry } = this.opts;
     const signal = this.abort.signal;
-    let attempts = 0;
+    let attempts = this.attemptsOf.get(batch) ?? 0;
     for (;;) {
       if (signal.aborted) return this.aborted(batch, errorMessage(signal.reason), attempts);
       const probing = this.breaker.state !== CircuitState.Closed;
@@ -177,6 +179,14 @@ export class WriterPool {
         if (!probing) attempts++;
         if (isPermanent(err) || attempts > retry.maxRetries) {
           return this.deadLetter(batch, this.lastError, attempts);
+        }
+        if (probing && this.queue.length > 0) {
+          // A failed probe may be this batch's own fault. Another batch probes next: were this
+          // one to probe every time, a batch that fails alone would hold the breaker open (and,
+          // with one writer, the whole pipeline) forever, never spending a retry.
+          this.attemptsOf.set(batch, attempts);
+          this.queue.push(batch);
+          return;
         }
         this.counters.retries++;
         metrics.workerRetries.labels(this.sinkName).inc();

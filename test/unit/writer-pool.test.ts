@@ -149,6 +149,20 @@ describe('WriterPool', () => {
     assert.equal(p.stats().deadLetteredBatches, 0);
   });
 
+  test('a batch that fails alone is dead-lettered even with one writer: failed probes let another batch probe next', { timeout: 10_000 }, async () => {
+    // failureThreshold = maxRetries, so the poison batch opens the breaker before its retries run out.
+    const sink = new ScriptedSink((_n, b) => (b.id === 'poison' ? 'fail' : 'ok'));
+    const { p, deadLetter } = pool(sink, { writers: 1, maxRetries: 3, threshold: 3, halfOpenAfterMs: 10 });
+    p.submit(batch('poison'));
+    p.submit(batch('g1'));
+    p.submit(batch('g2'));
+    await p.idle();
+    assert.deepEqual(sink.written.sort(), ['g1', 'g2']);
+    const lines = readFileSync(deadLetter.pathFor('scripted'), 'utf8').trim().split('\n');
+    assert.deepEqual(lines.map((l) => (JSON.parse(l) as { dead_letter: { batch_id: string } }).dead_letter.batch_id), ['poison', 'poison', 'poison']);
+    assert.ok(sink.calls.filter((c) => c === 'poison').length <= 10, `poison batch tried ${sink.calls.filter((c) => c === 'poison').length} times`);
+  });
+
   test('settles tickets on commit, and fails them when the batch is dead-lettered', async () => {
     const okSink = new ScriptedSink(() => 'ok');
     const { p: ok } = pool(okSink);
