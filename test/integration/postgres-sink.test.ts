@@ -107,6 +107,15 @@ describe('postgres sink', () => {
     assert.equal(await db.count('logs', "level = 'error'"), 1);
   });
 
+  test('an abort that comes while the write waits for a connection stops it: nothing is written', async () => {
+    const before = await db.count('logs');
+    const ctl = new AbortController();
+    const write = sink.writeBatch(batch(Array.from({ length: 5 }, (_, i) => logRecord(i))), ctl.signal);
+    ctl.abort(new Error('shutdown deadline'));
+    await assert.rejects(write, /shutdown deadline/);
+    assert.equal(await db.count('logs'), before);
+  });
+
   test('the same batch id written twice stores its rows once', async () => {
     const before = await db.count('logs');
     const b = batch(Array.from({ length: 20 }, (_, i) => logRecord(i)));

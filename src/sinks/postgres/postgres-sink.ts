@@ -130,6 +130,11 @@ export class PostgresSink implements Sink {
   async writeBatch(batch: Batch, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     const client = (await this.pool.connect()) as TypedClient;
+    // An abort while waiting for a connection fires no listener (it is added below): check again.
+    if (signal.aborted) {
+      client.release();
+      signal.throwIfAborted();
+    }
     let failure: Error | undefined;
     // A checked-out client has no error listener of the pool's: without one, a dropped
     // connection would be an uncaught 'error' event.
