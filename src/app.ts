@@ -142,6 +142,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   async function stop(): Promise<void> {
     accepting = false;
     const deadlineMs = config.shutdown.timeoutMs;
+    const deadlineAt = Date.now() + deadlineMs;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((resolve) => {
       timer = setTimeout(() => resolve('deadline'), deadlineMs);
@@ -161,7 +162,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger.info({ queued: before.queued, inFlight: before.inFlight.length }, 'draining writers');
     await pool.idle();
     clearTimeout(timer);
-    await wal?.shutdown();
+    // Past the deadline the WAL still gets a second to write its last frames, no more.
+    await wal?.shutdown(Math.max(1000, deadlineAt - Date.now()));
     await sink.close();
     await tracing.shutdown();
     const s = pool.stats();

@@ -101,7 +101,22 @@ export class WriterPool {
     // (`started`), so every batch cut in one group-commit round shares the next sync instead
     // of waiting for a free slot, and the buffer's limits still bound the backlog.
     this.sealing++;
+    // Sealing can wait for ever when the disk stays full: at the deadline the batch stays in
+    // the WAL (its records are there; only its cut may be missing, and a restart cuts again).
+    const signal = this.abort.signal;
+    let settled = false;
+    const onAbort = (): void => {
+      if (settled) return;
+      settled = true;
+      this.sealing--;
+      void this.aborted(batch, errorMessage(signal.reason), 0).finally(() => this.notifyIdle());
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
     void ledger.sealed(batch).then(() => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
       this.sealing--;
       this.queue.push(batch);
       this.dispatch();
@@ -134,6 +149,10 @@ export class WriterPool {
     this.dispatch();
   }
 
+  private notifyIdle(): void {
+    if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
   private isIdle(): boolean {
     return this.sealing === 0 && this.queue.length === 0 && this.slots.every((s) => s === null);
   }
@@ -148,7 +167,7 @@ export class WriterPool {
         this.slots[i] = null;
         this.dispatch();
         this.roomListener?.();
-        if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+        this.notifyIdle();
       });
     }
   }

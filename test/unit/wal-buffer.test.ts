@@ -3,9 +3,9 @@
 // deletion once every batch in a segment is settled.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, describe, test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { SluiceError } from '../../src/errors.js';
 import { Metrics } from '../../src/observability/metrics.js';
@@ -232,59 +232,129 @@ describe('WalBuffer', () => {
   });
 
   // A real full filesystem, not the cap: a small tmpfs. Mounting needs root with CAP_SYS_ADMIN;
-  // where that is refused the test says so and skips (the cap test above covers the same path).
-  test('a full disk (ENOSPC) answers BUFFER_FULL (429), keeps the WAL consistent, and admits again once space frees', { timeout: 20_000 }, async (t) => {
+  // where that is refused these tests say so and skip (the cap test above covers the 429 path).
+  async function onTmpfs(t: TestContext, size: string, fn: (dir: string) => Promise<void>): Promise<void> {
     const dir = newDir();
     try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { stdio: 'pipe' });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
     } catch (err) {
       t.skip(`cannot mount a tmpfs here: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`);
       return;
     }
-    const a = await open(dir, { segmentBytes: 64 * 1024, maxBytes: 64 * 1024 * 1024 });
-    const b = { wal: undefined as WalBuffer | undefined };
     try {
-      let accepted = 0;
-      let full: unknown;
-      for (let i = 0; i < 5000 && !full; i++) {
-        await a.wal.push(many(5, i * 5), 500, { timeoutMs: 0 }).then(() => accepted++, (err: unknown) => (full = err));
-      }
-      assert.ok(full instanceof SluiceError, 'the disk filled up');
-      assert.equal(full.code, 'SLUICE_ERR_BUFFER_FULL');
-      assert.equal(full.statusCode, 429);
-      assert.match(full.message, /no disk space/);
-      assert.ok(accepted > 50, `${accepted} pushes fit before the disk was full`);
-      assert.equal(a.wal.walStats().outOfSpace, true);
-      // Until space frees, records are refused at once, with the reason.
-      await assert.rejects(a.wal.push(many(1, 800_000), 100, { timeoutMs: 0 }), /no disk space/);
-      // The disk's reserve lets the batch be cut and settled; its segments are deleted, and the
-      // space they free takes records again.
-      const batch = cutBatch(a.wal, accepted * 5);
-      await a.wal.sealed(batch);
-      a.wal.settled(batch);
-      let admitted = false;
-      for (let i = 0; i < 100 && !admitted; i++) {
-        admitted = await a.wal.push(many(5, 900_000), 500, { timeoutMs: 0 }).then(
-          () => true,
-          async () => {
-            await new Promise((r) => setTimeout(r, 20));
-            return false;
-          },
-        );
-      }
-      assert.ok(admitted, 'records are taken again once settled segments freed space');
-      assert.equal(a.wal.walStats().outOfSpace, false);
-      // Crash and replay: every byte on disk is a whole frame (the refused writes were truncated
-      // away), and the one record frame admitted after the settle comes back.
-      b.wal = (await open(dir)).wal;
-      const replayedIds = b.wal.take(1000, Infinity).records.map((r) => r.id);
-      assert.deepEqual(replayedIds, many(5, 900_000).map((r) => r.id));
+      await fn(dir);
     } finally {
-      await b.wal?.shutdown().catch(() => undefined);
-      await a.wal.shutdown().catch(() => undefined);
       execFileSync('umount', ['-l', dir]);
     }
-  });
+  }
+
+  /** Pushes 5-record requests until one is refused; returns how many were accepted and the refusal. */
+  async function fillDisk(wal: WalBuffer): Promise<{ accepted: number; full: SluiceError }> {
+    let accepted = 0;
+    let full: unknown;
+    for (let i = 0; i < 20_000 && !full; i++) {
+      await wal.push(many(5, i * 5), 500, { timeoutMs: 0 }).then(() => accepted++, (err: unknown) => (full = err));
+    }
+    assert.ok(full instanceof SluiceError, 'the disk filled up');
+    return { accepted, full };
+  }
+
+  /** Pushes until one is admitted (space came back), for up to `ms`. */
+  async function admittedWithin(wal: WalBuffer, ms: number, first: number): Promise<boolean> {
+    for (const until = Date.now() + ms; Date.now() < until; ) {
+      const ok = await wal.push(many(5, first), 500, { timeoutMs: 0 }).then(() => true, () => false);
+      if (ok) return true;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return false;
+  }
+
+  test('a full disk (ENOSPC) answers BUFFER_FULL (429), keeps the WAL consistent, and admits again once space frees', { timeout: 20_000 }, (t) =>
+    onTmpfs(t, '256k', async (dir) => {
+      const a = await open(dir, { segmentBytes: 64 * 1024, maxBytes: 64 * 1024 * 1024 });
+      const b = { wal: undefined as WalBuffer | undefined };
+      try {
+        const { accepted, full } = await fillDisk(a.wal);
+        assert.equal(full.code, 'SLUICE_ERR_BUFFER_FULL');
+        assert.equal(full.statusCode, 429);
+        assert.match(full.message, /no disk space/);
+        assert.ok(accepted > 50, `${accepted} pushes fit before the disk was full`);
+        assert.equal(a.wal.walStats().outOfSpace, true);
+        // Until space frees, records are refused at once, with the reason.
+        await assert.rejects(a.wal.push(many(1, 800_000), 100, { timeoutMs: 0 }), /no disk space/);
+        // The disk's reserve lets the batch be cut and settled; its segments are deleted, and the
+        // space they free takes records again.
+        const batch = cutBatch(a.wal, accepted * 5);
+        await a.wal.sealed(batch);
+        a.wal.settled(batch);
+        assert.ok(await admittedWithin(a.wal, 3000, 900_000), 'records are taken again once settled segments freed space');
+        assert.equal(a.wal.walStats().outOfSpace, false);
+        // Crash and replay: every byte on disk is a whole frame (the refused writes were truncated
+        // away), and the one record frame admitted after the settle comes back.
+        b.wal = (await open(dir)).wal;
+        const replayedIds = b.wal.take(1000, Infinity).records.map((r) => r.id);
+        assert.deepEqual(replayedIds, many(5, 900_000).map((r) => r.id));
+      } finally {
+        await b.wal?.shutdown().catch(() => undefined);
+        await a.wal.shutdown().catch(() => undefined);
+      }
+    }),
+  );
+
+  test('a full disk with everything in one segment recovers: the settled segment rolls away, or space freed by another process is seen', { timeout: 20_000 }, (t) =>
+    onTmpfs(t, '2m', async (dir) => {
+      // Segments larger than the disk: nothing ever rolls on its own.
+      for (const other of [false, true]) {
+        const filler = join(dir, 'other-process');
+        if (other) writeFileSync(filler, Buffer.alloc(600 * 1024));
+        const a = await open(dir, { segmentBytes: 8 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 });
+        try {
+          const { accepted } = await fillDisk(a.wal);
+          assert.equal(segments(dir).length, 1);
+          const batch = cutBatch(a.wal, accepted * 5);
+          await a.wal.sealed(batch);
+          a.wal.settled(batch);
+          if (other) rmSync(filler);
+          assert.ok(await admittedWithin(a.wal, 5000, 900_000), `records are taken again (${other ? 'space freed by another process' : 'settled segment rolled away'})`);
+          assert.equal(a.wal.walStats().outOfSpace, false);
+          a.wal.settled(cutBatch(a.wal, 5));
+        } finally {
+          await a.wal.shutdown();
+        }
+      }
+    }),
+  );
+
+  test('shutdown does not hang when the disk stays full: frames that cannot be written are dropped at the deadline, and the next start recovers', { timeout: 20_000 }, (t) =>
+    onTmpfs(t, '2m', async (dir) => {
+      const a = await open(dir, { segmentBytes: 8 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 });
+      const { accepted } = await fillDisk(a.wal);
+      // Another process takes the space the reserve gave back: now not even a cut frame fits.
+      const filler = join(dir, 'other-process');
+      try {
+        writeFileSync(filler, Buffer.alloc(4 * 1024 * 1024));
+      } catch {
+        // ENOSPC part-way: the file holds what fitted, which is the point
+      }
+      // One-record batches until their cut frames stop reaching the disk (the last page of the
+      // segment may still have room for a few).
+      const pending = new Set<number>();
+      for (let i = 0; i < accepted * 5; i++) {
+        pending.add(i);
+        void a.wal.sealed(cutBatch(a.wal, 1)).then(() => pending.delete(i));
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(pending.size > 0, 'some cut frames could not be written');
+      const started = Date.now();
+      await a.wal.shutdown(300);
+      assert.ok(Date.now() - started < 3000, `shutdown took ${Date.now() - started} ms`);
+      rmSync(filler);
+      const b = await open(dir);
+      const replayed = b.wal.recovered().reduce((n, x) => n + x.records.length, 0) + b.wal.take(1_000_000, Infinity).records.length;
+      assert.equal(replayed, accepted * 5, 'every admitted record is replayed: in its batch when its cut was written, uncut otherwise');
+      await b.wal.shutdown();
+    }),
+  );
 
   test('segments are deleted once every batch in them is settled, never before', async () => {
     const dir = newDir();

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { PermanentSinkError } from '../../src/errors.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { DeadLetter } from '../../src/pipeline/dead-letter.js';
+import type { BatchLedger } from '../../src/pipeline/buffer.js';
 import { Ticket } from '../../src/pipeline/ticket.js';
 import { WriterPool } from '../../src/pipeline/writer-pool.js';
 import type { LogRecord } from '../../src/record.js';
@@ -54,7 +55,7 @@ function batch(id: string, n = 3, ticket?: Ticket): Batch {
   return { id, records, bytes: n * 100, createdAt: 0, trigger: 'size', tickets: ticket ? [[ticket, n]] : [], links: [] };
 }
 
-function pool(sink: Sink, opts: { writers?: number; maxRetries?: number; threshold?: number; halfOpenAfterMs?: number } = {}) {
+function pool(sink: Sink, opts: { writers?: number; maxRetries?: number; threshold?: number; halfOpenAfterMs?: number; ledger?: BatchLedger } = {}) {
   const dir = tempDir();
   dirs.push(dir.remove);
   const deadLetter = new DeadLetter(dir.path);
@@ -68,6 +69,7 @@ function pool(sink: Sink, opts: { writers?: number; maxRetries?: number; thresho
     deadLetter,
     metrics,
     logger: pino({ level: 'silent' }),
+    ...(opts.ledger ? { ledger: opts.ledger } : {}),
   });
   return { p, deadLetter, metrics };
 }
@@ -161,6 +163,22 @@ describe('WriterPool', () => {
     const lines = readFileSync(deadLetter.pathFor('scripted'), 'utf8').trim().split('\n');
     assert.deepEqual(lines.map((l) => (JSON.parse(l) as { dead_letter: { batch_id: string } }).dead_letter.batch_id), ['poison', 'poison', 'poison']);
     assert.ok(sink.calls.filter((c) => c === 'poison').length <= 10, `poison batch tried ${sink.calls.filter((c) => c === 'poison').length} times`);
+  });
+
+  test('at the shutdown deadline a batch whose cut never became durable (disk full) is kept in the WAL, and the pool goes idle', { timeout: 10_000 }, async () => {
+    const settled: string[] = [];
+    const ledger: BatchLedger = { sealed: () => new Promise<void>(() => undefined), started: () => undefined, settled: (b) => void settled.push(b.id) };
+    const sink = new ScriptedSink(() => 'ok');
+    const { p } = pool(sink, { ledger });
+    p.submit(batch('stuck'));
+    assert.equal(p.stats().queued, 1);
+    const idle = p.idle();
+    p.abortAll('deadline');
+    await idle;
+    assert.equal(p.stats().keptBatches, 1);
+    assert.equal(p.stats().queued, 0);
+    assert.deepEqual(sink.calls, [], 'the sink never saw a batch whose boundaries are not on disk');
+    assert.deepEqual(settled, [], 'not settled: it is still in the WAL');
   });
 
   test('settles tickets on commit, and fails them when the batch is dead-lettered', async () => {

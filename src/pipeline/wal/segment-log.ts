@@ -53,6 +53,7 @@ export function segmentPath(dir: string, no: number): string {
 
 export const SEGMENT_FILE = /^(\d{16})\.wal$/;
 const RESERVE_FILE = 'reserve';
+const SPACE_RETRY_MS = 1000;
 
 /** 0 where the platform has no O_DSYNC (Windows): then each write is followed by fdatasync. */
 const DSYNC: number = (constants as { O_DSYNC?: number }).O_DSYNC ?? 0;
@@ -68,6 +69,13 @@ export class SegmentLog {
   private scheduled = false;
   private failed: Error | undefined;
   private closed = false;
+  /** Closed at a deadline with frames still queued: what is left is failed, not written. */
+  private abandoned = false;
+  /** Highest watermark `release` was given: every record below it is settled. */
+  private watermark = 0;
+  /** While out of space: retries the reserve, and rolls a fully settled active segment so it can go. */
+  private spaceTimer: NodeJS.Timeout | undefined;
+  private rollWanted = false;
   private idleWaiters: Array<() => void> = [];
   private writeBuffer: Buffer = Buffer.alloc(0);
   private reserved = false;
@@ -126,6 +134,7 @@ export class SegmentLog {
 
   /** Deletes segments, oldest first, whose records all lie below `watermark` (all settled). Never the active one. */
   release(watermark: number): void {
+    if (watermark > this.watermark) this.watermark = watermark;
     const deleted: Array<Promise<void>> = [];
     while (this.sealed.length > 0 && this.sealed[0]!.recordEnd <= watermark) {
       const seg = this.sealed.shift()!;
@@ -136,10 +145,28 @@ export class SegmentLog {
   }
 
   /** Waits for queued frames to be written, then closes the file. */
-  async close(): Promise<void> {
-    while (this.running || this.scheduled || (this.queue.length > 0 && !this.failed)) {
-      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  async close(waitMs = Infinity): Promise<void> {
+    const idle = (async () => {
+      while (this.running || this.scheduled || (this.queue.length > 0 && !this.failed)) {
+        await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      }
+      return true;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = Number.isFinite(waitMs) ? new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), waitMs))) : undefined;
+    const written = await (gaveUp ? Promise.race([idle, gaveUp]) : idle);
+    clearTimeout(timer);
+    if (!written) {
+      // Frames still queued are being retried on a full disk. Dropping them is safe: a missing
+      // cut means the next start cuts those records again, a missing done frame that a batch is
+      // sent again, which the sink recognises.
+      this.abandoned = true;
+      const left = this.queue.splice(0);
+      this.queuedBytes = 0;
+      for (const e of left) e.done(new Error('WAL closed before this frame was written'));
+      this.opts.logger.warn({ frames: left.length, dir: this.opts.dir }, 'wal: closed at the shutdown deadline with frames unwritten (disk full?); the next start recovers from what is on disk');
     }
+    clearInterval(this.spaceTimer);
     this.closed = true;
     await this.fh.close().catch(() => undefined);
   }
@@ -158,7 +185,15 @@ export class SegmentLog {
 
   private async run(): Promise<void> {
     this.running = true;
-    while (this.queue.length > 0 && !this.failed) {
+    while ((this.queue.length > 0 || this.rollWanted) && !this.failed && !this.abandoned) {
+      if (this.rollWanted) {
+        this.rollWanted = false;
+        await this.roll().then(
+          () => this.release(this.watermark),
+          (err: unknown) => this.opts.logger.warn({ err: errorMessage(err) }, 'wal: could not roll a settled segment to free its space; retrying'),
+        );
+        continue;
+      }
       const { segmentBytes } = this.opts;
       let group: Entry[] = [];
       let stage = 'roll';
@@ -188,7 +223,7 @@ export class SegmentLog {
       this.queuedBytes = 0;
     }
     this.running = false;
-    if (this.queue.length > 0 && !this.failed) this.schedule();
+    if ((this.queue.length > 0 || this.rollWanted) && !this.failed && !this.abandoned) this.schedule();
     else for (const w of this.idleWaiters.splice(0)) w();
   }
 
@@ -199,6 +234,10 @@ export class SegmentLog {
    */
   private async handleFailure(err: Error, stage: string, group: Entry[]): Promise<void> {
     const { logger } = this.opts;
+    if (this.abandoned) {
+      for (const e of group) e.done(err);
+      return;
+    }
     const noSpace = NO_SPACE.has((err as NodeJS.ErrnoException).code ?? '');
     if (stage === 'roll' || noSpace) {
       try {
@@ -226,7 +265,33 @@ export class SegmentLog {
   private async releaseReserve(): Promise<void> {
     await rm(join(this.opts.dir, RESERVE_FILE), { force: true });
     this.reserved = false;
-    this.opts.logger.error({ dir: this.opts.dir }, 'wal: disk full; its reserve is released so batches can still be cut and settled; new records are refused (429) until settled segments free space');
+    this.opts.logger.error({ dir: this.opts.dir }, 'wal: disk full; its reserve is released so batches can still be cut and settled; new records are refused (429) until space frees');
+    this.watchSpace();
+  }
+
+  /**
+   * Space may come back without a segment of ours being deleted (another process freed it),
+   * and when everything is in the active segment, no segment is ever deleted unless it rolls.
+   */
+  private watchSpace(): void {
+    if (this.spaceTimer || this.closed) return;
+    this.spaceTimer = setInterval(() => {
+      if (this.reserved) {
+        clearInterval(this.spaceTimer);
+        this.spaceTimer = undefined;
+        return;
+      }
+      if (this.active.size > SEGMENT_HEADER && this.active.recordEnd <= this.watermark && this.queue.length === 0) {
+        // First the roll (its new segment needs a little space), then, once the old segment
+        // is deleted, `release` rebuilds the reserve; both at once, the reserve could take the
+        // space the roll needs.
+        this.rollWanted = true;
+        this.schedule();
+        return;
+      }
+      void this.restoreReserve();
+    }, SPACE_RETRY_MS);
+    this.spaceTimer.unref();
   }
 
   /** (Re)writes the reserve file; on failure (still no space) the WAL stays out of space and a later release tries again. */
@@ -246,7 +311,8 @@ export class SegmentLog {
         if (wasOut && this.started) this.opts.logger.info({ dir: this.opts.dir }, 'wal: disk space is back; accepting records again');
       } catch (err) {
         await rm(path, { force: true }).catch(() => undefined);
-        this.opts.logger.error({ dir: this.opts.dir, err: errorMessage(err) }, 'wal: no room for the disk reserve; records are refused (429) until space frees');
+        if (wasOut && !this.spaceTimer) this.opts.logger.error({ dir: this.opts.dir, err: errorMessage(err) }, 'wal: no room for the disk reserve; records are refused (429) until space frees');
+        this.watchSpace();
       } finally {
         this.restoring = undefined;
         this.started = true;

@@ -281,10 +281,10 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     return { diskBytes: this.log.bytes, maxDiskBytes: this.opts.wal.maxBytes, segments: this.log.segments, unsettledBatches: this.unsettled.size, outOfSpace: this.log.outOfSpace };
   }
 
-  /** Writes what is queued (done frames) and closes the segment. Call after the writers are idle. */
-  async shutdown(): Promise<void> {
+  /** Writes what is queued (done frames), for at most `waitMs`, and closes the segment. Call after the writers are idle. */
+  async shutdown(waitMs = Infinity): Promise<void> {
     this.close();
-    await this.log.close();
+    await this.log.close(waitMs);
     await this.lock.release();
   }
 
