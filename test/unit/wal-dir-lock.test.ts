@@ -1,12 +1,13 @@
 // One collector per wal.dir: a live owner's lock refuses a second collector before it reads
 // (and could truncate) a single byte; a lock left by a dead process, or by a previous life of
-// this pid (a restarted container), is taken over; shutdown removes it.
+// this pid (a restarted container) once its heartbeat stopped, is taken over; shutdown removes it.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { pino } from 'pino';
+import { lockDir } from '../../src/pipeline/wal/dir-lock.js';
 import { WalBuffer } from '../../src/pipeline/wal/wal-buffer.js';
 import { tempDir } from '../helpers/app.js';
 
@@ -61,12 +62,41 @@ describe('wal.dir lock', () => {
     assert.equal(existsSync(join(dir, 'LOCK')), false);
   });
 
-  test('a lock holding our own pid (a restarted container reuses it) is taken over', async () => {
+  test('a lock holding our own pid that nobody touches any more (a restarted container) is taken over', async () => {
     const dir = newDir();
-    writeFileSync(join(dir, 'LOCK'), `${process.pid}\n`);
+    const lock = join(dir, 'LOCK');
+    writeFileSync(lock, `${process.pid}\n`);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
     const wal = await open(dir);
-    await wal.push([], 0, { timeoutMs: 0 });
     await wal.shutdown();
-    assert.equal(existsSync(join(dir, 'LOCK')), false);
+    assert.equal(existsSync(lock), false);
+  });
+
+  test('a lock holding our own pid that is kept fresh (another container with the same pid on this volume) is refused, until it goes stale', async () => {
+    const dir = newDir();
+    const lock = join(dir, 'LOCK');
+    writeFileSync(lock, `${process.pid}\n`);
+    const touch = setInterval(() => utimesSync(lock, new Date(), new Date()), 50);
+    try {
+      await assert.rejects(lockDir(dir, { staleMs: 300, waitMs: 800 }), /our own pid .* keeps it fresh/);
+    } finally {
+      clearInterval(touch);
+    }
+    const started = Date.now();
+    const held = await lockDir(dir, { staleMs: 300, waitMs: 2000 });
+    assert.ok(Date.now() - started >= 150, 'waited for the lock to go stale');
+    await held.release();
+    assert.equal(existsSync(lock), false);
+  });
+
+  test('the holder keeps its lock fresh', async () => {
+    const dir = newDir();
+    const held = await lockDir(dir, { staleMs: 200 });
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(dir, 'LOCK'), old, old);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.ok(Date.now() - statSync(join(dir, 'LOCK')).mtimeMs < 1000, 'touched by the heartbeat');
+    await held.release();
   });
 });
