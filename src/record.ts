@@ -124,7 +124,7 @@ export function parseRfc3339(s: string): number | null {
     const oh = digits(s, i + 1, 2);
     const colon = s.charCodeAt(i + 3) === 58 ? 1 : 0;
     const om = digits(s, i + 3 + colon, 2);
-    if (oh < 0 || om < 0) return null;
+    if (oh < 0 || om < 0 || oh > 23 || om > 59) return null;
     offsetMs = (oh * 60 + om) * 60_000 * (z === 43 ? 1 : -1);
     i += 5 + colon;
   } else return null;
@@ -133,19 +133,27 @@ export function parseRfc3339(s: string): number | null {
   // Date.UTC reads years 0–99 as 1900–1999.
   if (year < 100) ms = new Date(ms).setUTCFullYear(year);
   ms -= offsetMs;
-  return ms * 1000 + micros;
+  const us = ms * 1000 + micros;
+  // An offset can carry a year-0000 or year-9999 time out of what RFC 3339 can write back.
+  return us >= MIN_MICROS && us <= MAX_MICROS ? us : null;
 }
+
+/** The times a record may carry: years 0000–9999 (what RFC 3339 can write), in microseconds. */
+export const MIN_MICROS = -62_167_219_200_000_000;
+export const MAX_MICROS = 253_402_300_799_999_999;
 
 /**
  * Interprets an epoch number by magnitude: seconds, milliseconds, microseconds or nanoseconds.
- * Returns microseconds, or null when not finite/positive.
+ * Returns microseconds, or null when not finite/positive or past the year 9999.
  */
 export function epochToMicros(n: number): number | null {
   if (!Number.isFinite(n) || n < 0) return null;
-  if (n < 1e11) return Math.round(n * 1e6); // seconds (until year 5138)
-  if (n < 1e14) return Math.round(n * 1e3); // milliseconds
-  if (n < 1e17) return Math.round(n); // microseconds
-  return Math.round(n / 1e3); // nanoseconds
+  let us: number;
+  if (n < 1e11) us = Math.round(n * 1e6); // seconds (until year 5138)
+  else if (n < 1e14) us = Math.round(n * 1e3); // milliseconds
+  else if (n < 1e17) us = Math.round(n); // microseconds
+  else us = Math.round(n / 1e3); // nanoseconds
+  return us <= MAX_MICROS ? us : null;
 }
 
 /** Accepts RFC 3339 strings, epoch numbers, or digit strings; returns microseconds or null. */
@@ -177,6 +185,7 @@ export function normaliseLevel(v: unknown): Level | null {
   if (typeof v === 'string') return LEVEL_ALIASES[v.toLowerCase()] ?? null;
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0) {
     if (v <= 7) return v <= 2 ? 'fatal' : v === 3 ? 'error' : v === 4 ? 'warn' : v <= 6 ? 'info' : 'debug';
+    if (v < 10 || v > 60) return null; // neither a syslog severity nor a pino level
     if (v <= 10) return 'trace';
     if (v <= 20) return 'debug';
     if (v <= 30) return 'info';

@@ -8,7 +8,7 @@ import { bearerAuth } from './auth.js';
 import { checkEncoding, decodeBody } from './body.js';
 import { enqueue, type IngestContext } from './enqueue.js';
 import { normaliseHealth, normaliseLog, type Normaliser } from './normalise.js';
-import { JSON_TYPES, NDJSON_TYPES, isNdjson, parseBody } from './parse-body.js';
+import { JSON_TYPES, NDJSON_TYPES, checkCharset, isNdjson, parseBody } from './parse-body.js';
 
 export interface IngestHooks {
   /** Health pings once accepted (the health checker's push monitors listen here). */
@@ -20,11 +20,11 @@ export function ingestRoutes(ctx: IngestContext, hooks: IngestHooks = {}): Fasti
     const limit = ctx.config.ingest.maxBodyBytes;
     app.removeAllContentTypeParsers();
     // Fastify collects the bytes (fast path, bodyLimit on the wire size); we only decode.
-    // Fastify collects the bytes (fast path, bodyLimit on the wire size); we only decode.
     // Callback style: an async parser costs a promise and a microtask on every request.
     app.addContentTypeParser([...JSON_TYPES, ...NDJSON_TYPES], { parseAs: 'buffer', bodyLimit: limit }, (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => {
       let encoding: ReturnType<typeof checkEncoding>;
       try {
+        checkCharset(req.headers['content-type']);
         encoding = checkEncoding(req.headers);
       } catch (err) {
         return done(err as Error);

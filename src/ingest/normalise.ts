@@ -45,7 +45,7 @@ function optString(v: unknown, max: number): string | null | undefined {
 
 /** The record's time from `ts` (or its alias `timestamp`); receive time when absent. */
 function timeOf(v: Record<string, unknown>, receivedAt: number): { field: string; ts: number | undefined } {
-  const field = v.ts !== undefined ? 'ts' : 'timestamp';
+  const field = v.ts !== undefined && v.ts !== null ? 'ts' : 'timestamp';
   const raw = v[field];
   if (raw === undefined || raw === null) return { field, ts: receivedAt };
   return { field, ts: toMicros(raw) ?? undefined };
@@ -58,7 +58,23 @@ function idOf(v: Record<string, unknown>, receivedAt: number): string | undefine
   return undefined;
 }
 
-const TS_PROBLEM = 'must be an RFC 3339 string or epoch seconds/milliseconds/nanoseconds';
+/** A home for extra fields: no prototype, so a field named `__proto__` is kept as a field. */
+function fields(): Record<string, unknown> {
+  return Object.create(null) as Record<string, unknown>;
+}
+
+const NESTING_PROBLEM = 'is nested too deeply to store';
+
+/** JSON text of a parsed value; undefined when it nests deeper than JSON.stringify can recurse. */
+function serialise(v: unknown): string | undefined {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return undefined;
+  }
+}
+
+const TS_PROBLEM = 'must be an RFC 3339 string or epoch seconds/milliseconds/nanoseconds, between the years 0000 and 9999';
 const ID_PROBLEM = `must be a non-empty string of at most ${MAX_ID} characters`;
 
 const LOG_FIELDS = new Set(['ts', 'timestamp', 'level', 'service', 'message', 'msg', 'attrs', 'id', 'trace_id', 'span_id']);
@@ -70,12 +86,12 @@ export function normaliseLog(v: unknown, pos: Position, receivedAt: number): Nor
   let level: LogRecord['level'] = 'info';
   if (v.level !== undefined && v.level !== null) {
     const l = normaliseLevel(v.level);
-    if (l === null) return fail(pos, 'level', `unknown level ${JSON.stringify(v.level)}: use ${LEVELS.join('/')} or a pino/syslog number`);
+    if (l === null) return fail(pos, 'level', `unknown level ${JSON.stringify(v.level)}: use ${LEVELS.join('/')}, a syslog severity 0-7 or a pino level 10-60`);
     level = l;
   }
   const service = optString(v.service, MAX_SERVICE);
   if (service === undefined) return fail(pos, 'service', `must be a string of at most ${MAX_SERVICE} characters`);
-  const msgField = v.message !== undefined ? 'message' : 'msg';
+  const msgField = v.message !== undefined && v.message !== null ? 'message' : 'msg';
   const message = optString(v[msgField], Number.MAX_SAFE_INTEGER);
   if (message === undefined) return fail(pos, msgField, 'must be a string');
   const id = idOf(v, receivedAt);
@@ -88,14 +104,15 @@ export function normaliseLog(v: unknown, pos: Position, receivedAt: number): Nor
   let extra: Record<string, unknown> | undefined;
   for (const k in v) {
     if (LOG_FIELDS.has(k)) continue;
-    (extra ??= {})[k] = v[k];
+    (extra ??= fields())[k] = v[k];
   }
   // Drop the alias that lost (both ts and timestamp, or message and msg) into attrs too: nothing sent is lost.
-  if (tsField === 'ts' && v.timestamp !== undefined) (extra ??= {}).timestamp = v.timestamp;
-  if (msgField === 'message' && v.msg !== undefined) (extra ??= {}).msg = v.msg;
+  if (tsField === 'ts' && v.timestamp !== undefined) (extra ??= fields()).timestamp = v.timestamp;
+  if (msgField === 'message' && v.msg !== undefined) (extra ??= fields()).msg = v.msg;
   let attrsValue: unknown = v.attrs ?? null;
   if (extra) attrsValue = isObject(attrsValue) ? { ...extra, ...attrsValue } : attrsValue === null ? extra : { ...extra, attrs: attrsValue };
-  const attrs = attrsValue === null ? null : JSON.stringify(attrsValue);
+  const attrs = attrsValue === null ? null : serialise(attrsValue);
+  if (attrs === undefined) return fail(pos, 'attrs', NESTING_PROBLEM);
 
   const record: LogRecord = {
     type: 'log',
@@ -138,8 +155,9 @@ export function normaliseHealth(v: unknown, pos: Position, receivedAt: number): 
   const id = idOf(v, receivedAt);
   if (id === undefined) return fail(pos, 'id', ID_PROBLEM);
   let extra: Record<string, unknown> | undefined;
-  for (const k in v) if (!HEALTH_FIELDS.has(k)) (extra ??= {})[k] = v[k];
-  const attrs = extra ? JSON.stringify(extra) : null;
+  for (const k in v) if (!HEALTH_FIELDS.has(k)) (extra ??= fields())[k] = v[k];
+  const attrs = extra ? serialise(extra) : null;
+  if (attrs === undefined) return fail(pos, '(record)', NESTING_PROBLEM);
   const record: HealthRecord = {
     type: 'health',
     id,

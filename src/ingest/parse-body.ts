@@ -1,6 +1,7 @@
 // Splits a decoded body into JSON values with their positions: one object or an array
 // (application/json), or one object per line (NDJSON), then normalises each into a record.
 // Any problem rejects the whole request (nothing from it is stored); up to 10 are reported.
+import { isUtf8 } from 'node:buffer';
 import { SluiceError, type FieldProblem } from '../errors.js';
 import type { SluiceRecord } from '../record.js';
 import type { Normaliser, Position } from './normalise.js';
@@ -22,9 +23,22 @@ export function isNdjson(contentType: string | undefined): boolean {
   return NDJSON_TYPES.includes(media);
 }
 
+/** 415 for a charset other than UTF-8 (the only one JSON allows between systems, RFC 8259). */
+export function checkCharset(contentType: string | undefined): void {
+  const m = contentType ? /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType) : null;
+  if (!m) return;
+  const charset = m[1]!.toLowerCase();
+  if (charset !== 'utf-8' && charset !== 'utf8') {
+    throw new SluiceError('SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE', `unsupported charset "${m[1]}": send UTF-8`);
+  }
+}
+
 export function parseBody<T extends SluiceRecord>(body: Buffer, ndjson: boolean, receivedAt: number, normalise: Normaliser<T>): Parsed<T> {
   if (body.length === 0) throw new SluiceError('SLUICE_ERR_EMPTY_BODY', 'request body is empty');
-  const text = body.toString('utf8');
+  // Decoding would quietly turn bad bytes into U+FFFD: storing something other than what was sent.
+  if (!isUtf8(body)) throw new SluiceError('SLUICE_ERR_INVALID_JSON', 'request body is not valid UTF-8');
+  let text = body.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark is not part of the JSON
   const records: T[] = [];
   const problems: FieldProblem[] = [];
   let bytes = 0;
@@ -65,6 +79,7 @@ export function parseBody<T extends SluiceRecord>(body: Buffer, ndjson: boolean,
         problems: [{ index: 0, field: '(body)', message: `invalid JSON: ${(err as Error).message}` }],
       });
     }
+    if (Array.isArray(value) && value.length === 0) throw new SluiceError('SLUICE_ERR_EMPTY_BODY', 'JSON array holds no records');
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length && problems.length < MAX_PROBLEMS; i++) add(value[i], { index: i });
     } else add(value, { index: 0 });

@@ -90,6 +90,43 @@ describe('POST /logs', () => {
     assert.ok(!storedLines('log').some((l) => l.message === 'bad-req-ok-line'));
   });
 
+  test('odd input gets a 400 or 415 naming the problem, never a 500, and nothing of it is stored', async () => {
+    const post = (body: string | Buffer, type = 'application/json') => fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': type }, body });
+    const cases: Array<[string, Response, number, RegExp]> = [
+      ['epoch past 9999', await post('{"message":"odd-1","ts":1e22}'), 400, /field ts/],
+      ['offset beyond 23:59', await post('{"message":"odd-2","ts":"2024-01-01T00:00:00+99:99"}'), 400, /field ts/],
+      ['level 9', await post('{"message":"odd-3","level":9}'), 400, /field level/],
+      ['5000 levels of nesting', await post(`{"message":"odd-4","a":${'['.repeat(5000)}${']'.repeat(5000)}}`), 400, /field attrs .*nested too deeply/],
+      ['invalid UTF-8', await post(Buffer.concat([Buffer.from('{"message":"odd-5 '), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])), 400, /not valid UTF-8/],
+      ['latin1 charset', await post('{"message":"odd-6"}', 'application/json; charset=latin1'), 415, /charset/],
+      ['empty array', await post('[]'), 400, /no records/],
+    ];
+    for (const [what, res, status, message] of cases) {
+      assert.equal(res.status, status, what);
+      assert.match(((await res.json()) as { message: string }).message, message, what);
+    }
+    const health = await fetch(`${app.url}/health`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"service":"odd-h","status":"up","deep":${'['.repeat(5000)}${']'.repeat(5000)}}` });
+    assert.equal(health.status, 400);
+    await settled();
+    assert.ok(!storedLines('log').some((l) => String(l.message).startsWith('odd-')));
+  });
+
+  test('a byte order mark, an explicit utf-8 charset, a __proto__ field and a null ts beside timestamp are all taken as sent', async () => {
+    const bom = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json; charset=UTF-8' }, body: '\ufeff{"message":"bom-json"}' });
+    assert.equal(bom.status, 202);
+    const nd = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: '\ufeff{"message":"bom-nd"}\n' });
+    assert.equal(nd.status, 202);
+    const proto = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"proto","__proto__":{"x":1},"ts":null,"timestamp":"2020-01-02T03:04:05Z"}' });
+    assert.equal(proto.status, 202);
+    await settled();
+    const lines = storedLines('log');
+    assert.ok(lines.some((l) => l.message === 'bom-json'));
+    assert.ok(lines.some((l) => l.message === 'bom-nd'));
+    const p = lines.find((l) => l.message === 'proto')!;
+    assert.equal(JSON.stringify(p.attrs), '{"__proto__":{"x":1}}');
+    assert.equal(p.ts, '2020-01-02T03:04:05.000000Z');
+  });
+
   test('rejects invalid JSON with 400, an empty body with 400, and a non-JSON type with 415', async () => {
     const bad = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"msg": ' });
     assert.equal(bad.status, 400);
