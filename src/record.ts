@@ -135,12 +135,12 @@ export function parseRfc3339(s: string): number | null {
   ms -= offsetMs;
   const us = ms * 1000 + micros;
   // An offset can carry a year-0000 or year-9999 time out of what RFC 3339 can write back.
-  return us >= MIN_MICROS && us <= MAX_MICROS ? us : null;
+  return us >= MIN_MICROS && us < END_MICROS ? us : null;
 }
 
-/** The times a record may carry: years 0000–9999 (what RFC 3339 can write), in microseconds. */
+/** The times a record may carry: years 0000–9999 (what RFC 3339 can write), in microseconds; END is 10000-01-01, excluded. */
 export const MIN_MICROS = -62_167_219_200_000_000;
-export const MAX_MICROS = 253_402_300_799_999_999;
+export const END_MICROS = 253_402_300_800_000_000;
 
 /**
  * Interprets an epoch number by magnitude: seconds, milliseconds, microseconds or nanoseconds.
@@ -153,7 +153,7 @@ export function epochToMicros(n: number): number | null {
   else if (n < 1e14) us = Math.round(n * 1e3); // milliseconds
   else if (n < 1e17) us = Math.round(n); // microseconds
   else us = Math.round(n / 1e3); // nanoseconds
-  return us <= MAX_MICROS ? us : null;
+  return us < END_MICROS ? us : null;
 }
 
 /** Accepts RFC 3339 strings, epoch numbers, or digit strings; returns microseconds or null. */
