@@ -21,6 +21,14 @@ export function checksRoutes(ctx: ChecksRoutesContext): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     const auth = bearerAuth(ctx.config.auth.adminTokens);
     if (auth) app.addHook('onRequest', auth);
+    // Definitions are small JSON: compressed bodies are not decoded here, so say so (415)
+    // rather than fail to parse them as if they were plain.
+    app.addHook('onRequest', async (req) => {
+      const encoding = req.headers['content-encoding']?.trim().toLowerCase();
+      if (encoding && encoding !== 'identity') {
+        throw new SluiceError('SLUICE_ERR_UNSUPPORTED_ENCODING', `unsupported Content-Encoding "${encoding}" on /admin/checks: send plain JSON`);
+      }
+    });
     const h = ctx.health;
 
     app.get('/admin/checks', async () => h.list());

@@ -77,12 +77,25 @@ const common = {
   enabled: z.boolean().default(true),
 };
 
+// Header names and values the HTTP client would refuse are refused here, with the field named,
+// rather than failing every run (undici also leaks a pool slot per request it refuses, so
+// such a check would in time starve every other check of the same host).
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const PROBE_OWNED_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'transfer-encoding', 'te', 'trailer', 'expect', 'content-length']);
+const headerName = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(TOKEN, "must be an HTTP header name: letters, digits and !#$%&'*+-.^_`|~")
+  .refine((h) => !PROBE_OWNED_HEADERS.has(h.toLowerCase()), 'is set by the probe itself (connection handling and body framing)');
+const headerValue = z.string().max(8192).regex(/^[^\r\n\0]*$/, 'must not contain CR, LF or NUL');
+
 const httpCheck = z.strictObject({
   ...common,
   kind: z.literal('http'),
   url: z.string().max(2048).refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'must be an http:// or https:// URL'),
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
-  headers: z.record(z.string().min(1).max(256), z.string().max(8192)).default({}),
+  headers: z.record(headerName, headerValue).default({}),
   body: z.string().max(1024 * 1024).optional(),
   expectedStatus: expectedStatus.default(['200-299']),
   bodyContains: z.string().min(1).max(1000).optional(),
@@ -90,6 +103,10 @@ const httpCheck = z.strictObject({
   maxLatency: duration(1, 5 * 60_000).optional(),
   followRedirects: z.boolean().default(true),
   verifyTls: z.boolean().default(true),
+}).superRefine((c, ctx) => {
+  if (c.body !== undefined && (c.method === 'GET' || c.method === 'HEAD')) {
+    ctx.addIssue({ code: 'custom', path: ['body'], message: `a ${c.method} request has no body: use POST, PUT or PATCH` });
+  }
 });
 
 const tcpCheck = z.strictObject({ ...common, kind: z.literal('tcp'), host: hostname, port });

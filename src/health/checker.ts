@@ -59,6 +59,7 @@ const RESULT_GROUP_MAX = 500;
 
 export class HealthChecker {
   private readonly entries = new Map<string, Entry>();
+  private changes: Promise<unknown> = Promise.resolve();
   private readonly inFlight = new Set<string>();
   private readonly scheduler: Scheduler;
   private readonly push: PushMonitors;
@@ -180,7 +181,29 @@ export class HealthChecker {
     return e && this.view(e);
   }
 
-  async create(input: unknown): Promise<CheckView> {
+  /**
+   * Admin changes run one at a time: each checks, then awaits the store, then registers, and
+   * two interleaved could both pass the check (two creates of one id, a delete racing an update).
+   */
+  private serial<T>(change: () => Promise<T>): Promise<T> {
+    const next = this.changes.then(change, change);
+    this.changes = next.catch(() => undefined);
+    return next;
+  }
+
+  create(input: unknown): Promise<CheckView> {
+    return this.serial(() => this.createNow(input));
+  }
+
+  update(id: string, input: unknown): Promise<CheckView> {
+    return this.serial(() => this.updateNow(id, input));
+  }
+
+  remove(id: string): Promise<void> {
+    return this.serial(() => this.removeNow(id));
+  }
+
+  private async createNow(input: unknown): Promise<CheckView> {
     const def = validate(input);
     const id = def.id ?? uuidv7();
     if (this.entries.has(id)) throw new SluiceError('SLUICE_ERR_CONFLICT', `a check with id "${id}" already exists`);
@@ -195,7 +218,7 @@ export class HealthChecker {
   }
 
   /** Replaces a check's definition; the check starts afresh (state unknown). */
-  async update(id: string, input: unknown): Promise<CheckView> {
+  private async updateNow(id: string, input: unknown): Promise<CheckView> {
     const e = this.mustGet(id);
     if (e.check.source === 'config') throw new SluiceError('SLUICE_ERR_CONFLICT', `check "${id}" is defined in the config file: change it there`);
     const def = validate(input);
@@ -209,7 +232,7 @@ export class HealthChecker {
     return this.view(this.entries.get(id)!);
   }
 
-  async remove(id: string): Promise<void> {
+  private async removeNow(id: string): Promise<void> {
     const e = this.mustGet(id);
     if (e.check.source === 'config') throw new SluiceError('SLUICE_ERR_CONFLICT', `check "${id}" is defined in the config file: remove it there`);
     await this.requireStore().delete(id);

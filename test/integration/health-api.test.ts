@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import type { App } from '../../src/app.js';
 import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
@@ -134,6 +135,12 @@ describe('health checker in the app', () => {
     const dup = { id: 'dup-check', name: 'd', kind: 'tcp', host: '127.0.0.1', port: target.port };
     assert.equal((await postJson(`${app.url}/admin/checks`, dup, auth)).status, 201);
     assert.equal((await postJson(`${app.url}/admin/checks`, dup, auth)).status, 409);
+    // Concurrent creates of one id: exactly one wins.
+    const race = { id: 'race-check', name: 'r', kind: 'push' };
+    const statuses = (await Promise.all(Array.from({ length: 5 }, () => postJson(`${app.url}/admin/checks`, race, auth)))).map((r) => r.status);
+    assert.deepEqual(statuses.sort(), [201, 409, 409, 409, 409]);
+    const gz = await fetch(`${app.url}/admin/checks`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify(race)) });
+    assert.equal(gz.status, 415);
     const badLimit = await getJson(`${app.url}/admin/checks/dup-check/history?limit=0`, auth);
     assert.equal(badLimit.status, 400);
     assert.equal(badLimit.body.field, 'limit');

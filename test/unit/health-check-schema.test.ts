@@ -73,6 +73,10 @@ test('invalid checks name the field at fault', () => {
     [{ name: 'x', kind: 'tls', host: 'x', minDaysLeft: -1 }, 'minDaysLeft'],
     [{ name: 'x', kind: 'push', grace: 'soon' }, 'grace'],
     [{ name: 'x', kind: 'http', url: 'http://x/', id: '../etc' }, 'id'],
+    [{ name: 'x', kind: 'http', url: 'http://x/', headers: { 'bad name': 'v' } }, 'headers.bad name'],
+    [{ name: 'x', kind: 'http', url: 'http://x/', headers: { 'Transfer-Encoding': 'chunked' } }, 'headers.Transfer-Encoding'],
+    [{ name: 'x', kind: 'http', url: 'http://x/', headers: { 'x-a': 'one\r\ntwo' } }, 'headers.x-a'],
+    [{ name: 'x', kind: 'http', url: 'http://x/', body: 'hello' }, 'body'],
   ];
   for (const [input, field] of cases) {
     const r = parseCheck(input);
