@@ -97,7 +97,7 @@ function coerce(info: KeyInfo, raw: string): unknown {
   const s = raw.trim();
   switch (info.kind) {
     case 'number':
-      return /^-?\d+(\.\d+)?(e\d+)?$/i.test(s) ? Number(s) : raw;
+      return /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(s) ? Number(s) : raw;
     case 'boolean':
       if (/^(true|1|yes|on)$/i.test(s)) return true;
       if (/^(false|0|no|off)$/i.test(s)) return false;
@@ -147,7 +147,8 @@ function flattenFile(data: Record<string, unknown>, path: string, known: Map<str
       continue;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw configError(`config file ${path}: unknown key "${section}"`);
+      const isSection = [...known.keys()].some((k) => k.startsWith(`${section}.`));
+      throw configError(isSection ? `config file ${path}: "${section}" must be a mapping of its keys (e.g. ${section}.<key>: value), not ${JSON.stringify(value)}` : `config file ${path}: unknown key "${section}"`);
     }
     for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
       const key = `${section}.${name}`;
@@ -208,11 +209,15 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const parsed = configSchema.safeParse(nested);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
-      const key = issue.path.slice(0, 2).join('.');
+      // Keys are one level (`checks`) or two (`buffer.maxRecords`); deeper path parts are inside the value.
+      const key = known.has(String(issue.path[0])) ? String(issue.path[0]) : issue.path.slice(0, 2).join('.');
+      const inner = issue.path.slice(key.split('.').length);
       const info = known.get(key);
-      const value = values.get(key);
+      let value: unknown = values.get(key);
+      for (const p of inner) value = (value as Record<PropertyKey, unknown> | undefined)?.[p as PropertyKey];
       const shown = info?.secret ? '***' : JSON.stringify(value);
-      return `  ${key} = ${shown} (from ${origins.get(key) ?? 'default'}): ${allowed(info, issue)}`;
+      const where = key + inner.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+      return `  ${where} = ${shown} (from ${origins.get(key) ?? 'default'}): ${allowed(info, issue)}`;
     });
     throw configError(`invalid configuration:\n${lines.join('\n')}`);
   }

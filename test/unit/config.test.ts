@@ -63,12 +63,18 @@ describe('config', () => {
     );
     assert.throws(() => loadConfig({ env: {}, flags: { 'log.level': 'loud' } }), /log\.level = "loud" \(from flag --log\.level\): expected one of trace, debug/);
     assert.throws(() => loadConfig({ env: {}, flags: { 'writers.count': '0' } }), /writers\.count = 0 .*>=1/);
+    // A list key names the entry and field, with the value found there and where it came from.
+    assert.throws(() => loadConfig({ env: {}, flags: { checks: '[{"kind":"tcp","name":"a","host":"h","port":0}]' } }), /checks\[0\]\.port = 0 \(from flag --checks\)/);
+    assert.equal(loadConfig({ env: {}, flags: { 'buffer.highWaterMark': '1e-1' } }).config.buffer.highWaterMark, 0.1, 'signed exponents are numbers');
   });
 
   test('an unknown key in a file or flag is an error, not silently ignored', () => {
     const file = join(dir.path, 'typo.yaml');
     writeFileSync(file, 'batch:\n  maxRecord: 5\n');
     assert.throws(() => loadConfig({ file, env: {} }), /unknown key "batch\.maxRecord"/);
+    const notMapping = join(dir.path, 'section.yaml');
+    writeFileSync(notMapping, 'buffer: 5\n');
+    assert.throws(() => loadConfig({ file: notMapping, env: {} }), /"buffer" must be a mapping of its keys/);
     assert.throws(() => loadConfig({ env: {}, flags: { 'batch.nope': '1' } }), /unknown option --batch\.nope/);
   });
 
