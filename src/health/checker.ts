@@ -59,7 +59,8 @@ const RESULT_GROUP_MAX = 500;
 
 export class HealthChecker {
   private readonly entries = new Map<string, Entry>();
-  private changes: Promise<unknown> = Promise.resolve();
+  private readonly busy = new Map<string, Promise<void>>();
+  private creating = 0;
   private readonly inFlight = new Set<string>();
   private readonly scheduler: Scheduler;
   private readonly push: PushMonitors;
@@ -182,37 +183,56 @@ export class HealthChecker {
   }
 
   /**
-   * Admin changes run one at a time: each checks, then awaits the store, then registers, and
-   * two interleaved could both pass the check (two creates of one id, a delete racing an update).
+   * Changes to one check id run one at a time: each checks, then awaits the store, then
+   * registers, and two interleaved could both pass the check (two creates of one id, a delete
+   * racing an update). Different ids still run concurrently.
    */
-  private serial<T>(change: () => Promise<T>): Promise<T> {
-    const next = this.changes.then(change, change);
-    this.changes = next.catch(() => undefined);
+  private serial<T>(id: string, change: () => Promise<T>): Promise<T> {
+    const next = (this.busy.get(id) ?? Promise.resolve()).then(change, change);
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.busy.set(id, tail);
+    void tail.then(() => {
+      if (this.busy.get(id) === tail) this.busy.delete(id);
+    });
     return next;
   }
 
   create(input: unknown): Promise<CheckView> {
-    return this.serial(() => this.createNow(input));
+    let def: CheckDefinition;
+    try {
+      def = validate(input);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const id = def.id ?? uuidv7();
+    return this.serial(id, () => this.createNow(def, id));
   }
 
   update(id: string, input: unknown): Promise<CheckView> {
-    return this.serial(() => this.updateNow(id, input));
+    return this.serial(id, () => this.updateNow(id, input));
   }
 
   remove(id: string): Promise<void> {
-    return this.serial(() => this.removeNow(id));
+    return this.serial(id, () => this.removeNow(id));
   }
 
-  private async createNow(input: unknown): Promise<CheckView> {
-    const def = validate(input);
-    const id = def.id ?? uuidv7();
+  private async createNow(def: CheckDefinition, id: string): Promise<CheckView> {
     if (this.entries.has(id)) throw new SluiceError('SLUICE_ERR_CONFLICT', `a check with id "${id}" already exists`);
-    if (this.entries.size >= this.deps.config.health.maxChecks) {
+    // Creates of other ids may be awaiting the store: they count against the limit too.
+    if (this.entries.size + this.creating >= this.deps.config.health.maxChecks) {
       throw new SluiceError('SLUICE_ERR_CONFLICT', `health.maxChecks (${this.deps.config.health.maxChecks}) checks are registered already`);
     }
     const now = new Date().toISOString();
     const check: Check = { ...def, id, source: 'api', createdAt: now, updatedAt: now };
-    await this.requireStore().put(check);
+    this.creating++;
+    try {
+      await this.requireStore().put(check);
+    } finally {
+      this.creating--;
+    }
     this.register(check);
     return this.view(this.entries.get(id)!);
   }
