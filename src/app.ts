@@ -63,7 +63,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   metrics.initSink(sink.name);
   const tracing = await createTracing(config.tracing, { logger });
   const deadLetter = new DeadLetter(config.deadLetter.dir);
-  const limits = { maxRecords: config.buffer.maxRecords, maxBytes: config.buffer.maxBytes, retryAfterSeconds: config.ingest.retryAfterSeconds };
+  const limits = {
+    maxRecords: config.buffer.maxRecords,
+    maxBytes: config.buffer.maxBytes,
+    retryAfterSeconds: config.ingest.retryAfterSeconds,
+    maxWaitingBytes: config.buffer.maxWaitingBytes,
+  };
   // Only `durable` needs the disk: in `sink` mode the client waits for the commit, so records
   // lost in a crash were never acknowledged (and replaying them would duplicate its retry).
   const wal = config.ingest.ack === 'durable' ? await WalBuffer.open({ ...limits, wal: config.wal, logger, metrics }) : undefined;

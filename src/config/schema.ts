@@ -47,6 +47,9 @@ export const configSchema = z.object({
       // a full buffer plus the requests waiting for it stay a modest share of RSS.
       maxRecords: z.number().int().min(1).default(20_000).describe('Records held in memory (waiting for a batch) before pushing back'),
       maxBytes: z.number().int().min(1024).default(16 * 1024 * 1024).describe('Accounted bytes held in memory before pushing back (records are accounted at about their live heap size)'),
+      // Requests waiting for room hold their raw bodies (parsed only when their turn comes):
+      // 8 MiB is ~500 waiting 100-record requests, and caps what a flood of them can hold.
+      maxWaitingBytes: z.number().int().min(0).default(8 * 1024 * 1024).describe('Body bytes the requests waiting for room (up to ingest.enqueueTimeoutMs) may hold together; past it a request gets 429 at once'),
       highWaterMark: z.number().min(0.1).max(1).default(0.9).describe('Fill fraction above which /readyz reports not ready'),
     })
     .prefault({}),

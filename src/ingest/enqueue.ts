@@ -5,8 +5,7 @@
 import type { SpanContext } from '@opentelemetry/api';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { SluiceRecord } from '../record.js';
-import type { RecordBuffer } from '../pipeline/buffer.js';
+import type { DeferredRecords, PushOptions, RecordBuffer } from '../pipeline/buffer.js';
 import { Ticket } from '../pipeline/ticket.js';
 
 export interface IngestContext {
@@ -18,15 +17,24 @@ export interface IngestContext {
 }
 
 /**
- * Resolves when the records are accepted as the ack mode promises; the caller counts them.
+ * Resolves when the request's records are accepted as the ack mode promises (`req.records`
+ * then holds them; the caller counts them); rejects with the parse error for bad input.
+ * The request is parsed at once, or when its turn comes if it has to wait for room.
  * `spanContext`: the request's span, linked from the batch span (undefined when tracing is off).
  * Not async in memory and durable modes: the buffer's promise is returned as is (no extra promise per request).
  */
-export function enqueue(ctx: IngestContext, records: SluiceRecord[], bytes: number, spanContext?: SpanContext): Promise<void> {
-  const timeoutMs = ctx.config.ingest.enqueueTimeoutMs;
+export function enqueue(ctx: IngestContext, req: DeferredRecords, spanContext?: SpanContext): Promise<void> {
+  const opts: PushOptions = { timeoutMs: ctx.config.ingest.enqueueTimeoutMs, spanContext };
   if (ctx.config.ingest.ack === 'sink') {
-    const ticket = new Ticket(records.length);
-    return ctx.buffer.push(records, bytes, { timeoutMs, ticket, spanContext }).then(() => ticket.done);
+    // The ticket counts the records, so it is made once they are parsed (before they are admitted).
+    const parse = req.parse;
+    let ticket: Ticket | undefined;
+    req.parse = () => {
+      const parsed = parse();
+      opts.ticket = ticket = new Ticket(parsed.records.length);
+      return parsed;
+    };
+    return ctx.buffer.pushDeferred(req, opts).then(() => ticket!.done);
   }
-  return ctx.buffer.push(records, bytes, { timeoutMs, spanContext });
+  return ctx.buffer.pushDeferred(req, opts);
 }

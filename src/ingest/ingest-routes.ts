@@ -2,6 +2,7 @@
 // (raw bytes, gzip, limits), auth and the shutdown gate, and touches nothing global.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../errors.js';
+import type { DeferredRecords } from '../pipeline/buffer.js';
 import { requestSpanContext } from '../observability/tracing.js';
 import { nowMicros, type HealthRecord, type RecordType, type SluiceRecord } from '../record.js';
 import { bearerAuth } from './auth.js';
@@ -48,10 +49,17 @@ export function ingestRoutes(ctx: IngestContext, hooks: IngestHooks = {}): Fasti
 function ingestHandler<T extends SluiceRecord>(ctx: IngestContext, type: RecordType, normalise: Normaliser<T>, onAccepted?: (records: T[]) => void) {
   return (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     refuseWhenStopping(ctx);
-    const { records, bytes } = parseBody(bodyOf(req.body), isNdjson(req.headers['content-type']), nowMicros(), normalise);
+    const body = bodyOf(req.body);
+    // From here the body belongs to the pending request: parsed at once, or (when it has to
+    // wait for room) at its turn, so a waiting request holds its raw bytes, not its records.
+    req.body = undefined;
+    const ndjson = isNdjson(req.headers['content-type']);
+    const receivedAt = nowMicros();
+    const pending: DeferredRecords = { parse: () => parseBody(body, ndjson, receivedAt, normalise), rawBytes: body.length };
     const counter = ctx.metrics.ingestRecords.labels(type);
-    enqueue(ctx, records, bytes, requestSpanContext(req)).then(
+    enqueue(ctx, pending, requestSpanContext(req)).then(
       () => {
+        const records = pending.records as T[];
         counter.inc(records.length);
         onAccepted?.(records);
         accepted(ctx, req, reply, records.length);

@@ -14,6 +14,19 @@ export interface PushOptions {
   spanContext?: SpanContext;
 }
 
+/**
+ * An ingest request not parsed yet. A request that has to wait for room waits as its raw body
+ * (`rawBytes`) and is parsed when its turn comes; one that fits at once is parsed at once.
+ */
+export interface DeferredRecords {
+  /** Parses the request: its records and their accounted bytes; throws (a 400) on bad input. Called once. */
+  parse(): { records: SluiceRecord[]; bytes: number };
+  /** What the request holds while it waits. */
+  rawBytes: number;
+  /** Set by the buffer once parsed. */
+  records?: SluiceRecord[];
+}
+
 export interface Taken {
   records: SluiceRecord[];
   bytes: number;
@@ -40,6 +53,12 @@ export interface RecordBuffer {
    * SluiceError (BUFFER_FULL or SHUTTING_DOWN) otherwise, in which case nothing was admitted.
    */
   push(records: SluiceRecord[], bytes: number, opts: PushOptions): Promise<void>;
+  /**
+   * `push` for a request still to be parsed: rejects with its parse error, or as `push` does;
+   * `req.records` holds the records once it resolves. `opts` is read when the records are
+   * admitted, so a ticket may be set by `parse`.
+   */
+  pushDeferred(req: DeferredRecords, opts: PushOptions): Promise<void>;
   /** Takes records in arrival order, up to both limits; takes one oversized record alone rather than none. */
   take(maxRecords: number, maxBytes: number): Taken;
   /** Called (synchronously, once per push) when records arrive. One listener. */

@@ -1,10 +1,11 @@
 // The in-memory buffer: a FIFO of request-sized chunks bounded by record count and bytes.
-// Producers that do not fit wait in line (no barging) up to their timeout, then get 429.
+// Producers that do not fit wait in a bounded line (wait-line.ts) up to their timeout, then get 429.
 import { SluiceError } from '../errors.js';
 import type { SluiceRecord } from '../record.js';
-import type { BufferStats, PushOptions, RecordBuffer, Taken } from './buffer.js';
+import type { BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from './buffer.js';
 import type { SpanContext } from '@opentelemetry/api';
 import type { Ticket } from './ticket.js';
+import { WaitLine, parseDeferred } from './wait-line.js';
 
 interface Chunk {
   records: SluiceRecord[];
@@ -16,17 +17,17 @@ interface Chunk {
 interface Waiter {
   records: SluiceRecord[];
   bytes: number;
-  ticket: Ticket | undefined;
-  spanContext: SpanContext | undefined;
-  resolve: () => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout | undefined;
+  /** Set while the request is not parsed yet. */
+  deferred: DeferredRecords | undefined;
+  opts: PushOptions;
 }
 
 export interface MemoryBufferOptions {
   maxRecords: number;
   maxBytes: number;
   retryAfterSeconds: number;
+  /** Bytes the producers waiting for room may hold (buffer.maxWaitingBytes); default unbounded. */
+  maxWaitingBytes?: number;
 }
 
 export class MemoryBuffer implements RecordBuffer {
@@ -34,11 +35,13 @@ export class MemoryBuffer implements RecordBuffer {
   private head = 0;
   private records = 0;
   private bytes = 0;
-  private waiters: Waiter[] = [];
+  private readonly waiters: WaitLine<Waiter>;
   private listener: (() => void) | undefined;
   private closed = false;
 
-  constructor(private readonly opts: MemoryBufferOptions) {}
+  constructor(private readonly opts: MemoryBufferOptions) {
+    this.waiters = new WaitLine(opts.maxWaitingBytes ?? Infinity);
+  }
 
   push(records: SluiceRecord[], bytes: number, opts: PushOptions): Promise<void> {
     if (this.closed) return Promise.reject(this.shuttingDown());
@@ -47,16 +50,21 @@ export class MemoryBuffer implements RecordBuffer {
       this.admit(records, bytes, opts.ticket, opts.spanContext);
       return Promise.resolve();
     }
-    if (opts.timeoutMs <= 0) return Promise.reject(this.full());
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { records, bytes, ticket: opts.ticket, spanContext: opts.spanContext, resolve, reject, timer: undefined };
-      waiter.timer = setTimeout(() => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
-        reject(this.full());
-      }, opts.timeoutMs);
-      this.waiters.push(waiter);
-    });
+    return this.wait({ records, bytes, deferred: undefined, opts });
+  }
+
+  pushDeferred(req: DeferredRecords, opts: PushOptions): Promise<void> {
+    if (this.closed) return Promise.reject(this.shuttingDown());
+    if (this.waiters.length === 0) {
+      let parsed;
+      try {
+        parsed = parseDeferred(req);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      return this.push(parsed.records, parsed.bytes, opts);
+    }
+    return this.wait({ records: [], bytes: 0, deferred: req, opts });
   }
 
   take(maxRecords: number, maxBytes: number): Taken {
@@ -109,10 +117,7 @@ export class MemoryBuffer implements RecordBuffer {
 
   close(): void {
     this.closed = true;
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(this.shuttingDown());
-    }
+    this.waiters.failAll(() => this.shuttingDown());
   }
 
   private fits(n: number, bytes: number): boolean {
@@ -128,15 +133,22 @@ export class MemoryBuffer implements RecordBuffer {
     this.listener?.();
   }
 
+  private wait(w: Waiter): Promise<void> {
+    if (w.opts.timeoutMs <= 0) return Promise.reject(this.full());
+    const holds = w.deferred ? w.deferred.rawBytes : w.bytes;
+    return this.waiters.enter(w, holds, !w.deferred, w.opts.timeoutMs, () => this.full()) ?? Promise.reject(this.full());
+  }
+
   private admitWaiters(): void {
-    while (this.waiters.length > 0) {
-      const w = this.waiters[0]!;
-      if (!this.fits(w.records.length, w.bytes)) return;
-      this.waiters.shift();
-      clearTimeout(w.timer);
-      this.admit(w.records, w.bytes, w.ticket, w.spanContext);
-      w.resolve();
-    }
+    this.waiters.release(
+      (w) => this.fits(w.records.length, w.bytes),
+      (w) => this.admit(w.records, w.bytes, w.opts.ticket, w.opts.spanContext),
+      (w) => {
+        const parsed = parseDeferred(w.deferred!);
+        w.records = parsed.records;
+        w.bytes = parsed.bytes;
+      },
+    );
   }
 
   private full(): SluiceError {

@@ -17,8 +17,9 @@ import { SluiceError, errorMessage } from '../../errors.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { SluiceRecord } from '../../record.js';
 import type { Batch } from '../../sinks/sink.js';
-import type { BatchLedger, BufferStats, PushOptions, RecordBuffer, Taken } from '../buffer.js';
+import type { BatchLedger, BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from '../buffer.js';
 import type { Ticket } from '../ticket.js';
+import { WaitLine, parseDeferred } from '../wait-line.js';
 import type { WalConfig } from './config.js';
 import { FrameType, encodeRange, pendingRecords, recordFrameBytes, type PendingRecords } from './frame.js';
 import { lockDir, type DirLock } from './dir-lock.js';
@@ -30,6 +31,8 @@ export interface WalBufferOptions {
   maxRecords: number;
   maxBytes: number;
   retryAfterSeconds: number;
+  /** Bytes the producers waiting for room may hold (buffer.maxWaitingBytes); default unbounded. */
+  maxWaitingBytes?: number;
   wal: WalConfig;
   logger: Logger;
   metrics?: Metrics;
@@ -56,11 +59,11 @@ interface Chunk {
 interface Waiter {
   records: SluiceRecord[];
   bytes: number;
-  frame: PendingRecords;
+  /** Set while the request is not parsed yet. */
+  deferred: DeferredRecords | undefined;
+  /** Serialised only once memory has room for it: a parked request should not hold its records twice. */
+  frame: PendingRecords | undefined;
   opts: PushOptions;
-  resolve: () => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout | undefined;
 }
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
@@ -79,7 +82,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   private uncutRecords = 0;
   private uncutBytes = 0;
   private takeable = 0;
-  private waiters: Waiter[] = [];
+  private readonly waiters: WaitLine<Waiter>;
   private listener: (() => void) | undefined;
   private closed = false;
   private nextSeq: number;
@@ -101,6 +104,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     start: number,
   ) {
     this.idPrefix = `wal-${walId.toString('hex')}-`;
+    this.waiters = new WaitLine(opts.maxWaitingBytes ?? Infinity);
     this.nextSeq = this.takenEnd = this.cutStart = start;
   }
 
@@ -150,22 +154,27 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   // ---- RecordBuffer ---------------------------------------------------------------------
 
   push(records: SluiceRecord[], bytes: number, opts: PushOptions): Promise<void> {
-    if (this.closed) return Promise.reject(this.shuttingDown());
-    if (this.log.failure) return Promise.reject(this.writeFailed(this.log.failure));
-    if (this.log.outOfSpace) return Promise.reject(this.noSpace());
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
     if (records.length === 0) return Promise.resolve();
-    const frame = pendingRecords(records);
-    if (this.waiters.length === 0 && this.fits(records.length, bytes, recordFrameBytes(frame))) return this.admit(records, bytes, frame, opts);
-    if (opts.timeoutMs <= 0) return Promise.reject(this.full());
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { records, bytes, frame, opts, resolve, reject, timer: undefined };
-      waiter.timer = setTimeout(() => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
-        reject(this.full());
-      }, opts.timeoutMs);
-      this.waiters.push(waiter);
-    });
+    const waiter: Waiter = { records, bytes, deferred: undefined, frame: undefined, opts };
+    if (this.waiters.length === 0 && this.fits(waiter)) return this.admit(waiter);
+    return this.wait(waiter);
+  }
+
+  pushDeferred(req: DeferredRecords, opts: PushOptions): Promise<void> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    if (this.waiters.length === 0) {
+      let parsed;
+      try {
+        parsed = parseDeferred(req);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      return this.push(parsed.records, parsed.bytes, opts);
+    }
+    return this.wait({ records: [], bytes: 0, deferred: req, frame: undefined, opts });
   }
 
   take(maxRecords: number, maxBytes: number): Taken {
@@ -231,10 +240,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
 
   close(): void {
     this.closed = true;
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(this.shuttingDown());
-    }
+    this.waiters.failAll(() => this.shuttingDown());
   }
 
   // ---- BatchLedger ----------------------------------------------------------------------
@@ -290,15 +296,20 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
 
   // ---- internals ------------------------------------------------------------------------
 
-  private fits(n: number, bytes: number, frameBytes: number): boolean {
+  /** Room in memory and on disk for the request; serialises its frame once memory has room. */
+  private fits(w: Waiter): boolean {
     if (this.log.outOfSpace) return false;
-    const memory = this.records === 0 || (this.records + n <= this.opts.maxRecords && this.bytes + bytes <= this.opts.maxBytes);
+    const n = w.records.length;
+    if (this.records > 0 && (this.records + n > this.opts.maxRecords || this.bytes + w.bytes > this.opts.maxBytes)) return false;
+    w.frame ??= pendingRecords(w.records);
     // An idle WAL takes any one request, so a request larger than the cap is not refused forever.
     const idle = this.records === 0 && this.unsettled.size === 0 && this.log.bytes <= 2 * this.opts.wal.segmentBytes;
-    return memory && (this.log.bytes + frameBytes <= this.opts.wal.maxBytes || idle);
+    return this.log.bytes + recordFrameBytes(w.frame) <= this.opts.wal.maxBytes || idle;
   }
 
-  private admit(records: SluiceRecord[], bytes: number, frame: PendingRecords, opts: PushOptions): Promise<void> {
+  /** Admits a request `fits` accepted (so its frame is serialised). */
+  private admit(w: Waiter): Promise<void> {
+    const { records, bytes, frame, opts } = w as Waiter & { frame: PendingRecords };
     const firstSeq = this.nextSeq;
     this.nextSeq += records.length;
     frame.firstSeq = firstSeq;
@@ -320,14 +331,30 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     );
   }
 
+  /** Why no push can be taken now, if so. */
+  private refusal(): SluiceError | undefined {
+    if (this.closed) return this.shuttingDown();
+    if (this.log.failure) return this.writeFailed(this.log.failure);
+    if (this.log.outOfSpace) return this.noSpace();
+    return undefined;
+  }
+
+  private wait(w: Waiter): Promise<void> {
+    if (w.opts.timeoutMs <= 0) return Promise.reject(this.full());
+    const holds = w.deferred ? w.deferred.rawBytes : w.bytes;
+    return this.waiters.enter(w, holds, !w.deferred, w.opts.timeoutMs, () => this.full()) ?? Promise.reject(this.full());
+  }
+
   private admitWaiters(): void {
-    while (this.waiters.length > 0) {
-      const w = this.waiters[0]!;
-      if (!this.fits(w.records.length, w.bytes, recordFrameBytes(w.frame))) return;
-      this.waiters.shift();
-      clearTimeout(w.timer);
-      this.admit(w.records, w.bytes, w.frame, w.opts).then(w.resolve, w.reject);
-    }
+    this.waiters.release(
+      (w) => this.fits(w),
+      (w) => this.admit(w),
+      (w) => {
+        const parsed = parseDeferred(w.deferred!);
+        w.records = parsed.records;
+        w.bytes = parsed.bytes;
+      },
+    );
   }
 
   /** Rebuilds in-flight batches exactly as they were cut, and queues the records never cut. */

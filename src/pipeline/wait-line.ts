@@ -1,0 +1,102 @@
+// Producers waiting for room in a buffer (the "short blocking wait" before a 429): served in
+// arrival order (no barging), each up to its own timeout. What waits here is memory too, so
+// the line is bounded in bytes (past it a producer is refused at once), and an ingest request
+// waits as its raw body: it is parsed only when it reaches the head of the line (`prepare`),
+// so at most one parsed request waits. Parsed, 200 waiting clients x 100 records held as much
+// again as a full buffer.
+
+import type { DeferredRecords } from './buffer.js';
+
+/** Parses a deferred request and records the result on it (both buffers' `pushDeferred`). */
+export function parseDeferred(req: DeferredRecords): ReturnType<DeferredRecords['parse']> {
+  const parsed = req.parse();
+  req.records = parsed.records;
+  return parsed;
+}
+
+interface Entry<T> {
+  item: T;
+  bytes: number;
+  prepared: boolean;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class WaitLine<T> {
+  private entries: Array<Entry<T>> = [];
+  private bytes = 0;
+
+  /** `maxBytes`: bytes the waiting producers may hold together (an empty line takes any one). */
+  constructor(private readonly maxBytes: number) {}
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  /**
+   * Parks `item`, holding `bytes`, until `release` admits it (resolves, or rejects with the
+   * admission's error) or `timeoutMs` passes (rejects with `timedOut()`). `prepared`: false
+   * when `release` must call its `prepare` on the item first. Returns undefined, parking
+   * nothing, when the line is full.
+   */
+  enter(item: T, bytes: number, prepared: boolean, timeoutMs: number, timedOut: () => Error): Promise<void> | undefined {
+    if (this.entries.length > 0 && this.bytes + bytes > this.maxBytes) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      const entry: Entry<T> = { item, bytes, prepared, resolve, reject, timer: undefined };
+      entry.timer = setTimeout(() => {
+        const i = this.entries.indexOf(entry);
+        if (i >= 0) this.remove(i);
+        reject(timedOut());
+      }, timeoutMs);
+      this.entries.push(entry);
+      this.bytes += bytes;
+    });
+  }
+
+  /**
+   * Admits waiting items in order while `fits` says the first one fits. The first item is
+   * prepared once before its first `fits` (an error it throws rejects that producer alone).
+   * `admit` may return a promise (the WAL's fsync): the producer's promise follows it.
+   */
+  release(fits: (item: T) => boolean, admit: (item: T) => Promise<void> | void, prepare?: (item: T) => void): void {
+    while (this.entries.length > 0) {
+      const e = this.entries[0]!;
+      if (!e.prepared) {
+        e.prepared = true;
+        try {
+          prepare?.(e.item);
+        } catch (err) {
+          this.drop(e, err as Error);
+          continue;
+        }
+      }
+      if (!fits(e.item)) return;
+      this.remove(0);
+      clearTimeout(e.timer);
+      const done = admit(e.item);
+      if (done) done.then(e.resolve, e.reject);
+      else e.resolve();
+    }
+  }
+
+  /** Rejects every waiting producer (shutdown). */
+  failAll(err: () => Error): void {
+    for (const e of this.entries.splice(0)) {
+      clearTimeout(e.timer);
+      e.reject(err());
+    }
+    this.bytes = 0;
+  }
+
+  private drop(e: Entry<T>, err: Error): void {
+    this.remove(0);
+    clearTimeout(e.timer);
+    e.reject(err);
+  }
+
+  private remove(i: number): void {
+    const [e] = this.entries.splice(i, 1);
+    this.bytes -= e!.bytes;
+  }
+}

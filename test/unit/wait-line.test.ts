@@ -1,0 +1,167 @@
+// Requests waiting for buffer room (both buffers): parsed only at their turn, a bad one at the
+// head fails alone, and the line's byte bound refuses at once without parsing.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { SluiceError } from '../../src/errors.js';
+import type { DeferredRecords, RecordBuffer } from '../../src/pipeline/buffer.js';
+import { MemoryBuffer } from '../../src/pipeline/memory-buffer.js';
+import { WalBuffer } from '../../src/pipeline/wal/wal-buffer.js';
+import type { LogRecord } from '../../src/record.js';
+import { tempDir } from '../helpers/app.js';
+
+const dirs: Array<() => void> = [];
+after(() => dirs.forEach((d) => d()));
+
+const rec = (i: number): LogRecord => ({
+  type: 'log', id: `r${i}`, ts: 1_700_000_000_000_000, received_at: 1_700_000_000_000_000, level: 'info', service: 's', message: `m${i}`, attrs: null, trace_id: null, span_id: null, size: 100,
+});
+const many = (n: number, start = 0) => Array.from({ length: n }, (_, i) => rec(start + i));
+
+/** A deferred request of `n` records from `start`, counting how often it is parsed. */
+function request(n: number, start: number, rawBytes = 100 * n, bad = false): DeferredRecords & { parses: number } {
+  const req = {
+    parses: 0,
+    rawBytes,
+    parse() {
+      req.parses++;
+      if (bad) throw new SluiceError('SLUICE_ERR_INVALID_RECORD', 'line 1: field level is not a level');
+      return { records: many(n, start), bytes: 100 * n };
+    },
+  };
+  return req;
+}
+
+interface Subject {
+  buffer: RecordBuffer;
+  /** Frees room for `n` records the way the pipeline does (take; for the WAL, cut and start). */
+  free(n: number): void;
+  /** Waits until `n` records are takeable (the WAL's are once fsynced). */
+  settle(): Promise<void>;
+}
+
+const subjects: Record<string, (maxWaitingBytes: number) => Promise<Subject>> = {
+  memory: async (maxWaitingBytes) => {
+    const buffer = new MemoryBuffer({ maxRecords: 10, maxBytes: 1e9, retryAfterSeconds: 1, maxWaitingBytes });
+    return { buffer, free: (n) => void buffer.take(n, Infinity), settle: async () => undefined };
+  },
+  wal: async (maxWaitingBytes) => {
+    const d = tempDir('sluice-wait-');
+    dirs.push(d.remove);
+    const buffer = await WalBuffer.open({
+      maxRecords: 10,
+      maxBytes: 1e9,
+      retryAfterSeconds: 1,
+      maxWaitingBytes,
+      wal: { dir: d.path, segmentBytes: 1024 * 1024, maxBytes: 64 * 1024 * 1024, groupCommitDelayMs: 0 },
+      logger: pino({ level: 'silent' }),
+    });
+    after(() => buffer.shutdown());
+    return {
+      buffer,
+      free: (n) => {
+        const t = buffer.take(n, Infinity);
+        const id = buffer.cut();
+        buffer.started({ id, records: t.records, bytes: t.bytes, createdAt: 0, trigger: 'size', tickets: [], links: [] });
+      },
+      settle: () => new Promise((r) => setTimeout(r, 50)),
+    };
+  },
+};
+
+for (const [name, make] of Object.entries(subjects)) {
+  describe(`waiting for room (${name} buffer)`, () => {
+    test('a request that fits is parsed at once', async () => {
+      const s = await make(1e9);
+      const a = request(3, 0);
+      const p = s.buffer.pushDeferred(a, { timeoutMs: 1000 });
+      assert.equal(a.parses, 1, 'parsed before the push returned');
+      await p;
+      assert.deepEqual(a.records?.map((r) => r.id), ['r0', 'r1', 'r2']);
+    });
+
+    test('a request that has to wait is parsed only at the head of the line, then admitted in order', async () => {
+      const s = await make(1e9);
+      await s.buffer.push(many(10, 0), 1000, { timeoutMs: 0 });
+      const a = request(4, 100);
+      const b = request(2, 200);
+      const pa = s.buffer.pushDeferred(a, { timeoutMs: 5000 });
+      const pb = s.buffer.pushDeferred(b, { timeoutMs: 5000 });
+      assert.equal(s.buffer.stats().waiting, 2);
+      // The first in an empty line is parsed at once (it may well fit); the ones behind it wait unparsed.
+      assert.deepEqual([a.parses, b.parses], [1, 0]);
+      await s.settle();
+      s.free(3); // room for 3: the head (4 records) still does not fit
+      assert.deepEqual([a.parses, b.parses], [1, 0]);
+      assert.equal(s.buffer.stats().waiting, 2);
+      s.free(7);
+      await Promise.all([pa, pb]);
+      assert.deepEqual([a.parses, b.parses], [1, 1], 'each parsed once');
+      await s.settle();
+      const taken = s.buffer.take(100, Infinity).records.map((r) => r.id);
+      assert.deepEqual(taken, ['r100', 'r101', 'r102', 'r103', 'r200', 'r201']);
+    });
+
+    test('a waiting request with bad input gets its parse error at its turn; the one behind it still gets in', async () => {
+      const s = await make(1e9);
+      await s.buffer.push(many(10, 0), 1000, { timeoutMs: 0 });
+      const first = request(1, 100);
+      const bad = request(1, 150, 100, true);
+      const good = request(2, 200);
+      const pFirst = s.buffer.pushDeferred(first, { timeoutMs: 5000 });
+      const badRejected = assert.rejects(s.buffer.pushDeferred(bad, { timeoutMs: 5000 }), (err: unknown) => err instanceof SluiceError && err.statusCode === 400);
+      const pGood = s.buffer.pushDeferred(good, { timeoutMs: 5000 });
+      assert.equal(bad.parses, 0);
+      await s.settle();
+      s.free(10);
+      await Promise.all([pFirst, badRejected, pGood]);
+      assert.equal(bad.parses, 1);
+      assert.deepEqual(good.records?.map((r) => r.id), ['r200', 'r201']);
+      assert.equal(s.buffer.stats().waiting, 0);
+      await s.settle();
+      assert.deepEqual(s.buffer.take(100, Infinity).records.map((r) => r.id), ['r100', 'r200', 'r201'], 'nothing of the bad request admitted');
+    });
+
+    test('past maxWaitingBytes a request gets BUFFER_FULL at once, unparsed', async () => {
+      const s = await make(1000);
+      await s.buffer.push(many(10, 0), 1000, { timeoutMs: 0 });
+      const a = request(1, 100); // parsed at once: holds its accounted 100 bytes
+      const b = request(1, 200, 800); // waits as 800 raw bytes: 900 in line
+      const c = request(1, 300, 200); // would make 1100
+      const pa = s.buffer.pushDeferred(a, { timeoutMs: 5000 });
+      const pb = s.buffer.pushDeferred(b, { timeoutMs: 5000 });
+      await assert.rejects(s.buffer.pushDeferred(c, { timeoutMs: 5000 }), (err: unknown) => err instanceof SluiceError && err.code === 'SLUICE_ERR_BUFFER_FULL');
+      assert.equal(c.parses, 0, 'refused without being parsed');
+      assert.equal(s.buffer.stats().waiting, 2);
+      await s.settle();
+      s.free(10);
+      await Promise.all([pa, pb]);
+      assert.deepEqual([a.parses, b.parses], [1, 1]);
+    });
+
+    test('an empty line takes a request larger than maxWaitingBytes', async () => {
+      const s = await make(1000);
+      await s.buffer.push(many(10, 0), 1000, { timeoutMs: 0 });
+      const big = request(50, 100, 50_000);
+      const p = s.buffer.pushDeferred(big, { timeoutMs: 5000 });
+      assert.equal(s.buffer.stats().waiting, 1);
+      await s.settle();
+      s.free(10);
+      await p;
+      assert.equal(big.records?.length, 50);
+    });
+
+    test('waiting requests time out with BUFFER_FULL; the ones behind the head never parsed', async () => {
+      const s = await make(1e9);
+      await s.buffer.push(many(10, 0), 1000, { timeoutMs: 0 });
+      const a = request(1, 100);
+      const b = request(1, 200);
+      await Promise.all([
+        assert.rejects(s.buffer.pushDeferred(a, { timeoutMs: 30 }), /buffer full/),
+        assert.rejects(s.buffer.pushDeferred(b, { timeoutMs: 30 }), /buffer full/),
+      ]);
+      assert.deepEqual([a.parses, b.parses], [1, 0]);
+      assert.equal(s.buffer.stats().waiting, 0);
+    });
+  });
+}
