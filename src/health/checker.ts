@@ -2,7 +2,6 @@
 // through the scheduler (or the push monitors), turns every result into a CheckRecord pushed
 // into the same buffer as ingested records, moves each check's state machine and alerts on
 // changes. Persistence and history are chosen by sink: PostgreSQL tables, or file + memory.
-import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -47,6 +46,12 @@ interface Entry {
   stored: HistoryEntry | null;
   up: { set(v: number): void };
   duration: { observe(v: number): void };
+  /** Aborts this entry's probe run when the check is deleted or replaced (and at shutdown). */
+  ac: AbortController;
+  /** A run of this entry is under way (a PUT's new entry does not wait for the old one's run). */
+  running: boolean;
+  /** Being deleted: its results no longer save state (a late save would re-create the row). */
+  deleting: boolean;
 }
 
 type Outcome = Pick<ProbeResult, 'status' | 'latencyMs' | 'errorClass' | 'message' | 'details'> & { statusCode?: number | null };
@@ -61,17 +66,16 @@ export class HealthChecker {
   private readonly entries = new Map<string, Entry>();
   private readonly busy = new Map<string, Promise<void>>();
   private creating = 0;
-  private readonly inFlight = new Set<string>();
   private readonly scheduler: Scheduler;
   private readonly push: PushMonitors;
   private readonly alerter: Alerter;
   private readonly pools: HttpPools;
-  private readonly stopAc = new AbortController();
   private store: CheckStore | undefined;
   private historyRef: CheckHistory | undefined;
   private lastDropWarn = 0;
   private dropped = 0;
-  private storeWrites = new Set<Promise<unknown>>();
+  /** The last state write per check id: writes of one id run in order (the newest lands last). */
+  private readonly stateWrites = new Map<string, Promise<void>>();
   private pending: CheckRecord[] = [];
   private pendingBytes = 0;
   private groupTimer: NodeJS.Timeout | undefined;
@@ -88,8 +92,6 @@ export class HealthChecker {
       },
       onOverlap: (id) => this.countRun(this.entries.get(id)?.check.kind ?? 'unknown', 'skipped_overlap'),
     });
-    // Every probe in flight listens for shutdown on this one signal.
-    setMaxListeners(0, this.stopAc.signal);
     this.pools = new HttpPools(h.perHostConcurrency);
     this.push = new PushMonitors((id, outcome) => {
       const e = this.entries.get(id);
@@ -154,7 +156,11 @@ export class HealthChecker {
     }
     for (const [id, entry] of await this.historyRef.latest([...this.entries.keys()])) {
       const e = this.entries.get(id);
-      if (e) e.stored = entry;
+      if (!e) continue;
+      e.stored = entry;
+      // A push check's deadline counts from its last result, not from this start: a collector
+      // restarted more often than interval + grace would otherwise never see a ping missed.
+      if (e.check.kind === 'push' && e.check.enabled) this.push.resume(id, Date.parse(entry.ts), lastPingOf(entry));
     }
     this.scheduler.start();
     logger.info({ checks: this.entries.size, store: this.store.kind, history: this.historyRef.source }, 'health checker started');
@@ -162,12 +168,13 @@ export class HealthChecker {
 
   /** Stops probing (in-flight probes are cut and their results discarded) and flushes alerts. */
   async stop(): Promise<void> {
-    this.stopAc.abort(new Error('health checker stopping'));
+    const stopping = new Error('health checker stopping');
+    for (const e of this.entries.values()) e.ac.abort(stopping);
     this.push.stop();
     await this.scheduler.stop();
     this.flushResults();
     await this.alerter.close(2000);
-    await Promise.allSettled([...this.storeWrites]);
+    await Promise.allSettled([...this.stateWrites.values()]);
     await this.pools.close();
   }
 
@@ -255,7 +262,14 @@ export class HealthChecker {
   private async removeNow(id: string): Promise<void> {
     const e = this.mustGet(id);
     if (e.check.source === 'config') throw new SluiceError('SLUICE_ERR_CONFLICT', `check "${id}" is defined in the config file: remove it there`);
-    await this.requireStore().delete(id);
+    e.deleting = true;
+    try {
+      await this.stateWrites.get(id);
+      await this.requireStore().delete(id);
+    } catch (err) {
+      e.deleting = false;
+      throw err;
+    }
     this.unregister(id);
     this.historyRef?.forget(id);
   }
@@ -280,7 +294,17 @@ export class HealthChecker {
   private register(check: Check, stored?: StoredState): void {
     const m = this.deps.metrics;
     const state = stored ? initialState(Date.now(), stored.state, stored.since) : initialState(Date.now());
-    const e: Entry = { check, state, last: null, stored: null, up: m.checkUp.labels(check.id), duration: m.checkDuration.labels(check.id) };
+    const e: Entry = {
+      check,
+      state,
+      last: null,
+      stored: null,
+      up: m.checkUp.labels(check.id),
+      duration: m.checkDuration.labels(check.id),
+      ac: new AbortController(),
+      running: false,
+      deleting: false,
+    };
     this.entries.set(check.id, e);
     e.up.set(stateValue(state.state));
     if (!check.enabled) return;
@@ -289,6 +313,7 @@ export class HealthChecker {
   }
 
   private unregister(id: string): void {
+    this.entries.get(id)?.ac.abort(new Error('check deleted or replaced'));
     this.entries.delete(id);
     this.scheduler.remove(id);
     this.push.unwatch(id);
@@ -299,18 +324,19 @@ export class HealthChecker {
   private async runOnce(id: string): Promise<void> {
     const e = this.entries.get(id);
     if (!e) return;
-    // The scheduler never overlaps one job; this also covers a job replaced by PUT mid-run.
-    if (this.inFlight.has(id)) {
+    // The scheduler never overlaps one job; this is a second guard, per entry (a PUT's new
+    // entry runs at once: unregister aborted the old entry's run).
+    if (e.running) {
       this.countRun(e.check.kind, 'skipped_overlap');
       return;
     }
-    this.inFlight.add(id);
+    e.running = true;
     try {
-      const result = await runProbe(e.check, { http: this.pools }, this.stopAc.signal);
-      if (this.stopAc.signal.aborted || this.entries.get(id) !== e) return;
+      const result = await runProbe(e.check, { http: this.pools }, e.ac.signal);
+      if (e.ac.signal.aborted || this.entries.get(id) !== e) return;
       this.apply(e, result);
     } finally {
-      this.inFlight.delete(id);
+      e.running = false;
     }
   }
 
@@ -348,7 +374,7 @@ export class HealthChecker {
     const tr = applyResult(e.state, o.status, c, Math.floor(receivedAt / 1000));
     if (!tr) return;
     e.up.set(stateValue(tr.to));
-    this.saveState(c.id, { state: tr.to, since: tr.at });
+    if (!e.deleting) this.saveState(c.id, { state: tr.to, since: tr.at });
     const event: AlertEvent = {
       check: { id: c.id, name: c.name, kind: c.kind, target: targetOf(c) },
       from: tr.from,
@@ -372,12 +398,16 @@ export class HealthChecker {
     this.deps.buffer.push(records, bytes, { timeoutMs: this.deps.config.ingest.enqueueTimeoutMs }).catch((err: unknown) => this.dropWarn(err, records.length));
   }
 
+  /** Chained per id: two quick transitions on two pool connections could land oldest last. */
   private saveState(id: string, s: StoredState): void {
-    const p = this.requireStore()
-      .saveState(id, s)
+    const store = this.requireStore();
+    const p = (this.stateWrites.get(id) ?? Promise.resolve())
+      .then(() => store.saveState(id, s))
       .catch((err: unknown) => this.deps.logger.warn({ check: id, err: (err as Error).message }, 'could not persist check state'))
-      .finally(() => this.storeWrites.delete(p));
-    this.storeWrites.add(p);
+      .finally(() => {
+        if (this.stateWrites.get(id) === p) this.stateWrites.delete(id);
+      });
+    this.stateWrites.set(id, p);
   }
 
   private countRun(kind: string, result: string): void {
@@ -443,4 +473,11 @@ function targetOf(c: CheckDefinition): string | null {
     case 'push':
       return `push from ${c.service}`;
   }
+}
+
+/** When the service last pinged, as far as a stored push result says (a missed result carries it in its details). */
+function lastPingOf(entry: HistoryEntry): number | null {
+  if (entry.error_class !== 'missed') return Date.parse(entry.ts);
+  const last = (entry.details as { lastPing?: unknown } | null)?.lastPing;
+  return typeof last === 'string' ? Date.parse(last) : null;
 }

@@ -1,14 +1,13 @@
 // dns probe: the name resolves through the system resolver (what the services themselves
-// use), optionally to one of the expected addresses. getaddrinfo cannot be cancelled; the
-// caller's deadline settles the run on time regardless.
-import { lookup } from 'node:dns/promises';
+// use), optionally to one of the expected addresses. getaddrinfo cannot be cancelled: the
+// abort settles the run on time, and lookup.ts keeps abandoned lookups from piling up.
 import type { DnsCheck } from './check-schema.js';
+import { lookupAllAbortable } from './lookup.js';
 import { failure, round, type ProbeResult } from './probe.js';
 
 export async function probeDns(check: DnsCheck, signal: AbortSignal): Promise<ProbeResult> {
   const started = performance.now();
-  const found = await lookup(check.hostname, { all: true });
-  signal.throwIfAborted();
+  const found = await lookupAllAbortable(check.hostname, signal);
   const latencyMs = round(performance.now() - started);
   const addresses = found.map((a) => a.address);
   const details = { addresses };

@@ -4,6 +4,7 @@
 // otherwise it is drained so the connection goes back to the pool.
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { HttpCheck } from './check-schema.js';
+import { probeLookup } from './lookup.js';
 import { failure, round, type ProbeResult } from './probe.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -23,7 +24,7 @@ export class HttpPools {
         connections: this.connectionsPerOrigin,
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 120_000,
-        connect: { rejectUnauthorized: verifyTls },
+        connect: { rejectUnauthorized: verifyTls, lookup: probeLookup },
       });
       this.closers.push(agent);
       d = followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })) : agent;

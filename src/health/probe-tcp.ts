@@ -1,12 +1,13 @@
 // tcp probe: the check passes when a TCP connection to host:port is established.
 import { connect } from 'node:net';
 import type { TcpCheck } from './check-schema.js';
+import { probeLookup } from './lookup.js';
 import { round, type ProbeResult } from './probe.js';
 
 export function probeTcp(check: TcpCheck, signal: AbortSignal): Promise<ProbeResult> {
   const started = performance.now();
   return new Promise<ProbeResult>((resolve, reject) => {
-    const socket = connect({ host: check.host, port: check.port });
+    const socket = connect({ host: check.host, port: check.port, lookup: probeLookup });
     const onAbort = (): void => {
       socket.destroy();
       reject(signal.reason as Error);

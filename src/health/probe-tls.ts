@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import { connect, type PeerCertificate } from 'node:tls';
 import type { TlsCheck } from './check-schema.js';
+import { probeLookup } from './lookup.js';
 import { failure, round, type ProbeResult } from './probe.js';
 
 const DAY_MS = 86_400_000;
@@ -13,7 +14,7 @@ export function probeTls(check: TlsCheck, signal: AbortSignal): Promise<ProbeRes
   const servername = check.servername ?? (isIP(check.host) ? undefined : check.host);
   return new Promise<ProbeResult>((resolve, reject) => {
     // We verify ourselves after the handshake, so an invalid chain is reported, not thrown.
-    const socket = connect({ host: check.host, port: check.port, servername, rejectUnauthorized: false });
+    const socket = connect({ host: check.host, port: check.port, servername, rejectUnauthorized: false, lookup: probeLookup });
     const onAbort = (): void => {
       socket.destroy();
       reject(signal.reason as Error);

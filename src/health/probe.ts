@@ -36,17 +36,24 @@ export function failure(errorClass: string, message: string, latencyMs: number |
 /** Runs the check's probe once; never throws. */
 export async function runProbe(check: CheckDefinition, deps: ProbeDeps, outer?: AbortSignal): Promise<ProbeResult> {
   const ac = new AbortController();
-  // Shutdown cuts runs short too; the caller discards those results.
-  const onOuter = (): void => ac.abort(outer!.reason);
-  outer?.addEventListener('abort', onOuter, { once: true });
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
+  let onOuter: (() => void) | undefined;
+  // Settles the run at the timeout, and at once when the caller aborts (shutdown, the check
+  // deleted or replaced; the caller discards those results), even if the probe underneath
+  // cannot be cancelled.
   const deadline = new Promise<ProbeResult>((resolve) => {
     timer = setTimeout(() => {
       const err = new ProbeTimeout(check.timeout);
       ac.abort(err);
       resolve(failure('timeout', err.message, round(performance.now() - started)));
     }, check.timeout);
+    onOuter = (): void => {
+      ac.abort(outer!.reason);
+      resolve(failure('aborted', errorText(outer!.reason), round(performance.now() - started)));
+    };
+    if (outer?.aborted) onOuter();
+    else outer?.addEventListener('abort', onOuter, { once: true });
   });
   try {
     return await Promise.race([probeOnce(check, ac.signal, deps), deadline]);
@@ -55,7 +62,7 @@ export async function runProbe(check: CheckDefinition, deps: ProbeDeps, outer?: 
     return failure(classifyError(err), errorText(err), round(performance.now() - started));
   } finally {
     clearTimeout(timer);
-    outer?.removeEventListener('abort', onOuter);
+    if (onOuter) outer?.removeEventListener('abort', onOuter);
   }
 }
 

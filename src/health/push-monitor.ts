@@ -35,6 +35,20 @@ export class PushMonitors {
     this.arm(id, w, check.interval + check.grace);
   }
 
+  /**
+   * At start-up, from the check's newest stored result (at `lastResultMs`; `lastPingMs` when
+   * the service last pinged, if known): the deadline continues from there rather than
+   * starting afresh, so restarts do not keep a dead service's switch from firing.
+   */
+  resume(id: string, lastResultMs: number, lastPingMs: number | null): void {
+    const w = this.watches.get(id);
+    if (!w || !Number.isFinite(lastResultMs)) return;
+    if (lastPingMs !== null && Number.isFinite(lastPingMs)) w.lastPing = lastPingMs;
+    // After a ping the service has interval + grace; after a missed deadline, one interval.
+    const wait = lastPingMs === lastResultMs ? w.check.interval + w.check.grace : w.check.interval;
+    this.arm(id, w, Math.max(0, lastResultMs + wait - Date.now()));
+  }
+
   unwatch(id: string): void {
     const w = this.watches.get(id);
     if (!w) return;

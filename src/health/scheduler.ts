@@ -154,8 +154,9 @@ export class Scheduler {
       const due = e.due;
       // Fixed rate: the next turn is one interval after this one was due; turns missed
       // entirely (a stalled event loop) are skipped, not replayed in a burst.
+      // (The first turn strictly after now: a turn due exactly now would be taken twice.)
       let next = due + e.job.intervalMs;
-      if (next <= now) next += Math.ceil((now - next) / e.job.intervalMs) * e.job.intervalMs;
+      if (next <= now) next += (Math.floor((now - next) / e.job.intervalMs) + 1) * e.job.intervalMs;
       e.due = next;
       this.heapSiftDown(0);
       if (e.state !== 'idle') {

@@ -1,7 +1,7 @@
 // Where checks added through the admin API (and every check's last state) are kept so they
 // survive a restart: PostgreSQL's `checks` and `check_state` tables when the sink is postgres,
 // otherwise one JSON file under health.dataDir, rewritten atomically (temp file + rename).
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type pg from 'pg';
 import type { Check } from './check-schema.js';
@@ -82,19 +82,39 @@ export class FileCheckStore implements CheckStore {
     return { checks: [...this.data.checks], states: new Map(Object.entries(this.data.states)) };
   }
 
-  put(check: Check): Promise<void> {
+  // A change that could not be written is undone in memory too: the file still holds the old
+  // version, and the next write (of any change) would otherwise store the failed one after all.
+
+  async put(check: Check): Promise<void> {
     const i = this.data.checks.findIndex((c) => c.id === check.id);
+    const previous = i >= 0 ? this.data.checks[i] : undefined;
     if (i >= 0) this.data.checks[i] = check;
     else this.data.checks.push(check);
-    return this.flush();
+    try {
+      await this.flush();
+    } catch (err) {
+      const j = this.data.checks.indexOf(check);
+      if (j >= 0 && previous) this.data.checks[j] = previous;
+      else if (j >= 0) this.data.checks.splice(j, 1);
+      throw err;
+    }
   }
 
   async delete(id: string): Promise<boolean> {
-    const before = this.data.checks.length;
+    const removed = this.data.checks.find((c) => c.id === id);
+    const state = this.data.states[id];
     this.data.checks = this.data.checks.filter((c) => c.id !== id);
     delete this.data.states[id];
-    await this.flush();
-    return this.data.checks.length < before;
+    try {
+      await this.flush();
+    } catch (err) {
+      if (removed && !this.data.checks.some((c) => c.id === id)) {
+        this.data.checks.push(removed);
+        if (state) this.data.states[id] = state;
+      }
+      throw err;
+    }
+    return removed !== undefined;
   }
 
   saveState(id: string, s: StoredState): Promise<void> {
@@ -112,7 +132,15 @@ export class FileCheckStore implements CheckStore {
       this.queued = undefined;
       await mkdir(dirname(this.path), { recursive: true });
       const tmp = `${this.path}.tmp`;
-      await writeFile(tmp, JSON.stringify(this.data, null, 2));
+      // Synced before the rename: after a power loss the file is the old or the new version,
+      // never an empty one (which would stop the next start-up).
+      const fh = await open(tmp, 'w');
+      try {
+        await fh.writeFile(JSON.stringify(this.data, null, 2));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await rename(tmp, this.path);
     });
     this.queued = next;

@@ -125,4 +125,56 @@ describe('health checks on PostgreSQL', () => {
     }
     assert.ok(js['24h'].percent! < 100 && js['24h'].percent! > 50, String(js['24h'].percent));
   });
+
+  test("a push check's deadline runs on from its last ping across a restart, not afresh from the start", async () => {
+    let app: App = await startApp(config());
+    let id: string;
+    let pingAt: number;
+    try {
+      const res = await postJson(`${app.url}/admin/checks`, { name: 'cron-restart', kind: 'push', service: 'cron-restart', interval: '2s', grace: '1s', failureThreshold: 1 });
+      id = ((await res.json()) as Json).id as string;
+      assert.equal((await postJson(`${app.url}/health`, { service: 'cron-restart', status: 'up' })).status, 202);
+      pingAt = Date.now();
+      await waitFor('the ping stored as a result', async () => ((await db.count('check_results', `check_id = '${id}'`)) >= 1 ? true : undefined));
+    } finally {
+      await app.stop();
+    }
+    // Down 2 s (a deploy): the deadline is 3 s after the ping, 1 s after this start.
+    await sleep(Math.max(0, pingAt + 2000 - Date.now()));
+    app = await startApp(config());
+    try {
+      const down = await waitFor('down after the missed ping', async () => {
+        const b = (await (await fetch(`${app.url}/admin/checks/${id}`)).json()) as Json;
+        return b.state === 'down' ? b : undefined;
+      }, 10_000);
+      const missedAt = Date.parse((down.lastResult as Json).ts as string);
+      // Afresh from the start it would be 3 s after the restart: ≥ 5 s after the ping.
+      assert.ok(missedAt - pingAt < 4500, `missed ${missedAt - pingAt} ms after the ping (deadline 3000 ms)`);
+      assert.match((down.lastResult as Json).message as string, /since 20\d\d-/, 'the message names the last ping');
+    } finally {
+      await app.stop();
+    }
+  });
+
+  test('deleting checks while their results are still saving state leaves no state rows behind', async () => {
+    let n = 0;
+    target.set('/flap', () => (n++ % 2 ? { status: 500 } : { status: 200, body: 'ok' }));
+    const app = await startApp(config());
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        const res = await postJson(`${app.url}/admin/checks`, { id: `flap-${i}`, name: `flap-${i}`, kind: 'http', url: `${target.url}/flap`, interval: '100ms', timeout: '80ms', failureThreshold: 1 });
+        assert.equal(res.status, 201);
+        ids.push(`flap-${i}`);
+      }
+      await waitFor('state rows saved', async () => ((await db.count('check_state', "check_id LIKE 'flap-%'")) >= 20 ? true : undefined));
+      const deletes = await Promise.all(ids.map((id) => fetch(`${app.url}/admin/checks/${id}`, { method: 'DELETE' })));
+      assert.deepEqual([...new Set(deletes.map((r) => r.status))], [204]);
+      await sleep(300);
+      assert.equal(await db.count('checks', "id LIKE 'flap-%'"), 0);
+      assert.equal(await db.count('check_state', "check_id LIKE 'flap-%'"), 0, 'a state save raced a delete');
+    } finally {
+      await app.stop();
+    }
+  });
 });

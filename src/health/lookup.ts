@@ -1,0 +1,94 @@
+// Name lookups for every probe (dns checks, and the connects of http/tcp/tls checks by host
+// name). getaddrinfo cannot be cancelled and runs on libuv's small thread pool, which file I/O
+// (the WAL's writes and fsyncs, the file sink) shares. With a resolver that does not answer,
+// each run left one more lookup behind when its timeout fired, until the pool was taken for
+// minutes: every lookup and every file operation waited. So concurrent lookups of one name
+// share a call, and at most MAX_RUNNING calls run at once; the rest wait in line here, where
+// a lookup nobody waits for any more (its probe timed out) is dropped before it starts.
+import { lookup, type LookupAddress } from 'node:dns';
+import type { LookupFunction } from 'node:net';
+
+/** Half of libuv's default pool of 4: the other half stays free for file I/O. */
+const MAX_RUNNING = 2;
+
+interface Pending {
+  hostname: string;
+  waiters: Done[];
+}
+
+const byName = new Map<string, Pending>();
+const line: Pending[] = [];
+let running = 0;
+
+type Done = (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void;
+
+/**
+ * Every address of `hostname`, sharing a lookup already under way for it. Returns a cancel
+ * function: `done` is then not called, and a lookup left with nobody waiting never starts.
+ */
+export function lookupAll(hostname: string, done: Done): () => void {
+  let p = byName.get(hostname);
+  if (p) p.waiters.push(done);
+  else {
+    p = { hostname, waiters: [done] };
+    byName.set(hostname, p);
+    line.push(p);
+    next();
+  }
+  const pending = p;
+  return () => {
+    const i = pending.waiters.indexOf(done);
+    if (i >= 0) pending.waiters.splice(i, 1);
+  };
+}
+
+/** `lookupAll` as a promise that an abort settles at once (the lookup itself runs on). */
+export function lookupAllAbortable(hostname: string, signal: AbortSignal): Promise<LookupAddress[]> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const onAbort = (): void => {
+      cancel();
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const cancel = lookupAll(hostname, (err, addresses) => {
+      signal.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(addresses);
+    });
+  });
+}
+
+/** For `net.connect` / `tls.connect` / undici's `connect` options. */
+export const probeLookup: LookupFunction = (hostname, options, callback) => {
+  lookupAll(hostname, (err, all) => {
+    const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
+    const addresses = family === 4 || family === 6 ? all.filter((a) => a.family === family) : all;
+    if (!err && addresses.length === 0) err = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname });
+    if (err) return callback(err, '', 0);
+    if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+    callback(null, addresses[0]!.address, addresses[0]!.family);
+  });
+};
+
+function next(): void {
+  while (running < MAX_RUNNING && line.length > 0) {
+    const p = line.shift()!;
+    if (p.waiters.length === 0) {
+      byName.delete(p.hostname);
+      continue;
+    }
+    running++;
+    lookup(p.hostname, { all: true }, (err, addresses) => {
+      running--;
+      byName.delete(p.hostname);
+      for (const w of p.waiters) w(err, err ? [] : addresses);
+      next();
+    });
+  }
+}
+
+/** Tests: lookups running or waiting. */
+export function lookupStats(): { running: number; waiting: number } {
+  return { running, waiting: line.length };
+}

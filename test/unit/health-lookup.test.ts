@@ -1,0 +1,60 @@
+// Probe name lookups (getaddrinfo cannot be cancelled): lookups of one name share a call, at
+// most two run at once, and an abort settles a probe's lookup at once. And runProbe settles
+// as soon as its caller aborts, even when the probe underneath would hang for a minute.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import type { CheckDefinition } from '../../src/health/check-schema.js';
+import { lookupAll, lookupAllAbortable, lookupStats } from '../../src/health/lookup.js';
+import { HttpPools } from '../../src/health/probe-http.js';
+import { runProbe } from '../../src/health/probe.js';
+
+const once = (hostname: string) => new Promise<string[]>((resolve, reject) => lookupAll(hostname, (err, a) => (err ? reject(err) : resolve(a.map((x) => x.address)))));
+
+test('lookups run two at a time; the rest wait in line and all get their answer', async () => {
+  const names = Array.from({ length: 8 }, (_, i) => (i % 2 ? 'localhost' : `n${i}.invalid`));
+  const distinct = new Set(names).size;
+  const all = names.map((n) => once(n).then((a) => ['ok', a] as const, (e: NodeJS.ErrnoException) => ['err', e.code] as const));
+  const s = lookupStats();
+  assert.equal(s.running, 2);
+  assert.equal(s.running + s.waiting, distinct, 'one lookup per distinct name');
+  const results = await Promise.all(all);
+  for (const [i, r] of results.entries()) {
+    if (names[i] === 'localhost') assert.equal(r[0], 'ok');
+    else assert.deepEqual(r, ['err', 'ENOTFOUND'], `${names[i]}: ${String(r[1])}`);
+  }
+  assert.deepEqual(lookupStats(), { running: 0, waiting: 0 });
+});
+
+test('an aborted lookup rejects at once, and one nobody waits for any more never starts', async () => {
+  const busy = [once('busy-1.invalid').catch(() => undefined), once('busy-2.invalid').catch(() => undefined)];
+  const ac = new AbortController();
+  const p = lookupAllAbortable('never.invalid', ac.signal);
+  assert.equal(lookupStats().waiting, 1);
+  ac.abort(new Error('probe timed out'));
+  await assert.rejects(p, /probe timed out/);
+  await Promise.all(busy);
+  assert.deepEqual(lookupStats(), { running: 0, waiting: 0 });
+});
+
+test('runProbe settles as soon as its caller aborts, not at the probe timeout', async () => {
+  const server = createServer(() => undefined); // never answers
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const pools = new HttpPools(4);
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const check = { kind: 'http', name: 'x', url, method: 'GET', timeout: 60_000, interval: 60_000, expectStatus: ['200-299'] } as unknown as CheckDefinition;
+    const ac = new AbortController();
+    const started = performance.now();
+    const run = runProbe(check, { http: pools }, ac.signal);
+    setTimeout(() => ac.abort(new Error('check deleted')), 100);
+    const r = await run;
+    assert.equal(r.errorClass, 'aborted');
+    assert.ok(performance.now() - started < 30_000, 'long before the 60 s timeout');
+  } finally {
+    await pools.close();
+    server.closeAllConnections();
+    server.close();
+  }
+});
