@@ -193,11 +193,12 @@ describe('health checker in the app', () => {
   test('timeouts are their own result, apart from failures', async () => {
     target.set('/hang', { delayMs: 2000 });
     await postJson(`${app.url}/admin/checks`, { id: 'hang', name: 'hang', kind: 'http', url: `${target.url}/hang`, interval: '300ms', timeout: '100ms' }, auth);
-    const hist = await waitFor('a timeout result', async () => {
+    const hist = await waitFor('three results', async () => {
       const h = (await getJson(`${app.url}/admin/checks/hang/history`, auth)).body;
-      return h.length > 0 ? h : undefined;
+      return h.length >= 3 ? h : undefined;
     });
     assert.equal(hist[0]!.error_class, 'timeout');
+    assert.ok(hist.every((h) => h.error_class === 'timeout'), 'every result of the hanging check is a timeout');
     const text = await app.metrics.render();
     assert.match(text, /sluice_check_runs_total\{kind="http",result="timeout"\} [1-9]/);
     await fetch(`${app.url}/admin/checks/hang`, { method: 'DELETE', headers: auth });
@@ -206,8 +207,16 @@ describe('health checker in the app', () => {
   test('push monitor: pings keep it up; silence past interval + grace turns it down (missed); a ping brings it back', async () => {
     await postJson(`${app.url}/admin/checks`, { id: 'cron', name: 'cron', kind: 'push', service: 'nightly-job', interval: '300ms', grace: '200ms', failureThreshold: 1 }, auth);
     assert.equal((await postJson(`${app.url}/health`, { service: 'nightly-job', status: 'up' })).status, 202);
-    const upAt = Date.now();
     await waitFor('push up', async () => (await getJson(`${app.url}/admin/checks/cron`, auth)).body.state === 'up');
+    // Pinging every 150 ms for well past interval + grace (500 ms): it stays up throughout.
+    const keepUntil = Date.now() + 1500;
+    let upAt = 0;
+    while (Date.now() < keepUntil) {
+      await sleep(150);
+      assert.equal((await postJson(`${app.url}/health`, { service: 'nightly-job', status: 'up' })).status, 202);
+      upAt = Date.now();
+      assert.equal((await getJson(`${app.url}/admin/checks/cron`, auth)).body.state, 'up');
+    }
     const down = await waitFor('push down', async () => {
       const b = (await getJson(`${app.url}/admin/checks/cron`, auth)).body;
       return b.state === 'down' ? b : undefined;

@@ -8,6 +8,7 @@ import { parseCheck, type CheckDefinition } from '../../src/health/check-schema.
 import { runProbe } from '../../src/health/probe.js';
 import { HttpPools } from '../../src/health/probe-http.js';
 import { closedPort, hasOpenssl, opensslDate, selfSigned, startTarget, type Target } from '../helpers/health-targets.js';
+import { cannotHere } from '../helpers/cannot-here.js';
 
 function check(input: Record<string, unknown>): CheckDefinition {
   const r = parseCheck({ name: 't', interval: '10s', ...input });
@@ -76,7 +77,8 @@ describe('health probes', () => {
     const took = performance.now() - t0;
     assert.equal(r.status, 'down');
     assert.equal(r.errorClass, 'timeout');
-    assert.ok(took < 600, `settled after ${took} ms`);
+    // Settled at the timeout, not when the 2 s answer came (slack for a loaded machine).
+    assert.ok(took < 1500, `settled after ${took} ms`);
   });
 
   test('http: slower than maxLatency is degraded, still ok', async () => {
@@ -106,7 +108,13 @@ describe('health probes', () => {
     assert.equal(mismatch.errorClass, 'dns_mismatch');
     const missing = await runProbe(check({ kind: 'dns', hostname: 'no-such-host.invalid', timeout: '3s' }), deps);
     assert.equal(missing.status, 'down');
-    assert.ok(['dns', 'timeout'].includes(missing.errorClass ?? ''), String(missing.errorClass));
+    // A resolver that cannot be reached at all times out; under CI (a working resolver) it must say dns.
+    const allowed = process.env.CI === 'true' ? ['dns'] : ['dns', 'timeout'];
+    assert.ok(allowed.includes(missing.errorClass ?? ''), String(missing.errorClass));
+  });
+
+  test('the openssl CLI for the tls tests is here (a failure under CI=true when not)', (t) => {
+    if (!hasOpenssl()) cannotHere(t, 'openssl CLI not found: the tls tests below are skipped');
   });
 
   describe('tls', { skip: !hasOpenssl() && 'openssl CLI not found' }, () => {
