@@ -1,9 +1,13 @@
 // Alerts on state changes: one log line each, and a POST to every configured webhook with a
 // JSON body (Sluice's own shape, or Slack-compatible `{"text": …}` with template "slack").
 // Deliveries run in the background, each retried with exponential backoff and full jitter
-// on network errors, 408, 429 and 5xx; other 4xx answers are final.
+// on network errors, 408, 429 and 5xx; other 4xx answers are final. Per (webhook, check) one
+// delivery is under way at a time, so a retried `down` can never land after the later `up`;
+// an event not yet sent is replaced by a newer one for the same check (receivers want the
+// latest state, not the history). Requests per webhook and events waiting are both capped,
+// so a dead webhook during a storm of changes costs bounded memory, sockets and timers.
 import type { Logger } from 'pino';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { z } from 'zod';
 import type { CheckStateName } from './state.js';
 
@@ -26,16 +30,37 @@ export interface AlertEvent {
   result: { errorClass: string | null; message: string | null; latencyMs: number | null; statusCode: number | null };
 }
 
+/** Why an event was never sent: superseded by a newer one for its check, over the queue cap, or still queued at stop. */
+export type DiscardReason = 'replaced' | 'dropped' | 'abandoned';
+
 export interface AlerterOptions {
   webhooks: readonly Webhook[];
   retries: number;
   baseDelayMs: number;
   timeoutMs: number;
   logger: Logger;
+  /** Requests in flight to one webhook at most (default 8). */
+  maxInFlightPerWebhook?: number;
+  /** Events waiting to be sent, over all webhooks (default 10,000); past it the oldest is dropped. */
+  maxQueued?: number;
   onDelivery?: (outcome: 'delivered' | 'failed') => void;
+  onDiscard?: (reason: DiscardReason, count: number) => void;
+}
+
+export interface AlerterStats {
+  /** Events not yet attempted. */
+  queued: number;
+  /** Requests under way, over all webhooks. */
+  inFlight: number;
+  /** (webhook, check) pairs with a delivery under way or waiting. */
+  lanes: number;
+  replaced: number;
+  dropped: number;
 }
 
 const EMOJI: Record<CheckStateName, string> = { up: ':large_green_circle:', degraded: ':large_yellow_circle:', down: ':red_circle:', unknown: ':white_circle:' };
+// One warning per window at most: a storm drops events by the thousand.
+const DROP_WARN_INTERVAL_MS = 10_000;
 
 export function alertBody(e: AlertEvent, template: Webhook['template']): unknown {
   if (template === 'json') return { event: 'check.state_changed', ...e };
@@ -44,60 +69,268 @@ export function alertBody(e: AlertEvent, template: Webhook['template']): unknown
   return { text: `${EMOJI[e.to]} *${e.check.name}*${target} is ${e.to.toUpperCase()} (was ${e.from}) at ${e.at}${why}` };
 }
 
-export class Alerter {
-  private readonly pending = new Set<Promise<void>>();
-  private readonly ac = new AbortController();
+interface Delivery {
+  lane: Lane;
+  payload: string;
+  /** Attempts made so far. */
+  attempts: number;
+  lastError: string;
+}
 
-  constructor(private readonly opts: AlerterOptions) {}
+/** The deliveries of one check to one webhook: `current` is under way (or waiting for a request slot), `next` is the newest event after it. */
+interface Lane {
+  hook: HookState;
+  check: string;
+  current: Delivery | undefined;
+  next: Delivery | undefined;
+  retryTimer: NodeJS.Timeout | undefined;
+}
+
+interface HookState {
+  hook: Webhook;
+  lanes: Map<string, Lane>;
+  /** Lanes whose current delivery waits for a request slot, oldest first (a Set: O(1) removal on drop). */
+  ready: Set<Lane>;
+  inFlight: number;
+}
+
+type AttemptResult = 'delivered' | 'retry' | 'final';
+
+export class Alerter {
+  private readonly hooks: HookState[];
+  /** Deliveries not yet attempted, oldest first: what the queue cap counts and drops from. */
+  private readonly unsent = new Set<Delivery>();
+  private readonly attempts = new Set<Promise<void>>();
+  private readonly ac = new AbortController();
+  private readonly agent: Agent;
+  private readonly maxInFlight: number;
+  private readonly maxQueued: number;
+  private idleWaiters: Array<() => void> = [];
+  private stopping: Promise<void> | undefined;
+  private replaced = 0;
+  private dropped = 0;
+  private droppedUnlogged = 0;
+  private lastDropWarn = 0;
+
+  constructor(private readonly opts: AlerterOptions) {
+    this.maxInFlight = Math.max(1, opts.maxInFlightPerWebhook ?? 8);
+    this.maxQueued = Math.max(1, opts.maxQueued ?? 10_000);
+    this.hooks = opts.webhooks.map((hook) => ({ hook, lanes: new Map(), ready: new Set(), inFlight: 0 }));
+    // Our own pool, so stop() can close its sockets and the connection cap holds even if
+    // two webhooks share an origin.
+    this.agent = new Agent({ connections: this.maxInFlight });
+  }
 
   notify(e: AlertEvent): void {
     const line = { check: e.check.id, name: e.check.name, from: e.from, to: e.to, error_class: e.result.errorClass, reason: e.result.message };
     if (e.to === 'down') this.opts.logger.warn(line, `check ${e.check.name} is down`);
     else this.opts.logger.info(line, `check ${e.check.name} is ${e.to}`);
-    for (const hook of this.opts.webhooks) {
-      const p = this.deliver(hook, alertBody(e, hook.template)).finally(() => this.pending.delete(p));
-      this.pending.add(p);
-    }
+    if (this.stopping) return;
+    for (const h of this.hooks) this.enqueue(h, e.check.id, JSON.stringify(alertBody(e, h.hook.template)));
+    this.enforceCap();
+    for (const h of this.hooks) this.pump(h);
   }
 
-  /** Waits up to `ms` for deliveries in flight, then abandons the rest. */
+  stats(): AlerterStats {
+    let inFlight = 0;
+    let lanes = 0;
+    for (const h of this.hooks) {
+      inFlight += h.inFlight;
+      lanes += h.lanes.size;
+    }
+    return { queued: this.unsent.size, inFlight, lanes, replaced: this.replaced, dropped: this.dropped };
+  }
+
+  /** Waits up to `ms` for the queue to drain (retries included), then stops. */
   async close(ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(this.pending), new Promise((r) => (timer = setTimeout(r, ms)))]);
-    clearTimeout(timer);
-    this.ac.abort(new Error('alerter closed'));
+    if (!this.stopping && this.busy()) {
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<void>((r) => this.idleWaiters.push(r));
+      await Promise.race([idle, new Promise((r) => (timer = setTimeout(r, ms)))]);
+      clearTimeout(timer);
+    }
+    await this.stop();
   }
 
-  private async deliver(hook: Webhook, body: unknown): Promise<void> {
-    const payload = JSON.stringify(body);
-    let lastError = '';
-    for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
-      if (attempt > 0) {
-        const cap = this.opts.baseDelayMs * 2 ** (attempt - 1);
-        if (!(await sleep(cap / 2 + Math.random() * (cap / 2), this.ac.signal))) break;
-      }
-      try {
-        const res = await request(hook.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': 'sluice-alerts/1', ...hook.headers },
-          body: payload,
-          signal: AbortSignal.any([this.ac.signal, AbortSignal.timeout(this.opts.timeoutMs)]),
-        });
-        await res.body.dump();
-        if (res.statusCode < 300) {
-          this.opts.onDelivery?.('delivered');
-          return;
-        }
-        lastError = `HTTP ${res.statusCode}`;
-        if (res.statusCode < 500 && res.statusCode !== 408 && res.statusCode !== 429) break;
-      } catch (err) {
-        lastError = (err as Error).message;
-        if (this.ac.signal.aborted) break;
-      }
-    }
-    this.opts.onDelivery?.('failed');
-    this.opts.logger.error({ webhook: redact(hook.url), err: lastError }, 'alert webhook delivery failed');
+  /** Cancels everything at once: queued events, backoff timers, requests; closes the sockets. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
   }
+
+  private async shutdown(): Promise<void> {
+    this.ac.abort(new Error('alerter closed'));
+    const abandoned = this.clearLanes();
+    if (abandoned > 0) {
+      this.opts.onDiscard?.('abandoned', abandoned);
+      this.opts.logger.warn({ abandoned }, 'alerter stopped with alerts not yet delivered');
+    }
+    this.warnDropped(true);
+    await Promise.allSettled([...this.attempts]);
+    await this.agent.destroy();
+    this.wakeIdle();
+  }
+
+  /** Counts the deliveries it throws away: those never attempted and those between retries. */
+  private clearLanes(): number {
+    let n = this.unsent.size;
+    for (const h of this.hooks) {
+      for (const lane of h.lanes.values()) {
+        clearTimeout(lane.retryTimer);
+        if (lane.current && !this.unsent.has(lane.current)) n++;
+      }
+      h.lanes.clear();
+      h.ready.clear();
+    }
+    this.unsent.clear();
+    return n;
+  }
+
+  private enqueue(h: HookState, check: string, payload: string): void {
+    let lane = h.lanes.get(check);
+    if (!lane) {
+      lane = { hook: h, check, current: undefined, next: undefined, retryTimer: undefined };
+      h.lanes.set(check, lane);
+    }
+    const d: Delivery = { lane, payload, attempts: 0, lastError: '' };
+    this.unsent.add(d);
+    if (!lane.current) {
+      lane.current = d;
+      h.ready.add(lane);
+    } else if (this.unsent.has(lane.current)) {
+      // Still waiting for a slot: take its place (and its turn in the line).
+      this.supersede(lane.current);
+      lane.current = d;
+    } else {
+      if (lane.next) this.supersede(lane.next);
+      lane.next = d;
+    }
+  }
+
+  private supersede(old: Delivery): void {
+    this.unsent.delete(old);
+    this.replaced++;
+    this.opts.onDiscard?.('replaced', 1);
+    this.opts.logger.debug({ check: old.lane.check, webhook: redact(old.lane.hook.hook.url), replaced: this.replaced }, 'queued alert replaced by a newer one for the same check');
+  }
+
+  private enforceCap(): void {
+    let n = 0;
+    for (const d of this.unsent) {
+      if (this.unsent.size <= this.maxQueued) break;
+      this.drop(d);
+      n++;
+    }
+    if (n === 0) return;
+    this.dropped += n;
+    this.droppedUnlogged += n;
+    this.opts.onDiscard?.('dropped', n);
+    this.warnDropped(false);
+  }
+
+  private drop(d: Delivery): void {
+    this.unsent.delete(d);
+    const lane = d.lane;
+    if (lane.next === d) lane.next = undefined;
+    else if (lane.current === d) {
+      // Never attempted, so nothing comes after it: the lane is empty.
+      lane.hook.ready.delete(lane);
+      lane.hook.lanes.delete(lane.check);
+    }
+  }
+
+  private warnDropped(force: boolean): void {
+    const now = Date.now();
+    if (this.droppedUnlogged === 0 || (!force && now - this.lastDropWarn < DROP_WARN_INTERVAL_MS)) return;
+    this.opts.logger.warn({ dropped: this.droppedUnlogged, total: this.dropped, maxQueued: this.maxQueued }, 'alert queue full: oldest alerts dropped');
+    this.droppedUnlogged = 0;
+    this.lastDropWarn = now;
+  }
+
+  /** Starts attempts while the webhook has free request slots. */
+  private pump(h: HookState): void {
+    while (h.inFlight < this.maxInFlight && !this.stopping) {
+      const lane = h.ready.values().next().value;
+      if (!lane) return;
+      h.ready.delete(lane);
+      const d = lane.current;
+      if (!d) continue;
+      this.unsent.delete(d);
+      h.inFlight++;
+      const p = this.attempt(h.hook, d)
+        .then((r) => this.settle(d, r))
+        .finally(() => {
+          this.attempts.delete(p);
+          h.inFlight--;
+          this.pump(h);
+          if (!this.busy()) this.wakeIdle();
+        });
+      this.attempts.add(p);
+    }
+  }
+
+  private settle(d: Delivery, r: AttemptResult): void {
+    if (this.stopping) return;
+    const lane = d.lane;
+    if (r === 'retry' && d.attempts <= this.opts.retries) {
+      lane.retryTimer = setTimeout(() => {
+        lane.retryTimer = undefined;
+        lane.hook.ready.add(lane);
+        this.pump(lane.hook);
+      }, backoffMs(this.opts.baseDelayMs, d.attempts));
+      return;
+    }
+    if (r === 'delivered') this.opts.onDelivery?.('delivered');
+    else {
+      this.opts.onDelivery?.('failed');
+      this.opts.logger.error({ webhook: redact(lane.hook.hook.url), check: lane.check, attempts: d.attempts, err: d.lastError }, 'alert webhook delivery failed');
+    }
+    this.advance(lane);
+  }
+
+  /** The lane's delivery is done: its newest waiting event, if any, goes to the back of the line. */
+  private advance(lane: Lane): void {
+    lane.current = lane.next;
+    lane.next = undefined;
+    if (lane.current) lane.hook.ready.add(lane);
+    else lane.hook.lanes.delete(lane.check);
+  }
+
+  private async attempt(hook: Webhook, d: Delivery): Promise<AttemptResult> {
+    d.attempts++;
+    try {
+      const res = await request(hook.url, {
+        method: 'POST',
+        dispatcher: this.agent,
+        headers: { 'content-type': 'application/json', 'user-agent': 'sluice-alerts/1', ...hook.headers },
+        body: d.payload,
+        signal: AbortSignal.any([this.ac.signal, AbortSignal.timeout(this.opts.timeoutMs)]),
+      });
+      await res.body.dump();
+      if (res.statusCode < 300) return 'delivered';
+      d.lastError = `HTTP ${res.statusCode}`;
+      return res.statusCode >= 500 || res.statusCode === 408 || res.statusCode === 429 ? 'retry' : 'final';
+    } catch (err) {
+      d.lastError = (err as Error).message;
+      return this.ac.signal.aborted ? 'final' : 'retry';
+    }
+  }
+
+  private busy(): boolean {
+    return this.hooks.some((h) => h.lanes.size > 0 || h.inFlight > 0);
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** Doubles per attempt; jittered over the upper half of the step so many checks' retries spread out. */
+function backoffMs(baseMs: number, attempts: number): number {
+  const cap = baseMs * 2 ** (attempts - 1);
+  return cap / 2 + Math.random() * (cap / 2);
 }
 
 /** Webhook URLs often carry a secret in the path (Slack): log only the origin. */
@@ -107,19 +340,4 @@ function redact(url: string): string {
   } catch {
     return '(invalid url)';
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

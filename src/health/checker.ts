@@ -103,7 +103,10 @@ export class HealthChecker {
       baseDelayMs: h.webhookBaseDelayMs,
       timeoutMs: h.webhookTimeoutMs,
       logger: deps.logger,
+      maxInFlightPerWebhook: h.webhookConcurrency,
+      maxQueued: h.webhookMaxQueued,
       onDelivery: (outcome) => deps.metrics.alertDeliveries.labels(outcome).inc(),
+      onDiscard: (reason, n) => deps.metrics.alertsDiscarded.labels(reason).inc(n),
     });
   }
 

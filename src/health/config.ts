@@ -14,6 +14,8 @@ export const healthConfig = z
     webhookRetries: z.number().int().min(0).max(20).default(5).describe('Retries of a failed alert delivery'),
     webhookBaseDelayMs: z.number().int().min(1).default(1000).describe('First retry delay of an alert delivery; doubles each retry'),
     webhookTimeoutMs: z.number().int().min(100).default(5000).describe('Timeout of one alert delivery attempt'),
+    webhookConcurrency: z.number().int().min(1).max(256).default(8).describe('Alert requests in flight at once per webhook (one per check at a time, in order)'),
+    webhookMaxQueued: z.number().int().min(1).default(10_000).describe('Alert events waiting to be sent, over all webhooks; past it the oldest is dropped (counted in sluice_alerts_discarded_total)'),
   })
   .prefault({});
 

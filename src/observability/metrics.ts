@@ -170,11 +170,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly alertsDiscarded = new Counter({
+    name: 'sluice_alerts_discarded_total',
+    help: 'Alert events never sent: replaced by a newer one for the same check, dropped over health.webhookMaxQueued, or abandoned at shutdown',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
     // Series whose label values are known up front start at zero, so every metric shows on
     // the first scrape and rate()/increase() see the first increment.
     for (const t of FLUSH_TRIGGERS) this.batchesFlushed.labels(t).inc(0);
+    for (const r of ['replaced', 'dropped', 'abandoned']) this.alertsDiscarded.labels(r).inc(0);
     for (const t of RECORD_TYPES) this.ingestRecords.labels(t).inc(0);
   }
 
