@@ -45,11 +45,16 @@ describe('backpressure', () => {
     let rejected = 0;
     let retryAfter: string | null = null;
     let maxBuffered = 0;
+    let samples = 0;
+    // The buffer's depth sampled on a timer all through the load, not only when a response arrives.
+    const sampler = setInterval(() => {
+      samples++;
+      maxBuffered = Math.max(maxBuffered, app.buffer.stats().records);
+    }, 1);
     // 40 concurrent requests of 100 records: far more than the slow sink drains in time.
     await Promise.all(
       Array.from({ length: 40 }, async (_, i) => {
         const res = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ndjson(100, `bp${i}`) });
-        maxBuffered = Math.max(maxBuffered, app.buffer.stats().records);
         if (res.status === 202) accepted += ((await res.json()) as { accepted: number }).accepted;
         else {
           assert.equal(res.status, 429);
@@ -58,13 +63,107 @@ describe('backpressure', () => {
           rejected++;
         }
       }),
-    );
+    ).finally(() => clearInterval(sampler));
     assert.ok(rejected > 0, 'some requests were pushed back');
     assert.equal(retryAfter, '2');
-    assert.ok(maxBuffered <= 500, `buffer stayed within its bound (saw ${maxBuffered})`);
+    assert.ok(samples > 0 && maxBuffered > 0, `the sampler saw the buffer in use during the load (${samples} samples, max ${maxBuffered})`);
+    assert.ok(maxBuffered <= 500, `buffer stayed within its bound (saw ${maxBuffered} in ${samples} samples)`);
     sink.delayMs = 0;
     await app.stop();
     assert.equal(sink.stored, accepted, 'every accepted record reached the sink');
+  });
+});
+
+/** A sink that takes no batch until the test opens its gate. */
+class GatedSink implements Sink {
+  readonly name = 'gated';
+  stored = 0;
+  calls = 0;
+  private opened!: () => void;
+  private readonly gate = new Promise<void>((resolve) => (this.opened = resolve));
+  async writeBatch(batch: Batch): Promise<void> {
+    this.calls++;
+    await this.gate;
+    this.stored += batch.records.length;
+  }
+  open(): void {
+    this.opened();
+  }
+  async close(): Promise<void> {}
+}
+
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  for (const deadline = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 2))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
+  }
+}
+
+/**
+ * Fills the buffer behind a gated sink with 10-record requests until one has to wait for room
+ * (the buffer's wait line holds it); returns that request's pending response and when it was sent.
+ * Every request before it must have been accepted.
+ */
+async function fillUntilOneWaits(app: App): Promise<{ waiting: Promise<Response>; sentAt: number; accepted: number }> {
+  let accepted = 0;
+  for (let i = 0; i < 200; i++) {
+    const sentAt = performance.now();
+    let answered: Response | undefined;
+    let failed: unknown;
+    const res = fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ndjson(10, `fill${i}`) });
+    res.then((r) => (answered = r), (err: unknown) => (failed = err));
+    // Whichever comes first: the answer, or the request showing up in the wait line.
+    for (const deadline = Date.now() + 30_000; !answered && failed === undefined && app.buffer.stats().waiting === 0; await new Promise((r) => setTimeout(r, 2))) {
+      if (Date.now() > deadline) throw new Error(`request ${i} was neither answered nor seen waiting within 30 s`);
+    }
+    if (failed !== undefined) throw failed;
+    if (!answered) return { waiting: res, sentAt, accepted };
+    assert.equal(answered.status, 202, `request ${i} fits and is accepted at once`);
+    accepted += 10;
+  }
+  throw new Error(`200 requests were all accepted: the buffer never filled (${JSON.stringify(app.buffer.stats())})`);
+}
+
+describe('waiting for room (ingest.enqueueTimeoutMs)', () => {
+  const limits = { 'buffer.maxRecords': 40, 'batch.maxRecords': 10, 'batch.maxWaitMs': 5, 'writers.count': 1, 'writers.queue': 1, 'ingest.retryAfterSeconds': 3 };
+
+  test('a request that arrives while the buffer is full waits, and gets its 202 once room frees within the timeout', { timeout: 60_000 }, async () => {
+    const sink = new GatedSink();
+    const timeoutMs = 20_000;
+    const app = await appWith({ ...limits, 'ingest.enqueueTimeoutMs': timeoutMs }, sink);
+    try {
+      const { waiting, accepted } = await fillUntilOneWaits(app);
+      assert.ok(accepted > 0, 'the buffer took requests before it was full');
+      assert.equal(app.buffer.stats().waiting, 1, 'one request waits for room');
+      // Still waiting a while later: neither answered nor refused.
+      const early = await Promise.race([waiting.then((r) => r.status), new Promise<'pending'>((r) => setTimeout(() => r('pending'), 300))]);
+      assert.equal(early, 'pending', 'the request is held, not refused');
+      sink.open();
+      const res = await waiting;
+      assert.equal(res.status, 202, `admitted once the sink made room: ${await res.clone().text()}`);
+      assert.deepEqual(await res.json(), { accepted: 10 });
+      await until(() => sink.stored === accepted + 10, `all ${accepted + 10} accepted records are stored`);
+    } finally {
+      sink.open();
+    }
+  });
+
+  test('while no room frees, the waiting request gets 429 with Retry-After, and only once the timeout has passed', { timeout: 60_000 }, async () => {
+    const sink = new GatedSink();
+    const timeoutMs = 800;
+    const app = await appWith({ ...limits, 'ingest.enqueueTimeoutMs': timeoutMs }, sink);
+    try {
+      const { waiting, sentAt } = await fillUntilOneWaits(app);
+      const res = await waiting;
+      const waitedMs = performance.now() - sentAt;
+      assert.equal(res.status, 429);
+      assert.equal(res.headers.get('retry-after'), '3');
+      assert.equal(((await res.json()) as Record<string, unknown>).error, 'SLUICE_ERR_BUFFER_FULL');
+      // A lower bound only; 5 ms for timer rounding.
+      assert.ok(waitedMs >= timeoutMs - 5, `refused after ${waitedMs.toFixed(0)} ms, not before the ${timeoutMs} ms timeout`);
+      assert.equal(app.buffer.stats().waiting, 0, 'the refused request left the wait line');
+    } finally {
+      sink.open();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 // `sluice load` against a real collector (blackhole sink): exact request and record counts
 // for single-record, bulk NDJSON + gzip and paced runs, 429s counted when the buffer is full,
-// the --json shape, and usage mistakes. Counts only: speed belongs to the benchmarks.
+// the --json shape, and usage mistakes. Counts, and the pacing of --rate as a lower bound on
+// time: speed itself belongs to the benchmarks.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { App } from '../../src/app.js';
@@ -73,11 +74,20 @@ describe('sluice load against a running collector', () => {
     assert.equal(await committedSince(app, before, 1050), 1050);
   });
 
-  test('JSON arrays at a fixed rate send exactly the records asked for', async () => {
-    const { code, r } = await loadJson(['--url', app.url, '--records', '200', '--clients', '4', '--batch', '10', '--rate', '2000']);
+  test('JSON arrays at a fixed rate send exactly the records asked for, no faster than the rate', async () => {
+    const records = 200;
+    const batch = 10;
+    const rate = 200; // records per second
+    const started = performance.now();
+    const { code, r } = await loadJson(['--url', app.url, '--records', String(records), '--clients', '4', '--batch', String(batch), '--rate', String(rate)]);
+    const elapsedMs = performance.now() - started;
     assert.equal(code, 0);
-    assert.equal(r.load.requests, 20);
-    assert.deepEqual(r.load.statusCounts, { '202': 20 });
+    assert.equal(r.load.requests, records / batch);
+    assert.deepEqual(r.load.statusCounts, { '202': records / batch });
+    // The last request is due when the records before it have had their time: (200 - 10) / 200 s.
+    // A lower bound only (a loaded machine is slower, never faster); 10 ms for timer rounding.
+    const lastDueMs = ((records - batch) / rate) * 1000;
+    assert.ok(elapsedMs >= lastDueMs - 10, `paced: ${records} records at ${rate}/s took ${elapsedMs.toFixed(0)} ms, expected at least ${lastDueMs} ms`);
   });
 
   test('the text summary names throughput, status codes and percentiles', async () => {

@@ -20,6 +20,13 @@ async function loadJson(args: string[]): Promise<{ code: number; r: VerifyJson }
 }
 
 describe('sluice load --verify against PostgreSQL', () => {
+  /** What the collector has been sent: ingest requests (any route and status) and records it accepted. */
+  async function received(): Promise<{ requests: number; records: number }> {
+    const sum = async (name: string): Promise<number> =>
+      ((await app.metrics.registry.getSingleMetric(name)!.get()).values as Array<{ value: number }>).reduce((n, v) => n + v.value, 0);
+    return { requests: await sum('sluice_ingest_requests_total'), records: await sum('sluice_ingest_records_total') };
+  }
+
   const dir = tempDir();
   let db: TestDatabase;
   let app: App;
@@ -72,10 +79,17 @@ describe('sluice load --verify against PostgreSQL', () => {
   test('a --verify URL without the logs table is refused before anything is sent', async () => {
     const other = await createTestDatabase();
     try {
+      const before = await received();
       let out = '';
       const code = await main(['load', '--url', app.url, '--records', '10', '--verify', other.url, '--quiet'], (s) => (out += s));
       assert.equal(code, 2);
       assert.equal(out, '');
+      assert.deepEqual(await received(), before, 'the collector saw no request and took no record');
+      // Control: one request does move these counters, so the comparison above can fail.
+      assert.equal((await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"control"}' })).status, 202);
+      const afterControl = await received();
+      assert.equal(afterControl.requests, before.requests + 1);
+      assert.equal(afterControl.records, before.records + 1);
     } finally {
       await other.drop();
     }

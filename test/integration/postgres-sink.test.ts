@@ -162,8 +162,26 @@ describe('postgres sink', () => {
     });
   }
 
-  test('health() reports ok, and an unreachable server as a reason', async () => {
+  test('health() reports ok, and a server that became unreachable as a reason naming postgres', async () => {
     assert.deepEqual(await sink.health(), { ok: true });
+    // A started sink whose server then goes away: route it through a proxy, then close the proxy.
+    const proxy = await CommitReplyDropper.start(new URL(db.url));
+    const behind = sinkFor(proxy.urlFor(db.url), { 'postgres.connectTimeoutMs': 2000 });
+    let closed = false;
+    try {
+      await behind.start();
+      assert.deepEqual(await behind.health(), { ok: true }, 'reachable through the proxy');
+      await proxy.close();
+      closed = true;
+      const h = await behind.health();
+      assert.equal(h.ok, false, 'unreachable: not ok');
+      assert.match(h.reason ?? '', /^postgres: \S/, `the reason names postgres and the error: ${JSON.stringify(h)}`);
+      assert.match(h.reason ?? '', /ECONNREFUSED|terminated|connect|closed|no answer/i, `the reason says why: ${h.reason}`);
+    } finally {
+      await behind.close();
+      if (!closed) await proxy.close();
+    }
+    // And a server that was never there fails start() with its address.
     const dead = sinkFor('postgres://postgres@127.0.0.1:1/nothing', { 'postgres.connectTimeoutMs': 500 });
     await assert.rejects(dead.start(), /127\.0\.0\.1:1/);
   });
@@ -190,6 +208,7 @@ describe('postgres sink: a lost COMMIT reply', () => {
       // The server commits, but the reply never arrives: to the sink the outcome is unknown.
       await assert.rejects(sink.writeBatch(b, signal));
       assert.equal(proxy.droppedReplies, 1);
+      assert.equal(proxy.executedCommits, 1, 'the proxy cut the connection only once the server had executed the COMMIT');
       assert.equal(await db.count('logs'), 300, 'the first attempt did commit');
       // What the writer pool does next: retry the same batch.
       await sink.writeBatch(b, signal);

@@ -11,22 +11,44 @@ import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
 const cleanups: Array<() => void> = [];
 after(() => cleanups.forEach((c) => c()));
 
-function spawnCollector(dir: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/helpers/cli.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--sink', 'file', '--log.pretty', 'false', '--log-level', 'info',
-      '--file.dir', join(dir, 'logs'), '--deadLetter.dir', join(dir, 'dead-letter'), '--wal.dir', join(dir, 'wal'), ...extra],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SLUICE_CONFIG: '' } },
-  );
+/**
+ * A collector in a child process, run as `sluice serve` runs (runUntilSignal), with the file
+ * sink slowed by `delayMs` per batch. After a graceful stop it prints its shutdown flush count
+ * (sluice_batches_flushed_total{trigger="shutdown"}), which the parent cannot scrape once the
+ * listener is closed, and exits with the stop's code.
+ */
+function spawnSlowCollector(dir: string, overrides: Record<string, string | number>, delayMs: number) {
+  const src = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+  const script = `
+    const { pino } = await import('pino');
+    const { createApp } = await import(${src('../../src/app.js')});
+    const { runUntilSignal } = await import(${src('../../src/cli/serve-command.js')});
+    const { createSink } = await import(${src('../../src/sinks/create-sink.js')});
+    const { testConfig } = await import(${src('../helpers/app.js')});
+    const config = testConfig({ ...${JSON.stringify(overrides)}, 'log.level': 'info' }, ${JSON.stringify(dir)});
+    const logger = pino({ level: 'info' });
+    const sink = await createSink(config, { logger });
+    const write = sink.writeBatch.bind(sink);
+    sink.writeBatch = async (batch, signal) => {
+      await new Promise((r) => setTimeout(r, ${delayMs}));
+      return write(batch, signal);
+    };
+    const app = await createApp(config, { sink, logger });
+    const code = await runUntilSignal(app);
+    const flushed = await app.metrics.registry.getSingleMetric('sluice_batches_flushed_total').get();
+    const shutdownFlushes = flushed.values.find((v) => v.labels.trigger === 'shutdown')?.value ?? 0;
+    process.stdout.write(JSON.stringify({ shutdownFlushes }) + '\\n', () => process.exit(code));
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SLUICE_CONFIG: '' } });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
+  let out = '';
+  return new Promise<{ child: ChildProcess; url: string; exited: Promise<number | null>; output: () => string }>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) resolve({ child, url: m[1]!, exited });
+      if (m) resolve({ child, url: m[1]!, exited, output: () => out });
     });
-    child.on('exit', (code) => reject(new Error(`collector exited early (${code}): ${out}`)));
+    void exited.then((code) => reject(new Error(`collector exited early (${code}): ${out}`)));
   });
 }
 
@@ -36,22 +58,37 @@ function countStored(dir: string): number {
 }
 
 describe('shutdown', () => {
-  test('SIGTERM with batches in flight: every accepted record is in the sink and the process exits 0', async () => {
+  test('SIGTERM with batches in flight and a partial batch: every accepted record is in the sink, the partial one by the shutdown flush, and the process exits 0', { timeout: 60_000 }, async () => {
     const dir = tempDir();
     cleanups.push(dir.remove);
-    // Long maxWait and one writer: when the signal lands, records sit in the batcher, the queue and the writer.
-    const { child, url, exited } = await spawnCollector(dir.path, ['--batch.maxRecords', '250', '--batch.maxWaitMs', '60000', '--writers.count', '1', '--writers.queue', '1']);
+    const batchSize = 250;
+    const requests = 40;
+    const perRequest = 101; // 4040 records: 16 full batches and a partial one of 40 only the shutdown flush cuts
+    assert.notEqual((requests * perRequest) % batchSize, 0);
+    // A real collector process (the serve command's signal handling) whose file sink takes
+    // 100 ms per batch, with one writer and a queue of one: when the signal lands, batches wait
+    // in the queue and the writer, and the partial batch in the batcher (maxWait is a minute).
+    const { child, url, exited, output } = await spawnSlowCollector(dir.path, { 'batch.maxRecords': batchSize, 'batch.maxWaitMs': 60_000, 'writers.count': 1, 'writers.queue': 1 }, 100);
     let accepted = 0;
-    const requests = Array.from({ length: 40 }, async (_, i) => {
-      const body = Array.from({ length: 100 }, (_, j) => JSON.stringify({ msg: `r${i}-${j}` })).join('\n');
-      const res = await fetch(`${url}/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
-      if (res.status === 202) accepted += 100;
-    });
-    await Promise.all(requests);
-    assert.equal(accepted, 4000);
+    await Promise.all(
+      Array.from({ length: requests }, async (_, i) => {
+        const body = Array.from({ length: perRequest }, (_, j) => JSON.stringify({ msg: `r${i}-${j}` })).join('\n');
+        const res = await fetch(`${url}/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+        if (res.status === 202) accepted += ((await res.json()) as { accepted: number }).accepted;
+      }),
+    );
+    assert.equal(accepted, requests * perRequest);
+    // Batches really are in flight, and records wait behind them.
+    const jobs = (await (await fetch(`${url}/admin/jobs`)).json()) as { writers: { inFlight: unknown[]; committedRecords: number } };
+    assert.equal(jobs.writers.inFlight.length, 1, 'a batch is in the writer');
+    assert.ok(jobs.writers.committedRecords < accepted - batchSize, `most records are still to be written (${jobs.writers.committedRecords} committed)`);
     child.kill('SIGTERM');
-    assert.equal(await exited, 0);
-    assert.equal(countStored(dir.path), 4000);
+    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running 30 s after SIGTERM'), 30_000))]);
+    assert.equal(code, 0, output());
+    assert.equal(countStored(dir.path), accepted, 'every accepted record is stored');
+    const m = /"shutdownFlushes":(\d+)/.exec(output());
+    assert.ok(m, `the collector reported its flush counters: ${output()}`);
+    assert.ok(Number(m[1]) >= 1, `the shutdown flush cut the partial batch (sluice_batches_flushed_total{trigger="shutdown"} = ${m[1]})`);
   });
 
   test('a second signal exits at once, even while a graceful stop is still waiting on the sink', async () => {

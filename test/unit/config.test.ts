@@ -16,10 +16,17 @@ describe('config', () => {
   });
 
   test('every key has a default and a description', () => {
-    for (const k of configKeys()) {
+    const keys = configKeys();
+    assert.ok(keys.length > 0, 'the schema lists its keys');
+    const { config, origins } = loadConfig({ env: {} });
+    for (const k of keys) {
       assert.notEqual(k.description, '', `${k.key} has no description`);
+      assert.notEqual(k.default, undefined, `${k.key} has no default`);
+      // With no file, env or flag, the loaded value is that default, and says it came from there.
+      const loaded = k.key.split('.').reduce<unknown>((v, part) => (v as Record<string, unknown> | undefined)?.[part], config);
+      assert.deepEqual(loaded, k.default, `${k.key} loads as its default`);
+      assert.equal(origins.get(k.key), 'default', `${k.key} comes from the default`);
     }
-    const { config } = loadConfig({ env: {} });
     assert.equal(config.server.port, 8080);
     assert.equal(config.ingest.enqueueTimeoutMs, 200);
   });

@@ -13,6 +13,7 @@ import { WalBuffer } from '../../src/pipeline/wal/wal-buffer.js';
 import type { LogRecord } from '../../src/record.js';
 import type { Batch } from '../../src/sinks/sink.js';
 import { tempDir } from '../helpers/app.js';
+import { cannotHere } from '../helpers/cannot-here.js';
 
 const dirs: Array<() => void> = [];
 after(() => dirs.forEach((d) => d()));
@@ -185,27 +186,48 @@ describe('WalBuffer', () => {
     await c.wal.shutdown();
   });
 
-  test('a corrupt tail (flipped byte, or garbage appended) is caught by the checksum and recovered from', async () => {
+  test('a frame whose length and JSON are intact but one byte changed is caught by the checksum: it and the rest of its segment are dropped', async () => {
     const dir = newDir();
     const a = await open(dir);
     await a.wal.push(many(2), 200, { timeoutMs: 0 });
     await a.wal.push(many(2, 2), 200, { timeoutMs: 0 });
+    await a.wal.push(many(2, 4), 200, { timeoutMs: 0 });
     await a.wal.shutdown();
     const path = join(dir, segments(dir).at(-1)!);
     const buf = readFileSync(path);
-    buf[buf.length - 5]! ^= 0x20; // inside the last frame's JSON
+    // One digit inside the second frame's first message: "message 2" becomes "message 7". The
+    // frame's length and its JSON stay valid, and so does every record in it: only the CRC can tell.
+    const at = buf.indexOf('"message 2"');
+    assert.ok(at > 0 && buf.indexOf('"message 2"', at + 1) === -1, 'the message is in the segment once');
+    buf[at + '"message '.length] = '7'.charCodeAt(0);
     writeFileSync(path, buf);
-    appendFileSync(path, Buffer.from('garbage after the tail'));
     const b = await open(dir);
-    assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 1);
-    assert.deepEqual(b.wal.take(100, Infinity).records.map((r) => r.id), ['r0', 'r1']);
+    assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 1, 'the repair is counted');
+    assert.deepEqual(b.wal.take(100, Infinity).records.map((r) => r.id), ['r0', 'r1'], 'the changed frame and the intact one after it are dropped');
+    assert.ok(statSync(path).size < buf.length, 'the segment was truncated at the changed frame');
     // New records after the repair get positions past anything the lost bytes could have held.
     await b.wal.push(many(1, 9), 100, { timeoutMs: 0 });
     assert.equal(b.wal.take(100, Infinity).records.length, 1);
     const id = b.wal.cut();
     const [, , from, to] = id.split('-').map(Number);
     assert.equal(from, 0);
-    assert.ok(to! > 4 + 22, `position jumped past the dropped bytes (${id})`);
+    assert.ok(to! > 6, `position jumped past the dropped records (${id})`);
+    await b.wal.shutdown();
+  });
+
+  test('garbage appended after the last frame is truncated and counted; every frame before it survives', async () => {
+    const dir = newDir();
+    const a = await open(dir);
+    await a.wal.push(many(2), 200, { timeoutMs: 0 });
+    await a.wal.push(many(2, 2), 200, { timeoutMs: 0 });
+    await a.wal.shutdown();
+    const path = join(dir, segments(dir).at(-1)!);
+    const good = statSync(path).size;
+    appendFileSync(path, Buffer.from('garbage after the tail'));
+    const b = await open(dir);
+    assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 1);
+    assert.deepEqual(b.wal.take(100, Infinity).records.map((r) => r.id), ['r0', 'r1', 'r2', 'r3']);
+    assert.equal(statSync(path).size, good, 'cut back to the last whole frame');
     await b.wal.shutdown();
   });
 
@@ -232,13 +254,15 @@ describe('WalBuffer', () => {
   });
 
   // A real full filesystem, not the cap: a small tmpfs. Mounting needs root with CAP_SYS_ADMIN;
-  // where that is refused these tests say so and skip (the cap test above covers the 429 path).
+  // where that is refused these tests say so and skip (the cap test above covers the 429 path),
+  // except under CI=true, where a refused mount fails the test.
   async function onTmpfs(t: TestContext, size: string, fn: (dir: string) => Promise<void>): Promise<void> {
     const dir = newDir();
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
     } catch (err) {
-      t.skip(`cannot mount a tmpfs here: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`);
+      // Under CI=true this throws: a test that cannot run there is a failure, not a skip.
+      cannotHere(t, `cannot mount a tmpfs here: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`);
       return;
     }
     try {
@@ -367,10 +391,17 @@ describe('WalBuffer', () => {
     await wal.sealed(first);
     await wal.sealed(second);
     wal.settled(second); // out of order: the first still pins the oldest segments
-    await new Promise((r) => setTimeout(r, 50));
+    // Deletion is decided when a batch settles (the log's segment count drops at once); a write
+    // round after it (this push's fsync) gives a deletion started there time to reach the directory.
+    assert.equal(wal.walStats().segments, before, 'no segment released while the first batch is unsettled');
+    await wal.push(many(1, 5000), 100, { timeoutMs: 0 });
     assert.equal(segments(dir).length, before, 'nothing deleted while the first batch is unsettled');
     wal.settled(first);
-    await new Promise((r) => setTimeout(r, 50));
+    const extra = cutBatch(wal, 1);
+    await wal.sealed(extra);
+    wal.settled(extra);
+    const deadline = Date.now() + 10_000;
+    while (segments(dir).length > 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     const after = segments(dir).length;
     assert.ok(after <= 2, `${before} segments → ${after}`);
     await wal.shutdown();

@@ -40,6 +40,14 @@ function cutsOnDisk(dir: string): string[] {
   return out;
 }
 
+/** Polls `cond` until it holds; fails with `what` after a generous deadline (a loaded machine is slow, never wrong). */
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  for (const deadline = Date.now() + ms; !cond(); ) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 async function pipeline(sink: Sink, opts: { maxRetries?: number } = {}) {
   const d = tempDir('sluice-walp-');
   dirs.push(d.remove);
@@ -76,7 +84,8 @@ describe('WAL + batcher + writer pool', () => {
     const p = await pipeline(sink);
     walDir = p.walDir;
     await Promise.all([p.wal.push(many(15), 1500, { timeoutMs: 0 }), p.wal.push(many(7, 15), 700, { timeoutMs: 0 })]);
-    await new Promise((r) => setTimeout(r, 30));
+    // The last two records go out on the batcher's timer: wait until every record reached the sink.
+    await until(() => p.pool.stats().committedRecords === 22, 'all 22 records are committed');
     await p.pool.idle();
     assert.deepEqual(seen.map((s) => s.id.split('-').slice(2).join('-')), ['0-10', '10-20', '20-22']);
     assert.ok(seen.every((s) => s.cutOnDisk), 'cut frame was on disk at write time');
@@ -89,7 +98,7 @@ describe('WAL + batcher + writer pool', () => {
     const sink: Sink = { name: 'bad', writeBatch: () => Promise.reject(new PermanentSinkError('bad data')), close: async () => {} };
     const p = await pipeline(sink);
     await p.wal.push(many(5), 500, { timeoutMs: 0 });
-    await new Promise((r) => setTimeout(r, 30));
+    await until(() => p.pool.stats().deadLetteredBatches === 1, 'the batch is dead-lettered');
     await p.pool.idle();
     assert.equal(readFileSync(p.deadLetterFile, 'utf8').trim().split('\n').length, 5);
     assert.equal(p.wal.walStats().unsettledBatches, 0);
@@ -104,7 +113,8 @@ describe('WAL + batcher + writer pool', () => {
     };
     const p = await pipeline(sink);
     await p.wal.push(many(25), 2500, { timeoutMs: 0 });
-    await new Promise((r) => setTimeout(r, 30));
+    // Two writers are stuck in the sink and the third batch (cut on the batcher's timer) is sealed or queued.
+    await until(() => p.wal.walStats().unsettledBatches === 3 && p.pool.stats().inFlight.length === 2, 'three batches are cut and two are in the sink');
     p.batcher.drain();
     p.pool.abortAll('deadline');
     await p.pool.idle();

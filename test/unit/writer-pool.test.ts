@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { PermanentSinkError } from '../../src/errors.js';
 import { Metrics } from '../../src/observability/metrics.js';
+import { fullJitterDelay } from '../../src/pipeline/backoff.js';
 import { DeadLetter } from '../../src/pipeline/dead-letter.js';
 import type { BatchLedger } from '../../src/pipeline/buffer.js';
 import { Ticket } from '../../src/pipeline/ticket.js';
@@ -55,7 +56,7 @@ function batch(id: string, n = 3, ticket?: Ticket): Batch {
   return { id, records, bytes: n * 100, createdAt: 0, trigger: 'size', tickets: ticket ? [[ticket, n]] : [], links: [] };
 }
 
-function pool(sink: Sink, opts: { writers?: number; maxRetries?: number; threshold?: number; halfOpenAfterMs?: number; ledger?: BatchLedger } = {}) {
+function pool(sink: Sink, opts: { writers?: number; maxRetries?: number; threshold?: number; halfOpenAfterMs?: number; ledger?: BatchLedger; logger?: Logger } = {}) {
   const dir = tempDir();
   dirs.push(dir.remove);
   const deadLetter = new DeadLetter(dir.path);
@@ -68,7 +69,7 @@ function pool(sink: Sink, opts: { writers?: number; maxRetries?: number; thresho
     breaker: { failureThreshold: opts.threshold ?? 100, halfOpenAfterMs: opts.halfOpenAfterMs ?? 50 },
     deadLetter,
     metrics,
-    logger: pino({ level: 'silent' }),
+    logger: opts.logger ?? pino({ level: 'silent' }),
     ...(opts.ledger ? { ledger: opts.ledger } : {}),
   });
   return { p, deadLetter, metrics };
@@ -132,23 +133,62 @@ describe('WriterPool', () => {
     p.abortAll('test over');
   });
 
-  test('opens the breaker after consecutive failures, holds batches without spending their retries, and recovers', async () => {
+  test('opens the breaker after consecutive failures, probes once per half-open window while it stays down, holds batches without spending their retries, and recovers', { timeout: 5_000 }, async () => {
+    // One timeline: breaker transitions (from the pool's log, written synchronously as they
+    // happen) and sink calls with the breaker state the pool reports while the call runs.
+    const events: Array<{ transition: string } | { call: string; state: string }> = [];
+    const logger = pino({ level: 'warn' }, {
+      write: (line: string) => {
+        const m = /"msg":"circuit breaker ([a-z-]+)"/.exec(line);
+        if (m) events.push({ transition: m[1]! });
+      },
+    });
     let healthy = false;
-    const sink = new ScriptedSink(() => (healthy ? 'ok' : 'fail'));
-    const { p, metrics } = pool(sink, { writers: 2, maxRetries: 3, threshold: 3, halfOpenAfterMs: 40 });
+    const ref: { p?: WriterPool } = {};
+    const sink = new ScriptedSink(() => (healthy ? 20 : 'fail'));
+    const inner = sink.writeBatch.bind(sink);
+    sink.writeBatch = async (b, signal) => {
+      // After a microtask: cockatiel calls the probe before it records the half-open state.
+      await Promise.resolve();
+      events.push({ call: b.id, state: ref.p!.breakerState });
+      return inner(b, signal);
+    };
+    const halfOpenAfterMs = 40;
+    const { p, metrics } = pool(sink, { writers: 2, maxRetries: 3, threshold: 3, halfOpenAfterMs, logger });
+    ref.p = p;
+    const transitions = () => events.flatMap((e) => ('transition' in e ? [e.transition] : []));
+    // Within the test's timeout: with halfOpenAfterMs = 40 this takes well under a second.
+    const waitFor = async (cond: () => boolean, what: string): Promise<void> => {
+      for (const deadline = Date.now() + 4_000; !cond(); await new Promise((r) => setTimeout(r, 2))) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}: ${transitions().join(' ')}`);
+      }
+    };
     for (let i = 0; i < 4; i++) p.submit(batch(`o${i}`));
-    // Wait until the breaker has opened.
-    for (let i = 0; i < 200 && p.breakerState === 'closed'; i++) await new Promise((r) => setTimeout(r, 5));
-    assert.notEqual(p.breakerState, 'closed');
-    assert.equal((await metrics.registry.getSingleMetric('sluice_circuit_state')!.get()).values[0]!.value !== 0, true);
-    // An outage far longer than maxRetries × delays: nothing may be dead-lettered meanwhile.
-    await new Promise((r) => setTimeout(r, 400));
+    await waitFor(() => p.breakerState === 'open', 'the breaker opens');
+    assert.equal((await metrics.registry.getSingleMetric('sluice_circuit_state')!.get()).values[0]!.value, 1, 'the gauge says open');
+    // An outage far longer than maxRetries × delays: three failed probes, and nothing dead-lettered.
+    await waitFor(() => transitions().filter((t) => t === 'half-open').length >= 3 && p.breakerState === 'open', 'three probes failed');
     assert.equal(p.stats().deadLetteredBatches, 0);
     healthy = true;
     await p.idle();
     assert.equal(p.breakerState, 'closed');
+    assert.equal((await metrics.registry.getSingleMetric('sluice_circuit_state')!.get()).values[0]!.value, 0, 'the gauge says closed');
     assert.deepEqual([...sink.written].sort(), ['o0', 'o1', 'o2', 'o3']);
     assert.equal(p.stats().deadLetteredBatches, 0);
+
+    // closed → open, then (half-open → open)* while the sink is down, then half-open → closed.
+    const seq = transitions();
+    assert.match(seq.join(' '), /^open (half-open open ){3,}half-open closed$/, seq.join(' '));
+    // The sink is never called while the breaker is open, and each half-open window gets exactly one call: the probe.
+    assert.ok(!events.some((e) => 'call' in e && e.state === 'open'), 'no sink call while open');
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      if (!('transition' in e) || e.transition !== 'half-open') continue;
+      const next = events.findIndex((x, j) => j > i && 'transition' in x);
+      const window = events.slice(i + 1, next < 0 ? events.length : next);
+      assert.equal(window.length, 1, `one sink call in the half-open window at event ${i}: ${JSON.stringify(window)}`);
+      assert.deepEqual('state' in window[0]! ? window[0].state : undefined, 'half-open');
+    }
   });
 
   test('a batch that fails alone is dead-lettered even with one writer: failed probes let another batch probe next', { timeout: 10_000 }, async () => {
@@ -203,5 +243,35 @@ describe('WriterPool', () => {
     await p.idle();
     assert.equal(deadLetter.records, 6);
     assert.equal(sink.written.length, 0);
+  });
+});
+
+describe('retry backoff (full jitter)', () => {
+  const base = 100;
+  const cap = 10_000;
+
+  test('every delay lies in [0, min(cap, base·2^attempt)]; the extremes of the random pick map to 0 and just under the ceiling', () => {
+    for (let attempt = 0; attempt <= 12; attempt++) {
+      const bound = Math.min(cap, base * 2 ** attempt);
+      for (let i = 0; i < 500; i++) {
+        const d = fullJitterDelay(attempt, base, cap);
+        assert.ok(Number.isInteger(d) && d >= 0 && d <= bound, `attempt ${attempt}: ${d} outside [0, ${bound}]`);
+      }
+      assert.equal(fullJitterDelay(attempt, base, cap, () => 0), 0);
+      assert.ok(fullJitterDelay(attempt, base, cap, () => 0.999999) <= bound);
+    }
+  });
+
+  test('the envelope grows exponentially, doubling per attempt until the cap', () => {
+    const top = (attempt: number) => fullJitterDelay(attempt, base, cap, () => 0.999999);
+    // Doubling from the first retry on, until the cap holds it.
+    for (let attempt = 1; top(attempt + 1) < cap - 1; attempt++) {
+      assert.ok(Math.abs(top(attempt + 1) - 2 * top(attempt)) <= 2, `attempt ${attempt + 1}: ${top(attempt + 1)} is not twice ${top(attempt)}`);
+    }
+    assert.ok(top(30) <= cap && top(30) >= cap - 1, `capped at ${cap}: ${top(30)}`);
+    // With the real random source too: the largest of many picks for attempt 3 is well above attempt 0's ceiling.
+    const maxOf = (attempt: number) => Math.max(...Array.from({ length: 2000 }, () => fullJitterDelay(attempt, base, cap)));
+    assert.ok(maxOf(0) <= base, `attempt 0 stays within base: ${maxOf(0)}`);
+    assert.ok(maxOf(3) > 2 * base, `attempt 3 reaches well past base: ${maxOf(3)}`);
   });
 });
