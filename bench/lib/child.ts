@@ -90,7 +90,10 @@ export async function startCollector(flags: Record<string, string | number>, cwd
   const port = await freePort();
   const args = [resolve(ROOT, 'bin/sluice.js'), 'serve', '--server.host', '127.0.0.1', '--port', String(port), '--log.level', 'warn', '--log.pretty', 'false'];
   for (const [k, v] of Object.entries(flags)) args.push(`--${k}`, String(v));
-  const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATABASE_URL: '', POSTGRES_DSN: '' } });
+  // SLUICE_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the collector
+  // under a benchmark's load; Node refuses --cpu-prof in NODE_OPTIONS.
+  const nodeArgs = (process.env.SLUICE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATABASE_URL: '', POSTGRES_DSN: '' } });
   const url = `http://127.0.0.1:${port}`;
   const c = track(child, url);
   await waitUntilUp(`${url}/healthz`, child, c);

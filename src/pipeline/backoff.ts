@@ -1,5 +1,6 @@
 // Retry delays: exponential with full jitter (AWS architecture blog's "full jitter"):
-// a uniform pick in [0, min(cap, base·2^attempt)], so retries from many writers spread out.
+// a uniform pick in [0, min(cap, base·2^(attempt−1))] for attempts counted from 1 (the first
+// retry's ceiling is the base), so retries from many writers spread out.
 
 export function fullJitterDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
