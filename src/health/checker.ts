@@ -165,6 +165,13 @@ export class HealthChecker {
       // restarted more often than interval + grace would otherwise never see a ping missed.
       if (e.check.kind === 'push' && e.check.enabled) this.push.resume(id, Date.parse(entry.ts), lastPingOf(entry));
     }
+    // Results are not stored with the file store: it keeps each push check's last mark instead.
+    if (this.store.savePush) {
+      for (const [id, e] of this.entries) {
+        const mark = states.get(id)?.push;
+        if (mark && e.check.kind === 'push' && e.check.enabled) this.push.resume(id, mark.lastResultAt, mark.lastPingAt);
+      }
+    }
     this.scheduler.start();
     logger.info({ checks: this.entries.size, store: this.store.kind, history: this.historyRef.source }, 'health checker started');
   }
@@ -374,6 +381,7 @@ export class HealthChecker {
     if (this.pending.length >= RESULT_GROUP_MAX) this.flushResults();
     else this.groupTimer ??= setTimeout(() => this.flushResults(), RESULT_GROUP_MS);
 
+    if (c.kind === 'push') this.savePushMark(e, o, Math.floor(receivedAt / 1000));
     const tr = applyResult(e.state, o.status, c, Math.floor(receivedAt / 1000));
     if (!tr) return;
     e.up.set(stateValue(tr.to));
@@ -401,11 +409,23 @@ export class HealthChecker {
     this.deps.buffer.push(records, bytes, { timeoutMs: this.deps.config.ingest.enqueueTimeoutMs }).catch((err: unknown) => this.dropWarn(err, records.length));
   }
 
-  /** Chained per id: two quick transitions on two pool connections could land oldest last. */
+  private savePushMark(e: Entry, o: Outcome, atMs: number): void {
+    const store = this.requireStore();
+    if (!store.savePush || e.deleting) return;
+    const last = (o.details as { lastPing?: unknown } | null)?.lastPing;
+    const lastPingAt = o.errorClass !== 'missed' ? atMs : typeof last === 'string' ? Date.parse(last) : null;
+    this.storeWrite(e.check.id, () => store.savePush!(e.check.id, { lastResultAt: atMs, lastPingAt }));
+  }
+
   private saveState(id: string, s: StoredState): void {
     const store = this.requireStore();
+    this.storeWrite(id, () => store.saveState(id, s));
+  }
+
+  /** Chained per id: two quick transitions on two pool connections could land oldest last. */
+  private storeWrite(id: string, write: () => Promise<void>): void {
     const p = (this.stateWrites.get(id) ?? Promise.resolve())
-      .then(() => store.saveState(id, s))
+      .then(write)
       .catch((err: unknown) => this.deps.logger.warn({ check: id, err: (err as Error).message }, 'could not persist check state'))
       .finally(() => {
         if (this.stateWrites.get(id) === p) this.stateWrites.delete(id);

@@ -11,6 +11,14 @@ export interface StoredState {
   state: CheckStateName;
   /** Epoch ms. */
   since: number;
+  /** Push checks, file store only (PostgreSQL has the results themselves): the newest result. */
+  push?: PushMark;
+}
+
+/** When a push check last had a result, and when its service last pinged (epoch ms). */
+export interface PushMark {
+  lastResultAt: number;
+  lastPingAt: number | null;
 }
 
 export interface CheckStore {
@@ -20,6 +28,8 @@ export interface CheckStore {
   put(check: Check): Promise<void>;
   delete(id: string): Promise<boolean>;
   saveState(id: string, s: StoredState): Promise<void>;
+  /** Only where the results are not stored (the file store): a push check's deadline must survive a restart. */
+  savePush?(id: string, mark: PushMark): Promise<void>;
 }
 
 export class PostgresCheckStore implements CheckStore {
@@ -118,7 +128,13 @@ export class FileCheckStore implements CheckStore {
   }
 
   saveState(id: string, s: StoredState): Promise<void> {
-    this.data.states[id] = s;
+    this.data.states[id] = { ...this.data.states[id], ...s };
+    return this.flush();
+  }
+
+  savePush(id: string, mark: PushMark): Promise<void> {
+    const current = this.data.states[id] ?? { state: 'unknown', since: mark.lastResultAt };
+    this.data.states[id] = { ...current, push: mark };
     return this.flush();
   }
 

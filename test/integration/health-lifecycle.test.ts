@@ -86,3 +86,35 @@ describe('replacing or deleting a check with a probe in flight', () => {
     await waitFor('no run in flight', () => app.health.schedulerStats().running === 0);
   });
 });
+
+describe('a push check across a restart, with the file store', () => {
+  const dir = tempDir('sluice-health-push-');
+  after(() => dir.remove());
+  const config = () => testConfig({ 'ingest.ack': 'memory', 'health.dataDir': join(dir.path, 'health'), 'batch.maxWaitMs': 20 }, dir.path);
+
+  test('its deadline runs on from the last ping, not afresh from the start', async () => {
+    let app = await startApp(config());
+    let id: string;
+    let pingAt: number;
+    try {
+      const res = await postJson(`${app.url}/admin/checks`, { name: 'cron-file', kind: 'push', service: 'cron-file', interval: '2s', grace: '1s', failureThreshold: 1 });
+      id = ((await res.json()) as Json).id as string;
+      assert.equal((await postJson(`${app.url}/health`, { service: 'cron-file', status: 'up' })).status, 202);
+      pingAt = Date.now();
+      await waitFor('up', async () => (await (await fetch(`${app.url}/admin/checks/${id}`)).json() as Json).state === 'up');
+    } finally {
+      await app.stop();
+    }
+    await sleep(Math.max(0, pingAt + 2000 - Date.now()));
+    app = await startApp(config());
+    try {
+      const restartedAt = Date.now();
+      await waitFor('down after the missed ping', async () => (await (await fetch(`${app.url}/admin/checks/${id}`)).json() as Json).state === 'down', 10_000);
+      const downAt = Date.now();
+      // Afresh from the start it would be 3 s after the restart.
+      assert.ok(downAt - restartedAt < 2500, `down ${downAt - restartedAt} ms after the restart (${downAt - pingAt} ms after the ping; deadline 3000 ms)`);
+    } finally {
+      await app.stop();
+    }
+  });
+});
