@@ -13,6 +13,8 @@ const MAX_RUNNING = 2;
 
 interface Pending {
   hostname: string;
+  /** getaddrinfo hints (net.connect asks for ADDRCONFIG): part of what is shared. */
+  hints: number;
   waiters: Done[];
 }
 
@@ -26,12 +28,13 @@ type Done = (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => v
  * Every address of `hostname`, sharing a lookup already under way for it. Returns a cancel
  * function: `done` is then not called, and a lookup left with nobody waiting never starts.
  */
-export function lookupAll(hostname: string, done: Done): () => void {
-  let p = byName.get(hostname);
+export function lookupAll(hostname: string, hints: number, done: Done): () => void {
+  const key = `${hints} ${hostname}`;
+  let p = byName.get(key);
   if (p) p.waiters.push(done);
   else {
-    p = { hostname, waiters: [done] };
-    byName.set(hostname, p);
+    p = { hostname, hints, waiters: [done] };
+    byName.set(key, p);
     line.push(p);
     next();
   }
@@ -51,7 +54,7 @@ export function lookupAllAbortable(hostname: string, signal: AbortSignal): Promi
       reject(signal.reason as Error);
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    const cancel = lookupAll(hostname, (err, addresses) => {
+    const cancel = lookupAll(hostname, 0, (err, addresses) => {
       signal.removeEventListener('abort', onAbort);
       if (err) reject(err);
       else resolve(addresses);
@@ -59,29 +62,42 @@ export function lookupAllAbortable(hostname: string, signal: AbortSignal): Promi
   });
 }
 
-/** For `net.connect` / `tls.connect` / undici's `connect` options. */
-export const probeLookup: LookupFunction = (hostname, options, callback) => {
-  lookupAll(hostname, (err, all) => {
-    const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
-    const addresses = family === 4 || family === 6 ? all.filter((a) => a.family === family) : all;
-    if (!err && addresses.length === 0) err = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname });
-    if (err) return callback(err, '', 0);
-    if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
-    callback(null, addresses[0]!.address, addresses[0]!.family);
-  });
-};
+/**
+ * For `net.connect` / `tls.connect` / undici's `connect` options. With `signal` (a tcp or tls
+ * probe's), a lookup the probe no longer waits for is dropped before it starts; undici's shared
+ * pools have no per-request signal, but keep-alive makes their lookups rare.
+ */
+export function probeLookup(signal?: AbortSignal): LookupFunction {
+  return (hostname, options, callback) => {
+    const cancel = lookupAll(hostname, options.hints ?? 0, (err, all) => {
+      signal?.removeEventListener('abort', cancel);
+      answer(hostname, options, callback, err, all);
+    });
+    signal?.addEventListener('abort', cancel, { once: true });
+  };
+}
+
+function answer(hostname: string, options: Parameters<LookupFunction>[1], callback: Parameters<LookupFunction>[2], err: NodeJS.ErrnoException | null, all: LookupAddress[]): void {
+  const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
+  const addresses = family === 4 || family === 6 ? all.filter((a) => a.family === family) : all;
+  if (!err && addresses.length === 0) err = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname });
+  if (err) return callback(err, '', 0);
+  if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+  callback(null, addresses[0]!.address, addresses[0]!.family);
+}
 
 function next(): void {
   while (running < MAX_RUNNING && line.length > 0) {
     const p = line.shift()!;
+    const key = `${p.hints} ${p.hostname}`;
     if (p.waiters.length === 0) {
-      byName.delete(p.hostname);
+      byName.delete(key);
       continue;
     }
     running++;
-    lookup(p.hostname, { all: true }, (err, addresses) => {
+    lookup(p.hostname, { all: true, hints: p.hints }, (err, addresses) => {
       running--;
-      byName.delete(p.hostname);
+      byName.delete(key);
       for (const w of p.waiters) w(err, err ? [] : addresses);
       next();
     });

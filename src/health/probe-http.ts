@@ -24,7 +24,7 @@ export class HttpPools {
         connections: this.connectionsPerOrigin,
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 120_000,
-        connect: { rejectUnauthorized: verifyTls, lookup: probeLookup },
+        connect: { rejectUnauthorized: verifyTls, lookup: probeLookup() },
       });
       this.closers.push(agent);
       d = followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })) : agent;

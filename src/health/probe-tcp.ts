@@ -7,7 +7,7 @@ import { round, type ProbeResult } from './probe.js';
 export function probeTcp(check: TcpCheck, signal: AbortSignal): Promise<ProbeResult> {
   const started = performance.now();
   return new Promise<ProbeResult>((resolve, reject) => {
-    const socket = connect({ host: check.host, port: check.port, lookup: probeLookup });
+    const socket = connect({ host: check.host, port: check.port, lookup: probeLookup(signal) });
     const onAbort = (): void => {
       socket.destroy();
       reject(signal.reason as Error);

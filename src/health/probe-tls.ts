@@ -14,7 +14,7 @@ export function probeTls(check: TlsCheck, signal: AbortSignal): Promise<ProbeRes
   const servername = check.servername ?? (isIP(check.host) ? undefined : check.host);
   return new Promise<ProbeResult>((resolve, reject) => {
     // We verify ourselves after the handshake, so an invalid chain is reported, not thrown.
-    const socket = connect({ host: check.host, port: check.port, servername, rejectUnauthorized: false, lookup: probeLookup });
+    const socket = connect({ host: check.host, port: check.port, servername, rejectUnauthorized: false, lookup: probeLookup(signal) });
     const onAbort = (): void => {
       socket.destroy();
       reject(signal.reason as Error);

@@ -35,6 +35,8 @@ export function failure(errorClass: string, message: string, latencyMs: number |
 
 /** Runs the check's probe once; never throws. */
 export async function runProbe(check: CheckDefinition, deps: ProbeDeps, outer?: AbortSignal): Promise<ProbeResult> {
+  // Aborted before it began (the check deleted, or shutdown): nothing is connected.
+  if (outer?.aborted) return failure('aborted', errorText(outer.reason), 0);
   const ac = new AbortController();
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;

@@ -92,8 +92,9 @@ export class FileCheckStore implements CheckStore {
     return { checks: [...this.data.checks], states: new Map(Object.entries(this.data.states)) };
   }
 
-  // A change that could not be written is undone in memory too: the file still holds the old
-  // version, and the next write (of any change) would otherwise store the failed one after all.
+  // A change that could not be written is undone in memory too, or the next write (of any
+  // change) would store it after all; and the file is rewritten, because a write already under
+  // way when the change was made may have carried it to disk before its own write failed.
 
   async put(check: Check): Promise<void> {
     const i = this.data.checks.findIndex((c) => c.id === check.id);
@@ -106,6 +107,7 @@ export class FileCheckStore implements CheckStore {
       const j = this.data.checks.indexOf(check);
       if (j >= 0 && previous) this.data.checks[j] = previous;
       else if (j >= 0) this.data.checks.splice(j, 1);
+      await this.flush().catch(() => undefined);
       throw err;
     }
   }
@@ -122,6 +124,7 @@ export class FileCheckStore implements CheckStore {
         this.data.checks.push(removed);
         if (state) this.data.states[id] = state;
       }
+      await this.flush().catch(() => undefined);
       throw err;
     }
     return removed !== undefined;

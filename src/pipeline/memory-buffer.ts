@@ -40,7 +40,7 @@ export class MemoryBuffer implements RecordBuffer {
   private closed = false;
 
   constructor(private readonly opts: MemoryBufferOptions) {
-    this.waiters = new WaitLine(opts.maxWaitingBytes ?? Infinity);
+    this.waiters = new WaitLine(opts.maxWaitingBytes ?? Infinity, () => this.admitWaiters());
   }
 
   push(records: SluiceRecord[], bytes: number, opts: PushOptions): Promise<void> {

@@ -27,8 +27,15 @@ export class WaitLine<T> {
   private entries: Array<Entry<T>> = [];
   private bytes = 0;
 
-  /** `maxBytes`: bytes the waiting producers may hold together (an empty line takes any one). */
-  constructor(private readonly maxBytes: number) {}
+  /**
+   * `maxBytes`: bytes the waiting producers may hold together (an empty line takes any one).
+   * `wake`: called when the head timed out, so the next one is tried (it may fit where the
+   * head did not) rather than waiting for the buffer's next event, which may never come.
+   */
+  constructor(
+    private readonly maxBytes: number,
+    private readonly wake?: () => void,
+  ) {}
 
   get length(): number {
     return this.entries.length;
@@ -48,6 +55,7 @@ export class WaitLine<T> {
         const i = this.entries.indexOf(entry);
         if (i >= 0) this.remove(i);
         reject(timedOut());
+        if (i === 0) this.wake?.();
       }, timeoutMs);
       this.entries.push(entry);
       this.bytes += bytes;

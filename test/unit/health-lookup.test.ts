@@ -6,11 +6,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import type { CheckDefinition } from '../../src/health/check-schema.js';
-import { lookupAll, lookupAllAbortable, lookupStats } from '../../src/health/lookup.js';
+import { lookupAll, lookupAllAbortable, lookupStats, probeLookup } from '../../src/health/lookup.js';
 import { HttpPools } from '../../src/health/probe-http.js';
 import { runProbe } from '../../src/health/probe.js';
 
-const once = (hostname: string) => new Promise<string[]>((resolve, reject) => lookupAll(hostname, (err, a) => (err ? reject(err) : resolve(a.map((x) => x.address)))));
+const once = (hostname: string) => new Promise<string[]>((resolve, reject) => lookupAll(hostname, 0, (err, a) => (err ? reject(err) : resolve(a.map((x) => x.address)))));
 
 test('lookups run two at a time; the rest wait in line and all get their answer', async () => {
   const names = Array.from({ length: 8 }, (_, i) => (i % 2 ? 'localhost' : `n${i}.invalid`));
@@ -36,6 +36,30 @@ test('an aborted lookup rejects at once, and one nobody waits for any more never
   await assert.rejects(p, /probe timed out/);
   await Promise.all(busy);
   assert.deepEqual(lookupStats(), { running: 0, waiting: 0 });
+});
+
+test("a connect's lookup (tcp, tls probes) whose probe was aborted is dropped too, its callback never called", async () => {
+  const busy = [once('busy-3.invalid').catch(() => undefined), once('busy-4.invalid').catch(() => undefined)];
+  const ac = new AbortController();
+  let called = false;
+  probeLookup(ac.signal)('never-2.invalid', {}, () => (called = true));
+  assert.equal(lookupStats().waiting, 1);
+  ac.abort(new Error('probe timed out'));
+  await Promise.all(busy);
+  assert.deepEqual(lookupStats(), { running: 0, waiting: 0 }, 'never started');
+  assert.equal(called, false);
+});
+
+test('probeLookup answers as net.connect expects: one address, or all of them, of the family asked for', async () => {
+  const lookup = probeLookup();
+  const one = await new Promise<[string, number]>((res, rej) => lookup('localhost', { family: 4 }, (err, address, family) => (err ? rej(err) : res([address as string, family!]))));
+  assert.deepEqual(one, ['127.0.0.1', 4]);
+  const all = await new Promise<Array<{ address: string; family: number }>>((res, rej) =>
+    lookup('localhost', { all: true }, ((err: Error | null, addresses: Array<{ address: string; family: number }>) => (err ? rej(err) : res(addresses))) as never),
+  );
+  assert.ok(all.some((a) => a.address === '127.0.0.1'));
+  const missing = await new Promise<NodeJS.ErrnoException | null>((res) => lookup('no-such-host.invalid', {}, (err) => res(err)));
+  assert.equal(missing?.code, 'ENOTFOUND');
 });
 
 test('runProbe settles as soon as its caller aborts, not at the probe timeout', async () => {

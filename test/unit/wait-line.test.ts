@@ -151,17 +151,37 @@ for (const [name, make] of Object.entries(subjects)) {
       assert.equal(big.records?.length, 50);
     });
 
-    test('waiting requests time out with BUFFER_FULL; the ones behind the head never parsed', async () => {
+    test('when the head times out, the one behind it is tried at once (it may fit where the head did not)', async () => {
+      const s = await make(1e9);
+      await s.buffer.push(many(10, 0), 1000, { timeoutMs: 0 });
+      const head = request(8, 100);
+      const small = request(1, 200);
+      const pHead = assert.rejects(s.buffer.pushDeferred(head, { timeoutMs: 150 }), /buffer full/);
+      const pSmall = s.buffer.pushDeferred(small, { timeoutMs: 5000 });
+      await s.settle();
+      s.free(2); // room for 2: not for the head's 8, enough for the 1 behind it
+      assert.equal(s.buffer.stats().waiting, 2);
+      const started = performance.now();
+      await pHead;
+      await pSmall;
+      // Admitted right after the head's timeout, not at its own (5 s) or at the next take.
+      assert.ok(performance.now() - started < 2500, `admitted after ${performance.now() - started} ms`);
+      assert.deepEqual(small.records?.map((r) => r.id), ['r200']);
+    });
+
+    test('waiting requests time out with BUFFER_FULL; each is parsed once, at its turn, and nothing of them is admitted', async () => {
       const s = await make(1e9);
       await s.buffer.push(many(10, 0), 1000, { timeoutMs: 0 });
       const a = request(1, 100);
       const b = request(1, 200);
       await Promise.all([
         assert.rejects(s.buffer.pushDeferred(a, { timeoutMs: 30 }), /buffer full/),
-        assert.rejects(s.buffer.pushDeferred(b, { timeoutMs: 30 }), /buffer full/),
+        assert.rejects(s.buffer.pushDeferred(b, { timeoutMs: 60 }), /buffer full/),
       ]);
-      assert.deepEqual([a.parses, b.parses], [1, 0]);
+      // a was parsed on entering an empty line, b when a's timeout made it the head.
+      assert.deepEqual([a.parses, b.parses], [1, 1]);
       assert.equal(s.buffer.stats().waiting, 0);
+      assert.equal(s.buffer.stats().records, 10);
     });
   });
 }

@@ -3,7 +3,7 @@
 // deletion once every batch in a segment is settled.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import { pino } from 'pino';
@@ -345,6 +345,40 @@ describe('WalBuffer', () => {
         } finally {
           await a.wal.shutdown();
         }
+      }
+    }),
+  );
+
+  test('a request waiting for room when the disk filled is admitted once space returns, with no other traffic to wake it', { timeout: 30_000 }, (t) =>
+    onTmpfs(t, '2m', async (dir) => {
+      const a = await open(dir, { segmentBytes: 64 * 1024, maxBytes: 64 * 1024 * 1024, maxRecords: 10 });
+      const filler = join(dir, 'other-process');
+      try {
+        await a.wal.push(many(5, 0), 500, { timeoutMs: 0 });
+        // Another process takes every free byte.
+        const { bavail, bsize } = statfsSync(dir);
+        try {
+          writeFileSync(filler, Buffer.alloc(Number(bavail) * Number(bsize)));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+        }
+        // A request too large for what is left of the disk takes the last memory room; the one
+        // after it waits for memory (the WAL does not know yet that the disk is full).
+        const big = many(5, 50).map((r) => ({ ...r, message: 'x'.repeat(4000) }));
+        const refused = assert.rejects(a.wal.push(big, 500, { timeoutMs: 0 }), /no disk space/);
+        const started = Date.now();
+        const waiting = a.wal.push(many(5, 100), 500, { timeoutMs: 20_000 });
+        assert.equal(a.wal.stats().waiting, 1);
+        // Its write hits ENOSPC: refused, its memory room freed, but now the disk is what is full.
+        await refused;
+        assert.equal(a.wal.walStats().outOfSpace, true);
+        assert.equal(a.wal.stats().waiting, 1);
+        rmSync(filler);
+        await waiting;
+        assert.ok(Date.now() - started < 10_000, `admitted ${Date.now() - started} ms later: woken by the space coming back, not by its timeout`);
+        assert.equal(a.wal.walStats().outOfSpace, false);
+      } finally {
+        await a.wal.shutdown();
       }
     }),
   );

@@ -35,6 +35,8 @@ export interface SegmentLogOptions {
   logger: Logger;
   /** Called after each fsync with its duration and how many frames it made durable. */
   onSync?: (seconds: number, frames: number) => void;
+  /** Called when the disk has room again (the reserve is rebuilt): waiting producers may fit now. */
+  onSpace?: () => void;
 }
 
 interface Entry {
@@ -308,7 +310,10 @@ export class SegmentLog {
           await fh.close();
         }
         this.reserved = true;
-        if (wasOut && this.started) this.opts.logger.info({ dir: this.opts.dir }, 'wal: disk space is back; accepting records again');
+        if (wasOut && this.started) {
+          this.opts.logger.info({ dir: this.opts.dir }, 'wal: disk space is back; accepting records again');
+          this.opts.onSpace?.();
+        }
       } catch (err) {
         await rm(path, { force: true }).catch(() => undefined);
         if (wasOut && !this.spaceTimer) this.opts.logger.error({ dir: this.opts.dir, err: errorMessage(err) }, 'wal: no room for the disk reserve; records are refused (429) until space frees');

@@ -104,7 +104,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     start: number,
   ) {
     this.idPrefix = `wal-${walId.toString('hex')}-`;
-    this.waiters = new WaitLine(opts.maxWaitingBytes ?? Infinity);
+    this.waiters = new WaitLine(opts.maxWaitingBytes ?? Infinity, () => this.admitWaiters());
     this.nextSeq = this.takenEnd = this.cutStart = start;
   }
 
@@ -132,6 +132,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     // After lost bytes, skip past every position they could have held (each record takes at
     // least one byte): a reused position could rebuild the id of a batch the sink already has.
     const start = rep.recordEnd + rep.droppedBytes;
+    const ref: { buffer?: WalBuffer } = {};
     const log = await SegmentLog.open(
       {
         dir: wal.dir,
@@ -141,12 +142,14 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
         groupCommitDelayMs: wal.groupCommitDelayMs,
         logger,
         onSync: metrics ? (s) => metrics.walFsyncSeconds.observe(s) : undefined,
+        // Room on disk again: nothing else would wake a line that waits for it (the buffer may be empty).
+        onSpace: () => ref.buffer?.admitWaiters(),
       },
       rep.segments,
       rep.nextSegment,
       start,
     );
-    const buffer = new WalBuffer(opts, log, lock, walId, start);
+    const buffer = (ref.buffer = new WalBuffer(opts, log, lock, walId, start));
     buffer.recover(rep);
     return buffer;
   }
@@ -157,6 +160,8 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
     if (records.length === 0) return Promise.resolve();
+    // A line left waiting by a missed wake-up would refuse everyone behind it: try it first.
+    if (this.waiters.length > 0) this.admitWaiters();
     const waiter: Waiter = { records, bytes, deferred: undefined, frame: undefined, opts };
     if (this.waiters.length === 0 && this.fits(waiter)) return this.admit(waiter);
     return this.wait(waiter);
@@ -165,6 +170,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   pushDeferred(req: DeferredRecords, opts: PushOptions): Promise<void> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
+    if (this.waiters.length > 0) this.admitWaiters();
     if (this.waiters.length === 0) {
       let parsed;
       try {
