@@ -5,7 +5,7 @@ import type { SluiceRecord } from '../record.js';
 import type { BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from './buffer.js';
 import type { SpanContext } from '@opentelemetry/api';
 import type { Ticket } from './ticket.js';
-import { WaitLine, parseDeferred } from './wait-line.js';
+import { WaitLine, parseDeferred, pushParsedNow } from './wait-line.js';
 
 interface Chunk {
   records: SluiceRecord[];
@@ -55,15 +55,7 @@ export class MemoryBuffer implements RecordBuffer {
 
   pushDeferred(req: DeferredRecords, opts: PushOptions): Promise<void> {
     if (this.closed) return Promise.reject(this.shuttingDown());
-    if (this.waiters.length === 0) {
-      let parsed;
-      try {
-        parsed = parseDeferred(req);
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
-      return this.push(parsed.records, parsed.bytes, opts);
-    }
+    if (this.waiters.length === 0) return pushParsedNow(this, req, opts);
     return this.wait({ records: [], bytes: 0, deferred: req, opts });
   }
 

@@ -5,13 +5,24 @@
 // so at most one parsed request waits. Parsed, 200 waiting clients x 100 records held as much
 // again as a full buffer.
 
-import type { DeferredRecords } from './buffer.js';
+import type { DeferredRecords, PushOptions, RecordBuffer } from './buffer.js';
 
 /** Parses a deferred request and records the result on it (both buffers' `pushDeferred`). */
 export function parseDeferred(req: DeferredRecords): ReturnType<DeferredRecords['parse']> {
   const parsed = req.parse();
   req.records = parsed.records;
   return parsed;
+}
+
+/** A deferred request that need not wait: parsed now and pushed; its parse error rejects. */
+export function pushParsedNow(buffer: RecordBuffer, req: DeferredRecords, opts: PushOptions): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseDeferred(req);
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+  return buffer.push(parsed.records, parsed.bytes, opts);
 }
 
 interface Entry<T> {

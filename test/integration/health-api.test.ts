@@ -12,18 +12,10 @@ import { after, before, describe, test } from 'node:test';
 import type { App } from '../../src/app.js';
 import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
 import { startTarget, type Target } from '../helpers/health-targets.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 type Json = Record<string, unknown>;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Json & Json[]; headers: Headers }> {
   const res = await fetch(url, { headers });

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { App } from '../../src/app.js';
 import { spreadFraction } from '../../src/health/scheduler.js';
 import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 type Json = Record<string, unknown>;
 
@@ -17,15 +18,6 @@ function earlyId(prefix: string): string {
   for (let i = 0; ; i++) if (spreadFraction(`${prefix}-${i}`) < 0.01) return `${prefix}-${i}`;
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 describe('replacing or deleting a check with a probe in flight', () => {
   const dir = tempDir('sluice-health-life-');

@@ -10,18 +10,10 @@ import { computeUptime } from '../../src/health/uptime.js';
 import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
 import { startTarget, type Target } from '../helpers/health-targets.js';
 import { createTestDatabase, stopOwnServer, type TestDatabase } from '../helpers/postgres.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 type Json = Record<string, unknown>;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('health checks on PostgreSQL', () => {
   let db: TestDatabase;

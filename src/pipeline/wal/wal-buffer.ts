@@ -19,7 +19,7 @@ import type { SluiceRecord } from '../../record.js';
 import type { Batch } from '../../sinks/sink.js';
 import type { BatchLedger, BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from '../buffer.js';
 import type { Ticket } from '../ticket.js';
-import { WaitLine, parseDeferred } from '../wait-line.js';
+import { WaitLine, parseDeferred, pushParsedNow } from '../wait-line.js';
 import type { WalConfig } from './config.js';
 import { FrameType, encodeRange, pendingRecords, recordFrameBytes, type PendingRecords } from './frame.js';
 import { lockDir, type DirLock } from './dir-lock.js';
@@ -171,15 +171,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
     if (this.waiters.length > 0) this.admitWaiters();
-    if (this.waiters.length === 0) {
-      let parsed;
-      try {
-        parsed = parseDeferred(req);
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
-      return this.push(parsed.records, parsed.bytes, opts);
-    }
+    if (this.waiters.length === 0) return pushParsedNow(this, req, opts);
     return this.wait({ records: [], bytes: 0, deferred: req, frame: undefined, opts });
   }
 
