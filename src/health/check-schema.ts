@@ -3,6 +3,7 @@
 // that turns untrusted input into a Check or a problem naming the field.
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import safeRegex from 'safe-regex2';
 
 export const CHECK_KINDS = ['http', 'tcp', 'dns', 'tls', 'push'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
@@ -55,14 +56,21 @@ const expectedStatus = z
     return out;
   });
 
-const regex = z.string().min(1).max(1000).refine((s) => {
-  try {
-    new RegExp(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be a valid regular expression');
+const regex = z
+  .string()
+  .min(1)
+  .max(1000)
+  .refine((s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a valid regular expression')
+  // It runs on the event loop over up to 1 MiB of body, and a regex cannot be interrupted:
+  // nested repetition like (a+)+ can take exponential time and stall every check and request.
+  .refine((s) => safeRegex(s), 'must not nest repetition (like (a+)+ or (\\w*)*): such a pattern can take exponential time on a body');
 
 const hostname = z.string().min(1).max(253).regex(/^[^\s/]+$/, 'must be a host name or address, without scheme or path');
 const port = z.number().int().min(1).max(65535);

@@ -65,6 +65,7 @@ test('invalid checks name the field at fault', () => {
     [{ name: 'x', kind: 'http', url: 'http://x/', interval: '10ms' }, 'interval'],
     [{ name: 'x', kind: 'http', url: 'http://x/', expectedStatus: ['2xx', 'abc'] }, 'expectedStatus'],
     [{ name: 'x', kind: 'http', url: 'http://x/', bodyRegex: '(' }, 'bodyRegex'],
+    [{ name: 'x', kind: 'http', url: 'http://x/', bodyRegex: '^(a+)+$' }, 'bodyRegex'],
     [{ name: 'x', kind: 'http', url: 'http://x/', failureThreshold: 0 }, 'failureThreshold'],
     [{ name: 'x', kind: 'http', url: 'http://x/', colour: 'red' }, 'colour'],
     [{ name: 'x', kind: 'tcp', host: 'db' }, 'port'],
