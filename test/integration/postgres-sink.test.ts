@@ -143,6 +143,27 @@ describe('postgres sink', () => {
   });
 
   for (const format of ['binary', 'text'] as const) {
+    test(`NUL and lone surrogates in attrs keys and values are stored as U+FFFD, not a failed batch (${format})`, async () => {
+      const s = sinkFor(db.url, { 'postgres.copyFormat': format });
+      await s.start();
+      try {
+        // As normalise serialises them: JSON.stringify writes both as escapes jsonb refuses.
+        const attrs = JSON.stringify({ 'tag\0': 1, lone: 'a\ud800b', ['k\udc00']: ['x\0', { 'n\0': 'v\udbff' }], pair: '\ud83d\ude00' });
+        const ok = logRecord(1);
+        const odd = logRecord(2, { attrs, message: 'lone \ud800 here' });
+        await s.writeBatch(batch([ok, odd]), signal);
+        const { rows } = await db.pool.query('SELECT id, attrs, message FROM logs WHERE id = ANY($1)', [[ok.id, odd.id]]);
+        assert.equal(rows.length, 2, 'both records stored');
+        const stored = rows.find((r) => r.id === odd.id);
+        assert.deepEqual(stored.attrs, { 'tag\uFFFD': 1, lone: 'a\uFFFDb', 'k\uFFFD': ['x\uFFFD', { 'n\uFFFD': 'v\uFFFD' }], pair: '\u{1F600}' });
+        assert.equal(stored.message, 'lone \uFFFD here');
+      } finally {
+        await s.close();
+      }
+    });
+  }
+
+  for (const format of ['binary', 'text'] as const) {
     test(`a row that cannot be stored fails the batch permanently (no retry) and stores nothing of it (${format})`, async () => {
       const s = sinkFor(db.url, { 'postgres.copyFormat': format });
       await s.start();

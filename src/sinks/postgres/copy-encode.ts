@@ -18,17 +18,37 @@ export function copySql(table: string, columns: readonly string[], format: CopyF
   return `COPY ${table} (${columns.join(', ')}) FROM STDIN${format === 'binary' ? ' (FORMAT binary)' : ''}`;
 }
 
-// PostgreSQL rejects NUL in text and the \u0000 escape in jsonb (SQLSTATE 22021/22P05): one such
-// record would fail its whole batch forever, so NUL becomes U+FFFD instead.
+// PostgreSQL rejects NUL in text and, in jsonb, the \u0000 escape and escapes of lone surrogates
+// (SQLSTATE 22021/22P05/22P02), in keys as in values: one such record would fail its whole
+// batch, other clients' records included. So NUL becomes U+FFFD, and so does a lone surrogate
+// (which JSON.stringify writes as an escape; in text columns UTF-8 encoding replaces it anyway).
 const REPLACEMENT = '\uFFFD';
+/** The escapes jsonb refuses, as JSON.stringify writes them (well-formed pairs are written raw). */
+const BAD_JSON_ESCAPE = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
 
 function cleanText(s: string): string {
   return s.indexOf('\0') === -1 ? s : s.replaceAll('\0', REPLACEMENT);
 }
 
+function cleanString(s: string): string {
+  return (cleanText(s) as string & { toWellFormed(): string }).toWellFormed();
+}
+
+function cleanValue(v: unknown): unknown {
+  if (typeof v === 'string') return cleanString(v);
+  if (Array.isArray(v)) return v.map(cleanValue);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) Object.defineProperty(out, cleanString(k), { value: cleanValue(x), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+  return v;
+}
+
 function cleanJson(s: string): string {
-  if (s.indexOf('\\u0000') === -1) return s;
-  return JSON.stringify(JSON.parse(s), (_k, v: unknown) => (typeof v === 'string' ? cleanText(v) : v));
+  // A false alarm (an escaped backslash before "u0000" in some string) only costs the slow path.
+  if (!BAD_JSON_ESCAPE.test(s)) return s;
+  return JSON.stringify(cleanValue(JSON.parse(s)));
 }
 
 // ---- binary ---------------------------------------------------------------------------
