@@ -138,8 +138,12 @@ export function parseRfc3339(s: string): number | null {
   return us >= MIN_MICROS && us < END_MICROS ? us : null;
 }
 
-/** The times a record may carry: years 0000–9999 (what RFC 3339 can write), in microseconds; END is 10000-01-01, excluded. */
-export const MIN_MICROS = -62_167_219_200_000_000;
+/**
+ * The times a record may carry: years 0001–9999, in microseconds; END is 10000-01-01, excluded.
+ * RFC 3339 can write the year 0000 too, but PostgreSQL's text input has no year 0 (it would
+ * fail a text COPY batch, and every other record in it, as permanent).
+ */
+export const MIN_MICROS = -62_135_596_800_000_000;
 export const END_MICROS = 253_402_300_800_000_000;
 
 /**

@@ -78,7 +78,7 @@ function serialise(v: unknown): string | undefined {
   }
 }
 
-const TS_PROBLEM = 'must be an RFC 3339 string or epoch seconds/milliseconds/nanoseconds, between the years 0000 and 9999';
+const TS_PROBLEM = 'must be an RFC 3339 string or epoch seconds/milliseconds/nanoseconds, between the years 0001 and 9999';
 const ID_PROBLEM = `must be a non-empty string of at most ${MAX_ID} characters`;
 
 const LOG_FIELDS = new Set(['ts', 'timestamp', 'level', 'service', 'message', 'msg', 'attrs', 'id', 'trace_id', 'span_id']);

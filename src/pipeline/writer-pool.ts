@@ -7,7 +7,7 @@
 // buffer (a ledger), a batch is written only once its boundaries are durable, the buffer is
 // told when it is settled, and at the shutdown deadline it stays in the WAL for the next
 // start instead of being dead-lettered.
-import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll, isBrokenCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
+import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
 import { SluiceError, errorMessage, isPermanent } from '../errors.js';
 import { nowMicros } from '../record.js';
@@ -67,7 +67,9 @@ export class WriterPool {
   constructor(private readonly opts: WriterPoolOptions) {
     this.sinkName = opts.sink.name;
     this.slots = Array.from({ length: opts.writers }, () => null);
-    this.breaker = circuitBreaker(handleAll, {
+    // A permanent error is the data's fault, not the sink's: it must not open the breaker (a
+    // client's bad record would stop the pipeline for everyone), and it proves the sink is up.
+    this.breaker = circuitBreaker(handleWhen((err) => !isPermanent(err)), {
       halfOpenAfter: opts.breaker.halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(opts.breaker.failureThreshold),
     });

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import pg from 'pg';
 import { PermanentSinkError } from '../../src/errors.js';
-import { uuidv7, type CheckRecord, type HealthRecord, type LogRecord, type SluiceRecord } from '../../src/record.js';
+import { MIN_MICROS, uuidv7, type CheckRecord, type HealthRecord, type LogRecord, type SluiceRecord } from '../../src/record.js';
 import { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
 import { migrate } from '../../src/sinks/postgres/migrate.js';
 import { MIGRATIONS } from '../../src/sinks/postgres/migrations/index.js';
@@ -137,6 +137,11 @@ describe('postgres sink', () => {
       assert.equal(rows[0].message, 'back\\slash, tab\t, newline\n, cr\r, nul\uFFFD end');
       assert.deepEqual(rows[0].attrs, { k: 'v\uFFFDx' });
       assert.equal(rows[0].service, null);
+      // The earliest time ingest accepts has a text form (the year 0000 had not: a permanent failure).
+      const early = logRecord(2, { ts: MIN_MICROS });
+      await textSink.writeBatch(batch([early]), signal);
+      const back = await db.pool.query<{ y: number }>("SELECT extract(year FROM ts AT TIME ZONE 'UTC')::int AS y FROM logs WHERE id = $1", [early.id]);
+      assert.equal(back.rows[0]?.y, 1);
     } finally {
       await textSink.close();
     }

@@ -23,13 +23,14 @@ describe('timestamps', () => {
     assert.equal(toMicros(-5), null);
   });
 
-  test('refuses times RFC 3339 cannot write back: past the year 9999, before 0000, offsets beyond ±23:59', () => {
+  test('refuses times outside the years 0001-9999 (year 0 has no text form in PostgreSQL; RFC 3339 stops at 9999) and offsets beyond ±23:59', () => {
     assert.equal(toMicros(1e22), null, 'nanoseconds past 9999');
     assert.equal(toMicros(1e300), null);
     assert.equal(toMicros(99_999_999_999), 99_999_999_999_000_000, 'epoch seconds up to the year 5138 are fine');
     assert.equal(parseRfc3339('9999-12-31T23:59:59.123456-01:00'), null, 'lands in the year 10000');
-    assert.equal(parseRfc3339('0000-01-01T00:00:00+01:00'), null, 'lands before the year 0000');
-    assert.equal(formatMicros(parseRfc3339('0000-01-01T00:00:00Z')!), '0000-01-01T00:00:00.000000Z');
+    assert.equal(parseRfc3339('0000-12-31T23:59:59Z'), null, 'the year 0000');
+    assert.equal(parseRfc3339('0001-01-01T00:00:00+01:00'), null, 'lands in the year 0000');
+    assert.equal(formatMicros(parseRfc3339('0001-01-01T00:00:00Z')!), '0001-01-01T00:00:00.000000Z');
     assert.equal(parseRfc3339('2024-01-01T00:00:00+99:99'), null);
     assert.equal(parseRfc3339('2024-01-01T00:00:00+24:00'), null);
     assert.equal(parseRfc3339('2024-01-01T00:00:00+23:59'), Date.UTC(2023, 11, 31, 0, 1, 0) * 1000);

@@ -76,6 +76,18 @@ function pool(sink: Sink, opts: { writers?: number; maxRetries?: number; thresho
 }
 
 describe('WriterPool', () => {
+  test('permanent (data) errors do not open the breaker: a run of bad batches is dead-lettered, the next good one commits at once', async () => {
+    const sink = new ScriptedSink((_n, b) => (b.id.startsWith('bad') ? 'permanent' : 'ok'));
+    const { p } = pool(sink, { writers: 1, threshold: 2, halfOpenAfterMs: 60_000 });
+    for (let i = 0; i < 5; i++) p.submit(batch(`bad-${i}`));
+    await p.idle();
+    assert.equal(p.stats().deadLetteredBatches, 5);
+    assert.equal(p.breakerState, 'closed');
+    p.submit(batch('good'));
+    await p.idle();
+    assert.deepEqual(sink.written, ['good'], 'not held back for halfOpenAfterMs (60 s)');
+  });
+
   test('retries a failing batch and commits it once the sink recovers', async () => {
     const sink = new ScriptedSink((n) => (n < 2 ? 'fail' : 'ok'));
     const { p, metrics } = pool(sink);
