@@ -47,4 +47,37 @@ describe('the PostgreSQL schema and pool', () => {
       client.release();
     }
   });
+
+  test('a collector starts even when partition maintenance cannot get its locks (rows go to logs_default meanwhile)', { timeout: 60_000 }, async () => {
+    const own = await createTestDatabase();
+    try {
+      const config = testConfig({ 'sink.kind': 'postgres', 'postgres.url': own.url });
+      const make = () => new PostgresSink({ ...config.postgres, retention: config.retention, writers: 1, logger: pino({ level: 'silent' }) });
+      const first = make();
+      await first.start();
+      // Partitions for a month ago: expired, so the next maintenance run drops them.
+      await first.maintain(Date.now() - 30 * 86_400_000);
+      await first.close();
+      // A long read on logs holds a lock the drop must wait for (past maintenance's lock_timeout).
+      const reader = await own.pool.connect();
+      const second = make();
+      try {
+        await reader.query('BEGIN');
+        await reader.query('SELECT count(*) FROM logs');
+        await second.start();
+        const now = Date.now() * 1000;
+        await second.writeBatch(
+          { id: 'after-start', records: [{ type: 'log', id: 'r1', ts: now, received_at: now, size: 100, level: 'info', service: 'lock', message: 'm', attrs: null, trace_id: null, span_id: null }], bytes: 100, createdAt: Date.now(), trigger: 'size', tickets: [], links: [] },
+          new AbortController().signal,
+        );
+      } finally {
+        await reader.query('ROLLBACK');
+        reader.release();
+        await second.close();
+      }
+      assert.equal(await own.count('logs', "service = 'lock'"), 1);
+    } finally {
+      await own.drop();
+    }
+  });
 });

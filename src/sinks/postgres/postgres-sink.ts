@@ -39,11 +39,15 @@ const KEEP_ENCODER_BYTES = 8 * 1024 * 1024;
 
 type TypedClient = pg.PoolClient & { connection?: { stream?: { destroy(err?: Error): void } } };
 
+/** After a failed maintenance run at start-up, the next try (the interval may be hours). */
+const MAINTENANCE_RETRY_MS = 30_000;
+
 export class PostgresSink implements Sink {
   readonly name = 'postgres';
   private poolRef: pg.Pool | undefined;
   private embedded: EmbeddedPostgres | undefined;
   private maintenance: NodeJS.Timeout | undefined;
+  private retryMaintenance: NodeJS.Timeout | undefined;
   private maintaining: Promise<unknown> = Promise.resolve();
   private readonly staged = new WeakSet<pg.PoolClient>();
   private readonly spareEncoders: BinaryWriter[] = [];
@@ -96,14 +100,19 @@ export class PostgresSink implements Sink {
       const m = await migrate(pool);
       this.migration = m;
       if (m.applied.length > 0) this.log.info({ applied: m.applied, version: m.version }, 'postgres: schema migrated');
-      await this.maintain();
+      // Not a reason to refuse to start: maintenance needs short exclusive locks that a long
+      // query or another collector's COPY can hold past lock_timeout, and until it runs new
+      // rows simply land in logs_default (moved into their partition by the next run).
+      await this.maintain().catch((err: unknown) => {
+        this.log.warn({ err: errorMessage(err) }, `postgres: partition maintenance failed at start-up (rows go to logs_default meanwhile); retrying in ${MAINTENANCE_RETRY_MS / 1000} s`);
+        this.retryMaintenance = setTimeout(() => this.runMaintenance(), MAINTENANCE_RETRY_MS);
+        this.retryMaintenance.unref();
+      });
     } catch (err) {
       await this.close();
       throw new Error(`postgres at ${safeUrl(url)}: ${errorMessage(err)}`, { cause: err });
     }
-    this.maintenance = setInterval(() => {
-      this.maintaining = this.maintain().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'postgres: partition maintenance failed; will retry'));
-    }, this.opts.retention.intervalMs);
+    this.maintenance = setInterval(() => this.runMaintenance(), this.opts.retention.intervalMs);
     this.maintenance.unref();
     if (this.embedded) {
       const dir = this.embedded.dataDir;
@@ -114,6 +123,13 @@ export class PostgresSink implements Sink {
     } else {
       this.log.info({ database: safeUrl(url) }, `postgres: using ${safeUrl(url)}`);
     }
+  }
+
+  private runMaintenance(): void {
+    this.maintaining = this.maintain().then(
+      () => undefined,
+      (err: unknown) => this.log.warn({ err: errorMessage(err) }, 'postgres: partition maintenance failed; will retry'),
+    );
   }
 
   /** Creates partitions ahead and drops those past retention (also run every retention.intervalMs). */
@@ -238,6 +254,7 @@ export class PostgresSink implements Sink {
 
   async close(): Promise<void> {
     clearInterval(this.maintenance);
+    clearTimeout(this.retryMaintenance);
     await this.maintaining;
     const pool = this.poolRef;
     if (pool && !pool.ended) await pool.end();
