@@ -239,12 +239,31 @@ export class WriterPool {
   }
 
   private async aborted(batch: Batch, reason: string, attempts: number): Promise<void> {
-    if (!this.opts.ledger) return this.deadLetter(batch, reason, attempts);
+    if (!this.opts.ledger) {
+      // The deadline may have cut the write after COMMIT went out: a committed batch is done.
+      if (await this.committedAfterAll(batch)) return this.committed(batch, 0);
+      return this.deadLetter(batch, reason, attempts);
+    }
     // Its records and cut are in the WAL: the next start sends it again under the same id,
     // which a sink that did commit it (the abort may have come after COMMIT) recognises.
     this.counters.keptBatches++;
     this.opts.logger.warn({ sink: this.sinkName, batch: batch.id, records: batch.records.length }, 'batch left in the WAL for the next start');
     settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SHUTTING_DOWN', `shutting down before the sink took the records (kept in the WAL): ${reason}`));
+  }
+
+  /** Asks the sink (within 3 s) whether the batch committed after all; unknown counts as no. */
+  private async committedAfterAll(batch: Batch): Promise<boolean> {
+    const ask = this.opts.sink.wasCommitted;
+    if (!ask) return false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([ask.call(this.opts.sink, batch.id), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 3000)))]);
+    } catch (err) {
+      this.opts.logger.warn({ sink: this.sinkName, batch: batch.id, err: errorMessage(err) }, 'could not ask the sink whether the batch committed; dead-lettering it');
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async deadLetter(batch: Batch, error: string, attempts: number): Promise<void> {
@@ -266,10 +285,13 @@ export class WriterPool {
         await sleep(1000);
       }
     }
-    this.counters.deadLetteredBatches++;
-    metrics.deadLetters.labels(this.sinkName).inc(batch.records.length);
-    logger.error({ sink: this.sinkName, batch: batch.id, records: batch.records.length, attempts, err: error, file: deadLetter.pathFor(this.sinkName) }, 'batch dead-lettered');
-    settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SINK_FAILED', `the sink did not take the records (dead-lettered): ${error}`));
+    if (written) {
+      // Counted only when the file has them: the metric is what an operator can re-ingest.
+      this.counters.deadLetteredBatches++;
+      metrics.deadLetters.labels(this.sinkName).inc(batch.records.length);
+      logger.error({ sink: this.sinkName, batch: batch.id, records: batch.records.length, attempts, err: error, file: deadLetter.pathFor(this.sinkName) }, 'batch dead-lettered');
+    }
+    settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SINK_FAILED', `the sink did not take the records${written ? ' (dead-lettered)' : ''}: ${error}`));
     if (written) this.opts.ledger?.settled(batch);
   }
 }

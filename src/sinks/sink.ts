@@ -32,6 +32,12 @@ export interface Sink {
   start?(): Promise<void>;
   /** Write the whole batch or throw. The signal aborts on the shutdown deadline. */
   writeBatch(batch: Batch, signal: AbortSignal): Promise<void>;
+  /**
+   * Optional: whether a batch with this id was committed. Asked when the shutdown deadline cut
+   * a write short (possibly after COMMIT was sent), so that a committed batch is not also
+   * dead-lettered (re-ingesting the dead letters would then duplicate it).
+   */
+  wasCommitted?(batchId: string): Promise<boolean>;
   /** Optional readiness probe used by /readyz. */
   health?(): Promise<SinkHealth>;
   /** Flush and release. */

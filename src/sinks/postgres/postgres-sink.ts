@@ -39,6 +39,8 @@ const KEEP_ENCODER_BYTES = 8 * 1024 * 1024;
 
 type TypedClient = pg.PoolClient & { connection?: { stream?: { destroy(err?: Error): void } } };
 
+/** How long `wasCommitted` waits for a transaction still committing the same batch. */
+const WAS_COMMITTED_TIMEOUT_MS = 2000;
 /** After a failed maintenance run at start-up, the next try (the interval may be hours). */
 const MAINTENANCE_RETRY_MS = 30_000;
 
@@ -122,6 +124,22 @@ export class PostgresSink implements Sink {
       );
     } else {
       this.log.info({ database: safeUrl(url) }, `postgres: using ${safeUrl(url)}`);
+    }
+  }
+
+  async wasCommitted(batchId: string): Promise<boolean> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL statement_timeout = ${WAS_COMMITTED_TIMEOUT_MS}`);
+      // A plain SELECT would not see a COMMIT still under way on the cut connection (the server
+      // finishes it regardless). Inserting the same id waits for that transaction to end, then
+      // conflicts if it committed; rolled back either way.
+      const r = await client.query('INSERT INTO sluice_batches (batch_id, records) VALUES ($1, 0) ON CONFLICT DO NOTHING', [batchId]);
+      return (r.rowCount ?? 0) === 0;
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
     }
   }
 
