@@ -197,7 +197,10 @@ export class WriterPool {
         this.lastError = errorMessage(err);
         this.counters.failures++;
         metrics.workerFailures.labels(this.sinkName).inc();
-        if (!probing) attempts++;
+        // Probes spend no retries (an outage is not the batch's fault), unless this batch probes
+        // alone and the sink answers its health check: then the failure is the batch's own,
+        // and without counting it would be retried (and hold the breaker open) forever.
+        if (!probing || (this.queue.length === 0 && (await this.sinkAnswers()))) attempts++;
         if (isPermanent(err) || attempts > retry.maxRetries) {
           return this.deadLetter(batch, this.lastError, attempts);
         }
@@ -249,6 +252,24 @@ export class WriterPool {
     this.counters.keptBatches++;
     this.opts.logger.warn({ sink: this.sinkName, batch: batch.id, records: batch.records.length }, 'batch left in the WAL for the next start');
     settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SHUTTING_DOWN', `shutting down before the sink took the records (kept in the WAL): ${reason}`));
+  }
+
+  /**
+   * The sink's own health check passes (within 2 s). Without one we cannot tell a bad batch
+   * from an outage, and keep the batch (an outage is the likelier failure of such a sink).
+   */
+  private async sinkAnswers(): Promise<boolean> {
+    const health = this.opts.sink.health;
+    if (!health) return false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const h = await Promise.race([health.call(this.opts.sink), new Promise<{ ok: false }>((r) => (timer = setTimeout(() => r({ ok: false }), 2000)))]);
+      return h.ok;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Asks the sink (within 3 s) whether the batch committed after all; unknown counts as no. */

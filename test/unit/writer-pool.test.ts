@@ -76,6 +76,25 @@ function pool(sink: Sink, opts: { writers?: number; maxRetries?: number; thresho
 }
 
 describe('WriterPool', () => {
+  test('a batch that fails alone while the sink answers its health check spends its retries as the probe, and is dead-lettered', { timeout: 10_000 }, async () => {
+    let healthy = true;
+    const sink = Object.assign(new ScriptedSink((_n, b) => (b.id === 'stuck' ? 'fail' : 'ok')), { health: async () => ({ ok: healthy }) });
+    const { p } = pool(sink, { writers: 1, threshold: 1, maxRetries: 3, halfOpenAfterMs: 20 });
+    p.submit(batch('stuck'));
+    await p.idle();
+    assert.equal(p.stats().deadLetteredBatches, 1);
+    assert.ok(sink.calls.length <= 5, `${sink.calls.length} calls: bounded by the retries`);
+    // The same while the sink is down: probes spend nothing, the batch is kept.
+    healthy = false;
+    p.submit(batch('stuck'));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(p.stats().deadLetteredBatches, 1, 'not dead-lettered during an outage');
+    assert.ok(sink.calls.length > 5, 'still probing');
+    healthy = true;
+    await p.idle();
+    assert.equal(p.stats().deadLetteredBatches, 2);
+  });
+
   test('permanent (data) errors do not open the breaker: a run of bad batches is dead-lettered, the next good one commits at once', async () => {
     const sink = new ScriptedSink((_n, b) => (b.id.startsWith('bad') ? 'permanent' : 'ok'));
     const { p } = pool(sink, { writers: 1, threshold: 2, halfOpenAfterMs: 60_000 });
