@@ -54,9 +54,14 @@ export async function maintainLogPartitions(pool: Pool, opts: PartitionOptions):
     await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(opts.lockTimeoutMs ?? 5000))}`);
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_CLASS, PARTITION_LOCK]);
     const existing = new Set(await logPartitions(client));
+    let defaultLocked = false;
     for (let day = first; day <= last; day += DAY_MS) {
       const name = partitionName(day);
       if (existing.has(name)) continue;
+      // A row for this day committed into logs_default between the move below and the ATTACH
+      // would fail the ATTACH (and roll back the whole run): writers wait for this moment instead.
+      if (!defaultLocked) await client.query('LOCK TABLE logs_default IN SHARE ROW EXCLUSIVE MODE');
+      defaultLocked = true;
       const from = new Date(day).toISOString();
       const to = new Date(day + DAY_MS).toISOString();
       // LIKE + ATTACH rather than CREATE … PARTITION OF, so that rows already in the default
