@@ -27,8 +27,8 @@ export function configCommand(args: ParsedArgs, out: (s: string) => void): numbe
     const masked = maskSecrets(config);
     if (args.booleans.has('sources')) {
       const lines = configKeys().map((k) => {
-        const [s, n] = k.key.split('.') as [string, string];
-        const v = (masked[s] as Record<string, unknown>)[n];
+        // Keys are one level (`checks`) or two (`buffer.maxRecords`).
+        const v = k.key.split('.').reduce<unknown>((o, part) => (o as Record<string, unknown> | undefined)?.[part], masked);
         return `${k.key} = ${JSON.stringify(v)}    # ${origins.get(k.key)}`;
       });
       out(lines.join('\n'));

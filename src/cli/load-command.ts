@@ -40,17 +40,26 @@ missing or duplicate rows, 2 for a usage mistake.
 
 Example (the spec's demo): sluice load --records 10000 --clients 50 --verify "$DATABASE_URL"`;
 
-function int(args: ParsedArgs, name: string, fallback: number, min: number): number {
+/** One connection and one loop each: more than this is a typo, not a load test. */
+const MAX_CLIENTS = 10_000;
+
+function int(args: ParsedArgs, name: string, fallback: number, min: number, max = Infinity): number {
   const raw = args.flags[name];
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || (Number.isInteger(min) && !Number.isInteger(n))) {
-    throw new SluiceError('SLUICE_ERR_CONFIG', `--${name} must be ${Number.isInteger(min) ? 'an integer' : 'a number'} ≥ ${min}, got "${raw}"`);
+  if (!Number.isFinite(n) || n < min || n > max || (Number.isInteger(min) && !Number.isInteger(n))) {
+    const range = max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new SluiceError('SLUICE_ERR_CONFIG', `--${name} must be ${Number.isInteger(min) ? 'an integer' : 'a number'} ${range}, got "${raw}"`);
   }
   return n;
 }
 
 const KNOWN = new Set(['url', 'path', 'records', 'clients', 'batch', 'format', 'rate', 'duration', 'timeout', 'token', 'run-id', 'service', 'verify', 'verify-timeout']);
+
+function pathOf(path: string): string {
+  if (!path.startsWith('/') || path.startsWith('//')) throw new SluiceError('SLUICE_ERR_CONFIG', `--path must be a path on the --url host, like /logs, got "${path}"`);
+  return path;
+}
 
 export function loadOptionsFromArgs(args: ParsedArgs): LoadOptions & { verify?: string; verifyTimeoutMs: number } {
   for (const k of Object.keys(args.flags)) if (!KNOWN.has(k)) throw new SluiceError('SLUICE_ERR_CONFIG', `unknown option --${k} (see sluice load --help)`);
@@ -66,9 +75,9 @@ export function loadOptionsFromArgs(args: ParsedArgs): LoadOptions & { verify?: 
   if (verify !== undefined && !/^postgres(ql)?:\/\//.test(verify)) throw new SluiceError('SLUICE_ERR_CONFIG', '--verify must be a postgres:// URL');
   return {
     url,
-    path: args.flags.path ?? '/logs',
+    path: pathOf(args.flags.path ?? '/logs'),
     records: args.flags.records === undefined && durationMs > 0 ? Infinity : int(args, 'records', 10_000, 1),
-    clients: int(args, 'clients', 50, 1),
+    clients: int(args, 'clients', 50, 1, MAX_CLIENTS),
     batch: int(args, 'batch', 1, 1),
     format,
     gzip: args.booleans.has('gzip'),
@@ -108,12 +117,19 @@ export async function loadCommand(args: ParsedArgs, out: (s: string) => void): P
     verifier?.startWatching();
     const result = await runLoad(o, { signal: abort.signal, ...(progress ? { onProgress: (p) => progress.update(p) } : {}) });
     progress?.end();
+    let verifyError: string | undefined;
     if (verifier) {
       if (!json && !args.booleans.has('quiet')) process.stderr.write(`verifying: waiting for ${result.recordsAccepted} records in the database…\n`);
-      verified = await verifier.finish(result.recordsAccepted, { timeoutMs: o.verifyTimeoutMs, quietMs: Math.min(5000, o.verifyTimeoutMs) });
+      try {
+        verified = await verifier.finish(result.recordsAccepted, { timeoutMs: o.verifyTimeoutMs, quietMs: Math.min(5000, o.verifyTimeoutMs) });
+      } catch (err) {
+        // The load's own results still count: print them, and say why there is no verdict.
+        verifyError = `--verify failed: ${(err as Error).message}`;
+      }
     }
-    out(json ? JSON.stringify({ load: result, verify: verified ?? null }, null, 2) : formatSummary(result, verified));
-    if (result.recordsAccepted === 0) return 1;
+    out(json ? JSON.stringify({ load: result, verify: verified ?? (verifyError ? { error: verifyError } : null) }, null, 2) : formatSummary(result, verified) + (verifyError ? `\n${verifyError}` : ''));
+    if (verifyError) return 1;
+    if (result.recordsAccepted === 0 || result.transportErrors > 0) return 1;
     if (verified && (verified.missing > 0 || verified.duplicates > 0)) return 1;
     return 0;
   } finally {

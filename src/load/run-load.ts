@@ -37,13 +37,19 @@ export interface LoadOptions {
 
 export interface LoadProgress {
   elapsedMs: number;
+  /** Requests that got an HTTP answer (any status). */
   requests: number;
+  /** Records in those requests. */
   recordsSent: number;
   recordsAccepted: number;
+  /** Requests that got no answer (connection refused or reset, timeout); `error:<code>` in statusCounts. */
+  transportErrors: number;
   statusCounts: Record<string, number>;
 }
 
 export interface LoadResult extends LoadProgress {
+  /** Why the run stopped early, if it did (the collector stopped answering). */
+  stoppedEarly?: string;
   runId: string;
   service: string;
   requestsPerSec: number;
@@ -61,6 +67,9 @@ export interface LoadHooks {
   signal?: AbortSignal;
 }
 
+/** Consecutive requests without an answer after which the collector is taken as gone. */
+const GIVE_UP_AFTER = 20;
+
 function nowEpochMs(): number {
   return performance.timeOrigin + performance.now();
 }
@@ -72,7 +81,9 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
   const headers: Record<string, string> = { 'content-type': builder.contentType };
   if (o.gzip) headers['content-encoding'] = 'gzip';
   if (o.token) headers.authorization = `Bearer ${o.token}`;
-  const path = new URL(o.path, o.url).pathname;
+  // The --url's own path prefix (a collector behind a proxy at /sluice) is kept, and so is a query.
+  const base = new URL(o.url);
+  const path = base.pathname.replace(/\/$/, '') + o.path;
 
   const hist = new LatencyHistogram();
   const statusCounts: Record<string, number> = {};
@@ -80,14 +91,21 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
   let requests = 0;
   let recordsSent = 0;
   let recordsAccepted = 0;
+  let transportErrors = 0;
+  let unanswered = 0;
+  let stoppedEarly: string | undefined;
+  // Ctrl-C (or a collector gone) ends pacing sleeps and requests in flight at once.
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  hooks.signal?.addEventListener('abort', onAbort, { once: true });
   const startPerf = performance.now();
   const startedAtMs = nowEpochMs();
   const deadline = o.durationMs > 0 ? startPerf + o.durationMs : Infinity;
-  const snapshot = (): LoadProgress => ({ elapsedMs: performance.now() - startPerf, requests, recordsSent, recordsAccepted, statusCounts: { ...statusCounts } });
+  const snapshot = (): LoadProgress => ({ elapsedMs: performance.now() - startPerf, requests, recordsSent, recordsAccepted, transportErrors, statusCounts: { ...statusCounts } });
 
   const client = async (): Promise<void> => {
     for (;;) {
-      if (hooks.signal?.aborted) return;
+      if (stop.signal.aborted) return;
       const seq = nextSeq;
       if (seq >= o.records) return;
       const count = Math.min(o.batch, o.records - seq);
@@ -98,7 +116,8 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
         // Behind schedule past the deadline (a slow server): stop rather than catch up.
         if (due >= deadline || performance.now() >= deadline) return;
         const wait = due - performance.now();
-        if (wait > 0) await sleep(wait);
+        if (wait > 0) await sleep(wait, undefined, { signal: stop.signal }).catch(() => undefined);
+        if (stop.signal.aborted) return;
         t0 = due;
       } else {
         if (performance.now() >= deadline) return;
@@ -108,25 +127,37 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
       const body = o.gzip ? await gzip(text) : text;
       let status: string;
       try {
-        const res = await pool.request({ origin, path, method: 'POST', headers, body });
+        const res = await pool.request({ origin, path, method: 'POST', headers, body, signal: stop.signal });
         await res.body.dump();
         status = String(res.statusCode);
         if (res.statusCode >= 200 && res.statusCode < 300) recordsAccepted += count;
+        // Latency and "sent" only for answered requests: a refused connection answers in
+        // microseconds and would make a dead collector look fast.
+        hist.recordMs(performance.now() - t0);
+        requests++;
+        recordsSent += count;
+        unanswered = 0;
       } catch (err) {
+        if (stop.signal.aborted && hooks.signal?.aborted) return;
         status = `error:${(err as { code?: string }).code ?? (err as Error).name}`;
+        transportErrors++;
+        if (++unanswered >= GIVE_UP_AFTER && !stop.signal.aborted) {
+          stoppedEarly = `${GIVE_UP_AFTER} requests in a row got no answer (last: ${status.slice(6)}): the collector is gone`;
+          stop.abort();
+        }
       }
-      hist.recordMs(performance.now() - t0);
       statusCounts[status] = (statusCounts[status] ?? 0) + 1;
-      requests++;
-      recordsSent += count;
     }
   };
 
   const timer = hooks.onProgress ? setInterval(() => hooks.onProgress!(snapshot()), hooks.progressEveryMs ?? 250) : undefined;
   try {
-    await Promise.all(Array.from({ length: o.clients }, client));
+    // No more clients than requests: each client is a loop (and a connection).
+    const clients = Number.isFinite(o.records) ? Math.min(o.clients, Math.ceil(o.records / o.batch)) : o.clients;
+    await Promise.all(Array.from({ length: clients }, client));
   } finally {
     clearInterval(timer);
+    hooks.signal?.removeEventListener('abort', onAbort);
     await pool.close();
   }
   const endedAtMs = nowEpochMs();
@@ -135,6 +166,7 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
   const secs = Math.max(1e-9, p.elapsedMs / 1000);
   return {
     ...p,
+    ...(stoppedEarly ? { stoppedEarly } : {}),
     runId: o.runId,
     service: o.service,
     requestsPerSec: p.requests / secs,

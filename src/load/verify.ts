@@ -40,6 +40,7 @@ export class Verifier {
   private readonly seen = new Map<string, number>();
   private watching: Promise<void> | undefined;
   private stopWatch = false;
+  private watchError: Error | undefined;
   private readonly where = 'service = $1 AND id LIKE $2';
   private readonly params: [string, string];
 
@@ -75,7 +76,13 @@ export class Verifier {
     if (this.method !== 'first-seen-poll' || this.watching) return;
     this.watching = (async () => {
       while (!this.stopWatch) {
-        await this.poll();
+        try {
+          await this.poll();
+        } catch (err) {
+          // Reported by finish(); an unhandled rejection here would kill the run mid-load.
+          this.watchError = err as Error;
+          return;
+        }
         await new Promise((r) => setTimeout(r, this.pollMs));
       }
     })();
@@ -101,6 +108,7 @@ export class Verifier {
   async finish(expected: number, o: VerifyWaitOptions): Promise<VerifyResult> {
     this.stopWatch = true;
     await this.watching;
+    if (this.watchError) throw new Error(`the database connection failed during the load: ${this.watchError.message}`);
     const start = Date.now();
     const pollMs = o.pollMs ?? this.pollMs;
     let last = -1;

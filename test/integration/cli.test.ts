@@ -22,6 +22,14 @@ test('config print --json is the same config as JSON', () => {
   assert.equal((JSON.parse(r.stdout) as { batch: { maxRecords: number } }).batch.maxRecords, 777);
 });
 
+test('config print --sources shows every key with its value and where it came from, one-level keys too', () => {
+  const r = sluice('config', 'print', '--sources', '--batch.maxRecords', '4321');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^batch\.maxRecords = 4321 {4}# flag --batch\.maxRecords$/m);
+  assert.match(r.stdout, /^checks = \[\] {4}# default$/m);
+  assert.doesNotMatch(r.stdout, /= undefined/);
+});
+
 test('every command has --help, and the top-level help lists them', () => {
   const top = sluice('--help');
   assert.equal(top.status, 0);
