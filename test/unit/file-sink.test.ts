@@ -258,20 +258,21 @@ function syscalls(trace: string): Syscall[] {
   const out: Syscall[] = [];
   for (const raw of trace.split('\n')) {
     let line = raw;
-    const pid = /^(\d+) /.exec(line)?.[1] ?? '';
+    // strace pads the pid column (two spaces after a 4-digit pid, one after a 5-digit one).
+    const pid = /^(\d+)\s/.exec(line)?.[1] ?? '';
     if (line.endsWith('<unfinished ...>')) {
       pending.set(pid, line.slice(0, -'<unfinished ...>'.length).trimEnd());
       continue;
     }
-    const resumed = /^\d+ <\.\.\. \w+ resumed>(.*)$/.exec(line);
+    const resumed = /^\d+\s+<\.\.\. \w+ resumed>(.*)$/.exec(line);
     if (resumed) line = (pending.get(pid) ?? '') + resumed[1];
-    const open = /^\d+ openat\(AT_FDCWD, "([^"]*)", ([A-Z_|]+)[^)]*\)\s+= (\d+)$/.exec(line);
+    const open = /^\d+\s+openat\(AT_FDCWD, "([^"]*)", ([A-Z_|]+)[^)]*\)\s+= (\d+)$/.exec(line);
     if (open) {
       paths.set(Number(open[3]), open[1]!);
       out.push({ index: out.length, call: 'openat', path: open[1]!, flags: open[2]! });
       continue;
     }
-    const onFd = /^\d+ (fsync|fdatasync|close)\((\d+)\)\s+= 0$/.exec(line);
+    const onFd = /^\d+\s+(fsync|fdatasync|close)\((\d+)\)\s+= 0$/.exec(line);
     if (onFd) {
       const fd = Number(onFd[2]);
       out.push({ index: out.length, call: onFd[1]!, path: paths.get(fd) ?? '', flags: '' });
