@@ -25,6 +25,9 @@ import { WriterPool } from './pipeline/writer-pool.js';
 import { createSink } from './sinks/create-sink.js';
 import type { Sink } from './sinks/sink.js';
 
+/** How long past the shutdown deadline to wait for writers whose sink ignores the abort. */
+const STUCK_WRITER_GRACE_MS = 5000;
+
 export interface AppOptions {
   logger?: Logger;
   /** Use this sink instead of the configured one (tests, embedding). */
@@ -165,7 +168,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     batcher.drain();
     const before = pool.stats();
     logger.info({ queued: before.queued, inFlight: before.inFlight.length }, 'draining writers');
-    await pool.idle();
+    // A sink that ignores the abort (a stdout pipe nobody reads) must not hold the process
+    // for ever: a few seconds past the deadline, stop waiting for it.
+    let graceTimer: NodeJS.Timeout | undefined;
+    const gaveUp = deadline.then(() => new Promise<'gave up'>((r) => (graceTimer = setTimeout(() => r('gave up'), STUCK_WRITER_GRACE_MS))));
+    const drained = await Promise.race([pool.idle(), gaveUp]);
+    clearTimeout(graceTimer);
+    if (drained === 'gave up') {
+      logger.error(
+        { inFlight: pool.stats().inFlight, graceMs: STUCK_WRITER_GRACE_MS },
+        wal ? 'writers still busy past the shutdown deadline (the sink ignores the abort): stopping without them; their batches stay in the WAL' : 'writers still busy past the shutdown deadline (the sink ignores the abort): stopping without them; their batches may not be stored',
+      );
+    }
     clearTimeout(timer);
     // Past the deadline the WAL still gets a second to write its last frames, no more.
     await wal?.shutdown(Math.max(1000, deadlineAt - Date.now()));
