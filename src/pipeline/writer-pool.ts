@@ -16,7 +16,7 @@ import type { Batch, Sink } from '../sinks/sink.js';
 import { fullJitterDelay, sleep } from './backoff.js';
 import type { BatchLedger } from './buffer.js';
 import type { DeadLetter } from './dead-letter.js';
-import { settleTickets } from './ticket.js';
+import { settleTickets, type Ticket } from './ticket.js';
 
 export interface WriterPoolOptions {
   sink: Sink;
@@ -63,6 +63,8 @@ export class WriterPool {
   private readonly sinkName: string;
   /** Retries a batch has spent, kept across a requeue (see `run`). */
   private readonly attemptsOf = new WeakMap<Batch, number>();
+  /** Parts of a batch split after a permanent error: the batch it came from and its parts still open. */
+  private readonly partOf = new WeakMap<Batch, { root: Batch; open: number }>();
 
   constructor(private readonly opts: WriterPoolOptions) {
     this.sinkName = opts.sink.name;
@@ -201,6 +203,7 @@ export class WriterPool {
         // alone and the sink answers its health check: then the failure is the batch's own,
         // and without counting it would be retried (and hold the breaker open) forever.
         if (!probing || (this.queue.length === 0 && (await this.sinkAnswers()))) attempts++;
+        if (isPermanent(err) && batch.records.length > 1) return this.split(batch, this.lastError);
         if (isPermanent(err) || attempts > retry.maxRetries) {
           return this.deadLetter(batch, this.lastError, attempts);
         }
@@ -238,7 +241,40 @@ export class WriterPool {
       i = j;
     }
     settleTickets(batch.tickets);
-    this.opts.ledger?.settled(batch);
+    this.settle(batch);
+  }
+
+  /**
+   * A permanent error is one record's fault as often as the batch's: rather than dead-letter
+   * every client's records with it, the batch is halved and each half written on its own
+   * (ids `<id>/0`, `<id>/1`: stable, so a replay after a crash skips halves already stored),
+   * down to the records that fail alone. The original batch settles when all its parts have.
+   */
+  private split(batch: Batch, error: string): void {
+    const at = Math.ceil(batch.records.length / 2);
+    const [ta, tb] = splitTickets(batch.tickets, at);
+    const part = (i: number, records: Batch['records'], tickets: Array<[Ticket, number]>): Batch => ({
+      ...batch,
+      id: `${batch.id}/${i}`,
+      records,
+      bytes: records.reduce((n, r) => n + r.size, 0),
+      tickets,
+    });
+    const a = part(0, batch.records.slice(0, at), ta);
+    const b = part(1, batch.records.slice(at), tb);
+    const group = this.partOf.get(batch) ?? { root: batch, open: 1 };
+    group.open += 1; // this batch becomes two
+    this.partOf.set(a, group);
+    this.partOf.set(b, group);
+    this.opts.logger.warn({ sink: this.sinkName, batch: batch.id, records: batch.records.length, err: error }, 'permanent error: writing the batch in halves to find the records at fault');
+    this.queue.unshift(a, b);
+  }
+
+  /** Tells the ledger a batch left the collector; a part, once every part of its batch has. */
+  private settle(batch: Batch): void {
+    const group = this.partOf.get(batch);
+    if (!group) return this.opts.ledger?.settled(batch);
+    if (--group.open === 0) this.opts.ledger?.settled(group.root);
   }
 
   private async aborted(batch: Batch, reason: string, attempts: number): Promise<void> {
@@ -313,6 +349,20 @@ export class WriterPool {
       logger.error({ sink: this.sinkName, batch: batch.id, records: batch.records.length, attempts, err: error, file: deadLetter.pathFor(this.sinkName) }, 'batch dead-lettered');
     }
     settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SINK_FAILED', `the sink did not take the records${written ? ' (dead-lettered)' : ''}: ${error}`));
-    if (written) this.opts.ledger?.settled(batch);
+    if (written) this.settle(batch);
   }
+}
+
+/** Splits (ticket, count) pairs, in record order, at record index `at`. */
+function splitTickets(tickets: Batch['tickets'], at: number): [Array<[Ticket, number]>, Array<[Ticket, number]>] {
+  const a: Array<[Ticket, number]> = [];
+  const b: Array<[Ticket, number]> = [];
+  let seen = 0;
+  for (const [t, n] of tickets) {
+    const inA = Math.max(0, Math.min(n, at - seen));
+    if (inA > 0) a.push([t, inA]);
+    if (n > inA) b.push([t, n - inA]);
+    seen += n;
+  }
+  return [a, b];
 }

@@ -95,10 +95,42 @@ describe('WriterPool', () => {
     assert.equal(p.stats().deadLetteredBatches, 2);
   });
 
+  test('a permanent error is narrowed down to the records at fault: the rest of the batch is stored, the batch settles once', async () => {
+    const stored: string[] = [];
+    const calls: string[] = [];
+    const sink: Sink = {
+      name: 'picky',
+      async writeBatch(b) {
+        calls.push(b.id);
+        if (b.records.some((r) => (r as LogRecord).message === 'poison')) throw new PermanentSinkError('bad data');
+        stored.push(...b.records.map((r) => r.id));
+      },
+      async close() {},
+    };
+    const settled: string[] = [];
+    const ledger: BatchLedger = { sealed: async () => undefined, started: () => undefined, settled: (b) => void settled.push(b.id) };
+    const { p, deadLetter } = pool(sink, { writers: 2, ledger });
+    const first = new Ticket(5);
+    const second = new Ticket(3);
+    const b = batch('root', 8);
+    const records = b.records.map((r, i) => ({ ...(r as LogRecord), message: i === 5 ? 'poison' : 'm' }));
+    p.submit({ ...b, records, tickets: [[first, 5], [second, 3]] });
+    await p.idle();
+    assert.deepEqual(stored.sort(), ['root-0', 'root-1', 'root-2', 'root-3', 'root-4', 'root-6', 'root-7']);
+    assert.deepEqual(settled, ['root'], 'the batch settles once, after all its parts');
+    assert.equal(p.stats().deadLetteredBatches, 1);
+    const dead = readFileSync(deadLetter.pathFor('picky'), 'utf8').trim().split('\n');
+    assert.equal(dead.length, 1, 'only the bad record is dead-lettered');
+    assert.match(dead[0]!, /root-5/);
+    await first.done; // all five of its records stored
+    await assert.rejects(second.done, /dead-lettered/, 'the request holding the bad record is told');
+    assert.ok(calls.every((id) => /^root(\/[01])*$/.test(id)), calls.join(' '));
+  });
+
   test('permanent (data) errors do not open the breaker: a run of bad batches is dead-lettered, the next good one commits at once', async () => {
     const sink = new ScriptedSink((_n, b) => (b.id.startsWith('bad') ? 'permanent' : 'ok'));
     const { p } = pool(sink, { writers: 1, threshold: 2, halfOpenAfterMs: 60_000 });
-    for (let i = 0; i < 5; i++) p.submit(batch(`bad-${i}`));
+    for (let i = 0; i < 5; i++) p.submit(batch(`bad-${i}`, 1));
     await p.idle();
     assert.equal(p.stats().deadLetteredBatches, 5);
     assert.equal(p.breakerState, 'closed');
@@ -135,13 +167,21 @@ describe('WriterPool', () => {
     assert.equal(deadLetter.records, 4);
   });
 
-  test('dead-letters a permanent error at once without retrying', async () => {
-    const sink = new ScriptedSink(() => 'permanent');
-    const { p } = pool(sink);
-    p.submit(batch('b3'));
-    await p.idle();
-    assert.equal(sink.calls.length, 1);
-    assert.equal(p.stats().deadLetteredBatches, 1);
+  test('dead-letters a permanent error without retrying: one record at once; a batch whose every record fails, record by record', async () => {
+    const one = new ScriptedSink(() => 'permanent');
+    const a = pool(one);
+    a.p.submit(batch('b1', 1));
+    await a.p.idle();
+    assert.equal(one.calls.length, 1, 'no retry');
+    assert.equal(a.p.stats().deadLetteredBatches, 1);
+    const all = new ScriptedSink(() => 'permanent');
+    const b = pool(all);
+    b.p.submit(batch('b3', 3));
+    await b.p.idle();
+    // 3 records: the batch, its halves (2 + 1), the 2-record half's halves: 5 writes, no retries.
+    assert.equal(all.calls.length, 5, all.calls.join(' '));
+    assert.equal(b.p.stats().deadLetteredBatches, 3);
+    assert.equal(b.p.stats().retries, 0);
   });
 
   test('runs at most N writes at once', async () => {
