@@ -69,6 +69,7 @@ export interface LoadHooks {
 
 /** Consecutive requests without an answer after which the collector is taken as gone. */
 const GIVE_UP_AFTER = 20;
+const GONE = /ECONNREFUSED|ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH/;
 
 function nowEpochMs(): number {
   return performance.timeOrigin + performance.now();
@@ -81,7 +82,7 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
   const headers: Record<string, string> = { 'content-type': builder.contentType };
   if (o.gzip) headers['content-encoding'] = 'gzip';
   if (o.token) headers.authorization = `Bearer ${o.token}`;
-  // The --url's own path prefix (a collector behind a proxy at /sluice) is kept, and so is a query.
+  // The --url's own path prefix (a collector behind a proxy at /sluice) is kept; a query goes in --path.
   const base = new URL(o.url);
   const path = base.pathname.replace(/\/$/, '') + o.path;
 
@@ -98,6 +99,7 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
+  if (hooks.signal?.aborted) stop.abort();
   const startPerf = performance.now();
   const startedAtMs = nowEpochMs();
   const deadline = o.durationMs > 0 ? startPerf + o.durationMs : Infinity;
@@ -141,7 +143,9 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
         if (stop.signal.aborted && hooks.signal?.aborted) return;
         status = `error:${(err as { code?: string }).code ?? (err as Error).name}`;
         transportErrors++;
-        if (++unanswered >= GIVE_UP_AFTER && !stop.signal.aborted) {
+        // Refused or reset connections mean the collector is gone; a timeout may only mean slow.
+        if (GONE.test(status)) unanswered++;
+        if (unanswered >= GIVE_UP_AFTER && !stop.signal.aborted) {
           stoppedEarly = `${GIVE_UP_AFTER} requests in a row got no answer (last: ${status.slice(6)}): the collector is gone`;
           stop.abort();
         }

@@ -63,6 +63,8 @@ export class WriterPool {
   private readonly sinkName: string;
   /** Retries a batch has spent, kept across a requeue (see `run`). */
   private readonly attemptsOf = new WeakMap<Batch, number>();
+  /** Batches whose write reached the sink at least once (the ones a deadline may have cut mid-COMMIT). */
+  private readonly writeBegun = new WeakSet<Batch>();
   /** Parts of a batch split after a permanent error: the batch it came from and its parts still open. */
   private readonly partOf = new WeakMap<Batch, { root: Batch; open: number }>();
 
@@ -185,7 +187,11 @@ export class WriterPool {
       const probing = this.breaker.state !== CircuitState.Closed;
       const started = performance.now();
       try {
-        const write = (): Promise<void> => this.breaker.execute(() => sink.writeBatch(batch, signal), signal);
+        const write = (): Promise<void> =>
+          this.breaker.execute(() => {
+            this.writeBegun.add(batch);
+            return sink.writeBatch(batch, signal);
+          }, signal);
         await (this.opts.around ? this.opts.around(batch, write) : write());
         this.committed(batch, (performance.now() - started) / 1000);
         return;
@@ -199,10 +205,9 @@ export class WriterPool {
         this.lastError = errorMessage(err);
         this.counters.failures++;
         metrics.workerFailures.labels(this.sinkName).inc();
-        // Probes spend no retries (an outage is not the batch's fault), unless this batch probes
-        // alone and the sink answers its health check: then the failure is the batch's own,
-        // and without counting it would be retried (and hold the breaker open) forever.
-        if (!probing || (this.queue.length === 0 && (await this.sinkAnswers()))) attempts++;
+        // Probes spend no retries: an outage is not the batch's fault (see the note on
+        // requeueing below for a batch that fails alone).
+        if (!probing) attempts++;
         if (isPermanent(err) && batch.records.length > 1) return this.split(batch, this.lastError);
         if (isPermanent(err) || attempts > retry.maxRetries) {
           return this.deadLetter(batch, this.lastError, attempts);
@@ -279,8 +284,9 @@ export class WriterPool {
 
   private async aborted(batch: Batch, reason: string, attempts: number): Promise<void> {
     if (!this.opts.ledger) {
-      // The deadline may have cut the write after COMMIT went out: a committed batch is done.
-      if (await this.committedAfterAll(batch)) return this.committed(batch, 0);
+      // The deadline may have cut a write after COMMIT went out: a committed batch is done.
+      // (Only a batch that reached the sink: asking for every queued one would take seconds each.)
+      if (this.writeBegun.has(batch) && (await this.committedAfterAll(batch))) return this.committed(batch, 0);
       return this.deadLetter(batch, reason, attempts);
     }
     // Its records and cut are in the WAL: the next start sends it again under the same id,
@@ -288,24 +294,6 @@ export class WriterPool {
     this.counters.keptBatches++;
     this.opts.logger.warn({ sink: this.sinkName, batch: batch.id, records: batch.records.length }, 'batch left in the WAL for the next start');
     settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SHUTTING_DOWN', `shutting down before the sink took the records (kept in the WAL): ${reason}`));
-  }
-
-  /**
-   * The sink's own health check passes (within 2 s). Without one we cannot tell a bad batch
-   * from an outage, and keep the batch (an outage is the likelier failure of such a sink).
-   */
-  private async sinkAnswers(): Promise<boolean> {
-    const health = this.opts.sink.health;
-    if (!health) return false;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const h = await Promise.race([health.call(this.opts.sink), new Promise<{ ok: false }>((r) => (timer = setTimeout(() => r({ ok: false }), 2000)))]);
-      return h.ok;
-    } catch {
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** Asks the sink (within 3 s) whether the batch committed after all; unknown counts as no. */

@@ -76,25 +76,6 @@ function pool(sink: Sink, opts: { writers?: number; maxRetries?: number; thresho
 }
 
 describe('WriterPool', () => {
-  test('a batch that fails alone while the sink answers its health check spends its retries as the probe, and is dead-lettered', { timeout: 10_000 }, async () => {
-    let healthy = true;
-    const sink = Object.assign(new ScriptedSink((_n, b) => (b.id === 'stuck' ? 'fail' : 'ok')), { health: async () => ({ ok: healthy }) });
-    const { p } = pool(sink, { writers: 1, threshold: 1, maxRetries: 3, halfOpenAfterMs: 20 });
-    p.submit(batch('stuck'));
-    await p.idle();
-    assert.equal(p.stats().deadLetteredBatches, 1);
-    assert.ok(sink.calls.length <= 5, `${sink.calls.length} calls: bounded by the retries`);
-    // The same while the sink is down: probes spend nothing, the batch is kept.
-    healthy = false;
-    p.submit(batch('stuck'));
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal(p.stats().deadLetteredBatches, 1, 'not dead-lettered during an outage');
-    assert.ok(sink.calls.length > 5, 'still probing');
-    healthy = true;
-    await p.idle();
-    assert.equal(p.stats().deadLetteredBatches, 2);
-  });
-
   test('a permanent error is narrowed down to the records at fault: the rest of the batch is stored, the batch settles once', async () => {
     const stored: string[] = [];
     const calls: string[] = [];
@@ -125,6 +106,27 @@ describe('WriterPool', () => {
     await first.done; // all five of its records stored
     await assert.rejects(second.done, /dead-lettered/, 'the request holding the bad record is told');
     assert.ok(calls.every((id) => /^root(\/[01])*$/.test(id)), calls.join(' '));
+  });
+
+  test('at the deadline (no WAL) only a batch whose write reached the sink is checked with wasCommitted; queued ones are dead-lettered at once', { timeout: 10_000 }, async () => {
+    const asked: string[] = [];
+    const sink: Sink = {
+      name: 'slow',
+      writeBatch: (_b, signal) => new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(new Error('cut')))),
+      wasCommitted: async (id) => {
+        asked.push(id);
+        return id === 'w0';
+      },
+      async close() {},
+    };
+    const { p } = pool(sink, { writers: 1 });
+    for (let i = 0; i < 3; i++) p.submit(batch(`w${i}`));
+    await new Promise((r) => setTimeout(r, 50));
+    p.abortAll('deadline');
+    await p.idle();
+    assert.deepEqual(asked, ['w0']);
+    assert.equal(p.stats().committedBatches, 1, 'the cut write that did commit counts as committed');
+    assert.equal(p.stats().deadLetteredBatches, 2);
   });
 
   test('permanent (data) errors do not open the breaker: a run of bad batches is dead-lettered, the next good one commits at once', async () => {
