@@ -5,21 +5,13 @@ import type { SluiceRecord } from '../record.js';
 import type { BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from './buffer.js';
 import type { SpanContext } from '@opentelemetry/api';
 import type { Ticket } from './ticket.js';
-import { WaitLine, parseDeferred, pushParsedNow } from './wait-line.js';
+import { WaitLine, pushParsedNow, type Waiting } from './wait-line.js';
 
 interface Chunk {
   records: SluiceRecord[];
   offset: number;
   ticket: Ticket | undefined;
   spanContext: SpanContext | undefined;
-}
-
-interface Waiter {
-  records: SluiceRecord[];
-  bytes: number;
-  /** Set while the request is not parsed yet. */
-  deferred: DeferredRecords | undefined;
-  opts: PushOptions;
 }
 
 export interface MemoryBufferOptions {
@@ -35,7 +27,7 @@ export class MemoryBuffer implements RecordBuffer {
   private head = 0;
   private records = 0;
   private bytes = 0;
-  private readonly waiters: WaitLine<Waiter>;
+  private readonly waiters: WaitLine<Waiting>;
   private listener: (() => void) | undefined;
   private closed = false;
 
@@ -50,13 +42,13 @@ export class MemoryBuffer implements RecordBuffer {
       this.admit(records, bytes, opts.ticket, opts.spanContext);
       return Promise.resolve();
     }
-    return this.wait({ records, bytes, deferred: undefined, opts });
+    return this.waiters.wait({ records, bytes, deferred: undefined, opts }, () => this.full());
   }
 
   pushDeferred(req: DeferredRecords, opts: PushOptions): Promise<void> {
     if (this.closed) return Promise.reject(this.shuttingDown());
     if (this.waiters.length === 0) return pushParsedNow(this, req, opts);
-    return this.wait({ records: [], bytes: 0, deferred: req, opts });
+    return this.waiters.wait({ records: [], bytes: 0, deferred: req, opts }, () => this.full());
   }
 
   take(maxRecords: number, maxBytes: number): Taken {
@@ -125,21 +117,10 @@ export class MemoryBuffer implements RecordBuffer {
     this.listener?.();
   }
 
-  private wait(w: Waiter): Promise<void> {
-    if (w.opts.timeoutMs <= 0) return Promise.reject(this.full());
-    const holds = w.deferred ? w.deferred.rawBytes : w.bytes;
-    return this.waiters.enter(w, holds, !w.deferred, w.opts.timeoutMs, () => this.full()) ?? Promise.reject(this.full());
-  }
-
   private admitWaiters(): void {
     this.waiters.release(
       (w) => this.fits(w.records.length, w.bytes),
       (w) => this.admit(w.records, w.bytes, w.opts.ticket, w.opts.spanContext),
-      (w) => {
-        const parsed = parseDeferred(w.deferred!);
-        w.records = parsed.records;
-        w.bytes = parsed.bytes;
-      },
     );
   }
 

@@ -1,11 +1,21 @@
 // Producers waiting for room in a buffer (the "short blocking wait" before a 429): served in
 // arrival order (no barging), each up to its own timeout. What waits here is memory too, so
 // the line is bounded in bytes (past it a producer is refused at once), and an ingest request
-// waits as its raw body: it is parsed only when it reaches the head of the line (`prepare`),
-// so at most one parsed request waits. Parsed, 200 waiting clients x 100 records held as much
+// waits as its raw body: it is parsed only when it reaches the head of the line, so at most
+// one parsed request waits. Parsed, 200 waiting clients x 100 records held as much
 // again as a full buffer.
 
+import type { SluiceRecord } from '../record.js';
 import type { DeferredRecords, PushOptions, RecordBuffer } from './buffer.js';
+
+/** What both buffers park: a request's records, or (`deferred`) its body not parsed yet. */
+export interface Waiting {
+  records: SluiceRecord[];
+  bytes: number;
+  /** Set while the request is not parsed yet. */
+  deferred: DeferredRecords | undefined;
+  opts: PushOptions;
+}
 
 /** Parses a deferred request and records the result on it (both buffers' `pushDeferred`). */
 export function parseDeferred(req: DeferredRecords): ReturnType<DeferredRecords['parse']> {
@@ -27,14 +37,14 @@ export function pushParsedNow(buffer: RecordBuffer, req: DeferredRecords, opts: 
 
 interface Entry<T> {
   item: T;
+  /** What it holds while it waits: its raw body if it came unparsed, else its records' bytes. */
   bytes: number;
-  prepared: boolean;
   resolve: () => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout | undefined;
 }
 
-export class WaitLine<T> {
+export class WaitLine<T extends Waiting> {
   private entries: Array<Entry<T>> = [];
   private bytes = 0;
 
@@ -53,38 +63,40 @@ export class WaitLine<T> {
   }
 
   /**
-   * Parks `item`, holding `bytes`, until `release` admits it (resolves, or rejects with the
-   * admission's error) or `timeoutMs` passes (rejects with `timedOut()`). `prepared`: false
-   * when `release` must call its `prepare` on the item first. Returns undefined, parking
-   * nothing, when the line is full.
+   * Parks the request until `release` admits it (resolves, or rejects with the admission's or
+   * its parse error) or its timeout passes (rejects with `full()`); rejects at once with
+   * `full()` when it may not wait (no timeout) or the line is full.
    */
-  enter(item: T, bytes: number, prepared: boolean, timeoutMs: number, timedOut: () => Error): Promise<void> | undefined {
-    if (this.entries.length > 0 && this.bytes + bytes > this.maxBytes) return undefined;
+  wait(item: T, full: () => Error): Promise<void> {
+    const bytes = item.deferred ? item.deferred.rawBytes : item.bytes;
+    if (item.opts.timeoutMs <= 0 || (this.entries.length > 0 && this.bytes + bytes > this.maxBytes)) return Promise.reject(full());
     return new Promise<void>((resolve, reject) => {
-      const entry: Entry<T> = { item, bytes, prepared, resolve, reject, timer: undefined };
+      const entry: Entry<T> = { item, bytes, resolve, reject, timer: undefined };
       entry.timer = setTimeout(() => {
         const i = this.entries.indexOf(entry);
         if (i >= 0) this.remove(i);
-        reject(timedOut());
+        reject(full());
         if (i === 0) this.wake?.();
-      }, timeoutMs);
+      }, item.opts.timeoutMs);
       this.entries.push(entry);
       this.bytes += bytes;
     });
   }
 
   /**
-   * Admits waiting items in order while `fits` says the first one fits. The first item is
-   * prepared once before its first `fits` (an error it throws rejects that producer alone).
+   * Admits waiting requests in order while `fits` says the first one fits. The first is parsed
+   * before its first `fits` if it came unparsed (a parse error rejects that producer alone).
    * `admit` may return a promise (the WAL's fsync): the producer's promise follows it.
    */
-  release(fits: (item: T) => boolean, admit: (item: T) => Promise<void> | void, prepare?: (item: T) => void): void {
+  release(fits: (item: T) => boolean, admit: (item: T) => Promise<void> | void): void {
     while (this.entries.length > 0) {
       const e = this.entries[0]!;
-      if (!e.prepared) {
-        e.prepared = true;
+      if (e.item.deferred) {
         try {
-          prepare?.(e.item);
+          const parsed = parseDeferred(e.item.deferred);
+          e.item.records = parsed.records;
+          e.item.bytes = parsed.bytes;
+          e.item.deferred = undefined;
         } catch (err) {
           this.drop(e, err as Error);
           continue;

@@ -19,7 +19,7 @@ import type { SluiceRecord } from '../../record.js';
 import type { Batch } from '../../sinks/sink.js';
 import type { BatchLedger, BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from '../buffer.js';
 import type { Ticket } from '../ticket.js';
-import { WaitLine, parseDeferred, pushParsedNow } from '../wait-line.js';
+import { WaitLine, pushParsedNow, type Waiting } from '../wait-line.js';
 import type { WalConfig } from './config.js';
 import { FrameType, encodeRange, pendingRecords, recordFrameBytes, type PendingRecords } from './frame.js';
 import { lockDir, type DirLock } from './dir-lock.js';
@@ -56,14 +56,9 @@ interface Chunk {
   spanContext: SpanContext | undefined;
 }
 
-interface Waiter {
-  records: SluiceRecord[];
-  bytes: number;
-  /** Set while the request is not parsed yet. */
-  deferred: DeferredRecords | undefined;
+interface Waiter extends Waiting {
   /** Serialised only once memory has room for it: a parked request should not hold its records twice. */
   frame: PendingRecords | undefined;
-  opts: PushOptions;
 }
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
@@ -164,7 +159,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     if (this.waiters.length > 0) this.admitWaiters();
     const waiter: Waiter = { records, bytes, deferred: undefined, frame: undefined, opts };
     if (this.waiters.length === 0 && this.fits(waiter)) return this.admit(waiter);
-    return this.wait(waiter);
+    return this.waiters.wait(waiter, () => this.full());
   }
 
   pushDeferred(req: DeferredRecords, opts: PushOptions): Promise<void> {
@@ -172,7 +167,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     if (refused) return Promise.reject(refused);
     if (this.waiters.length > 0) this.admitWaiters();
     if (this.waiters.length === 0) return pushParsedNow(this, req, opts);
-    return this.wait({ records: [], bytes: 0, deferred: req, frame: undefined, opts });
+    return this.waiters.wait({ records: [], bytes: 0, deferred: req, frame: undefined, opts }, () => this.full());
   }
 
   take(maxRecords: number, maxBytes: number): Taken {
@@ -337,22 +332,8 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     return undefined;
   }
 
-  private wait(w: Waiter): Promise<void> {
-    if (w.opts.timeoutMs <= 0) return Promise.reject(this.full());
-    const holds = w.deferred ? w.deferred.rawBytes : w.bytes;
-    return this.waiters.enter(w, holds, !w.deferred, w.opts.timeoutMs, () => this.full()) ?? Promise.reject(this.full());
-  }
-
   private admitWaiters(): void {
-    this.waiters.release(
-      (w) => this.fits(w),
-      (w) => this.admit(w),
-      (w) => {
-        const parsed = parseDeferred(w.deferred!);
-        w.records = parsed.records;
-        w.bytes = parsed.bytes;
-      },
-    );
+    this.waiters.release((w) => this.fits(w), (w) => this.admit(w));
   }
 
   /** Rebuilds in-flight batches exactly as they were cut, and queues the records never cut. */
