@@ -163,7 +163,8 @@ export class HealthChecker {
       e.stored = entry;
       // A push check's deadline counts from its last result, not from this start: a collector
       // restarted more often than interval + grace would otherwise never see a ping missed.
-      if (e.check.kind === 'push' && e.check.enabled) this.push.resume(id, Date.parse(entry.ts), lastPingOf(entry));
+      const at = Date.parse(entry.ts);
+      if (e.check.kind === 'push' && e.check.enabled) this.push.resume(id, at, lastPingOf(entry.error_class, at, entry.details));
     }
     // Results are not stored with the file store: it keeps each push check's last mark instead.
     if (this.store.savePush) {
@@ -412,8 +413,7 @@ export class HealthChecker {
   private savePushMark(e: Entry, o: Outcome, atMs: number): void {
     const store = this.requireStore();
     if (!store.savePush || e.deleting) return;
-    const last = (o.details as { lastPing?: unknown } | null)?.lastPing;
-    const lastPingAt = o.errorClass !== 'missed' ? atMs : typeof last === 'string' ? Date.parse(last) : null;
+    const lastPingAt = lastPingOf(o.errorClass, atMs, o.details);
     this.storeWrite(e.check.id, () => store.savePush!(e.check.id, { lastResultAt: atMs, lastPingAt }));
   }
 
@@ -498,9 +498,9 @@ function targetOf(c: CheckDefinition): string | null {
   }
 }
 
-/** When the service last pinged, as far as a stored push result says (a missed result carries it in its details). */
-function lastPingOf(entry: HistoryEntry): number | null {
-  if (entry.error_class !== 'missed') return Date.parse(entry.ts);
-  const last = (entry.details as { lastPing?: unknown } | null)?.lastPing;
+/** When the service last pinged, from a push result at `atMs`: a ping is one; a missed result carries it in its details. */
+function lastPingOf(errorClass: string | null, atMs: number, details: unknown): number | null {
+  if (errorClass !== 'missed') return atMs;
+  const last = (details as { lastPing?: unknown } | null)?.lastPing;
   return typeof last === 'string' ? Date.parse(last) : null;
 }

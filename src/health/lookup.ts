@@ -12,6 +12,8 @@ import type { LookupFunction } from 'node:net';
 const MAX_RUNNING = 2;
 
 interface Pending {
+  /** `byName`'s key: hints and name. */
+  key: string;
   hostname: string;
   /** getaddrinfo hints (net.connect asks for ADDRCONFIG): part of what is shared. */
   hints: number;
@@ -33,7 +35,7 @@ export function lookupAll(hostname: string, hints: number, done: Done): () => vo
   let p = byName.get(key);
   if (p) p.waiters.push(done);
   else {
-    p = { hostname, hints, waiters: [done] };
+    p = { key, hostname, hints, waiters: [done] };
     byName.set(key, p);
     line.push(p);
     next();
@@ -89,15 +91,14 @@ function answer(hostname: string, options: Parameters<LookupFunction>[1], callba
 function next(): void {
   while (running < MAX_RUNNING && line.length > 0) {
     const p = line.shift()!;
-    const key = `${p.hints} ${p.hostname}`;
     if (p.waiters.length === 0) {
-      byName.delete(key);
+      byName.delete(p.key);
       continue;
     }
     running++;
     lookup(p.hostname, { all: true, hints: p.hints }, (err, addresses) => {
       running--;
-      byName.delete(key);
+      byName.delete(p.key);
       for (const w of p.waiters) w(err, err ? [] : addresses);
       next();
     });

@@ -54,8 +54,7 @@ export async function runProbe(check: CheckDefinition, deps: ProbeDeps, outer?: 
       ac.abort(outer!.reason);
       resolve(failure('aborted', errorText(outer!.reason), round(performance.now() - started)));
     };
-    if (outer?.aborted) onOuter();
-    else outer?.addEventListener('abort', onOuter, { once: true });
+    outer?.addEventListener('abort', onOuter, { once: true });
   });
   try {
     return await Promise.race([probeOnce(check, ac.signal, deps), deadline]);

@@ -101,15 +101,11 @@ export class FileCheckStore implements CheckStore {
     const previous = i >= 0 ? this.data.checks[i] : undefined;
     if (i >= 0) this.data.checks[i] = check;
     else this.data.checks.push(check);
-    try {
-      await this.flush();
-    } catch (err) {
+    await this.writeOrUndo(() => {
       const j = this.data.checks.indexOf(check);
       if (j >= 0 && previous) this.data.checks[j] = previous;
       else if (j >= 0) this.data.checks.splice(j, 1);
-      await this.flush().catch(() => undefined);
-      throw err;
-    }
+    });
   }
 
   async delete(id: string): Promise<boolean> {
@@ -117,17 +113,24 @@ export class FileCheckStore implements CheckStore {
     const state = this.data.states[id];
     this.data.checks = this.data.checks.filter((c) => c.id !== id);
     delete this.data.states[id];
-    try {
-      await this.flush();
-    } catch (err) {
+    await this.writeOrUndo(() => {
       if (removed && !this.data.checks.some((c) => c.id === id)) {
         this.data.checks.push(removed);
         if (state) this.data.states[id] = state;
       }
+    });
+    return removed !== undefined;
+  }
+
+  /** Writes the change just made; if that fails, `undo`es it and rewrites (see above), then throws. */
+  private async writeOrUndo(undo: () => void): Promise<void> {
+    try {
+      await this.flush();
+    } catch (err) {
+      undo();
       await this.flush().catch(() => undefined);
       throw err;
     }
-    return removed !== undefined;
   }
 
   saveState(id: string, s: StoredState): Promise<void> {
