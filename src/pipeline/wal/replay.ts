@@ -2,9 +2,10 @@
 // fails its checks ends the readable part of its segment: the file is truncated there,
 // logged and counted, and start-up goes on. A torn tail is the normal trace of a crash
 // mid-write (its requests were never acknowledged), so it must never stop the collector.
-import { open, readFile, readdir, truncate, unlink } from 'node:fs/promises';
+import { readFile, readdir, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { fsyncPath } from '../../durable-fs.js';
 import type { SluiceRecord } from '../../record.js';
 import { FrameType, SEGMENT_HEADER, decodeFrame, decodeSegmentHeader } from './frame.js';
 import { SEGMENT_FILE, type Segment } from './segment-log.js';
@@ -69,7 +70,7 @@ export async function replaySegments(dir: string, logger: Logger): Promise<Repla
         out.repaired++;
         out.droppedBytes += buf.length - offset;
         await truncate(path, offset);
-        await syncFile(path);
+        await fsyncPath(path);
         break;
       }
       const f = r.frame;
@@ -88,13 +89,4 @@ export async function replaySegments(dir: string, logger: Logger): Promise<Repla
     out.segments.push({ no, path, size: offset, recordEnd: out.recordEnd });
   }
   return out;
-}
-
-async function syncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }

@@ -13,6 +13,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { fsyncPath, writeFully } from '../../durable-fs.js';
 import { errorMessage } from '../../errors.js';
 import { sleep } from '../backoff.js';
 import { SEGMENT_HEADER, encodeSegmentHeader, recordFrameBytes, writeRecordFrame, type PendingRecords } from './frame.js';
@@ -210,7 +211,7 @@ export class SegmentLog {
         const data = this.layOut(group, bytes);
         stage = 'write';
         const started = performance.now();
-        await writeAll(this.fh, data, this.active.size);
+        await writeFully(this.fh, data, this.active.size);
         if (!DSYNC) await this.fh.datasync();
         this.opts.onSync?.((performance.now() - started) / 1000, n);
         this.active.size += bytes;
@@ -304,7 +305,7 @@ export class SegmentLog {
       try {
         const fh = await open(path, 'w');
         try {
-          await writeAll(fh, Buffer.alloc(this.opts.reserveBytes), 0);
+          await writeFully(fh, Buffer.alloc(this.opts.reserveBytes), 0);
           await fh.datasync();
         } finally {
           await fh.close();
@@ -354,15 +355,10 @@ async function createSegment(opts: SegmentLogOptions, no: number, recordEnd: num
   const path = segmentPath(opts.dir, no);
   const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | DSYNC);
   try {
-    await writeAll(fh, encodeSegmentHeader(opts.walId, no, recordEnd), 0);
+    await writeFully(fh, encodeSegmentHeader(opts.walId, no, recordEnd), 0);
     if (!DSYNC) await fh.datasync();
     // The new file's directory entry must be durable too, or a crash could lose the whole file.
-    const dir = await open(opts.dir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await fsyncPath(opts.dir);
   } catch (err) {
     await fh.close().catch(() => undefined);
     await unlink(path).catch(() => undefined);
@@ -371,10 +367,3 @@ async function createSegment(opts: SegmentLogOptions, no: number, recordEnd: num
   return { segment: { no, path, size: SEGMENT_HEADER, recordEnd }, fh };
 }
 
-async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
-}

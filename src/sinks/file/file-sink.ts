@@ -3,7 +3,7 @@
 // appends to a torn line; lines may still repeat after a crash (at-least-once, with the WAL).
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SluiceError } from '../../errors.js';
+import { fsyncPath, writeFully } from '../../durable-fs.js';
 import { toJsonLine, type RecordType } from '../../record.js';
 import type { Batch, Sink } from '../sink.js';
 
@@ -125,7 +125,7 @@ export class FileSink implements Sink {
     try {
       // Bytes already there (a name reused after a restart) are never cut back.
       const { size } = await fh.stat();
-      if (this.opts.fsync) await syncDir(this.opts.dir);
+      if (this.opts.fsync) await fsyncPath(this.opts.dir);
       const file: OpenFile = { type, fh, path, bytes: size, openedAt: now };
       this.files.set(type, file);
       return file;
@@ -148,24 +148,5 @@ export class FileSink implements Sink {
     const done = new Promise<void>((resolve) => (release = resolve));
     this.turns.set(type, previous.then(() => done));
     return previous.then(() => release);
-  }
-}
-
-/** A write may stop short without an error (disk or file-size limit reached mid-buffer). */
-async function writeFully(fh: FileHandle, buf: Buffer): Promise<void> {
-  for (let offset = 0; offset < buf.length; ) {
-    const { bytesWritten } = await fh.write(buf, offset, buf.length - offset);
-    if (bytesWritten === 0) throw new SluiceError('SLUICE_ERR_SINK_FAILED', `the file sink wrote 0 of ${buf.length - offset} bytes`);
-    offset += bytesWritten;
-  }
-}
-
-/** A new file's directory entry is durable only once the directory itself is synced. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
