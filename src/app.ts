@@ -9,7 +9,7 @@ import { adminRoutes } from './admin/admin-routes.js';
 import { checksRoutes } from './admin/checks-routes.js';
 import { HealthChecker } from './health/checker.js';
 import type { Config } from './config/schema.js';
-import { installErrorHandler } from './ingest/error-handler.js';
+import { installErrorHandler } from './http/error-handler.js';
 import { ingestRoutes } from './ingest/ingest-routes.js';
 import { LazyChildLogger } from './observability/lazy-child-logger.js';
 import { createLogger } from './observability/logger.js';

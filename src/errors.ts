@@ -1,5 +1,5 @@
 // Every error Sluice reports to a client or an operator, with a stable code and its HTTP
-// status. The HTTP layer maps SluiceError to a response in one place (ingest/error-handler.ts).
+// status. The HTTP layer maps SluiceError to a response in one place (http/error-handler.ts).
 
 export interface FieldProblem {
   /** 1-based line for NDJSON bodies. */

@@ -2,7 +2,7 @@
 // high-water mark, not shutting down), /metrics (Prometheus) and /admin/jobs (pipeline state).
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config/schema.js';
-import { bearerAuth } from '../ingest/auth.js';
+import { bearerAuth } from '../http/auth.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Batcher } from '../pipeline/batcher.js';
 import type { RecordBuffer } from '../pipeline/buffer.js';

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import type { Config } from '../config/schema.js';
 import { SluiceError } from '../errors.js';
 import type { HealthChecker } from '../health/checker.js';
-import { bearerAuth } from '../ingest/auth.js';
+import { bearerAuth } from '../http/auth.js';
 import { toMicros } from '../record.js';
 
 export interface ChecksRoutesContext {

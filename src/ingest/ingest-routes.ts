@@ -5,7 +5,7 @@ import { SluiceError } from '../errors.js';
 import type { DeferredRecords } from '../pipeline/buffer.js';
 import { requestSpanContext } from '../observability/tracing.js';
 import { nowMicros, type HealthRecord, type RecordType, type SluiceRecord } from '../record.js';
-import { bearerAuth } from './auth.js';
+import { bearerAuth } from '../http/auth.js';
 import { checkEncoding, decodeBody } from './body.js';
 import { enqueue, type IngestContext } from './enqueue.js';
 import { normaliseHealth, normaliseLog, type Normaliser } from './normalise.js';
