@@ -10,8 +10,9 @@ import pg from 'pg';
 import { loadConfig } from '../src/config/load.js';
 import { uuidv7, type LogRecord } from '../src/record.js';
 import { startEmbeddedPostgres } from '../src/sinks/postgres/embedded.js';
+import type { Batch } from '../src/batch.js';
 import { PostgresSink } from '../src/sinks/postgres/postgres-sink.js';
-import type { Batch } from '../src/sinks/sink.js';
+
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

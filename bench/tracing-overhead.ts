@@ -18,7 +18,7 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createTracing, requestSpanContext } from '../src/observability/tracing.js';
-import type { Batch } from '../src/sinks/sink.js';
+import type { Batch } from '../src/batch.js';
 
 export interface OverheadOptions {
   seconds?: number;

@@ -3,7 +3,7 @@
 import { normaliseLog } from '../../src/ingest/normalise.js';
 import { bodyBuilder, newRunId } from '../../src/load/records.js';
 import { nowMicros, uuidv7, type LogRecord } from '../../src/record.js';
-import type { Batch } from '../../src/sinks/sink.js';
+import type { Batch } from '../../src/batch.js';
 
 export function logRows(n: number, runId = newRunId()): LogRecord[] {
   const builder = bodyBuilder('ndjson', runId, `bench-${runId}`, true);

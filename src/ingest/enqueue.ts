@@ -6,7 +6,7 @@ import type { SpanContext } from '@opentelemetry/api';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { DeferredRecords, PushOptions, RecordBuffer } from '../pipeline/buffer.js';
-import { Ticket } from '../pipeline/ticket.js';
+import { Ticket } from '../batch.js';
 
 export interface IngestContext {
   config: Config;

@@ -3,7 +3,7 @@
 // from client input, so series counts stay bounded.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { RECORD_TYPES } from '../record.js';
-import type { FlushTrigger } from '../sinks/sink.js';
+import type { FlushTrigger } from '../batch.js';
 import { CountingHistogram } from './counting-histogram.js';
 
 const FLUSH_TRIGGERS: readonly FlushTrigger[] = ['size', 'bytes', 'time', 'shutdown', 'replay'];

@@ -21,7 +21,7 @@ import {
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { Batch } from '../sinks/sink.js';
+import type { Batch } from '../batch.js';
 import type { TracingConfig } from './config.js';
 
 /** Operational endpoints: scrapes and probes would drown the ingest traces. */

@@ -2,10 +2,10 @@
 // the first record of a batch. It only pulls while the writer pool has room, so a slow
 // sink leaves records in the (bounded) buffer, where ingest sees them and pushes back.
 import { uuidv7, type SluiceRecord } from '../record.js';
-import type { Batch, FlushTrigger } from '../sinks/sink.js';
+import type { Batch, FlushTrigger, Ticket } from '../batch.js';
 import type { RecordBuffer } from './buffer.js';
 import type { SpanContext } from '@opentelemetry/api';
-import type { Ticket } from './ticket.js';
+
 
 export interface BatcherOptions {
   maxRecords: number;

@@ -1,9 +1,9 @@
 // The buffer contract between ingest and the batcher. The in-memory buffer and the disk
 // write-ahead buffer (wal/) implement it; ingest and the batcher do not know which they have.
 import type { SluiceRecord } from '../record.js';
-import type { Batch } from '../sinks/sink.js';
+import type { Batch, Ticket } from '../batch.js';
 import type { SpanContext } from '@opentelemetry/api';
-import type { Ticket } from './ticket.js';
+
 
 export interface PushOptions {
   /** How long to wait for room before failing with SLUICE_ERR_BUFFER_FULL. */

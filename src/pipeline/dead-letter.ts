@@ -4,7 +4,7 @@
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatMicros, toJsonLine } from '../record.js';
-import type { Batch } from '../sinks/sink.js';
+import type { Batch } from '../batch.js';
 
 export interface DeadLetterEntry {
   batch: Batch;

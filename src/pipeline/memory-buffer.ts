@@ -4,7 +4,7 @@ import { SluiceError } from '../errors.js';
 import type { SluiceRecord } from '../record.js';
 import type { BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from './buffer.js';
 import type { SpanContext } from '@opentelemetry/api';
-import type { Ticket } from './ticket.js';
+import type { Ticket } from '../batch.js';
 import { WaitLine, pushParsedNow, type Waiting } from './wait-line.js';
 
 interface Chunk {

@@ -12,11 +12,12 @@ import type { Logger } from 'pino';
 import { SluiceError, errorMessage, isPermanent } from '../errors.js';
 import { nowMicros } from '../record.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Batch, Sink } from '../sinks/sink.js';
+import { settleTickets, type Batch, type Ticket } from '../batch.js';
+import type { Sink } from '../sinks/sink.js';
 import { fullJitterDelay, sleep } from './backoff.js';
 import type { BatchLedger } from './buffer.js';
 import type { DeadLetter } from './dead-letter.js';
-import { settleTickets, type Ticket } from './ticket.js';
+
 
 export interface WriterPoolOptions {
   sink: Sink;

@@ -1,25 +1,9 @@
 // The sink contract (see docs/architecture.md): a sink writes one batch all-or-nothing,
 // throws to have it retried, and never swallows an error.
-import type { SpanContext } from '@opentelemetry/api';
-import type { SluiceRecord } from '../record.js';
-import type { Ticket } from '../pipeline/ticket.js';
+import type { Batch } from '../batch.js';
 
-/** Why a batch was cut; `replay`: read back from the WAL at start-up, as first cut. */
-export type FlushTrigger = 'size' | 'bytes' | 'time' | 'shutdown' | 'replay';
-
-export interface Batch {
-  /** Unique per batch and stable across retries; sinks use it for idempotency. */
-  readonly id: string;
-  readonly records: readonly SluiceRecord[];
-  readonly bytes: number;
-  /** Epoch ms when the batch was cut. */
-  readonly createdAt: number;
-  readonly trigger: FlushTrigger;
-  /** Requests waiting on this batch (ack mode `sink`), with how many of their records it holds. */
-  readonly tickets: ReadonlyArray<readonly [Ticket, number]>;
-  /** Spans of the requests that brought these records (for span links). */
-  readonly links: readonly SpanContext[];
-}
+/** What a sink sees of a batch: its id (for idempotency), its records and their size. */
+export type SinkBatch = Pick<Batch, 'id' | 'records' | 'bytes'>;
 
 export interface SinkHealth {
   ok: boolean;
@@ -31,7 +15,7 @@ export interface Sink {
   /** Connect, migrate. Called once before the first write. */
   start?(): Promise<void>;
   /** Write the whole batch or throw. The signal aborts on the shutdown deadline. */
-  writeBatch(batch: Batch, signal: AbortSignal): Promise<void>;
+  writeBatch(batch: SinkBatch, signal: AbortSignal): Promise<void>;
   /**
    * Optional: whether a batch with this id was committed. Asked when the shutdown deadline cut
    * a write short (possibly after COMMIT was sent), so that a committed batch is not also

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { App } from '../../src/app.js';
-import type { Batch, Sink } from '../../src/sinks/sink.js';
+import type { Batch } from '../../src/batch.js';
+import type { Sink } from '../../src/sinks/sink.js';
 import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
 
 /** A sink whose speed and health the test controls. */

@@ -7,8 +7,9 @@ import { createServer, connect, type AddressInfo, type Server, type Socket } fro
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { uuidv7, type LogRecord } from '../../src/record.js';
+import type { Batch } from '../../src/batch.js';
 import { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
-import type { Batch } from '../../src/sinks/sink.js';
+
 import { testConfig } from '../helpers/app.js';
 import { createTestDatabase, stopOwnServer, type TestDatabase } from '../helpers/postgres.js';
 

@@ -67,7 +67,7 @@ describe('the PostgreSQL schema and pool', () => {
         await second.start();
         const now = Date.now() * 1000;
         await second.writeBatch(
-          { id: 'after-start', records: [{ type: 'log', id: 'r1', ts: now, received_at: now, size: 100, level: 'info', service: 'lock', message: 'm', attrs: null, trace_id: null, span_id: null }], bytes: 100, createdAt: Date.now(), trigger: 'size', tickets: [], links: [] },
+          { id: 'after-start', records: [{ type: 'log', id: 'r1', ts: now, received_at: now, size: 100, level: 'info', service: 'lock', message: 'm', attrs: null, trace_id: null, span_id: null }], bytes: 100 },
           new AbortController().signal,
         );
       } finally {

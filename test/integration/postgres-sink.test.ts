@@ -7,11 +7,12 @@ import { pino } from 'pino';
 import pg from 'pg';
 import { PermanentSinkError } from '../../src/errors.js';
 import { MIN_MICROS, uuidv7, type CheckRecord, type HealthRecord, type LogRecord, type SluiceRecord } from '../../src/record.js';
+import type { Batch } from '../../src/batch.js';
 import { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
 import { migrate } from '../../src/sinks/postgres/migrate.js';
 import { MIGRATIONS } from '../../src/sinks/postgres/migrations/index.js';
 import { logPartitions, partitionName } from '../../src/sinks/postgres/partitions.js';
-import type { Batch } from '../../src/sinks/sink.js';
+
 import { testConfig } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { CommitReplyDropper } from '../helpers/tcp-proxy.js';

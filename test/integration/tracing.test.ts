@@ -9,7 +9,8 @@ import { gunzipSync } from 'node:zlib';
 import type { App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { parseTraceparent } from '../../src/observability/tracing.js';
-import type { Batch, Sink } from '../../src/sinks/sink.js';
+import type { Batch } from '../../src/batch.js';
+import type { Sink } from '../../src/sinks/sink.js';
 import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
 
 interface OtlpValue {
@@ -228,7 +229,7 @@ describe('tracing', () => {
 
   test('is off without an endpoint: requests are not traced and batches carry no links', async () => {
     const batches: Batch[] = [];
-    const capture: Sink = { name: 'capture', writeBatch: async (b) => void batches.push(b), close: async () => {} };
+    const capture: Sink = { name: 'capture', writeBatch: async (b: Batch) => void batches.push(b), close: async () => {} };
     const app = await startApp(testConfig({ 'batch.maxRecords': 2 }, dir.path), { sink: capture });
     try {
       assert.equal(app.tracing.enabled, false);

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { Batch, Sink } from '../../src/sinks/sink.js';
+import type { Batch } from '../../src/batch.js';
+import type { Sink } from '../../src/sinks/sink.js';
 import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import { Batcher } from '../../src/pipeline/batcher.js';
 import { MemoryBuffer } from '../../src/pipeline/memory-buffer.js';
-import { Ticket } from '../../src/pipeline/ticket.js';
+import { Ticket, type Batch } from '../../src/batch.js';
 import type { LogRecord } from '../../src/record.js';
-import type { Batch } from '../../src/sinks/sink.js';
+
 
 function rec(i: number, size = 100): LogRecord {
   return { type: 'log', id: `r${i}`, ts: 1, received_at: 1, level: 'info', service: null, message: `m${i}`, attrs: null, trace_id: null, span_id: null, size };

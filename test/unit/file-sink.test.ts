@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test, type TestContext } from 'node:test';
 import type { HealthRecord, LogRecord, SluiceRecord } from '../../src/record.js';
+import type { Batch } from '../../src/batch.js';
 import { FileSink } from '../../src/sinks/file/file-sink.js';
-import type { Batch } from '../../src/sinks/sink.js';
+
 import { tempDir } from '../helpers/app.js';
 import { cannotHere } from '../helpers/cannot-here.js';
 

@@ -11,7 +11,7 @@ import { SluiceError } from '../../src/errors.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { WalBuffer } from '../../src/pipeline/wal/wal-buffer.js';
 import type { LogRecord } from '../../src/record.js';
-import type { Batch } from '../../src/sinks/sink.js';
+import type { Batch } from '../../src/batch.js';
 import { tempDir } from '../helpers/app.js';
 import { cannotHere } from '../helpers/cannot-here.js';
 

@@ -14,7 +14,8 @@ import { FrameType, SEGMENT_HEADER, decodeFrame } from '../../src/pipeline/wal/f
 import { WalBuffer } from '../../src/pipeline/wal/wal-buffer.js';
 import { WriterPool } from '../../src/pipeline/writer-pool.js';
 import type { LogRecord } from '../../src/record.js';
-import type { Batch, Sink } from '../../src/sinks/sink.js';
+import type { Batch } from '../../src/batch.js';
+import type { Sink } from '../../src/sinks/sink.js';
 import { tempDir } from '../helpers/app.js';
 
 const dirs: Array<() => void> = [];

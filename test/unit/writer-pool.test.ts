@@ -7,10 +7,10 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { fullJitterDelay } from '../../src/pipeline/backoff.js';
 import { DeadLetter } from '../../src/pipeline/dead-letter.js';
 import type { BatchLedger } from '../../src/pipeline/buffer.js';
-import { Ticket } from '../../src/pipeline/ticket.js';
+import { Ticket, type Batch } from '../../src/batch.js';
 import { WriterPool } from '../../src/pipeline/writer-pool.js';
 import type { LogRecord } from '../../src/record.js';
-import type { Batch, Sink } from '../../src/sinks/sink.js';
+import type { Sink } from '../../src/sinks/sink.js';
 import { tempDir } from '../helpers/app.js';
 
 /** A sink that fails in scripted ways: each call takes the next step of the script. */

@@ -16,9 +16,9 @@ import type { Logger } from 'pino';
 import { SluiceError, errorMessage } from '../../errors.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { SluiceRecord } from '../../record.js';
-import type { Batch } from '../../sinks/sink.js';
+import type { Batch, Ticket } from '../../batch.js';
 import type { BatchLedger, BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from '../buffer.js';
-import type { Ticket } from '../ticket.js';
+
 import { WaitLine, pushParsedNow, type Waiting } from '../wait-line.js';
 import type { WalConfig } from './config.js';
 import { FrameType, encodeRange, pendingRecords, recordFrameBytes, type PendingRecords } from './frame.js';

@@ -1,12 +1,12 @@
 // The blackhole sink: counts and drops. For benchmarks of everything in front of the sink.
-import type { Batch, Sink } from '../sink.js';
+import type { Sink, SinkBatch } from '../sink.js';
 
 export class BlackholeSink implements Sink {
   readonly name = 'blackhole';
   records = 0;
   batches = 0;
 
-  async writeBatch(batch: Batch): Promise<void> {
+  async writeBatch(batch: SinkBatch): Promise<void> {
     this.records += batch.records.length;
     this.batches++;
   }

@@ -5,7 +5,7 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncPath, writeFully } from '../../durable-fs.js';
 import { toJsonLine, type RecordType } from '../../record.js';
-import type { Batch, Sink } from '../sink.js';
+import type { Sink, SinkBatch } from '../sink.js';
 
 export interface FileSinkOptions {
   dir: string;
@@ -46,7 +46,7 @@ export class FileSink implements Sink {
     await mkdir(this.opts.dir, { recursive: true });
   }
 
-  async writeBatch(batch: Batch): Promise<void> {
+  async writeBatch(batch: SinkBatch): Promise<void> {
     const byType = new Map<RecordType, string>();
     for (const r of batch.records) byType.set(r.type, (byType.get(r.type) ?? '') + toJsonLine(r) + '\n');
     const release = await this.takeTurns([...byType.keys()]);

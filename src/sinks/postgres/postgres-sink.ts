@@ -7,7 +7,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { Logger } from 'pino';
 import { PermanentSinkError, errorMessage } from '../../errors.js';
 import type { RecordType, SluiceRecord } from '../../record.js';
-import type { Batch, Sink, SinkHealth } from '../sink.js';
+import type { Sink, SinkBatch, SinkHealth } from '../sink.js';
 import type { PostgresConfig, RetentionConfig } from './config.js';
 import { BinaryWriter, TABLES, copySql, encodeRows, type CopyFormat } from './copy-encode.js';
 import { URL_FILE, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
@@ -161,7 +161,7 @@ export class PostgresSink implements Sink {
     return report;
   }
 
-  async writeBatch(batch: Batch, signal: AbortSignal): Promise<void> {
+  async writeBatch(batch: SinkBatch, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     const client = (await this.pool.connect()) as TypedClient;
     // An abort while waiting for a connection fires no listener (it is added below): check again.
@@ -204,7 +204,7 @@ export class PostgresSink implements Sink {
     }
   }
 
-  private async writeInTransaction(client: pg.PoolClient, batch: Batch, encoder: BinaryWriter): Promise<void> {
+  private async writeInTransaction(client: pg.PoolClient, batch: SinkBatch, encoder: BinaryWriter): Promise<void> {
     const groups = groupByType(batch.records);
     if (this.opts.dedupe) await this.ensureStaging(client);
     // BEGIN and the batch id in one round trip. The id goes in first: a retry of a batch that

@@ -3,14 +3,14 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { toJsonLine } from '../../record.js';
-import type { Batch, Sink } from '../sink.js';
+import type { Sink, SinkBatch } from '../sink.js';
 
 export class StdoutSink implements Sink {
   readonly name = 'stdout';
 
   constructor(private readonly out: Writable = process.stdout) {}
 
-  async writeBatch(batch: Batch): Promise<void> {
+  async writeBatch(batch: SinkBatch): Promise<void> {
     let text = '';
     for (const r of batch.records) text += toJsonLine(r) + '\n';
     if (!this.out.write(text)) await once(this.out, 'drain');

@@ -1,0 +1,55 @@
+// Types every stage shares (a leaf: imports no stage). A batch is what the batcher cuts and
+// the writer pool writes; a ticket lets a request wait until each of its records is committed
+// by the sink (ack mode `sink`): batches carry (ticket, count) pairs, the writer pool settles them.
+import type { SpanContext } from '@opentelemetry/api';
+import type { SluiceRecord } from './record.js';
+
+/** Why a batch was cut; `replay`: read back from the WAL at start-up, as first cut. */
+export type FlushTrigger = 'size' | 'bytes' | 'time' | 'shutdown' | 'replay';
+
+export interface Batch {
+  /** Unique per batch and stable across retries; sinks use it for idempotency. */
+  readonly id: string;
+  readonly records: readonly SluiceRecord[];
+  readonly bytes: number;
+  /** Epoch ms when the batch was cut. */
+  readonly createdAt: number;
+  readonly trigger: FlushTrigger;
+  /** Requests waiting on this batch (ack mode `sink`), with how many of their records it holds. */
+  readonly tickets: ReadonlyArray<readonly [Ticket, number]>;
+  /** Spans of the requests that brought these records (for span links). */
+  readonly links: readonly SpanContext[];
+}
+
+export class Ticket {
+  private remaining: number;
+  private failed: Error | undefined;
+  readonly done: Promise<void>;
+  private resolveFn!: () => void;
+  private rejectFn!: (err: Error) => void;
+
+  constructor(records: number) {
+    this.remaining = records;
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolveFn = resolve;
+      this.rejectFn = reject;
+    });
+    // A rejection nobody awaits (ack mode memory) must not crash the process.
+    this.done.catch(() => undefined);
+    if (records === 0) this.resolveFn();
+  }
+
+  /** Marks `count` records as settled; the ticket fails if any of them failed. */
+  settle(count: number, err?: Error): void {
+    if (err && !this.failed) this.failed = err;
+    this.remaining -= count;
+    if (this.remaining <= 0) {
+      if (this.failed) this.rejectFn(this.failed);
+      else this.resolveFn();
+    }
+  }
+}
+
+export function settleTickets(tickets: ReadonlyArray<readonly [Ticket, number]>, err?: Error): void {
+  for (const [ticket, count] of tickets) ticket.settle(count, err);
+}
