@@ -8,18 +8,8 @@
 // so a dead webhook during a storm of changes costs bounded memory, sockets and timers.
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
-import { z } from 'zod';
 import type { CheckStateName } from './state.js';
-
-export const webhookSchema = z.union([
-  z.url({ protocol: /^https?$/ }).transform((url) => ({ url, template: 'json' as const, headers: {} as Record<string, string> })),
-  z.strictObject({
-    url: z.url({ protocol: /^https?$/ }),
-    template: z.enum(['json', 'slack']).default('json'),
-    headers: z.record(z.string(), z.string()).default({}),
-  }),
-]);
-export type Webhook = z.output<typeof webhookSchema>;
+import type { Webhook } from './webhook-schema.js';
 
 export interface AlertEvent {
   check: { id: string; name: string; kind: string; target: string | null };

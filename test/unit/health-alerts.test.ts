@@ -8,7 +8,8 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { Alerter, webhookSchema, type AlertEvent, type AlerterOptions } from '../../src/health/alerts.js';
+import { Alerter, type AlertEvent, type AlerterOptions } from '../../src/health/alerts.js';
+import { webhookSchema } from '../../src/health/webhook-schema.js';
 import type { CheckStateName } from '../../src/health/state.js';
 
 interface Received {
