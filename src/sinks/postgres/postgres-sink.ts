@@ -13,7 +13,7 @@ import { BinaryWriter, TABLES, copySql, encodeRows, type CopyFormat } from './co
 import { URL_FILE, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import { migrate, type MigrateResult } from './migrate.js';
 import { maintainLogPartitions, type PartitionReport } from './partitions.js';
-import { safeUrl } from './url.js';
+import { safeUrl } from '../../url-password.js';
 
 export interface PostgresSinkOptions extends PostgresConfig {
   retention: RetentionConfig;
