@@ -62,7 +62,7 @@ const REQ_ID = /^[\w.:@/-]{1,128}$/;
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.log);
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
-  const sink = opts.sink ?? (await createSink(config, { logger }));
+  const sink = opts.sink ?? (await createSink({ sink: config.sink, postgres: config.postgres, retention: config.retention, file: config.file, writers: config.writers }, { logger }));
   metrics.initSink(sink.name);
   const tracing = await createTracing(config.tracing, { logger });
   const deadLetter = new DeadLetter(config.deadLetter.dir);
@@ -135,14 +135,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // single-record ingest.
   installErrorHandler(server, metrics);
   tracing.instrument(server);
-  const ingestCtx = { config, buffer, metrics, accepting: () => accepting };
+  const ingestCtx = { config: { ingest: config.ingest, auth: config.auth }, buffer, metrics, accepting: () => accepting };
   // Check results enter the same buffer as ingested records; push checks listen to POST /health.
-  const health = new HealthChecker({ config, buffer, metrics, logger, sink });
+  const health = new HealthChecker({ config: { health: config.health, checks: config.checks, ingest: config.ingest }, buffer, metrics, logger, sink });
   await server.register(ingestRoutes(ingestCtx, { onHealthPings: (records) => health.onPings(records) }));
   await server.register(
-    adminRoutes({ config, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt, ...(wal ? { wal: () => wal.walStats() } : {}) }),
+    adminRoutes({ config: { buffer: config.buffer, auth: config.auth }, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt, ...(wal ? { wal: () => wal.walStats() } : {}) }),
   );
-  await server.register(checksRoutes({ config, health }));
+  await server.register(checksRoutes({ config: { auth: config.auth }, health }));
 
   let url = '';
   let stopping: Promise<void> | undefined;

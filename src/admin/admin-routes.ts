@@ -1,10 +1,11 @@
 // Operational endpoints: /healthz (alive), /readyz (sink reachable, buffer below its
 // high-water mark, not shutting down), /metrics (Prometheus) and /admin/jobs (pipeline state).
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { Config } from '../config/schema.js';
 import { bearerAuth } from '../http/auth.js';
+import type { AuthConfig } from '../http/config.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Batcher } from '../pipeline/batcher.js';
+import type { BufferConfig } from '../pipeline/config.js';
 import type { RecordBuffer } from '../pipeline/buffer.js';
 import type { DeadLetter } from '../pipeline/dead-letter.js';
 import type { WalStats } from '../pipeline/wal/wal-buffer.js';
@@ -12,7 +13,7 @@ import type { WriterPool } from '../pipeline/writer-pool.js';
 import type { Sink } from '../sinks/sink.js';
 
 export interface AdminContext {
-  config: Config;
+  config: { buffer: BufferConfig; auth: AuthConfig };
   metrics: Metrics;
   buffer: RecordBuffer;
   batcher: Batcher;

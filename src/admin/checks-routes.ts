@@ -1,14 +1,14 @@
 // /admin/checks: register, read, replace and remove health checks, and read their history and
 // uptime. Same bearer auth as the other /admin routes. Bad input is a 400 naming the field.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { Config } from '../config/schema.js';
 import { SluiceError } from '../errors.js';
 import type { HealthChecker } from '../health/checker.js';
 import { bearerAuth } from '../http/auth.js';
+import type { AuthConfig } from '../http/config.js';
 import { toMicros } from '../record.js';
 
 export interface ChecksRoutesContext {
-  config: Config;
+  config: { auth: AuthConfig };
   health: HealthChecker;
 }
 

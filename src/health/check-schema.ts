@@ -239,3 +239,5 @@ export const configChecksSchema = z
     });
   })
   .describe('Health checks to run: a list of check objects, usually in the config file (see docs/health.md)');
+
+export type ConfigChecks = z.output<typeof configChecksSchema>;

@@ -5,14 +5,14 @@
 import { join } from 'node:path';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { Config } from '../config/schema.js';
 import { SluiceError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RecordBuffer } from '../pipeline/buffer.js';
 import { RECORD_OVERHEAD_BYTES, nowMicros, strBytes, uuidv7, type CheckRecord, type HealthRecord } from '../record.js';
 import type { Sink } from '../sinks/sink.js';
 import { Alerter, type AlertEvent } from './alerts.js';
-import { hostKey, idFromName, parseCheck, type Check, type CheckDefinition, type CheckProblem } from './check-schema.js';
+import { hostKey, idFromName, parseCheck, type Check, type CheckDefinition, type CheckProblem, type ConfigChecks } from './check-schema.js';
+import type { HealthConfig } from './config.js';
 import { MemoryHistory, PostgresHistory, entryOf, type CheckHistory, type HistoryEntry, type HistoryQuery } from './history.js';
 import { runProbe, type ProbeResult } from './probe.js';
 import { HttpPools } from './probe-http.js';
@@ -22,8 +22,16 @@ import { applyResult, initialState, stateValue, type CheckState, type CheckState
 import { FileCheckStore, PostgresCheckStore, type CheckStore, type StoredState } from './store.js';
 import type { Uptime } from './uptime.js';
 
+/** The checker's slice of the config. */
+export interface HealthCheckerConfig {
+  health: HealthConfig;
+  checks: ConfigChecks;
+  /** How long a batch of results may wait for buffer room. */
+  ingest: { enqueueTimeoutMs: number };
+}
+
 export interface HealthCheckerDeps {
-  config: Config;
+  config: HealthCheckerConfig;
   buffer: RecordBuffer;
   metrics: Metrics;
   logger: Logger;

@@ -3,13 +3,14 @@
 // so nothing more is needed here. Shared by every ingest route so they all answer with the
 // same guarantees.
 import type { SpanContext } from '@opentelemetry/api';
-import type { Config } from '../config/schema.js';
+import type { AuthConfig } from '../http/config.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { DeferredRecords, PushOptions, RecordBuffer } from '../pipeline/buffer.js';
 import { Ticket } from '../batch.js';
+import type { IngestConfig } from './config.js';
 
 export interface IngestContext {
-  config: Config;
+  config: { ingest: IngestConfig; auth: AuthConfig };
   buffer: RecordBuffer;
   metrics: Metrics;
   /** False once shutdown has begun: ingest answers 503. */

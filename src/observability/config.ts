@@ -4,6 +4,17 @@
 // per app instance instead of through the process environment.
 import { z } from 'zod';
 
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export const logConfig = z
+  .object({
+    level: z.enum(LOG_LEVELS).default('info').describe('Level of the service\'s own logs'),
+    pretty: z.enum(['auto', 'true', 'false']).default('auto').describe('Human-readable logs (auto: when stdout is a TTY)'),
+  })
+  .prefault({});
+
+export type LogConfig = z.infer<typeof logConfig>;
+
 export const tracingConfig = z
   .object({
     endpoint: z

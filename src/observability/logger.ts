@@ -3,15 +3,15 @@
 // terminal: formatting never runs on the event loop. Lines about a request carry its
 // `req_id` (Fastify's per-request child logger, see app.ts); nothing is logged per record.
 import { pino, type Logger } from 'pino';
-import type { Config } from '../config/schema.js';
+import type { LogConfig } from './config.js';
 
 /** Whether to pretty-print: `log.pretty` true, or auto while stdout is a terminal and no destination was given. */
-export function wantsPretty(log: Config['log'], stdoutIsTTY: boolean, hasDestination: boolean): boolean {
+export function wantsPretty(log: LogConfig, stdoutIsTTY: boolean, hasDestination: boolean): boolean {
   if (log.pretty === 'true') return true;
   return log.pretty === 'auto' && stdoutIsTTY && !hasDestination;
 }
 
-export function createLogger(log: Config['log'], destination?: pino.DestinationStream): Logger {
+export function createLogger(log: LogConfig, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     level: log.level,
     base: { service: 'sluice' },

@@ -9,3 +9,5 @@ export const fileSinkConfig = z
     fsync: z.boolean().default(true).describe('fsync each batch before acknowledging it (durable, slower)'),
   })
   .prefault({});
+
+export type FileSinkConfig = z.infer<typeof fileSinkConfig>;
