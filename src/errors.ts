@@ -10,28 +10,48 @@ export interface FieldProblem {
   message: string;
 }
 
-export const ERROR_CODES = {
-  SLUICE_ERR_INVALID_JSON: 400,
-  SLUICE_ERR_INVALID_RECORD: 400,
-  SLUICE_ERR_EMPTY_BODY: 400,
-  SLUICE_ERR_INVALID_GZIP: 400,
-  SLUICE_ERR_UNSUPPORTED_ENCODING: 415,
-  SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
-  SLUICE_ERR_BODY_TOO_LARGE: 413,
-  SLUICE_ERR_UNAUTHORIZED: 401,
-  SLUICE_ERR_FORBIDDEN: 403,
-  SLUICE_ERR_NOT_FOUND: 404,
-  SLUICE_ERR_INVALID_CHECK: 400,
-  SLUICE_ERR_INVALID_QUERY: 400,
-  SLUICE_ERR_CONFLICT: 409,
-  SLUICE_ERR_BUFFER_FULL: 429,
-  SLUICE_ERR_SHUTTING_DOWN: 503,
-  SLUICE_ERR_SINK_FAILED: 503,
-  SLUICE_ERR_CONFIG: 500,
-  SLUICE_ERR_INTERNAL: 500,
-} as const;
+/**
+ * The catalogue: each code's HTTP status and message. `{name}` in a message is filled in at the
+ * throw site; `defaults` fill what a site leaves out, so a message said in several places is
+ * written once, here.
+ */
+export const ERRORS = {
+  SLUICE_ERR_INVALID_JSON: { status: 400, message: 'invalid JSON: {detail}' },
+  SLUICE_ERR_INVALID_RECORD: { status: 400, message: '{where}: {detail}; nothing from this request was stored' },
+  SLUICE_ERR_EMPTY_BODY: { status: 400, message: 'no records: {detail}' },
+  SLUICE_ERR_INVALID_GZIP: { status: 400, message: 'body is not valid {encoding}: {detail}' },
+  SLUICE_ERR_UNSUPPORTED_ENCODING: { status: 415, message: 'unsupported Content-Encoding "{encoding}": {accepted}' },
+  SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'unsupported {what}: send {accepted}',
+    defaults: { what: 'Content-Type', accepted: 'application/json or application/x-ndjson' },
+  },
+  SLUICE_ERR_BODY_TOO_LARGE: { status: 413, message: 'request body too large: {detail}' },
+  SLUICE_ERR_UNAUTHORIZED: { status: 401, message: 'missing bearer token (Authorization: Bearer <token>)' },
+  SLUICE_ERR_FORBIDDEN: { status: 403, message: 'token not accepted' },
+  SLUICE_ERR_NOT_FOUND: { status: 404, message: 'no {what}' },
+  SLUICE_ERR_INVALID_CHECK: { status: 400, message: 'invalid check: {field} {problem}' },
+  SLUICE_ERR_INVALID_QUERY: { status: 400, message: 'query parameter {field} {problem}' },
+  SLUICE_ERR_CONFLICT: { status: 409, message: 'conflict: {detail}' },
+  SLUICE_ERR_BUFFER_FULL: { status: 429, message: 'buffer full: {cause}; retry later', defaults: { cause: 'the sink is behind' } },
+  SLUICE_ERR_SHUTTING_DOWN: { status: 503, message: 'shutting down: {detail}', defaults: { detail: 'not accepting new records' } },
+  SLUICE_ERR_SINK_FAILED: { status: 503, message: 'the sink did not take the records: {detail}' },
+  // The detail names the key or flag at fault and what it must be.
+  SLUICE_ERR_CONFIG: { status: 500, message: '{detail}' },
+  SLUICE_ERR_INTERNAL: { status: 500, message: 'internal error: {detail}', defaults: { detail: 'see the collector log' } },
+} as const satisfies Record<string, { status: number; message: string; defaults?: Record<string, string> }>;
 
-export type ErrorCode = keyof typeof ERROR_CODES;
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Values for a message's `{name}` placeholders; a string fills `{detail}`. */
+export type ErrorDetails = string | Readonly<Record<string, string | number>>;
+
+/** The catalogue message of `code` with its placeholders filled from `details`, then from the defaults. */
+export function errorText(code: ErrorCode, details: ErrorDetails = {}): string {
+  const spec: { message: string; defaults?: Readonly<Record<string, string>> } = ERRORS[code];
+  const fill = typeof details === 'string' ? { detail: details } : details;
+  return spec.message.replace(/\{(\w+)\}/g, (whole, name: string) => String(fill[name] ?? spec.defaults?.[name] ?? whole));
+}
 
 export class SluiceError extends Error {
   readonly code: ErrorCode;
@@ -40,11 +60,11 @@ export class SluiceError extends Error {
   /** Seconds, for 429/503 responses. */
   readonly retryAfter: number | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { problems?: FieldProblem[]; retryAfter?: number; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+  constructor(code: ErrorCode, details: ErrorDetails = {}, opts: { problems?: FieldProblem[]; retryAfter?: number; cause?: unknown } = {}) {
+    super(errorText(code, details), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'SluiceError';
     this.code = code;
-    this.statusCode = ERROR_CODES[code];
+    this.statusCode = ERRORS[code].status;
     this.problems = opts.problems;
     this.retryAfter = opts.retryAfter;
   }

@@ -26,7 +26,7 @@ export function checksRoutes(ctx: ChecksRoutesContext): FastifyPluginAsync {
     app.addHook('onRequest', async (req) => {
       const encoding = req.headers['content-encoding']?.trim().toLowerCase();
       if (encoding && encoding !== 'identity') {
-        throw new SluiceError('SLUICE_ERR_UNSUPPORTED_ENCODING', `unsupported Content-Encoding "${encoding}" on /admin/checks: send plain JSON`);
+        throw new SluiceError('SLUICE_ERR_UNSUPPORTED_ENCODING', { encoding, accepted: 'send plain JSON to /admin/checks' });
       }
     });
     const h = ctx.health;
@@ -69,11 +69,11 @@ export function checksRoutes(ctx: ChecksRoutesContext): FastifyPluginAsync {
 }
 
 function notFound(id: string): SluiceError {
-  return new SluiceError('SLUICE_ERR_NOT_FOUND', `no check with id "${id}"`);
+  return new SluiceError('SLUICE_ERR_NOT_FOUND', { what: `check with id "${id}"` });
 }
 
 function badQuery(field: string, message: string): SluiceError {
-  return new SluiceError('SLUICE_ERR_INVALID_QUERY', `query parameter ${field} ${message}`, { problems: [{ field, message }] });
+  return new SluiceError('SLUICE_ERR_INVALID_QUERY', { field, problem: message }, { problems: [{ field, message }] });
 }
 
 function intParam(v: unknown, field: string, min: number, max: number): number | undefined {

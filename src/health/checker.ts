@@ -269,7 +269,7 @@ export class HealthChecker {
     if (e.check.source === 'config') throw new SluiceError('SLUICE_ERR_CONFLICT', `check "${id}" is defined in the config file: change it there`);
     const def = validate(input);
     if (def.id !== undefined && def.id !== id) {
-      throw new SluiceError('SLUICE_ERR_INVALID_CHECK', `id in the body ("${def.id}") differs from the id in the path`, { problems: [{ field: 'id', message: 'must match the path' }] });
+      throw new SluiceError('SLUICE_ERR_INVALID_CHECK', { field: 'id', problem: `in the body ("${def.id}") differs from the id in the path` }, { problems: [{ field: 'id', message: 'must match the path' }] });
     }
     const check: Check = { ...def, id, source: 'api', createdAt: e.check.createdAt, updatedAt: new Date().toISOString() };
     await this.requireStore().put(check);
@@ -465,7 +465,7 @@ export class HealthChecker {
 
   private mustGet(id: string): Entry {
     const e = this.entries.get(id);
-    if (!e) throw new SluiceError('SLUICE_ERR_NOT_FOUND', `no check with id "${id}"`);
+    if (!e) throw new SluiceError('SLUICE_ERR_NOT_FOUND', { what: `check with id "${id}"` });
     return e;
   }
 
@@ -479,7 +479,7 @@ function validate(input: unknown): CheckDefinition {
   const r = parseCheck(input);
   if (r.ok) return r.check;
   const first: CheckProblem = r.problems[0]!;
-  throw new SluiceError('SLUICE_ERR_INVALID_CHECK', `invalid check: ${first.field} ${first.message}`, { problems: r.problems });
+  throw new SluiceError('SLUICE_ERR_INVALID_CHECK', { field: first.field, problem: first.message }, { problems: r.problems });
 }
 
 function stripMeta(c: Check): Record<string, unknown> {

@@ -12,8 +12,8 @@ export function bearerAuth(tokens: readonly string[]): ((req: FastifyRequest) =>
   return async (req) => {
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
-    if (!m) throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', 'missing bearer token (Authorization: Bearer <token>)');
+    if (!m) throw new SluiceError('SLUICE_ERR_UNAUTHORIZED');
     const given = digest(m[1]!.trim());
-    if (!allowed.some((t) => timingSafeEqual(t, given))) throw new SluiceError('SLUICE_ERR_FORBIDDEN', 'token not accepted');
+    if (!allowed.some((t) => timingSafeEqual(t, given))) throw new SluiceError('SLUICE_ERR_FORBIDDEN');
   };
 }

@@ -17,15 +17,13 @@ export function toSluiceError(err: FastifyError | Error): SluiceError {
   if (err instanceof SluiceError) return err;
   const fe = err as FastifyError;
   const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
-  if (mapped === 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE') {
-    return new SluiceError(mapped, 'unsupported Content-Type: send application/json or application/x-ndjson');
-  }
+  if (mapped === 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE') return new SluiceError(mapped);
   if (mapped) return new SluiceError(mapped, fe.message);
-  if (fe.validation) return new SluiceError('SLUICE_ERR_INVALID_RECORD', fe.message);
+  if (fe.validation) return new SluiceError('SLUICE_ERR_INVALID_RECORD', { where: 'request', detail: fe.message });
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new SluiceError('SLUICE_ERR_INVALID_JSON', fe.message);
   }
-  return new SluiceError('SLUICE_ERR_INTERNAL', 'internal error', { cause: err });
+  return new SluiceError('SLUICE_ERR_INTERNAL', {}, { cause: err });
 }
 
 export function installErrorHandler(app: FastifyInstance, metrics: Metrics): void {
@@ -43,6 +41,7 @@ export function installErrorHandler(app: FastifyInstance, metrics: Metrics): voi
   app.setNotFoundHandler((req, reply) => {
     metrics.countRequest('unmatched', 404);
     metrics.ingestErrors.labels('unmatched', 'SLUICE_ERR_NOT_FOUND').inc();
-    void reply.code(404).send({ error: 'SLUICE_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}`, req_id: req.id });
+    const e = new SluiceError('SLUICE_ERR_NOT_FOUND', { what: `route ${req.method} ${req.url}` });
+    void reply.code(404).send({ ...e.toJSON(), req_id: req.id });
   });
 }

@@ -17,7 +17,7 @@ export function checkEncoding(headers: IncomingHttpHeaders): 'identity' | 'gzip'
   if (encoding === 'identity' || encoding === '') return 'identity';
   if (encoding === 'gzip' || encoding === 'x-gzip') return 'gzip';
   if (encoding === 'deflate') return 'deflate';
-  throw new SluiceError('SLUICE_ERR_UNSUPPORTED_ENCODING', `unsupported Content-Encoding "${encoding}": use gzip, deflate or none`);
+  throw new SluiceError('SLUICE_ERR_UNSUPPORTED_ENCODING', { encoding, accepted: 'use gzip, deflate or none' });
 }
 
 export function decodeBody(raw: Buffer, encoding: 'identity' | 'gzip' | 'deflate', limit: number): Promise<Buffer> | Buffer {
@@ -27,7 +27,7 @@ export function decodeBody(raw: Buffer, encoding: 'identity' | 'gzip' | 'deflate
     decode(raw, { maxOutputLength: limit }, (err, out) => {
       if (!err) return resolve(out);
       if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return reject(tooLarge(limit, 'decompressed body'));
-      reject(new SluiceError('SLUICE_ERR_INVALID_GZIP', `body is not valid ${encoding}: ${err.message}`));
+      reject(new SluiceError('SLUICE_ERR_INVALID_GZIP', { encoding, detail: err.message }));
     });
   });
 }

@@ -73,7 +73,7 @@ function ingestHandler<T extends SluiceRecord>(ctx: IngestContext, type: RecordT
 // The shutdown gate lives in the handlers rather than an onRequest hook: one hook less per request.
 function refuseWhenStopping(ctx: IngestContext): void {
   if (ctx.accepting()) return;
-  throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'shutting down: not accepting new records', { retryAfter: ctx.config.ingest.retryAfterSeconds });
+  throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', {}, { retryAfter: ctx.config.ingest.retryAfterSeconds });
 }
 
 function accepted(ctx: IngestContext, req: FastifyRequest, reply: FastifyReply, n: number): FastifyReply {

@@ -29,7 +29,7 @@ export function checkCharset(contentType: string | undefined): void {
   if (!m) return;
   const charset = m[1]!.toLowerCase();
   if (charset !== 'utf-8' && charset !== 'utf8') {
-    throw new SluiceError('SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE', `unsupported charset "${m[1]}": send UTF-8`);
+    throw new SluiceError('SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE', { what: `charset "${m[1]}"`, accepted: 'UTF-8' });
   }
 }
 
@@ -75,7 +75,7 @@ export function parseBody<T extends SluiceRecord>(body: Buffer, ndjson: boolean,
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw new SluiceError('SLUICE_ERR_INVALID_JSON', `invalid JSON: ${(err as Error).message}`, {
+      throw new SluiceError('SLUICE_ERR_INVALID_JSON', (err as Error).message, {
         problems: [{ index: 0, field: '(body)', message: `invalid JSON: ${(err as Error).message}` }],
       });
     }
@@ -88,7 +88,7 @@ export function parseBody<T extends SluiceRecord>(body: Buffer, ndjson: boolean,
   if (problems.length > 0) {
     const first = problems[0]!;
     const where = first.line !== undefined ? `line ${first.line}` : `index ${first.index}`;
-    throw new SluiceError('SLUICE_ERR_INVALID_RECORD', `${where}: field ${first.field} ${first.message}; nothing from this request was stored`, { problems });
+    throw new SluiceError('SLUICE_ERR_INVALID_RECORD', { where, detail: `field ${first.field} ${first.message}` }, { problems });
   }
   return { records, bytes };
 }

@@ -125,14 +125,10 @@ export class MemoryBuffer implements RecordBuffer {
   }
 
   private full(): SluiceError {
-    return new SluiceError('SLUICE_ERR_BUFFER_FULL', 'buffer full: the sink is behind; retry later', {
-      retryAfter: this.opts.retryAfterSeconds,
-    });
+    return new SluiceError('SLUICE_ERR_BUFFER_FULL', {}, { retryAfter: this.opts.retryAfterSeconds });
   }
 
   private shuttingDown(): SluiceError {
-    return new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'shutting down: not accepting new records', {
-      retryAfter: this.opts.retryAfterSeconds,
-    });
+    return new SluiceError('SLUICE_ERR_SHUTTING_DOWN', {}, { retryAfter: this.opts.retryAfterSeconds });
   }
 }

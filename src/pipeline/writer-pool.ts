@@ -294,7 +294,7 @@ export class WriterPool {
     // which a sink that did commit it (the abort may have come after COMMIT) recognises.
     this.counters.keptBatches++;
     this.opts.logger.warn({ sink: this.sinkName, batch: batch.id, records: batch.records.length }, 'batch left in the WAL for the next start');
-    settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SHUTTING_DOWN', `shutting down before the sink took the records (kept in the WAL): ${reason}`));
+    settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SHUTTING_DOWN', `the sink did not take the records in time (kept in the WAL): ${reason}`));
   }
 
   /** Asks the sink (within 3 s) whether the batch committed after all; unknown counts as no. */
@@ -337,7 +337,7 @@ export class WriterPool {
       metrics.deadLetters.labels(this.sinkName).inc(batch.records.length);
       logger.error({ sink: this.sinkName, batch: batch.id, records: batch.records.length, attempts, err: error, file: deadLetter.pathFor(this.sinkName) }, 'batch dead-lettered');
     }
-    settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SINK_FAILED', `the sink did not take the records${written ? ' (dead-lettered)' : ''}: ${error}`));
+    settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SINK_FAILED', written ? `${error} (dead-lettered)` : error));
     if (written) this.settle(batch);
   }
 }

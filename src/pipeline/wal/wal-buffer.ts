@@ -407,15 +407,15 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   }
 
   private full(): SluiceError {
-    return new SluiceError('SLUICE_ERR_BUFFER_FULL', 'buffer full: the sink is behind; retry later', { retryAfter: this.opts.retryAfterSeconds });
+    return new SluiceError('SLUICE_ERR_BUFFER_FULL', {}, { retryAfter: this.opts.retryAfterSeconds });
   }
 
   private shuttingDown(): SluiceError {
-    return new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'shutting down: not accepting new records', { retryAfter: this.opts.retryAfterSeconds });
+    return new SluiceError('SLUICE_ERR_SHUTTING_DOWN', {}, { retryAfter: this.opts.retryAfterSeconds });
   }
 
   private noSpace(cause?: Error): SluiceError {
-    return new SluiceError('SLUICE_ERR_BUFFER_FULL', 'buffer full: no disk space for the write-ahead log; retry later', { retryAfter: this.opts.retryAfterSeconds, cause });
+    return new SluiceError('SLUICE_ERR_BUFFER_FULL', { cause: 'no disk space for the write-ahead log' }, { retryAfter: this.opts.retryAfterSeconds, cause });
   }
 
   private writeFailed(err: Error): SluiceError {
