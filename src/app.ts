@@ -24,6 +24,7 @@ import { WalBuffer } from './pipeline/wal/wal-buffer.js';
 import { WriterPool } from './pipeline/writer-pool.js';
 import { createSink } from './sinks/create-sink.js';
 import type { Sink } from './sinks/sink.js';
+import { withTimeout } from './timeout.js';
 
 /** How long past the shutdown deadline to wait for writers whose sink ignores the abort. */
 const STUCK_WRITER_GRACE_MS = 5000;
@@ -151,17 +152,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     accepting = false;
     const deadlineMs = config.shutdown.timeoutMs;
     const deadlineAt = Date.now() + deadlineMs;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'deadline'>((resolve) => {
-      timer = setTimeout(() => resolve('deadline'), deadlineMs);
-    });
-    const onDeadline = deadline.then(() => {
+    // At the deadline, whatever stage the stop is in, in-flight writes are cut.
+    const timer = setTimeout(() => {
       logger.error({ timeoutMs: deadlineMs }, wal ? 'shutdown deadline reached: leaving what is left in the WAL' : 'shutdown deadline reached: dead-lettering what is left');
       pool.abortAll(`shutdown deadline (${deadlineMs} ms) reached before the sink took the batch`);
-    });
-    void onDeadline;
+    }, deadlineMs);
     // In-flight requests finish (ack-mode `sink` waits still need the pipeline running).
-    await Promise.race([server.close(), deadline]);
+    await withTimeout(server.close(), deadlineAt - Date.now(), () => undefined);
     // No new results after this point: probes in flight are cut, their results discarded.
     await health.stop();
     buffer.close();
@@ -170,10 +167,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger.info({ queued: before.queued, inFlight: before.inFlight.length }, 'draining writers');
     // A sink that ignores the abort (a stdout pipe nobody reads) must not hold the process
     // for ever: a few seconds past the deadline, stop waiting for it.
-    let graceTimer: NodeJS.Timeout | undefined;
-    const gaveUp = deadline.then(() => new Promise<'gave up'>((r) => (graceTimer = setTimeout(() => r('gave up'), STUCK_WRITER_GRACE_MS))));
-    const drained = await Promise.race([pool.idle(), gaveUp]);
-    clearTimeout(graceTimer);
+    const drained = await withTimeout(pool.idle(), deadlineAt + STUCK_WRITER_GRACE_MS - Date.now(), () => 'gave up' as const);
     if (drained === 'gave up') {
       logger.error(
         { inFlight: pool.stats().inFlight, graceMs: STUCK_WRITER_GRACE_MS },

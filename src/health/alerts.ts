@@ -9,7 +9,12 @@
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import type { CheckStateName } from './state.js';
+import { fullJitterDelay } from '../pipeline/backoff.js';
+import { withTimeout } from '../timeout.js';
 import type { Webhook } from './webhook-schema.js';
+
+/** Retry delays double from baseDelayMs up to this. */
+const MAX_RETRY_DELAY_MS = 60_000;
 
 export interface AlertEvent {
   check: { id: string; name: string; kind: string; target: string | null };
@@ -27,6 +32,8 @@ export interface AlerterOptions {
   webhooks: readonly Webhook[];
   retries: number;
   baseDelayMs: number;
+  /** Largest retry delay (default 60 s): a retry never waits longer, however many came before. */
+  maxDelayMs?: number;
   timeoutMs: number;
   logger: Logger;
   /** Requests in flight to one webhook at most (default 8). */
@@ -134,10 +141,7 @@ export class Alerter {
   /** Waits up to `ms` for the queue to drain (retries included), then stops. */
   async close(ms: number): Promise<void> {
     if (!this.stopping && this.busy()) {
-      let timer: NodeJS.Timeout | undefined;
-      const idle = new Promise<void>((r) => this.idleWaiters.push(r));
-      await Promise.race([idle, new Promise((r) => (timer = setTimeout(r, ms)))]);
-      clearTimeout(timer);
+      await withTimeout(new Promise<void>((r) => this.idleWaiters.push(r)), ms, () => undefined);
     }
     await this.stop();
   }
@@ -267,7 +271,7 @@ export class Alerter {
         lane.retryTimer = undefined;
         lane.hook.ready.add(lane);
         this.pump(lane.hook);
-      }, backoffMs(this.opts.baseDelayMs, d.attempts));
+      }, fullJitterDelay(d.attempts, this.opts.baseDelayMs, this.opts.maxDelayMs ?? MAX_RETRY_DELAY_MS));
       return;
     }
     if (r === 'delivered') this.opts.onDelivery?.('delivered');
@@ -315,12 +319,6 @@ export class Alerter {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
-}
-
-/** Doubles per attempt; jittered over the upper half of the step so many checks' retries spread out. */
-function backoffMs(baseMs: number, attempts: number): number {
-  const cap = baseMs * 2 ** (attempts - 1);
-  return cap / 2 + Math.random() * (cap / 2);
 }
 
 /** Webhook URLs often carry a secret in the path (Slack): log only the origin. */

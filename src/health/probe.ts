@@ -2,6 +2,7 @@
 // its own error class (not a generic failure), and the run always settles by the deadline,
 // even when the probe underneath cannot be cancelled (getaddrinfo).
 import type { HealthStatus } from '../record.js';
+import { withTimeout } from '../timeout.js';
 import type { CheckDefinition } from './check-schema.js';
 import { probeDns } from './probe-dns.js';
 import { probeHttp, type HttpPools } from './probe-http.js';
@@ -39,17 +40,11 @@ export async function runProbe(check: CheckDefinition, deps: ProbeDeps, outer?: 
   if (outer?.aborted) return failure('aborted', errorText(outer.reason), 0);
   const ac = new AbortController();
   const started = performance.now();
-  let timer: NodeJS.Timeout | undefined;
   let onOuter: (() => void) | undefined;
   // Settles the run at the timeout, and at once when the caller aborts (shutdown, the check
   // deleted or replaced; the caller discards those results), even if the probe underneath
   // cannot be cancelled.
-  const deadline = new Promise<ProbeResult>((resolve) => {
-    timer = setTimeout(() => {
-      const err = new ProbeTimeout(check.timeout);
-      ac.abort(err);
-      resolve(failure('timeout', err.message, round(performance.now() - started)));
-    }, check.timeout);
+  const aborted = new Promise<ProbeResult>((resolve) => {
     onOuter = (): void => {
       ac.abort(outer!.reason);
       resolve(failure('aborted', errorText(outer!.reason), round(performance.now() - started)));
@@ -57,12 +52,15 @@ export async function runProbe(check: CheckDefinition, deps: ProbeDeps, outer?: 
     outer?.addEventListener('abort', onOuter, { once: true });
   });
   try {
-    return await Promise.race([probeOnce(check, ac.signal, deps), deadline]);
+    return await withTimeout(Promise.race([probeOnce(check, ac.signal, deps), aborted]), check.timeout, () => {
+      const err = new ProbeTimeout(check.timeout);
+      ac.abort(err);
+      return failure('timeout', err.message, round(performance.now() - started));
+    });
   } catch (err) {
     if (ac.signal.aborted) return failure('timeout', (ac.signal.reason as Error).message, round(performance.now() - started));
     return failure(classifyError(err), errorText(err), round(performance.now() - started));
   } finally {
-    clearTimeout(timer);
     if (onOuter) outer?.removeEventListener('abort', onOuter);
   }
 }

@@ -23,6 +23,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Batch } from '../batch.js';
 import type { TracingConfig } from './config.js';
+import { withTimeout } from '../timeout.js';
 
 /** Operational endpoints: scrapes and probes would drown the ingest traces. */
 const UNTRACED_ROUTES = new Set(['/metrics', '/healthz', '/readyz']);
@@ -223,18 +224,12 @@ class ActiveTracing implements Tracing {
   }
 
   async shutdown(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.logger.warn({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'tracing: gave up exporting the last spans at shutdown');
-        resolve();
-      }, SHUTDOWN_TIMEOUT_MS);
-    });
     const stopped = this.stopProvider().catch((err: unknown) => {
       this.logger.warn({ err }, 'tracing: error while flushing spans at shutdown');
     });
-    await Promise.race([stopped, timeout]);
-    clearTimeout(timer);
+    await withTimeout(stopped, SHUTDOWN_TIMEOUT_MS, () => {
+      this.logger.warn({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'tracing: gave up exporting the last spans at shutdown');
+    });
   }
 }
 

@@ -14,6 +14,7 @@ import { nowMicros } from '../record.js';
 import type { Metrics } from '../observability/metrics.js';
 import { settleTickets, type Batch, type Ticket } from '../batch.js';
 import type { Sink } from '../sinks/sink.js';
+import { withTimeout } from '../timeout.js';
 import { fullJitterDelay, sleep } from './backoff.js';
 import type { BatchLedger } from './buffer.js';
 import type { DeadLetter } from './dead-letter.js';
@@ -301,14 +302,11 @@ export class WriterPool {
   private async committedAfterAll(batch: Batch): Promise<boolean> {
     const ask = this.opts.sink.wasCommitted;
     if (!ask) return false;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([ask.call(this.opts.sink, batch.id), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 3000)))]);
+      return await withTimeout(ask.call(this.opts.sink, batch.id), 3000, () => false);
     } catch (err) {
       this.opts.logger.warn({ sink: this.sinkName, batch: batch.id, err: errorMessage(err) }, 'could not ask the sink whether the batch committed; dead-lettering it');
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

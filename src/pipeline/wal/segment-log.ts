@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { fsyncPath, writeFully } from '../../durable-fs.js';
 import { errorMessage } from '../../errors.js';
+import { withTimeout } from '../../timeout.js';
 import { sleep } from '../backoff.js';
 import { SEGMENT_HEADER, encodeSegmentHeader, recordFrameBytes, writeRecordFrame, type PendingRecords } from './frame.js';
 
@@ -155,10 +156,7 @@ export class SegmentLog {
       }
       return true;
     })();
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = Number.isFinite(waitMs) ? new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), waitMs))) : undefined;
-    const written = await (gaveUp ? Promise.race([idle, gaveUp]) : idle);
-    clearTimeout(timer);
+    const written = await withTimeout(idle, waitMs, () => false);
     if (!written) {
       // Frames still queued are being retried on a full disk. Dropping them is safe: a missing
       // cut means the next start cuts those records again, a missing done frame that a batch is

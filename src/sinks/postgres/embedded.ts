@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { withTimeout } from '../../timeout.js';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -173,20 +174,14 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     await writeFile(join(dataDir, PASSWORD_FILE), password + '\n', { mode: 0o600 });
   }
   const timeoutMs = opts.startTimeoutMs ?? 60_000;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      server.start(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`not ready after ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    await withTimeout(server.start(), timeoutMs, () => {
+      throw new Error(`not ready after ${timeoutMs} ms`);
+    });
   } catch (err) {
     await stopServer(server).catch(() => undefined);
     const why = err instanceof Error ? err.message : 'the server exited';
     throw new Error(`embedded PostgreSQL did not start on port ${port} (${why}): ${recent.slice(-5).join(' | ')}`);
-  } finally {
-    clearTimeout(timer);
   }
   const child = (server as unknown as { process?: ChildProcess }).process;
   if (child) {

@@ -13,6 +13,7 @@ import { BinaryWriter, TABLES, copySql, encodeRows, type CopyFormat } from './co
 import { URL_FILE, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 import { migrate, type MigrateResult } from './migrate.js';
 import { maintainLogPartitions, type PartitionReport } from './partitions.js';
+import { withTimeout } from '../../timeout.js';
 import { safeUrl } from '../../url-password.js';
 
 export interface PostgresSinkOptions extends PostgresConfig {
@@ -254,19 +255,14 @@ export class PostgresSink implements Sink {
 
   async health(): Promise<SinkHealth> {
     if (!this.poolRef) return { ok: false, reason: 'not started' };
-    let timer: NodeJS.Timeout | undefined;
+    const ms = this.opts.connectTimeoutMs;
     try {
-      await Promise.race([
-        this.poolRef.query('SELECT 1'),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
-        }),
-      ]);
+      await withTimeout(this.poolRef.query('SELECT 1'), ms, () => {
+        throw new Error(`no answer within ${ms} ms`);
+      });
       return { ok: true };
     } catch (err) {
       return { ok: false, reason: `postgres: ${errorMessage(err) || (err as { code?: string }).code || 'connection failed'}` };
-    } finally {
-      clearTimeout(timer);
     }
   }
 
