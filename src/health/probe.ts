@@ -1,23 +1,15 @@
 // One probe run: the kind's probe under a timeout enforced with an AbortSignal. A timeout is
 // its own error class (not a generic failure), and the run always settles by the deadline,
 // even when the probe underneath cannot be cancelled (getaddrinfo).
-import type { HealthStatus } from '../record.js';
 import { withTimeout } from '../timeout.js';
 import type { CheckDefinition } from './check-schema.js';
+import { failure, round, type ProbeResult } from './probe-result.js';
 import { probeDns } from './probe-dns.js';
 import { probeHttp, type HttpPools } from './probe-http.js';
 import { probeTcp } from './probe-tcp.js';
 import { probeTls } from './probe-tls.js';
 
-export interface ProbeResult {
-  status: HealthStatus;
-  latencyMs: number | null;
-  statusCode: number | null;
-  /** null on success; `timeout` for a run cut by its timeout; otherwise a short failure class. */
-  errorClass: string | null;
-  message: string | null;
-  details: Record<string, unknown> | null;
-}
+export type { ProbeResult };
 
 export interface ProbeDeps {
   http: HttpPools;
@@ -28,10 +20,6 @@ export class ProbeTimeout extends Error {
     super(`no answer within the ${ms} ms timeout`);
     this.name = 'ProbeTimeout';
   }
-}
-
-export function failure(errorClass: string, message: string, latencyMs: number | null = null, extra: Partial<ProbeResult> = {}): ProbeResult {
-  return { status: 'down', latencyMs, statusCode: null, errorClass, message, details: null, ...extra };
 }
 
 /** Runs the check's probe once; never throws. */
@@ -111,8 +99,4 @@ export function errorText(err: unknown): string {
   const msg = typeof e.message === 'string' && e.message !== '' ? e.message : typeof e.code === 'string' ? e.code : String(err);
   const cause = typeof e.cause?.message === 'string' && e.cause.message !== msg ? `: ${e.cause.message}` : '';
   return (msg + cause).slice(0, 500);
-}
-
-export function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
 }
