@@ -5,14 +5,8 @@ import type { SluiceRecord } from '../record.js';
 import type { BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from './buffer.js';
 import type { SpanContext } from '@opentelemetry/api';
 import type { Ticket } from '../batch.js';
+import { ChunkQueue } from './chunk-queue.js';
 import { WaitLine, pushParsedNow, type Waiting } from './wait-line.js';
-
-interface Chunk {
-  records: SluiceRecord[];
-  offset: number;
-  ticket: Ticket | undefined;
-  spanContext: SpanContext | undefined;
-}
 
 export interface MemoryBufferOptions {
   maxRecords: number;
@@ -23,8 +17,7 @@ export interface MemoryBufferOptions {
 }
 
 export class MemoryBuffer implements RecordBuffer {
-  private chunks: Chunk[] = [];
-  private head = 0;
+  private readonly queue = new ChunkQueue();
   private records = 0;
   private bytes = 0;
   private readonly waiters: WaitLine<Waiting>;
@@ -52,37 +45,11 @@ export class MemoryBuffer implements RecordBuffer {
   }
 
   take(maxRecords: number, maxBytes: number): Taken {
-    const out: SluiceRecord[] = [];
-    const tickets: Array<[Ticket, number]> = [];
-    const links: SpanContext[] = [];
-    let bytes = 0;
-    while (this.head < this.chunks.length && out.length < maxRecords) {
-      const chunk = this.chunks[this.head]!;
-      const start = chunk.offset;
-      let i = start;
-      while (i < chunk.records.length && out.length < maxRecords) {
-        const size = chunk.records[i]!.size;
-        // An oversized record still goes out, alone, so it can never block the queue.
-        if (bytes + size > maxBytes && out.length > 0) break;
-        out.push(chunk.records[i]!);
-        bytes += size;
-        i++;
-      }
-      if (chunk.ticket && i > start) tickets.push([chunk.ticket, i - start]);
-      if (chunk.spanContext && start === 0 && i > start) links.push(chunk.spanContext);
-      chunk.offset = i;
-      if (i < chunk.records.length) break; // a limit stopped us inside this chunk
-      this.chunks[this.head] = undefined as unknown as Chunk; // let the chunk be collected
-      this.head++;
-    }
-    if (this.head > 1024 && this.head * 2 > this.chunks.length) {
-      this.chunks = this.chunks.slice(this.head);
-      this.head = 0;
-    }
-    this.records -= out.length;
+    const { records, bytes, tickets, links } = this.queue.take(maxRecords, maxBytes);
+    this.records -= records.length;
     this.bytes -= bytes;
-    if (out.length > 0) this.admitWaiters();
-    return { records: out, bytes, tickets, links, more: this.records > 0 };
+    if (records.length > 0) this.admitWaiters();
+    return { records, bytes, tickets, links, more: this.records > 0 };
   }
 
   onReadable(listener: () => void): void {
@@ -111,7 +78,7 @@ export class MemoryBuffer implements RecordBuffer {
   }
 
   private admit(records: SluiceRecord[], bytes: number, ticket: Ticket | undefined, spanContext: SpanContext | undefined): void {
-    this.chunks.push({ records, offset: 0, ticket, spanContext });
+    this.queue.push({ records, firstSeq: 0, ticket, spanContext });
     this.records += records.length;
     this.bytes += bytes;
     this.listener?.();

@@ -11,14 +11,14 @@
 // position are deleted.
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import type { SpanContext } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { SluiceError, errorMessage } from '../../errors.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { SluiceRecord } from '../../record.js';
-import type { Batch, Ticket } from '../../batch.js';
+import type { Batch } from '../../batch.js';
 import type { BatchLedger, BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from '../buffer.js';
 
+import { ChunkQueue } from '../chunk-queue.js';
 import { WaitLine, pushParsedNow, type Waiting } from '../wait-line.js';
 import type { WalConfig } from './config.js';
 import { FrameType, encodeRange, pendingRecords, recordFrameBytes, type PendingRecords } from './frame.js';
@@ -48,14 +48,6 @@ export interface WalStats {
   outOfSpace: boolean;
 }
 
-interface Chunk {
-  records: SluiceRecord[];
-  firstSeq: number;
-  offset: number;
-  ticket: Ticket | undefined;
-  spanContext: SpanContext | undefined;
-}
-
 interface Waiter extends Waiting {
   /** Serialised only once memory has room for it: a parked request should not hold its records twice. */
   frame: PendingRecords | undefined;
@@ -66,8 +58,7 @@ const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 const RESERVE_BYTES = 1024 * 1024;
 
 export class WalBuffer implements RecordBuffer, BatchLedger {
-  private chunks: Chunk[] = [];
-  private head = 0;
+  private readonly queue = new ChunkQueue();
   /**
    * Admitted and not yet started by a writer: waiting for their fsync, takeable, or in a
    * batch waiting for its cut's sync or in the pool's queue (the pool does not bound those).
@@ -171,39 +162,12 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   }
 
   take(maxRecords: number, maxBytes: number): Taken {
-    const out: SluiceRecord[] = [];
-    const tickets: Array<[Ticket, number]> = [];
-    const links: SpanContext[] = [];
-    let bytes = 0;
-    while (this.head < this.chunks.length && out.length < maxRecords) {
-      const chunk = this.chunks[this.head]!;
-      const start = chunk.offset;
-      let i = start;
-      while (i < chunk.records.length && out.length < maxRecords) {
-        const size = chunk.records[i]!.size;
-        if (bytes + size > maxBytes && out.length > 0) break;
-        out.push(chunk.records[i]!);
-        bytes += size;
-        i++;
-      }
-      if (i > start) {
-        this.takenEnd = chunk.firstSeq + i;
-        if (chunk.ticket) tickets.push([chunk.ticket, i - start]);
-        if (chunk.spanContext && start === 0) links.push(chunk.spanContext);
-      }
-      chunk.offset = i;
-      if (i < chunk.records.length) break;
-      this.chunks[this.head] = undefined as unknown as Chunk;
-      this.head++;
-    }
-    if (this.head > 1024 && this.head * 2 > this.chunks.length) {
-      this.chunks = this.chunks.slice(this.head);
-      this.head = 0;
-    }
-    this.uncutRecords += out.length;
+    const { records, bytes, tickets, links, endSeq } = this.queue.take(maxRecords, maxBytes);
+    if (endSeq !== undefined) this.takenEnd = endSeq;
+    this.uncutRecords += records.length;
     this.uncutBytes += bytes;
-    this.takeable -= out.length;
-    return { records: out, bytes, tickets, links, more: this.takeable > 0 };
+    this.takeable -= records.length;
+    return { records, bytes, tickets, links, more: this.takeable > 0 };
   }
 
   cut(): string {
@@ -311,7 +275,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     return this.log.append(frame, firstSeq + records.length, false).then(
       () => {
         // Takeable only once durable: a batch (and its cut) never refers to records a crash could lose.
-        this.chunks.push({ records, firstSeq, offset: 0, ticket: opts.ticket, spanContext: opts.spanContext });
+        this.queue.push({ records, firstSeq, ticket: opts.ticket, spanContext: opts.spanContext });
         this.takeable += records.length;
         this.listener?.();
       },
@@ -366,7 +330,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
         }
       });
       if (tail) {
-        this.chunks.push({ records: tail, firstSeq: tailSeq, offset: 0, ticket: undefined, spanContext: undefined });
+        this.queue.push({ records: tail, firstSeq: tailSeq, ticket: undefined, spanContext: undefined });
         this.takeable += tail.length;
         this.records += tail.length;
         for (const r of tail) this.bytes += r.size;
