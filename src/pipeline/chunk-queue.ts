@@ -5,15 +5,12 @@ import type { SpanContext } from '@opentelemetry/api';
 import type { Ticket } from '../batch.js';
 import type { SluiceRecord } from '../record.js';
 
-export interface QueuedChunk {
+interface Chunk {
   records: SluiceRecord[];
   /** Sequence number of records[0] (the WAL's numbering; 0 in memory). */
   firstSeq: number;
   ticket: Ticket | undefined;
   spanContext: SpanContext | undefined;
-}
-
-interface Chunk extends QueuedChunk {
   /** Records before this index have been taken. */
   offset: number;
 }
@@ -31,8 +28,9 @@ export class ChunkQueue {
   private chunks: Chunk[] = [];
   private head = 0;
 
-  push(chunk: QueuedChunk): void {
-    this.chunks.push({ ...chunk, offset: 0 });
+  /** Queues one request's records (one object per request: this is the hot path). */
+  push(records: SluiceRecord[], firstSeq: number, ticket: Ticket | undefined, spanContext: SpanContext | undefined): void {
+    this.chunks.push({ records, firstSeq, ticket, spanContext, offset: 0 });
   }
 
   /** Takes up to maxRecords and maxBytes from the front (an oversized record still goes, alone). */

@@ -78,7 +78,7 @@ export class MemoryBuffer implements RecordBuffer {
   }
 
   private admit(records: SluiceRecord[], bytes: number, ticket: Ticket | undefined, spanContext: SpanContext | undefined): void {
-    this.queue.push({ records, firstSeq: 0, ticket, spanContext });
+    this.queue.push(records, 0, ticket, spanContext);
     this.records += records.length;
     this.bytes += bytes;
     this.listener?.();

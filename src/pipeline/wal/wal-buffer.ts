@@ -275,7 +275,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     return this.log.append(frame, firstSeq + records.length, false).then(
       () => {
         // Takeable only once durable: a batch (and its cut) never refers to records a crash could lose.
-        this.queue.push({ records, firstSeq, ticket: opts.ticket, spanContext: opts.spanContext });
+        this.queue.push(records, firstSeq, opts.ticket, opts.spanContext);
         this.takeable += records.length;
         this.listener?.();
       },
@@ -330,7 +330,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
         }
       });
       if (tail) {
-        this.queue.push({ records: tail, firstSeq: tailSeq, ticket: undefined, spanContext: undefined });
+        this.queue.push(tail, tailSeq, undefined, undefined);
         this.takeable += tail.length;
         this.records += tail.length;
         for (const r of tail) this.bytes += r.size;
