@@ -4,6 +4,7 @@
 // the writers → close the sink. Whatever is still unwritten at the deadline is dead-lettered,
 // or, in ack mode durable, stays in the WAL and is sent at the next start.
 import { LogController, fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/admin-routes.js';
 import { checksRoutes } from './admin/checks-routes.js';
@@ -22,7 +23,11 @@ import { DeadLetter } from './pipeline/dead-letter.js';
 import { MemoryBuffer } from './pipeline/memory-buffer.js';
 import { WalBuffer } from './pipeline/wal/wal-buffer.js';
 import { WriterPool } from './pipeline/writer-pool.js';
+import { apiRoutes } from './query/api-routes.js';
+import { IncidentLog } from './query/status.js';
+import { LogTail } from './query/tail.js';
 import { createSink } from './sinks/create-sink.js';
+import { PostgresSink } from './sinks/postgres/postgres-sink.js';
 import type { Sink } from './sinks/sink.js';
 
 /** How long past the shutdown deadline to wait for writers whose sink ignores the abort. */
@@ -50,6 +55,8 @@ export interface App {
   readonly deadLetter: DeadLetter;
   /** Registered health checks, their probes, push monitors and alerts. */
   readonly health: HealthChecker;
+  /** Live tail subscribers (GET /api/logs/tail), fed by ingest. */
+  readonly tail: LogTail;
   /** Base URL once listening, e.g. http://127.0.0.1:8080 */
   readonly url: string;
   start(): Promise<void>;
@@ -138,11 +145,17 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const ingestCtx = { config, buffer, metrics, accepting: () => accepting };
   // Check results enter the same buffer as ingested records; push checks listen to POST /health.
   const health = new HealthChecker({ config, buffer, metrics, logger, sink });
-  await server.register(ingestRoutes(ingestCtx, { onHealthPings: (records) => health.onPings(records) }));
+  const tail = new LogTail(config.tail);
+  const incidents = new IncidentLog();
+  health.transitionListener = (event) => incidents.add(event);
+  await server.register(ingestRoutes(ingestCtx, { onHealthPings: (records) => health.onPings(records), onLogs: (records) => tail.publish(records) }));
   await server.register(
     adminRoutes({ config, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt, ...(wal ? { wal: () => wal.walStats() } : {}) }),
   );
   await server.register(checksRoutes({ config, health }));
+  // TODO(struct-health): read through the PostgresDatabase once the sink no longer owns the pool.
+  const db = (): pg.Pool | undefined => (sink instanceof PostgresSink ? sink.pool : undefined);
+  await server.register(apiRoutes({ config, health, tail, incidents, db }));
 
   let url = '';
   let stopping: Promise<void> | undefined;
@@ -160,6 +173,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       pool.abortAll(`shutdown deadline (${deadlineMs} ms) reached before the sink took the batch`);
     });
     void onDeadline;
+    // Tail streams never end by themselves: server.close() would wait for them.
+    tail.close();
     // In-flight requests finish (ack-mode `sink` waits still need the pipeline running).
     await Promise.race([server.close(), deadline]);
     // No new results after this point: probes in flight are cut, their results discarded.
@@ -201,6 +216,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     sink,
     deadLetter,
     health,
+    tail,
     get url() {
       return url;
     },

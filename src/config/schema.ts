@@ -7,6 +7,7 @@ import { tracingConfig } from '../observability/config.js';
 import { healthConfig } from '../health/config.js';
 import { configChecksSchema } from '../health/check-schema.js';
 import { walConfig } from '../pipeline/wal/config.js';
+import { tailConfig } from '../query/config.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const SINK_KINDS = ['postgres', 'file', 'stdout', 'blackhole'] as const;
@@ -29,7 +30,7 @@ export const configSchema = z.object({
   auth: z
     .object({
       ingestTokens: tokenList.describe('Bearer tokens accepted on ingest routes (comma-separated in env); empty: no auth'),
-      adminTokens: tokenList.describe('Bearer tokens accepted on /admin routes; empty: no auth'),
+      adminTokens: tokenList.describe('Bearer tokens accepted on /admin and /api routes; empty: no auth'),
     })
     .prefault({}),
   ingest: z
@@ -97,6 +98,7 @@ export const configSchema = z.object({
   health: healthConfig,
   checks: configChecksSchema,
   wal: walConfig,
+  tail: tailConfig,
   runtime: z
     .object({
       heapGrowthPercent: z

@@ -113,6 +113,9 @@ export class HealthChecker {
   /** Benchmarks and tests: sees every run's scheduling lag (ms). */
   lagListener: ((ms: number) => void) | undefined;
 
+  /** Sees every state change (the read API keeps the recent ones as incidents). */
+  transitionListener: ((event: AlertEvent) => void) | undefined;
+
   get history(): CheckHistory {
     if (!this.historyRef) throw new Error('HealthChecker used before start()');
     return this.historyRef;
@@ -394,6 +397,7 @@ export class HealthChecker {
       at: new Date(tr.at).toISOString(),
       result: { errorClass: o.errorClass, message: o.message, latencyMs: o.latencyMs, statusCode: o.statusCode ?? null },
     };
+    this.transitionListener?.(event);
     // A check seen up for the first time is news to nobody; everything else is alerted.
     if (tr.from === 'unknown' && tr.to === 'up') this.deps.logger.debug({ check: c.id }, `check ${c.name} is up`);
     else this.alerter.notify(event);

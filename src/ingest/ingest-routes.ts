@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { SluiceError } from '../errors.js';
 import type { DeferredRecords } from '../pipeline/buffer.js';
 import { requestSpanContext } from '../observability/tracing.js';
-import { nowMicros, type HealthRecord, type RecordType, type SluiceRecord } from '../record.js';
+import { nowMicros, type HealthRecord, type LogRecord, type RecordType, type SluiceRecord } from '../record.js';
 import { bearerAuth } from './auth.js';
 import { checkEncoding, decodeBody } from './body.js';
 import { enqueue, type IngestContext } from './enqueue.js';
@@ -14,6 +14,8 @@ import { JSON_TYPES, NDJSON_TYPES, checkCharset, isNdjson, parseBody } from './p
 export interface IngestHooks {
   /** Health pings once accepted (the health checker's push monitors listen here). */
   onHealthPings?: (records: readonly HealthRecord[]) => void;
+  /** Log records once accepted (the live tail listens here). */
+  onLogs?: (records: readonly LogRecord[]) => void;
 }
 
 export function ingestRoutes(ctx: IngestContext, hooks: IngestHooks = {}): FastifyPluginAsync {
@@ -37,7 +39,7 @@ export function ingestRoutes(ctx: IngestContext, hooks: IngestHooks = {}): Fasti
     const auth = bearerAuth(ctx.config.auth.ingestTokens);
     if (auth) app.addHook('onRequest', auth);
 
-    app.post('/logs', ingestHandler(ctx, 'log', normaliseLog));
+    app.post('/logs', ingestHandler(ctx, 'log', normaliseLog, hooks.onLogs));
     app.post('/health', ingestHandler(ctx, 'health', normaliseHealth, hooks.onHealthPings));
   };
 }
