@@ -44,7 +44,8 @@ export function buildLogQuery(f: LogFilter): BuiltQuery {
   const text =
     `SELECT id, ${RFC3339('ts')} AS ts, ${RFC3339('received_at')} AS received_at, level, service, message, attrs::text AS attrs, trace_id, span_id FROM logs` +
     (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-    ` ORDER BY ts DESC, id DESC LIMIT ${p(f.limit + 1)}`;
+    // Qualified: a bare `ts` here would be the output column (the text), which no index serves.
+    ` ORDER BY logs.ts DESC, logs.id DESC LIMIT ${p(f.limit + 1)}`;
   return { text, values };
 }
 
