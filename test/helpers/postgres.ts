@@ -16,6 +16,9 @@ export const TEST_SERVER_SETTINGS = { fsync: 'off', full_page_writes: 'off', max
 let own: Promise<{ url: string; server: EmbeddedPostgres; dir: string }> | undefined;
 
 async function serverUrl(): Promise<string> {
+  if (process.env.SLUICE_TEST_NO_PG) {
+    throw new Error('this run has no PostgreSQL (only test/integration/ gets one): a test that needs a database belongs there');
+  }
   const given = process.env.DATABASE_URL ?? process.env.SLUICE_TEST_PG_URL;
   if (given) return given;
   own ??= (async () => {
