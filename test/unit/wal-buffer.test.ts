@@ -184,6 +184,26 @@ describe('WalBuffer', () => {
     await b.wal.shutdown();
   });
 
+  test('a segment whose header never reached the disk (a crash right after creating it) is removed and counted; the ones before it replay', async () => {
+    const dir = newDir();
+    const a = await openWal(dir);
+    await a.wal.push(many(3), 300, { timeoutMs: 0 });
+    await a.wal.shutdown();
+    const last = segments(dir).at(-1)!;
+    const torn = `${String(Number(last.slice(0, 16)) + 1).padStart(16, '0')}.wal`;
+    writeFileSync(join(dir, torn), Buffer.alloc(5)); // shorter than any header
+    const b = await openWal(dir);
+    assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 1);
+    assert.ok(!segments(dir).includes(torn), 'the headerless segment is gone');
+    assert.deepEqual(b.wal.take(100, Infinity).records.map((r) => r.id), ['r0', 'r1', 'r2']);
+    await b.wal.push(many(1, 3), 100, { timeoutMs: 0 });
+    await b.wal.shutdown();
+    const c = await openWal(dir);
+    assert.equal(await counter(c.metrics, 'sluice_wal_repairs_total'), 0, 'segments written after the repair are whole');
+    assert.deepEqual(c.wal.take(100, Infinity).records.map((r) => r.id), ['r0', 'r1', 'r2', 'r3']);
+    await c.wal.shutdown();
+  });
+
   test('garbage appended after the last frame is truncated and counted; every frame before it survives', async () => {
     const dir = newDir();
     const a = await openWal(dir);
