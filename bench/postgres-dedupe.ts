@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import pg from 'pg';
 import { loadConfig } from '../src/config/load.js';
 import { uuidv7, type LogRecord } from '../src/record.js';
-import { startEmbeddedPostgres } from '../src/sinks/postgres/embedded.js';
+import { startEmbeddedPostgres } from '../src/postgres/embedded.js';
 import { PostgresSink } from '../src/sinks/postgres/postgres-sink.js';
 import type { Batch } from '../src/sinks/sink.js';
 

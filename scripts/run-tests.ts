@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/sinks/postgres/embedded.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/postgres/embedded.js';
 import { TEST_SERVER_SETTINGS } from '../test/helpers/postgres.js';
 
 function find(dir: string): string[] {

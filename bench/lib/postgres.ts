@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/sinks/postgres/embedded.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/postgres/embedded.js';
 import { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
-import { withDatabase } from '../../src/sinks/postgres/url.js';
+import { withDatabase } from '../../src/postgres/url.js';
 
 export interface BenchPostgres {
   readonly url: string;

@@ -7,8 +7,8 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/sinks/postgres/embedded.js';
-import { withDatabase } from '../../src/sinks/postgres/url.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/postgres/embedded.js';
+import { withDatabase } from '../../src/postgres/url.js';
 
 /** Settings for a throwaway test server: speed over crash safety of the server itself. */
 export const TEST_SERVER_SETTINGS = { fsync: 'off', full_page_writes: 'off', max_connections: '300' };

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import type { App } from '../../src/app.js';
-import { startEmbeddedPostgres } from '../../src/sinks/postgres/embedded.js';
+import { startEmbeddedPostgres } from '../../src/postgres/embedded.js';
 import type { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
 import { startApp, tempDir, testConfig } from '../helpers/app.js';
 import { TEST_SERVER_SETTINGS, createTestDatabase } from '../helpers/postgres.js';

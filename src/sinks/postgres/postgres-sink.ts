@@ -10,10 +10,10 @@ import type { RecordType, SluiceRecord } from '../../record.js';
 import type { Batch, Sink, SinkHealth } from '../sink.js';
 import type { PostgresConfig, RetentionConfig } from './config.js';
 import { BinaryWriter, TABLES, copySql, encodeRows, type CopyFormat } from './copy-encode.js';
-import { URL_FILE, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
-import { migrate, type MigrateResult } from './migrate.js';
-import { maintainLogPartitions, type PartitionReport } from './partitions.js';
-import { safeUrl } from './url.js';
+import { URL_FILE, startEmbeddedPostgres, type EmbeddedPostgres } from '../../postgres/embedded.js';
+import { migrate, type MigrateResult } from '../../postgres/migrate.js';
+import { maintainLogPartitions, type PartitionReport } from '../../postgres/partitions.js';
+import { safeUrl } from '../../postgres/url.js';
 
 export interface PostgresSinkOptions extends PostgresConfig {
   retention: RetentionConfig;

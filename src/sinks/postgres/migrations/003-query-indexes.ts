@@ -2,7 +2,7 @@
 // trace_id, which no time range narrows. Indexes for q (trigram) and attr.* (jsonb GIN) were
 // measured too (bench/query-latency.ts, docs/postgres.md) and left to operators: time-windowed
 // queries meet their target without them, and they cost ingest far more than they save there.
-import type { Migration } from './migration.js';
+import type { Migration } from '../../../postgres/migration.js';
 
 export const queryIndexes: Migration = {
   version: 3,
