@@ -8,7 +8,9 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/admin-routes.js';
 import { checksRoutes } from './admin/checks-routes.js';
+import { createPostgresDatabase } from './database.js';
 import { HealthChecker } from './health/checker.js';
+import { fileHealthStorage, postgresHealthStorage } from './health/storage.js';
 import type { Config } from './config/schema.js';
 import { installErrorHandler } from './ingest/error-handler.js';
 import { ingestRoutes } from './ingest/ingest-routes.js';
@@ -23,11 +25,11 @@ import { DeadLetter } from './pipeline/dead-letter.js';
 import { MemoryBuffer } from './pipeline/memory-buffer.js';
 import { WalBuffer } from './pipeline/wal/wal-buffer.js';
 import { WriterPool } from './pipeline/writer-pool.js';
+import type { PostgresDatabase } from './postgres/database.js';
 import { apiRoutes } from './query/api-routes.js';
 import { IncidentLog } from './query/status.js';
 import { LogTail } from './query/tail.js';
 import { createSink } from './sinks/create-sink.js';
-import { PostgresSink } from './sinks/postgres/postgres-sink.js';
 import type { Sink } from './sinks/sink.js';
 
 /** How long past the shutdown deadline to wait for writers whose sink ignores the abort. */
@@ -52,6 +54,8 @@ export interface App {
   readonly batcher: Batcher;
   readonly pool: WriterPool;
   readonly sink: Sink;
+  /** The PostgreSQL database (sink.kind postgres), shared by the sink and health. */
+  readonly database: PostgresDatabase | undefined;
   readonly deadLetter: DeadLetter;
   /** Registered health checks, their probes, push monitors and alerts. */
   readonly health: HealthChecker;
@@ -69,7 +73,10 @@ const REQ_ID = /^[\w.:@/-]{1,128}$/;
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.log);
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
-  const sink = opts.sink ?? (await createSink(config, { logger }));
+  // The database is the app's, not the sink's: the sink writes batches into it and health
+  // keeps its checks and reads its history from it.
+  const database = !opts.sink && config.sink.kind === 'postgres' ? createPostgresDatabase(config, logger) : undefined;
+  const sink = opts.sink ?? (await createSink(config, { logger, ...(database ? { database } : {}) }));
   metrics.initSink(sink.name);
   const tracing = await createTracing(config.tracing, { logger });
   const deadLetter = new DeadLetter(config.deadLetter.dir);
@@ -144,7 +151,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   tracing.instrument(server);
   const ingestCtx = { config, buffer, metrics, accepting: () => accepting };
   // Check results enter the same buffer as ingested records; push checks listen to POST /health.
-  const health = new HealthChecker({ config, buffer, metrics, logger, sink });
+  const health = new HealthChecker({
+    config,
+    buffer,
+    metrics,
+    logger,
+    storage: () => (database ? postgresHealthStorage(database.pool) : fileHealthStorage(config.health)),
+  });
   const tail = new LogTail(config.tail);
   const incidents = new IncidentLog();
   health.transitionListener = (event) => incidents.add(event);
@@ -153,8 +166,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     adminRoutes({ config, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt, ...(wal ? { wal: () => wal.walStats() } : {}) }),
   );
   await server.register(checksRoutes({ config, health }));
-  // TODO(struct-health): read through the PostgresDatabase once the sink no longer owns the pool.
-  const db = (): pg.Pool | undefined => (sink instanceof PostgresSink ? sink.pool : undefined);
+  // The read side queries the database directly, not through the sink.
+  const db = (): pg.Pool | undefined => (database?.connected ? database.pool : undefined);
   await server.register(apiRoutes({ config, health, tail, incidents, db }));
 
   let url = '';
@@ -199,6 +212,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // Past the deadline the WAL still gets a second to write its last frames, no more.
     await wal?.shutdown(Math.max(1000, deadlineAt - Date.now()));
     await sink.close();
+    await database?.close();
     await tracing.shutdown();
     const s = pool.stats();
     logger.info({ committedRecords: s.committedRecords, deadLetteredBatches: s.deadLetteredBatches, keptInWal: s.keptBatches }, 'stopped');
@@ -214,6 +228,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     batcher,
     pool,
     sink,
+    database,
     deadLetter,
     health,
     tail,
@@ -221,13 +236,17 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       return url;
     },
     async start() {
+      await database?.start().catch(async (err: unknown) => {
+        await database.close();
+        throw err;
+      });
       await sink.start?.();
       // Batches in flight at the last crash go first, exactly as they were cut.
       for (const batch of wal?.recovered() ?? []) {
         metrics.batchesFlushed.labels(batch.trigger).inc();
         pool.submit(batch);
       }
-      // After the sink: with PostgreSQL, checks and history live in its tables.
+      // After the database: with PostgreSQL, checks and history live in its tables.
       await health.start();
       await server.listen({ host: config.server.host, port: config.server.port });
       const addr = server.server.address();

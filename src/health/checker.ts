@@ -1,25 +1,23 @@
 // The health checker service: owns the registered checks (config file + admin API), runs them
 // through the scheduler (or the push monitors), turns every result into a CheckRecord pushed
 // into the same buffer as ingested records, moves each check's state machine and alerts on
-// changes. Persistence and history are chosen by sink: PostgreSQL tables, or file + memory.
-import { join } from 'node:path';
-import type pg from 'pg';
+// changes. Its storage (PostgreSQL tables, or file + memory) is handed in by the composition root.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { SluiceError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RecordBuffer } from '../pipeline/buffer.js';
 import { RECORD_OVERHEAD_BYTES, nowMicros, strBytes, uuidv7, type CheckRecord, type HealthRecord } from '../record.js';
-import type { Sink } from '../sinks/sink.js';
 import { Alerter, type AlertEvent } from './alerts.js';
 import { hostKey, idFromName, parseCheck, type Check, type CheckDefinition, type CheckProblem } from './check-schema.js';
-import { MemoryHistory, PostgresHistory, entryOf, type CheckHistory, type HistoryEntry, type HistoryQuery } from './history.js';
+import { entryOf, type CheckHistory, type HistoryEntry, type HistoryQuery } from './history.js';
 import { runProbe, type ProbeResult } from './probe.js';
 import { HttpPools } from './probe-http.js';
 import { PushMonitors } from './push-monitor.js';
 import { Scheduler } from './scheduler.js';
 import { applyResult, initialState, stateValue, type CheckState, type CheckStateName } from './state.js';
-import { FileCheckStore, PostgresCheckStore, type CheckStore, type StoredState } from './store.js';
+import type { HealthStorage } from './storage.js';
+import type { CheckStore, StoredState } from './store.js';
 import type { Uptime } from './uptime.js';
 
 export interface HealthCheckerDeps {
@@ -27,7 +25,8 @@ export interface HealthCheckerDeps {
   buffer: RecordBuffer;
   metrics: Metrics;
   logger: Logger;
-  sink: Sink;
+  /** Checks, states and results: PostgreSQL or file + memory, chosen by the composition root; asked at start(). */
+  storage: () => HealthStorage;
 }
 
 export interface CheckView extends Record<string, unknown> {
@@ -131,15 +130,10 @@ export class HealthChecker {
 
   /** Loads config and stored checks and starts running them. Call after the sink started. */
   async start(): Promise<void> {
-    const { config, sink, logger } = this.deps;
-    const pool = sink.name === 'postgres' ? (sink as unknown as { pool?: pg.Pool }).pool : undefined;
-    if (pool) {
-      this.store = new PostgresCheckStore(pool);
-      this.historyRef = new PostgresHistory(pool);
-    } else {
-      this.store = new FileCheckStore(join(config.health.dataDir, 'checks.json'));
-      this.historyRef = new MemoryHistory(config.health.historySize);
-    }
+    const { config, logger } = this.deps;
+    const storage = this.deps.storage();
+    this.store = storage.store;
+    this.historyRef = storage.history;
     const { checks: stored, states } = await this.store.load();
     const now = new Date().toISOString();
     for (const raw of config.checks) {

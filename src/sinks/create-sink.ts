@@ -3,18 +3,22 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { BlackholeSink } from './blackhole/blackhole-sink.js';
 import { FileSink } from './file/file-sink.js';
+import type { PostgresDatabase } from '../postgres/database.js';
 import { PostgresSink } from './postgres/postgres-sink.js';
 import type { Sink } from './sink.js';
 import { StdoutSink } from './stdout/stdout-sink.js';
 
 export interface SinkDeps {
   logger: Logger;
+  /** The PostgreSQL database (sink.kind postgres), built by the composition root. */
+  database?: PostgresDatabase;
 }
 
 export async function createSink(config: Config, deps: SinkDeps): Promise<Sink> {
   switch (config.sink.kind) {
     case 'postgres':
-      return new PostgresSink({ ...config.postgres, retention: config.retention, writers: config.writers.count, logger: deps.logger });
+      if (!deps.database) throw new Error('the postgres sink needs the PostgresDatabase built by the composition root');
+      return new PostgresSink({ ...config.postgres, database: deps.database, logger: deps.logger });
     case 'file':
       return new FileSink(config.file);
     case 'stdout':
