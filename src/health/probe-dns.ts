@@ -3,7 +3,7 @@
 // abort settles the run on time, and lookup.ts keeps abandoned lookups from piling up.
 import type { DnsCheck } from './check-schema.js';
 import { lookupAllAbortable } from './lookup.js';
-import { failure, round, type ProbeResult } from './probe.js';
+import { failure, round, type ProbeResult } from './probe-result.js';
 
 export async function probeDns(check: DnsCheck, signal: AbortSignal): Promise<ProbeResult> {
   const started = performance.now();

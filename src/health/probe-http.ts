@@ -5,7 +5,7 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { HttpCheck } from './check-schema.js';
 import { probeLookup } from './lookup.js';
-import { failure, round, type ProbeResult } from './probe.js';
+import { failure, round, type ProbeResult } from './probe-result.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_REDIRECTS = 5;

@@ -2,7 +2,7 @@
 import { connect } from 'node:net';
 import type { TcpCheck } from './check-schema.js';
 import { probeLookup } from './lookup.js';
-import { round, type ProbeResult } from './probe.js';
+import { round, type ProbeResult } from './probe-result.js';
 
 export function probeTcp(check: TcpCheck, signal: AbortSignal): Promise<ProbeResult> {
   const started = performance.now();

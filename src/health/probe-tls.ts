@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { connect, type PeerCertificate } from 'node:tls';
 import type { TlsCheck } from './check-schema.js';
 import { probeLookup } from './lookup.js';
-import { failure, round, type ProbeResult } from './probe.js';
+import { failure, round, type ProbeResult } from './probe-result.js';
 
 const DAY_MS = 86_400_000;
 
