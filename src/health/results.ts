@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { RecordBuffer } from '../pipeline/buffer.js';
 import { RECORD_OVERHEAD_BYTES, strBytes, uuidv7, type CheckRecord } from '../record.js';
 import type { Check } from './check-schema.js';
-import type { ProbeResult } from './probe.js';
+import type { ProbeResult } from './probe-result.js';
 
 /** What one run (or one push, or one missed deadline) found. */
 export type Outcome = Pick<ProbeResult, 'status' | 'latencyMs' | 'errorClass' | 'message' | 'details'> & { statusCode?: number | null };

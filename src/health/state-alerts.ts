@@ -2,7 +2,8 @@
 // and a push check's mark (when the file store keeps it) is saved. Writes of one check id run
 // in order, so the newest state lands last.
 import type { Logger } from 'pino';
-import type { Alerter, AlertEvent } from './alerts.js';
+import type { AlertEvent } from './alert-schema.js';
+import type { Alerter } from './alerts.js';
 import type { CheckDefinition } from './check-schema.js';
 import { lastPingOf } from './push-monitor.js';
 import type { Outcome } from './results.js';

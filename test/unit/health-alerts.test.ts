@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { Alerter, webhookSchema, type AlertEvent, type AlerterOptions } from '../../src/health/alerts.js';
+import { webhookSchema, type AlertEvent } from '../../src/health/alert-schema.js';
+import { Alerter, type AlerterOptions } from '../../src/health/alerts.js';
 import type { CheckStateName } from '../../src/health/state.js';
 import { waitFor } from '../helpers/wait-for.js';
 
