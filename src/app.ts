@@ -11,7 +11,9 @@ import { checksRoutes } from './admin/checks-routes.js';
 import { createPostgresDatabase } from './database.js';
 import { HealthChecker } from './health/checker.js';
 import { fileHealthStorage, postgresHealthStorage } from './health/storage.js';
+import { Readiness } from './admin/readiness.js';
 import type { Config } from './config/schema.js';
+import { errorMessage } from './errors.js';
 import { installErrorHandler } from './ingest/error-handler.js';
 import { ingestRoutes } from './ingest/ingest-routes.js';
 import { LazyChildLogger } from './observability/lazy-child-logger.js';
@@ -149,7 +151,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // single-record ingest.
   installErrorHandler(server, metrics);
   tracing.instrument(server);
-  const ingestCtx = { config, buffer, metrics, accepting: () => accepting };
+  // Until the database first connects: in ack mode durable the WAL holds what arrives; in the
+  // other modes nothing could hold it, so ingest answers 503 at once.
+  const databaseMissing = (): string | undefined => (database && !database.connected ? `database not connected (${database.notConnectedReason})` : undefined);
+  const ingestCtx = { config, buffer, metrics, accepting: () => accepting, ...(wal ? {} : { unavailable: databaseMissing }) };
   // Check results enter the same buffer as ingested records; push checks listen to POST /health.
   const health = new HealthChecker({
     config,
@@ -162,8 +167,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const incidents = new IncidentLog();
   health.transitionListener = (event) => incidents.add(event);
   await server.register(ingestRoutes(ingestCtx, { onHealthPings: (records) => health.onPings(records), onLogs: (records) => tail.publish(records) }));
+  const walStats = wal ? () => wal.walStats() : undefined;
+  const readiness = new Readiness({ highWaterMark: config.buffer.highWaterMark, buffer, pool, sink, accepting: () => accepting, wal: walStats, unavailable: databaseMissing });
   await server.register(
-    adminRoutes({ config, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt, ...(wal ? { wal: () => wal.walStats() } : {}) }),
+    adminRoutes({ config, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt, readiness, ...(walStats ? { wal: walStats } : {}) }),
   );
   await server.register(checksRoutes({ config, health }));
   // The read side queries the database directly, not through the sink.
@@ -175,6 +182,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   async function stop(): Promise<void> {
     accepting = false;
+    readiness.stop();
     const deadlineMs = config.shutdown.timeoutMs;
     const deadlineAt = Date.now() + deadlineMs;
     let timer: NodeJS.Timeout | undefined;
@@ -236,10 +244,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       return url;
     },
     async start() {
-      await database?.start().catch(async (err: unknown) => {
-        await database.close();
-        throw err;
-      });
+      // One try in the foreground (so a reachable database is connected and migrated before
+      // the first request, as before); if it fails the collector starts anyway and keeps
+      // trying in the background.
+      if (database) {
+        await database.start().catch((err: unknown) => {
+          logger.error({ err: errorMessage(err) }, wal ? 'postgres: not reachable; starting anyway (the WAL takes records; /readyz says not ready until connected)' : 'postgres: not reachable; starting anyway (ingest answers 503 until connected)');
+          void database.connectInBackground();
+        });
+      }
       await sink.start?.();
       // Batches in flight at the last crash go first, exactly as they were cut.
       for (const batch of wal?.recovered() ?? []) {
@@ -247,7 +260,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         pool.submit(batch);
       }
       // After the database: with PostgreSQL, checks and history live in its tables.
-      await health.start();
+      if (!database || database.connected) {
+        await health.start();
+      } else {
+        database.onConnected(() => {
+          if (stopping) return;
+          health.start().then(
+            () => logger.info('postgres connected: health checks loaded and running'),
+            (err: unknown) => logger.error({ err: errorMessage(err) }, 'postgres connected, but loading the health checks failed'),
+          );
+        });
+      }
+      readiness.start();
       await server.listen({ host: config.server.host, port: config.server.port });
       const addr = server.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.server.port;

@@ -4,10 +4,12 @@
 // (PostgreSQL tables, or file + memory) is handed in by the composition root.
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { SluiceError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RecordBuffer } from '../pipeline/buffer.js';
 import { nowMicros, type HealthRecord } from '../record.js';
-import { Alerter, type AlertEvent } from './alerts.js';
+import type { AlertEvent } from './alert-schema.js';
+import { Alerter } from './alerts.js';
 import { hostKey, idFromName, parseCheck, type Check, type CheckDefinition } from './check-schema.js';
 import { entryOf, type CheckHistory, type HistoryEntry, type HistoryQuery } from './history.js';
 import { runProbe } from './probe.js';
@@ -287,7 +289,8 @@ export class HealthChecker {
   }
 
   private requireStore(): CheckStore {
-    if (!this.store) throw new Error('HealthChecker used before start()');
+    // Before start(): the database holding the checks has not connected yet.
+    if (!this.store) throw new SluiceError('SLUICE_ERR_SINK_FAILED', 'health checks are not loaded yet: their storage (the database) is not connected', { retryAfter: 1 });
     return this.store;
   }
 }

@@ -14,6 +14,8 @@ export interface IngestContext {
   metrics: Metrics;
   /** False once shutdown has begun: ingest answers 503. */
   accepting: () => boolean;
+  /** Why records cannot be taken at all right now (ack modes memory and sink while the database is not connected): 503 at once. */
+  unavailable?: () => string | undefined;
 }
 
 /**

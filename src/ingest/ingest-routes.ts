@@ -74,8 +74,13 @@ function ingestHandler<T extends SluiceRecord>(ctx: IngestContext, type: RecordT
 
 // The shutdown gate lives in the handlers rather than an onRequest hook: one hook less per request.
 function refuseWhenStopping(ctx: IngestContext): void {
-  if (ctx.accepting()) return;
-  throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'shutting down: not accepting new records', { retryAfter: ctx.config.ingest.retryAfterSeconds });
+  if (!ctx.accepting()) {
+    throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'shutting down: not accepting new records', { retryAfter: ctx.config.ingest.retryAfterSeconds });
+  }
+  // Without a WAL to hold them, records the sink cannot take are refused at once rather than
+  // left to wait out enqueueTimeoutMs (or, ack sink, the breaker).
+  const why = ctx.unavailable?.();
+  if (why) throw new SluiceError('SLUICE_ERR_SINK_FAILED', `${why}: not accepting records yet`, { retryAfter: ctx.config.ingest.retryAfterSeconds });
 }
 
 function accepted(ctx: IngestContext, req: FastifyRequest, reply: FastifyReply, n: number): FastifyReply {

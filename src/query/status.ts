@@ -2,7 +2,7 @@
 // (incidents), in the shape the status page reads. Incidents are kept in memory from the
 // health checker's transitions, so they start empty at each start (state and uptime do not:
 // with PostgreSQL they come from its tables).
-import type { AlertEvent } from '../health/alerts.js';
+import type { AlertEvent } from '../health/alert-schema.js';
 import type { HealthChecker } from '../health/checker.js';
 
 export interface Incident {
