@@ -53,6 +53,7 @@ export class PostgresDatabase {
   private connecting: Promise<void> | undefined;
   private readonly connectedListeners: Array<() => void> = [];
   private lastError = 'not started';
+  private probe: Promise<unknown> | undefined;
   /** What start() found and applied. */
   migration: MigrateResult | undefined;
 
@@ -165,9 +166,12 @@ export class PostgresDatabase {
   async health(): Promise<DatabaseHealth> {
     if (!this.connected) return { ok: false, reason: this.lastError };
     let timer: NodeJS.Timeout | undefined;
+    // A query that never answered (a stalled server) still holds its connection: ask again
+    // on it rather than tie up one more pool connection per poll.
+    this.probe ??= this.pool.query('SELECT 1').finally(() => (this.probe = undefined));
     try {
       await Promise.race([
-        this.pool.query('SELECT 1'),
+        this.probe,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
         }),
