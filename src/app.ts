@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { adminRoutes } from './admin/admin-routes.js';
 import { checksRoutes } from './admin/checks-routes.js';
 import { createPostgresDatabase } from './database.js';
+import { uiRoutes } from './ui/ui-routes.js';
 import { HealthChecker } from './health/checker.js';
 import { fileHealthStorage, postgresHealthStorage } from './health/storage.js';
 import { Readiness } from './admin/readiness.js';
@@ -176,6 +177,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // The read side queries the database directly, not through the sink.
   const db = (): pg.Pool | undefined => (database?.connected ? database.pool : undefined);
   await server.register(apiRoutes({ config, health, tail, incidents, db }));
+  await server.register(uiRoutes({ config, health, pool: db }));
 
   let url = '';
   let stopping: Promise<void> | undefined;

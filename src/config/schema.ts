@@ -8,6 +8,7 @@ import { healthConfig } from '../health/config.js';
 import { configChecksSchema } from '../health/check-schema.js';
 import { walConfig } from '../pipeline/wal/config.js';
 import { tailConfig } from '../query/config.js';
+import { statusPageConfig } from '../ui/config.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const SINK_KINDS = ['postgres', 'file', 'stdout', 'blackhole'] as const;
@@ -97,6 +98,7 @@ export const configSchema = z.object({
   tracing: tracingConfig,
   health: healthConfig,
   checks: configChecksSchema,
+  statusPage: statusPageConfig,
   wal: walConfig,
   tail: tailConfig,
   runtime: z
