@@ -4,9 +4,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from './api.js';
 import { CheckForm, definitionOf } from './check-form.js';
-import { ago, duration, timeOf } from './format.js';
+import { ago, duration, percent, timeOf } from './format.js';
 import { LatencyChart } from './latency-chart.js';
-import type { BucketHistory, CheckResult, CheckView } from './types.js';
+import type { BucketHistory, CheckResult, CheckView, StatusAnswer } from './types.js';
 import { UptimeBars } from './uptime-bars.js';
 
 const REFRESH_MS = 3000;
@@ -47,10 +47,11 @@ export function ChecksView() {
   const [selected, setSelected] = useState<string | null>(null);
   const [editing, setEditing] = useState<CheckView | 'new' | null>(null);
   const [tick, setTick] = useState(0);
+  const [uptime, setUptime] = useState<Map<string, StatusAnswer['checks'][number]['uptime']>>(new Map());
 
   useEffect(() => {
     let stop = false;
-    const load = () =>
+    const loadChecks = () =>
       api<CheckView[]>('/admin/checks')
         .then((c) => {
           if (stop) return;
@@ -58,6 +59,12 @@ export function ChecksView() {
           setError('');
         })
         .catch((e: unknown) => !stop && setError(e instanceof ApiError ? e.message : String(e)));
+    // Uptime of every check in one request (the read API's status answer); without it, no column.
+    const loadUptime = () =>
+      api<StatusAnswer>('/api/status')
+        .then((s) => !stop && setUptime(new Map(s.checks.map((c) => [c.id, c.uptime]))))
+        .catch(() => undefined);
+    const load = () => Promise.all([loadChecks(), loadUptime()]);
     void load();
     const t = setInterval(() => {
       void load();
@@ -126,6 +133,7 @@ export function ChecksView() {
               <th scope="col">Kind</th>
               <th scope="col">State</th>
               <th scope="col">Since</th>
+              <th scope="col">Uptime 24 h / 30 d</th>
               <th scope="col">Last result</th>
               <th scope="col">
                 <span class="sr-only">Actions</span>
@@ -145,14 +153,15 @@ export function ChecksView() {
                   <StateBadge state={c.enabled ? c.state : 'paused'} />
                 </td>
                 <td title={c.since}>{ago(c.since)}</td>
+                <td>{uptime.has(c.id) ? `${percent(uptime.get(c.id)?.['24h'])} / ${percent(uptime.get(c.id)?.['30d'])}` : '–'}</td>
                 <td class="muted">
                   {c.lastResult
                     ? `${c.lastResult.status}${c.lastResult.latency_ms !== null ? ` · ${Math.round(c.lastResult.latency_ms)} ms` : ''}${c.lastResult.error_class ? ` · ${c.lastResult.error_class}` : ''}`
                     : '–'}
                 </td>
-                <td class="row-actions">
+                <td>
                   {c.source === 'api' ? (
-                    <>
+                    <div class="row-actions">
                       <button type="button" onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
                         Edit
                       </button>
@@ -162,7 +171,7 @@ export function ChecksView() {
                       <button type="button" class="danger" onClick={() => void remove(c)} aria-label={`Delete ${c.name}`}>
                         Delete
                       </button>
-                    </>
+                    </div>
                   ) : (
                     <span class="muted" title="Defined in the config file: edit it there">
                       config file

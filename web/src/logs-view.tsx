@@ -58,8 +58,8 @@ export function LogsView({ filters, setFilters }: { filters: LogFilters; setFilt
   useEffect(() => setDraft({ q: filters.q, attr: filters.attr }), [filters.q, filters.attr]);
 
   useEffect(() => {
-    api<ServiceSeen[] | { items: ServiceSeen[] }>(`/api/services${query({ window: '30d' })}`)
-      .then((s) => setServices(Array.isArray(s) ? s : s.items))
+    api<{ services: ServiceSeen[] }>(`/api/services${query({ window: '30d' })}`)
+      .then((s) => setServices(s.services.filter((x) => typeof x.service === 'string')))
       .catch(() => setServices([]));
   }, []);
 
@@ -149,7 +149,7 @@ export function LogsView({ filters, setFilters }: { filters: LogFilters; setFilt
   };
 
   const set = (patch: Partial<LogFilters>) => setFilters({ ...filters, ...patch });
-  const serviceNames = useMemo(() => [...new Set([...services.map((s) => s.service), ...filters.services])].sort(), [services, filters.services]);
+  const serviceNames = useMemo(() => [...new Set([...services.map((s) => s.service ?? ''), ...filters.services].filter(Boolean))].sort(), [services, filters.services]);
   const attrBad = filters.attr !== '' && !attrParam(filters.attr);
 
   return (
@@ -282,6 +282,9 @@ export function LogsView({ filters, setFilters }: { filters: LogFilters; setFilt
           </>
         )}
       />
+      {rows.length === 0 && !loading && !error && (
+        <p class="empty">{live ? 'Waiting for records that match…' : 'No records match these filters in this time range.'}</p>
+      )}
       {!live && next && (
         <button type="button" class="more" disabled={loading} onClick={loadMore}>
           Load older records

@@ -16,7 +16,7 @@ export function openTail(url: string, h: TailHandlers): () => void {
     es.onopen = () => h.onState('open');
     es.onerror = () => h.onState('error');
     es.onmessage = (e: MessageEvent<string>) => h.onRecord(JSON.parse(e.data) as LogRecord);
-    es.addEventListener('dropped', (e) => h.onDropped(Number((e as MessageEvent<string>).data) || 0));
+    es.addEventListener('dropped', (e) => h.onDropped(droppedCount((e as MessageEvent<string>).data)));
     return () => es.close();
   }
   const ac = new AbortController();
@@ -53,6 +53,16 @@ function dispatch(block: string, h: TailHandlers): void {
     else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
   }
   if (data.length === 0) return;
-  if (event === 'dropped') h.onDropped(Number(data.join('\n')) || 0);
+  if (event === 'dropped') h.onDropped(droppedCount(data.join('\n')));
   else if (event === 'message') h.onRecord(JSON.parse(data.join('\n')) as LogRecord);
+}
+
+/** `event: dropped` carries `{"count": n}`: records this subscriber missed for being slow. */
+function droppedCount(data: string): number {
+  try {
+    const v = JSON.parse(data) as { count?: unknown } | number;
+    return typeof v === 'number' ? v : Number(v.count) || 0;
+  } catch {
+    return 0;
+  }
 }

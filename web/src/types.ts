@@ -17,7 +17,8 @@ export interface LogPage {
 }
 
 export interface ServiceSeen {
-  service: string;
+  /** null: records that named no service. */
+  service: string | null;
   count?: number;
   last_seen?: string;
 }
@@ -60,4 +61,8 @@ export interface Bucket {
 export interface BucketHistory {
   bucket: 'hour' | 'day';
   items: Bucket[];
+}
+
+export interface StatusAnswer {
+  checks: Array<{ id: string; uptime: { '24h': number | null; '7d': number | null; '30d': number | null } }>;
 }
