@@ -144,7 +144,7 @@ export function ChecksView() {
             {checks.map((c) => (
               <tr key={c.id} class={c.id === selected ? 'selected' : ''}>
                 <td>
-                  <button type="button" class="link" aria-pressed={c.id === selected} onClick={() => setSelected(c.id === selected ? null : c.id)}>
+                  <button type="button" class="link" aria-pressed={c.id === selected} onClick={() => setSelected(c.id)}>
                     {c.name}
                   </button>
                 </td>

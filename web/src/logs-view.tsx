@@ -263,7 +263,7 @@ export function LogsView({ filters, setFilters }: { filters: LogFilters; setFilt
               </span>
               <span class="trace">
                 {r.trace_id && (
-                  <button type="button" class="link" title="Show this trace" onClick={() => set({ trace_id: r.trace_id ?? '' })}>
+                  <button type="button" class="link" title={r.trace_id} aria-label={`Filter by trace ${r.trace_id}`} onClick={() => set({ trace_id: r.trace_id ?? '' })}>
                     {r.trace_id.slice(0, 12)}
                   </button>
                 )}

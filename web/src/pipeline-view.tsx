@@ -151,7 +151,7 @@ export function PipelineView() {
           </div>
           <figure>
             <figcaption>Records written per second</figcaption>
-            <TimeChart xs={series.xs} ys={series.ys} label="records/s" unit="rec/s" height={160} />
+            <TimeChart xs={series.xs} ys={series.ys} label="records/s" unit="rec/s" height={160} windowSeconds={300} />
           </figure>
           <div class="meters">
             <Meter label="Buffer (records)" value={j.buffer.records} max={j.buffer.maxRecords} text={`${j.buffer.records.toLocaleString()} / ${j.buffer.maxRecords.toLocaleString()}`} />

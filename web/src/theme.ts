@@ -20,4 +20,5 @@ export function applyTheme(t: ThemeChoice): void {
     localStorage.setItem(KEY, t);
     document.documentElement.dataset.theme = t;
   }
+  window.dispatchEvent(new Event('sluice:theme'));
 }

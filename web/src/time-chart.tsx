@@ -1,6 +1,6 @@
 // A line over time drawn with uPlot (canvas: cheap for thousands of points). Colours come from
 // the theme's CSS variables so the chart follows light and dark.
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 
 interface Props {
@@ -10,11 +10,25 @@ interface Props {
   label: string;
   unit: string;
   height?: number;
+  /** Show only the last this many seconds (a live chart), instead of fitting the data. */
+  windowSeconds?: number;
 }
 
-export function TimeChart({ xs, ys, label, unit, height = 200 }: Props) {
+export function TimeChart({ xs, ys, label, unit, height = 200, windowSeconds }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  // Canvas colours are read from CSS once per chart: rebuild it when the theme changes.
+  const [theme, setTheme] = useState(0);
+  useEffect(() => {
+    const onTheme = () => setTheme((n) => n + 1);
+    const mq = matchMedia('(prefers-color-scheme: dark)');
+    window.addEventListener('sluice:theme', onTheme);
+    mq.addEventListener('change', onTheme);
+    return () => {
+      window.removeEventListener('sluice:theme', onTheme);
+      mq.removeEventListener('change', onTheme);
+    };
+  }, []);
 
   useEffect(() => {
     const el = box.current;
@@ -29,11 +43,14 @@ export function TimeChart({ xs, ys, label, unit, height = 200 }: Props) {
         width: Math.max(300, el.clientWidth),
         height,
         legend: { show: false },
-        scales: { x: { time: true } },
+        scales: {
+          x: windowSeconds ? { time: true, range: (_u, _min, max) => [max - windowSeconds, max] } : { time: true },
+          y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+        },
         axes: [axis, { ...axis, label: unit, size: 56 }],
         series: [{}, { label, stroke: line, width: 1.5, points: { show: false } }],
       },
-      [[], []],
+      [xs, ys],
       el,
     );
     plot.current = p;
@@ -44,7 +61,7 @@ export function TimeChart({ xs, ys, label, unit, height = 200 }: Props) {
       p.destroy();
       plot.current = null;
     };
-  }, [label, unit, height]);
+  }, [label, unit, height, windowSeconds, theme]);
 
   useEffect(() => {
     plot.current?.setData([xs, ys]);
