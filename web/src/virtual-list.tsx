@@ -57,7 +57,7 @@ export function VirtualList<T>({ items, heightOf, keyOf, render, label, version 
     );
   }
   return (
-    <div class="vlist" ref={box} onScroll={onScroll} role="list" aria-label={label}>
+    <div class="vlist" ref={box} onScroll={onScroll} role="list" aria-label={label} tabIndex={0}>
       <div class="vlist-inner" style={{ height: `${offsets[items.length]}px` }}>
         {rows}
       </div>
