@@ -51,7 +51,12 @@ export function webAssets(dir = WEB_DIST) {
     const index = built ? load(join(dir, 'index.html'), 'no-cache') : undefined;
     const assets = new Map<string, Asset>();
     if (built && existsSync(join(dir, 'assets'))) {
-      for (const name of readdirSync(join(dir, 'assets'))) assets.set(name, load(join(dir, 'assets', name), 'public, max-age=31536000, immutable'));
+      for (const name of readdirSync(join(dir, 'assets'))) {
+        // A build running beside this start (tests) leaves `<name>.<pid>.tmp` files that it
+        // renames away at any moment: they are not assets.
+        if (name.endsWith('.tmp')) continue;
+        assets.set(name, load(join(dir, 'assets', name), 'public, max-age=31536000, immutable'));
+      }
     }
     app.get('/', async (req, reply) => {
       if (!index) return reply.code(503).type('text/plain; charset=utf-8').send('The web UI is not built: run `npm run build` (or `npm start`, which builds it).\n');
