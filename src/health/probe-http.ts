@@ -1,14 +1,18 @@
 // http probe over undici keep-alive pools: one Agent per (verify TLS × follow redirects)
 // combination, shared by every check, with connections per origin capped at the per-host
-// limit. The body is read only when a keyword or regex must match, and then at most 1 MiB;
+// limit. The body is read only when a keyword or regex must match, and then at most 1 MiB
+// (a regex is matched off the event loop: body-match.ts);
 // otherwise it is drained so the connection goes back to the pool.
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { HttpCheck } from './check-schema.js';
 import { probeLookup } from './lookup.js';
 import { failure, round, type ProbeResult } from './probe-result.js';
+import { BodyMatcher } from './body-match.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_REDIRECTS = 5;
+/** One matcher thread for every check's bodyRegex (unref'd: it never holds the process). */
+const bodyMatcher = new BodyMatcher();
 
 export class HttpPools {
   private readonly agents = new Map<string, Dispatcher>();
@@ -70,7 +74,7 @@ export async function probeHttp(check: HttpCheck, signal: AbortSignal, pools: Ht
   if (check.bodyContains !== undefined && !text.includes(check.bodyContains)) {
     return failure('body', `body does not contain ${JSON.stringify(check.bodyContains)}`, latencyMs, { statusCode });
   }
-  if (check.bodyRegex !== undefined && !new RegExp(check.bodyRegex).test(text)) {
+  if (check.bodyRegex !== undefined && !(await bodyMatcher.match(check.bodyRegex, text, signal))) {
     return failure('body', `body does not match /${check.bodyRegex}/`, latencyMs, { statusCode });
   }
   if (check.maxLatency !== undefined && latencyMs > check.maxLatency) {
