@@ -17,6 +17,7 @@ import type { Config } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import { installErrorHandler } from './ingest/error-handler.js';
 import { ingestRoutes } from './ingest/ingest-routes.js';
+import { installBodyGuard } from './ingest/body-guard.js';
 import { LazyChildLogger } from './observability/lazy-child-logger.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -141,6 +142,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // Our ingest parser enforces ingest.maxBodyBytes itself (after decompression, too).
     bodyLimit: config.ingest.maxBodyBytes,
     return503OnClosing: true,
+    // Set on purpose (docs/security.md): each bounds how long a client can hold a connection.
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    // Node's own 408 for a whole request, a backstop behind the body guard's precise timeout
+    // (Node checks it only every 30 s).
+    requestTimeout: config.server.headersTimeoutMs + config.ingest.bodyTimeoutMs,
+  });
+  server.server.headersTimeout = config.server.headersTimeoutMs;
+  server.server.maxConnections = config.server.maxConnections;
+  const bodyGuard = installBodyGuard(server, {
+    maxInFlightBytes: config.ingest.maxInFlightBodyBytes,
+    timeoutMs: config.ingest.bodyTimeoutMs,
+    retryAfterSeconds: config.ingest.retryAfterSeconds,
   });
   // Callback-style hook: on the per-request path it avoids a promise and a microtask.
   server.addHook('onRequest', (req, reply, done) => {
@@ -155,7 +168,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // Until the database first connects: in ack mode durable the WAL holds what arrives; in the
   // other modes nothing could hold it, so ingest answers 503 at once.
   const databaseMissing = (): string | undefined => (database && !database.connected ? `database not connected (${database.notConnectedReason})` : undefined);
-  const ingestCtx = { config, buffer, metrics, accepting: () => accepting, ...(wal ? {} : { unavailable: databaseMissing }) };
+  const ingestLimits = { maxRecords: config.ingest.maxRecordsPerRequest, maxDepth: config.ingest.maxDepth, maxKeys: config.ingest.maxKeysPerRecord };
+  const ingestCtx = { config, buffer, metrics, limits: ingestLimits, accepting: () => accepting, ...(wal ? {} : { unavailable: databaseMissing }) };
   // Check results enter the same buffer as ingested records; push checks listen to POST /health.
   const health = new HealthChecker({
     config,
@@ -171,7 +185,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const walStats = wal ? () => wal.walStats() : undefined;
   const readiness = new Readiness({ highWaterMark: config.buffer.highWaterMark, buffer, pool, sink, accepting: () => accepting, wal: walStats, unavailable: databaseMissing });
   await server.register(
-    adminRoutes({ config, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt, readiness, ...(walStats ? { wal: walStats } : {}) }),
+    adminRoutes({ config, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt, readiness, bodies: bodyGuard, ...(walStats ? { wal: walStats } : {}) }),
   );
   await server.register(checksRoutes({ config, health }));
   // The read side queries the database directly, not through the sink.

@@ -2,6 +2,7 @@
 // /metrics (Prometheus) and /admin/jobs (pipeline state).
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config/schema.js';
+import type { BodyGuardStats } from '../ingest/body-guard.js';
 import { bearerAuth } from '../ingest/auth.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Batcher } from '../pipeline/batcher.js';
@@ -26,6 +27,8 @@ export interface AdminContext {
   wal?: () => WalStats;
   /** /readyz's answer, from state already known. */
   readiness: Readiness;
+  /** Request bodies being received or parsed (ingest.maxInFlightBodyBytes). */
+  bodies?: () => BodyGuardStats;
 }
 
 export function adminRoutes(ctx: AdminContext): FastifyPluginAsync {
@@ -55,6 +58,7 @@ export function adminRoutes(ctx: AdminContext): FastifyPluginAsync {
         writers: ctx.pool.stats(),
         dead_letter: { records: ctx.deadLetter.records, file: ctx.deadLetter.pathFor(ctx.sink.name) },
         ...(ctx.wal ? { wal: ctx.wal() } : {}),
+        ...(ctx.bodies ? { bodies_in_flight: ctx.bodies() } : {}),
       }));
     });
   };

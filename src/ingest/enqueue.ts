@@ -7,10 +7,13 @@ import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { DeferredRecords, PushOptions, RecordBuffer } from '../pipeline/buffer.js';
 import { Ticket } from '../pipeline/ticket.js';
+import type { ParseLimits } from './parse-body.js';
 
 export interface IngestContext {
   config: Config;
   buffer: RecordBuffer;
+  /** The request limits from ingest.* (records per request, depth, keys per record). */
+  limits: ParseLimits;
   metrics: Metrics;
   /** False once shutdown has begun: ingest answers 503. */
   accepting: () => boolean;
