@@ -63,18 +63,18 @@ export async function probeHttp(check: HttpCheck, signal: AbortSignal, pools: Ht
     dispatcher: pools.get(check.verifyTls, check.followRedirects),
   });
   const needBody = check.bodyContains !== undefined || check.bodyRegex !== undefined;
-  let text = '';
-  if (needBody) text = await readLimited(res.body, MAX_BODY_BYTES);
+  let body: Buffer = Buffer.alloc(0);
+  if (needBody) body = await readLimited(res.body, MAX_BODY_BYTES);
   else await res.body.dump();
   const latencyMs = round(performance.now() - started);
   const statusCode = res.statusCode;
   if (!statusMatches(statusCode, check.expectedStatus)) {
     return failure('status', `status ${statusCode}, expected ${check.expectedStatus.join(', ')}`, latencyMs, { statusCode });
   }
-  if (check.bodyContains !== undefined && !text.includes(check.bodyContains)) {
+  if (check.bodyContains !== undefined && !body.toString('utf8').includes(check.bodyContains)) {
     return failure('body', `body does not contain ${JSON.stringify(check.bodyContains)}`, latencyMs, { statusCode });
   }
-  if (check.bodyRegex !== undefined && !(await bodyMatcher.match(check.bodyRegex, text, signal))) {
+  if (check.bodyRegex !== undefined && !(await bodyMatcher.match(check.bodyRegex, body, signal))) {
     return failure('body', `body does not match /${check.bodyRegex}/`, latencyMs, { statusCode });
   }
   if (check.maxLatency !== undefined && latencyMs > check.maxLatency) {
@@ -83,7 +83,7 @@ export async function probeHttp(check: HttpCheck, signal: AbortSignal, pools: Ht
   return { status: 'up', latencyMs, statusCode, errorClass: null, message: null, details: null };
 }
 
-async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const chunk of body) {
@@ -95,5 +95,5 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number)
       break;
     }
   }
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+  return Buffer.concat(chunks).subarray(0, limit);
 }

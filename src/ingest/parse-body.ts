@@ -17,7 +17,7 @@ export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'appl
 const MAX_PROBLEMS = 10;
 
 /**
- * Text parsed between two turns of the event loop. JSON.parse and normalising 128 Ki characters
+ * Bytes parsed between two turns of the event loop. Decoding, JSON.parse and normalising 128 KiB
  * of small records takes a few ms; bodies up to twice that are parsed in one go.
  */
 export const SLICE_CHARS = 128 * 1024;
@@ -86,7 +86,8 @@ function invalidJson(err: unknown, where = ''): SluiceError {
 
 /** One body being parsed: scanned at construction, then parsed by `step`s. */
 class BodyParse<T extends SluiceRecord> {
-  private readonly text: string;
+  /** The body without its byte order mark; spans index it in bytes. */
+  private readonly text: Buffer;
   private readonly scanner: BodyScanner;
   private scan: Scan | undefined;
   private readonly records: T[] = [];
@@ -105,10 +106,10 @@ class BodyParse<T extends SluiceRecord> {
     if (body.length === 0) throw new SluiceError('SLUICE_ERR_EMPTY_BODY', 'request body is empty');
     // Decoding would quietly turn bad bytes into U+FFFD: storing something other than what was sent.
     if (!isUtf8(body)) throw new SluiceError('SLUICE_ERR_INVALID_JSON', 'request body is not valid UTF-8');
-    let text = body.toString('utf8');
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark is not part of the JSON
-    this.text = text;
-    this.scanner = new BodyScanner(text, ndjson, limits);
+    // A byte order mark is not part of the JSON. The body is decoded a slice at a time as it
+    // is parsed: decoding 10 MB at once holds the loop as long as parsing it would.
+    this.text = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? body.subarray(3) : body;
+    this.scanner = new BodyScanner(this.text, ndjson, limits);
   }
 
   /** Scans about `chars` more characters; true once the scan is over (and was passed). */
@@ -129,7 +130,7 @@ class BodyParse<T extends SluiceRecord> {
     } else if (this.problems.length < MAX_PROBLEMS) this.problems.push(r.problem);
   }
 
-  /** Parses records from about `chars` characters of text (at least one record); true when done. */
+  /** Parses records from about `chars` bytes of the body (at least one record); true when done. */
   step(chars: number): boolean {
     // Scanning first, in steps of its own: a step scans or parses, never both.
     if (!this.scan) {
@@ -145,7 +146,7 @@ class BodyParse<T extends SluiceRecord> {
         used += ends[i]! - starts[i]!;
         let value: unknown;
         try {
-          value = JSON.parse(this.text.slice(starts[i], ends[i]));
+          value = JSON.parse(this.text.toString('utf8', starts[i], ends[i]));
         } catch (err) {
           this.problems.push({ line: lines[i]!, field: '(line)', message: `invalid JSON: ${(err as Error).message}` });
           continue;
@@ -158,7 +159,7 @@ class BodyParse<T extends SluiceRecord> {
     if (!this.scan.array || this.scan.malformed || (this.next === 0 && this.text.length <= chars)) {
       let value: unknown;
       try {
-        value = JSON.parse(this.text);
+        value = JSON.parse(this.text.toString('utf8'));
       } catch (err) {
         throw invalidJson(err);
       }
@@ -174,7 +175,7 @@ class BodyParse<T extends SluiceRecord> {
     while (last + 1 < starts.length && ends[last + 1]! - starts[first]! <= chars) last++;
     let values: unknown[];
     try {
-      values = JSON.parse(`[${this.text.slice(starts[first], ends[last])}]`) as unknown[];
+      values = JSON.parse(`[${this.text.toString('utf8', starts[first], ends[last])}]`) as unknown[];
     } catch (err) {
       throw invalidJson(err, ` in records ${first}-${last}`);
     }
