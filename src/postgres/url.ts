@@ -1,17 +1,12 @@
 // Connection-URL helpers: hide the password wherever a URL is printed or logged, and point
 // a URL at another database (tests create one database per file).
+import { maskUrl } from '../../observability/secrets.js';
 
-/** The URL with its password replaced by ***, or null when the string is not a URL with a password. */
+/** The URL with its secrets masked (observability/secrets.ts), or null when it holds none. */
 export function redactUrlPassword(url: string): string | null {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return null;
-  }
-  if (u.password === '') return null;
-  u.password = '***';
-  return u.toString();
+  if (!URL.canParse(url)) return null;
+  const masked = maskUrl(url);
+  return masked === url ? null : masked;
 }
 
 /** A safe-to-log form of a connection URL (password hidden, whatever the input). */

@@ -31,7 +31,7 @@ before(async () => {
     'deadLetter.dir': dir.path,
     'health.dataDir': `${dir.path}/health`,
     'ingest.maxInFlightBodyBytes': BUDGET,
-    'ingest.bodyTimeoutMs': 1500,
+    'ingest.bodyTimeoutMs': 4000,
   });
   await slowestHealthz(c.url, sleep(1000)); // warm up
 });
@@ -153,9 +153,12 @@ test('100 stalled 10 MB uploads: past the body budget they get 429 at once, the 
   const peak = await peakRss(sleep(1000));
   await waitFor('every upload answered and closed', () => Promise.all(conns.map((r) => r.closed)).then(() => true), 15_000);
   const statuses = conns.map((r) => r.status);
-  const refused = statuses.filter((s) => s === 429).length;
+  // A refused upload is answered 429 and closed before its body is read; a client still
+  // writing may see only the close (its unread data makes the close a TCP reset).
+  const refused = statuses.filter((s) => s === 429 || s === undefined).length;
   const timedOut = statuses.filter((s) => s === 408).length;
   assert.equal(refused + timedOut, 100, `statuses: ${JSON.stringify(statuses)}`);
+  assert.ok(statuses.filter((s) => s === 429).length > 0, 'some refusals were answered');
   assert.ok(timedOut >= 1 && timedOut <= BUDGET / (10 * MiB) + 1, `${timedOut} uploads were let in`);
   assert.ok(peak - before < BUDGET + RSS_SLACK, `RSS grew ${((peak - before) / MiB).toFixed(0)} MiB`);
   assert.deepEqual((await jobs()).bodies_in_flight, { bytes: 0, bodies: 0 });
@@ -179,6 +182,6 @@ test('slow chunked senders get 408 at ingest.bodyTimeoutMs and are closed', asyn
   }
   const took = performance.now() - t;
   assert.deepEqual([...new Set(conns.map((r) => r.status))], [408]);
-  assert.ok(took < 1500 + 3000, `closed after ${took.toFixed(0)} ms`);
+  assert.ok(took < 4000 + 3000, `closed after ${took.toFixed(0)} ms`);
   assert.deepEqual((await jobs()).bodies_in_flight, { bytes: 0, bodies: 0 });
 });
