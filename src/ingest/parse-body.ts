@@ -8,13 +8,15 @@ import { isUtf8 } from 'node:buffer';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { SluiceError, type FieldProblem } from '../errors.js';
 import type { SluiceRecord } from '../record.js';
-import type { Normaliser, Position } from './normalise.js';
+import { INEXACT_NUMBER_PROBLEM, inexactNumberAt, type Normaliser, type Position } from './normalise.js';
 import { BodyScanner, type Scan, type ScanLimits, type ScanProblem } from './scan-json.js';
 
 export const JSON_TYPES = ['application/json'];
 export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonlines', 'application/x-jsonlines'];
 
 const MAX_PROBLEMS = 10;
+/** Text that may hold a number JSON.parse changes (16+ digits, or a 3-digit exponent); then each value is checked. */
+const MAYBE_INEXACT = /\d{16}|[eE][+-]?\d{3}/;
 
 /**
  * Bytes parsed between two turns of the event loop. Decoding, JSON.parse and normalising 128 KiB
@@ -122,7 +124,17 @@ class BodyParse<T extends SluiceRecord> {
     return true;
   }
 
+  /** Set for a slice whose text holds a number JSON.parse may not keep exactly (rare: checked then). */
+  private inexact = false;
+
   private add(value: unknown, pos: Position): void {
+    if (this.inexact) {
+      const at = inexactNumberAt(value, '');
+      if (at !== null) {
+        if (this.problems.length < MAX_PROBLEMS) this.problems.push({ ...pos, field: at, message: INEXACT_NUMBER_PROBLEM });
+        return;
+      }
+    }
     const r = this.normalise(value, pos, this.receivedAt);
     if (r.ok) {
       this.records.push(r.record);
@@ -146,7 +158,9 @@ class BodyParse<T extends SluiceRecord> {
         used += ends[i]! - starts[i]!;
         let value: unknown;
         try {
-          value = JSON.parse(this.text.toString('utf8', starts[i], ends[i]));
+          const line = this.text.toString('utf8', starts[i], ends[i]);
+          this.inexact = MAYBE_INEXACT.test(line);
+          value = JSON.parse(line);
         } catch (err) {
           this.problems.push({ line: lines[i]!, field: '(line)', message: `invalid JSON: ${(err as Error).message}` });
           continue;
@@ -159,7 +173,9 @@ class BodyParse<T extends SluiceRecord> {
     if (!this.scan.array || this.scan.malformed || (this.next === 0 && this.text.length <= chars)) {
       let value: unknown;
       try {
-        value = JSON.parse(this.text.toString('utf8'));
+        const whole = this.text.toString('utf8');
+        this.inexact = MAYBE_INEXACT.test(whole);
+        value = JSON.parse(whole);
       } catch (err) {
         throw invalidJson(err);
       }
@@ -175,7 +191,9 @@ class BodyParse<T extends SluiceRecord> {
     while (last + 1 < starts.length && ends[last + 1]! - starts[first]! <= chars) last++;
     let values: unknown[];
     try {
-      values = JSON.parse(`[${this.text.toString('utf8', starts[first], ends[last])}]`) as unknown[];
+      const slice = this.text.toString('utf8', starts[first], ends[last]);
+      this.inexact = MAYBE_INEXACT.test(slice);
+      values = JSON.parse(`[${slice}]`) as unknown[];
     } catch (err) {
       throw invalidJson(err, ` in records ${first}-${last}`);
     }
