@@ -73,7 +73,8 @@ test('10 MB of 3.4M tiny records is refused with 413 before parsing, as JSON and
     assert.equal(res.status, 413, type);
     assert.equal(out.error, 'SLUICE_ERR_TOO_MANY_RECORDS');
     assert.match(out.message, /ingest\.maxRecordsPerRequest/);
-    assert.ok(answerMs < 5000, `${type}: answered after ${answerMs.toFixed(0)} ms`);
+    // Mostly the upload itself, from this busy process (before the fix: 21 s, then 202).
+    assert.ok(answerMs < 10_000, `${type}: answered after ${answerMs.toFixed(0)} ms`);
     const loopMs = await maxLoopDelayMs(c.url);
     assert.ok(loopMs < LOOP_BOUND_MS, `${type}: the loop was held ${loopMs.toFixed(0)} ms`);
     assert.ok(health.slowestMs < HEALTHZ_BOUND_MS, `${type}: /healthz took ${health.slowestMs.toFixed(0)} ms meanwhile`);

@@ -32,11 +32,11 @@ after(async () => {
 });
 
 test('a catastrophic-backtracking bodyRegex runs without holding the loop, and its checks report a mismatch', async () => {
-  const add = async (id: string, path: string): Promise<void> => {
+  const add = async (id: string, path: string, timing: { interval: string; timeout: string }): Promise<void> => {
     const res = await fetch(`${collector.url}/admin/checks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ id, name: id, kind: 'http', url: `${target.url}${path}`, interval: '200ms', timeout: '150ms', bodyRegex: '^(a|a)*$' }),
+      body: JSON.stringify({ id, name: id, kind: 'http', url: `${target.url}${path}`, ...timing, bodyRegex: '^(a|a)*$' }),
     });
     assert.equal(res.status, 201, await res.text());
   };
@@ -46,8 +46,9 @@ test('a catastrophic-backtracking bodyRegex runs without holding the loop, and i
   }, 20_000);
   await slowestHealthz(collector.url, sleep(1000)); // warm up (first answers include compiling)
   await maxLoopDelayMs(collector.url);
-  await add('evil', '/evil');
-  await add('evil-big', '/evil-big');
+  // The small body gets time to answer on a busy machine; the large one must be cut at 150 ms.
+  await add('evil', '/evil', { interval: '500ms', timeout: '500ms' });
+  await add('evil-big', '/evil-big', { interval: '200ms', timeout: '150ms' });
   const { slowestMs, answers } = await slowestHealthz(collector.url, watched);
   assert.ok(answers > 3, `only ${answers} /healthz answers (slowest ${slowestMs.toFixed(0)} ms)`);
   const loopMs = await maxLoopDelayMs(collector.url);
