@@ -1,6 +1,6 @@
 // Connection-URL helpers: hide the password wherever a URL is printed or logged, and point
 // a URL at another database (tests create one database per file).
-import { maskUrl } from '../../observability/secrets.js';
+import { maskUrl } from '../observability/secrets.js';
 
 /** The URL with its secrets masked (observability/secrets.ts), or null when it holds none. */
 export function redactUrlPassword(url: string): string | null {
