@@ -9,10 +9,9 @@ import { pino } from 'pino';
 import pg from 'pg';
 import { loadConfig } from '../src/config/load.js';
 import { uuidv7, type LogRecord } from '../src/record.js';
-import { startEmbeddedPostgres } from '../src/sinks/postgres/embedded.js';
+import { startEmbeddedPostgres } from '../src/postgres/embedded.js';
+import { standalonePostgresSink } from '../src/database.js';
 import type { Batch } from '../src/batch.js';
-import { PostgresSink } from '../src/sinks/postgres/postgres-sink.js';
-
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -41,7 +40,7 @@ function rows(n: number): LogRecord[] {
 
 async function measure(url: string, dedupe: boolean, records: LogRecord[]): Promise<number> {
   const config = loadConfig({ env: {}, flags: { 'postgres.url': url, 'postgres.dedupe': String(dedupe) } }).config;
-  const sink = new PostgresSink({ ...config.postgres, retention: config.retention, writers: WRITERS, logger: pino({ level: 'warn' }) });
+  const sink = standalonePostgresSink({ ...config, writers: { ...config.writers, count: WRITERS } }, pino({ level: 'warn' }));
   await sink.start();
   const batches: Batch[] = [];
   for (let i = 0; i < records.length; i += BATCH) {

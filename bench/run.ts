@@ -14,6 +14,7 @@ import { runLoad, type LoadOptions, type LoadResult } from '../src/load/run-load
 import { Verifier, type VerifyResult } from '../src/load/verify.js';
 import { ROOT, cliExitCode, startCollector, startRawHttp, type Child } from './lib/child.js';
 import { runMicro, type MicroResult } from './lib/micro.js';
+import { runQueryBench } from './query-latency.js';
 import { startBenchPostgres, withSink, type BenchPostgres } from './lib/postgres.js';
 import { encodeTextBatches, rawCopy } from './lib/raw-copy.js';
 import { batchesOf, logRows } from './lib/rows.js';
@@ -700,6 +701,8 @@ async function main(): Promise<void> {
     results.sink = await section('sink', () => sinkAlone(pg));
     results.ack = await section('ack', () => ackModes(pg));
     results.health = await section('health', healthScheduler);
+    // The read API's bench has its own server and results file (bench/results/query-latency-*.md).
+    await section('query', () => runQueryBench(quick ? { rows: 100_000, ingestRows: 20_000, runs: 10 } : {}));
   } finally {
     await cleanup();
   }

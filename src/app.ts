@@ -4,13 +4,20 @@
 // the writers → close the sink. Whatever is still unwritten at the deadline is dead-lettered,
 // or, in ack mode durable, stays in the WAL and is sent at the next start.
 import { LogController, fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/admin-routes.js';
 import { checksRoutes } from './admin/checks-routes.js';
+import { createPostgresDatabase } from './database.js';
+import { uiRoutes } from './ui/ui-routes.js';
 import { HealthChecker } from './health/checker.js';
+import { fileHealthStorage, postgresHealthStorage } from './health/storage.js';
+import { Readiness } from './admin/readiness.js';
 import type { Config } from './config/schema.js';
+import { errorMessage } from './errors.js';
 import { installErrorHandler } from './http/error-handler.js';
 import { ingestRoutes } from './ingest/ingest-routes.js';
+import { installBodyGuard } from './ingest/body-guard.js';
 import { LazyChildLogger } from './observability/lazy-child-logger.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -22,6 +29,10 @@ import { DeadLetter } from './pipeline/dead-letter.js';
 import { MemoryBuffer } from './pipeline/memory-buffer.js';
 import { WalBuffer } from './pipeline/wal/wal-buffer.js';
 import { WriterPool } from './pipeline/writer-pool.js';
+import type { PostgresDatabase } from './postgres/database.js';
+import { apiRoutes } from './query/api-routes.js';
+import { IncidentLog } from './query/status.js';
+import { LogTail } from './query/tail.js';
 import { createSink } from './sinks/create-sink.js';
 import type { Sink } from './sinks/sink.js';
 import { withTimeout } from './timeout.js';
@@ -48,9 +59,13 @@ export interface App {
   readonly batcher: Batcher;
   readonly pool: WriterPool;
   readonly sink: Sink;
+  /** The PostgreSQL database (sink.kind postgres), shared by the sink and health. */
+  readonly database: PostgresDatabase | undefined;
   readonly deadLetter: DeadLetter;
   /** Registered health checks, their probes, push monitors and alerts. */
   readonly health: HealthChecker;
+  /** Live tail subscribers (GET /api/logs/tail), fed by ingest. */
+  readonly tail: LogTail;
   /** Base URL once listening, e.g. http://127.0.0.1:8080 */
   readonly url: string;
   start(): Promise<void>;
@@ -63,7 +78,10 @@ const REQ_ID = /^[\w.:@/-]{1,128}$/;
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.log);
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
-  const sink = opts.sink ?? (await createSink({ sink: config.sink, postgres: config.postgres, retention: config.retention, file: config.file, writers: config.writers }, { logger }));
+  // The database is the app's, not the sink's: the sink writes batches into it and health
+  // keeps its checks and reads its history from it.
+  const database = !opts.sink && config.sink.kind === 'postgres' ? createPostgresDatabase(config, logger) : undefined;
+  const sink = opts.sink ?? (await createSink({ sink: config.sink, postgres: config.postgres, file: config.file }, { logger, ...(database ? { database } : {}) }));
   metrics.initSink(sink.name);
   const tracing = await createTracing(config.tracing, { logger });
   const deadLetter = new DeadLetter(config.deadLetter.dir);
@@ -125,6 +143,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // Our ingest parser enforces ingest.maxBodyBytes itself (after decompression, too).
     bodyLimit: config.ingest.maxBodyBytes,
     return503OnClosing: true,
+    // Set on purpose (docs/security.md): each bounds how long a client can hold a connection.
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
+    // Node's own 408 for a whole request, a backstop behind the body guard's precise timeout
+    // (Node checks it only every 30 s).
+    requestTimeout: config.server.headersTimeoutMs + config.ingest.bodyTimeoutMs,
+  });
+  server.server.headersTimeout = config.server.headersTimeoutMs;
+  server.server.maxConnections = config.server.maxConnections;
+  const bodyGuard = installBodyGuard(server, {
+    maxInFlightBytes: config.ingest.maxInFlightBodyBytes,
+    timeoutMs: config.ingest.bodyTimeoutMs,
+    retryAfterSeconds: config.ingest.retryAfterSeconds,
   });
   // Callback-style hook: on the per-request path it avoids a promise and a microtask.
   server.addHook('onRequest', (req, reply, done) => {
@@ -136,20 +166,40 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // single-record ingest.
   installErrorHandler(server, metrics);
   tracing.instrument(server);
-  const ingestCtx = { config: { ingest: config.ingest, auth: config.auth }, buffer, metrics, accepting: () => accepting };
+  // Until the database first connects: in ack mode durable the WAL holds what arrives; in the
+  // other modes nothing could hold it, so ingest answers 503 at once.
+  const databaseMissing = (): string | undefined => (database && !database.connected ? `database not connected (${database.notConnectedReason})` : undefined);
+  const ingestLimits = { maxRecords: config.ingest.maxRecordsPerRequest, maxDepth: config.ingest.maxDepth, maxKeys: config.ingest.maxKeysPerRecord };
+  const ingestCtx = { config: { ingest: config.ingest, auth: config.auth }, buffer, metrics, limits: ingestLimits, accepting: () => accepting, ...(wal ? {} : { unavailable: databaseMissing }) };
   // Check results enter the same buffer as ingested records; push checks listen to POST /health.
-  const health = new HealthChecker({ config: { health: config.health, checks: config.checks, ingest: config.ingest }, buffer, metrics, logger, sink });
-  await server.register(ingestRoutes(ingestCtx, { onHealthPings: (records) => health.onPings(records) }));
+  const health = new HealthChecker({
+    config: { health: config.health, checks: config.checks, ingest: config.ingest },
+    buffer,
+    metrics,
+    logger,
+    storage: () => (database ? postgresHealthStorage(database.pool) : fileHealthStorage(config.health)),
+  });
+  const tail = new LogTail(config.tail);
+  const incidents = new IncidentLog();
+  health.transitionListener = (event) => incidents.add(event);
+  await server.register(ingestRoutes(ingestCtx, { onHealthPings: (records) => health.onPings(records), onLogs: (records) => tail.publish(records) }));
+  const walStats = wal ? () => wal.walStats() : undefined;
+  const readiness = new Readiness({ highWaterMark: config.buffer.highWaterMark, buffer, pool, sink, accepting: () => accepting, wal: walStats, unavailable: databaseMissing });
   await server.register(
-    adminRoutes({ config: { buffer: config.buffer, auth: config.auth }, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt, ...(wal ? { wal: () => wal.walStats() } : {}) }),
+    adminRoutes({ config: { auth: config.auth }, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt, readiness, bodies: bodyGuard, ...(walStats ? { wal: walStats } : {}) }),
   );
   await server.register(checksRoutes({ config: { auth: config.auth }, health }));
+  // The read side queries the database directly, not through the sink.
+  const db = (): pg.Pool | undefined => (database?.connected ? database.pool : undefined);
+  await server.register(apiRoutes({ config: { auth: config.auth, sink: config.sink }, health, tail, incidents, db }));
+  await server.register(uiRoutes({ config: { auth: config.auth, statusPage: config.statusPage }, health, pool: db }));
 
   let url = '';
   let stopping: Promise<void> | undefined;
 
   async function stop(): Promise<void> {
     accepting = false;
+    readiness.stop();
     const deadlineMs = config.shutdown.timeoutMs;
     const deadlineAt = Date.now() + deadlineMs;
     // At the deadline, whatever stage the stop is in, in-flight writes are cut.
@@ -157,6 +207,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       logger.error({ timeoutMs: deadlineMs }, wal ? 'shutdown deadline reached: leaving what is left in the WAL' : 'shutdown deadline reached: dead-lettering what is left');
       pool.abortAll(`shutdown deadline (${deadlineMs} ms) reached before the sink took the batch`);
     }, deadlineMs);
+    // Tail streams never end by themselves: server.close() would wait for them.
+    tail.close();
     // In-flight requests finish (ack-mode `sink` waits still need the pipeline running).
     await withTimeout(server.close(), deadlineAt - Date.now(), () => undefined);
     // No new results after this point: probes in flight are cut, their results discarded.
@@ -178,6 +230,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // Past the deadline the WAL still gets a second to write its last frames, no more.
     await wal?.shutdown(Math.max(1000, deadlineAt - Date.now()));
     await sink.close();
+    await database?.close();
     await tracing.shutdown();
     const s = pool.stats();
     logger.info({ committedRecords: s.committedRecords, deadLetteredBatches: s.deadLetteredBatches, keptInWal: s.keptBatches }, 'stopped');
@@ -193,20 +246,42 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     batcher,
     pool,
     sink,
+    database,
     deadLetter,
     health,
+    tail,
     get url() {
       return url;
     },
     async start() {
+      // One try in the foreground (so a reachable database is connected and migrated before
+      // the first request, as before); if it fails the collector starts anyway and keeps
+      // trying in the background.
+      if (database) {
+        await database.start().catch((err: unknown) => {
+          logger.error({ err: errorMessage(err) }, wal ? 'postgres: not reachable; starting anyway (the WAL takes records; /readyz says not ready until connected)' : 'postgres: not reachable; starting anyway (ingest answers 503 until connected)');
+          void database.connectInBackground();
+        });
+      }
       await sink.start?.();
       // Batches in flight at the last crash go first, exactly as they were cut.
       for (const batch of wal?.recovered() ?? []) {
         metrics.batchesFlushed.labels(batch.trigger).inc();
         pool.submit(batch);
       }
-      // After the sink: with PostgreSQL, checks and history live in its tables.
-      await health.start();
+      // After the database: with PostgreSQL, checks and history live in its tables.
+      if (!database || database.connected) {
+        await health.start();
+      } else {
+        database.onConnected(() => {
+          if (stopping) return;
+          health.start().then(
+            () => logger.info('postgres connected: health checks loaded and running'),
+            (err: unknown) => logger.error({ err: errorMessage(err) }, 'postgres connected, but loading the health checks failed'),
+          );
+        });
+      }
+      readiness.start();
       await server.listen({ host: config.server.host, port: config.server.port });
       const addr = server.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.server.port;

@@ -4,12 +4,14 @@ import { SluiceError } from './errors.js';
 import { parseArgs } from './cli/args.js';
 import { configCommand } from './cli/config-command.js';
 import { loadCommand } from './cli/load-command.js';
+import { logsCommand } from './cli/logs-command.js';
 import { migrateCommand } from './cli/migrate-command.js';
 import { serveCommand } from './cli/serve-command.js';
 
 interface Command {
   summary: string;
   booleans?: readonly string[];
+  short?: Record<string, string>;
   run: (args: ReturnType<typeof parseArgs>, out: (s: string) => void) => number | Promise<number>;
 }
 
@@ -17,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the collector (default)', run: serveCommand },
   migrate: { summary: 'apply the PostgreSQL schema migrations and exit', run: migrateCommand },
   config: { summary: 'print the effective config or list every key', booleans: ['json', 'sources', 'markdown'], run: configCommand },
+  logs: { summary: 'show stored logs, or follow them live (--follow), from a running collector', booleans: ['follow', 'json'], short: { q: 'q', f: 'follow' }, run: logsCommand },
   load: { summary: 'send records to a running collector and measure (load generator)', booleans: ['json', 'gzip', 'quiet'], run: loadCommand },
 };
 
@@ -39,7 +42,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
   }
   const rest = first.startsWith('--') ? argv : argv.slice(1);
   try {
-    return await command.run(parseArgs(rest, command.booleans), out);
+    return await command.run(parseArgs(rest, command.booleans, command.short), out);
   } catch (err) {
     if (err instanceof SluiceError && (err.code === 'SLUICE_ERR_CONFIG' || err.statusCode < 500)) {
       console.error(`sluice: ${err.message}`);

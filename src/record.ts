@@ -133,9 +133,12 @@ export function parseRfc3339(s: string): number | null {
   // Date.UTC reads years 0–99 as 1900–1999.
   if (year < 100) ms = new Date(ms).setUTCFullYear(year);
   ms -= offsetMs;
-  const us = ms * 1000 + micros;
   // An offset can carry a year-0000 or year-9999 time out of what RFC 3339 can write back.
-  return us >= MIN_MICROS && us < END_MICROS ? us : null;
+  if (ms < MIN_MICROS / 1000 || ms >= END_MICROS / 1000) return null;
+  // Past 2^53 µs (year 2255) a double holds microseconds only to a few µs, and the last
+  // microseconds of 9999 round up to 10000-01-01, which nothing can store: keep the largest
+  // time below it instead (docs/security.md, "Numbers and times").
+  return Math.min(ms * 1000 + micros, LAST_MICROS);
 }
 
 /**
@@ -145,6 +148,8 @@ export function parseRfc3339(s: string): number | null {
  */
 export const MIN_MICROS = -62_135_596_800_000_000;
 export const END_MICROS = 253_402_300_800_000_000;
+/** The largest double below END_MICROS (doubles are 32 apart there): 9999-12-31T23:59:59.999968Z. */
+export const LAST_MICROS = END_MICROS - 32;
 
 /**
  * Interprets an epoch number by magnitude: seconds, milliseconds, microseconds or nanoseconds.

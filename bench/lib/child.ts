@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { freePort } from '../../src/sinks/postgres/embedded.js';
+import { freePort } from '../../src/postgres/embedded.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 /** USER_HZ: the unit of /proc/<pid>/stat times; 100 on every Linux this runs on. */

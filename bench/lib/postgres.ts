@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/sinks/postgres/embedded.js';
-import { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
-import { withDatabase } from '../../src/sinks/postgres/url.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/postgres/embedded.js';
+import { standalonePostgresSink } from '../../src/database.js';
+import type { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
+import { withDatabase } from '../../src/postgres/url.js';
 
 export interface BenchPostgres {
   readonly url: string;
@@ -55,7 +56,7 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
 /** A started PostgresSink on `url` (migrations and partitions done), closed after `fn`. */
 export async function withSink<T>(url: string, copyFormat: 'binary' | 'text', writers: number, fn: (sink: PostgresSink) => Promise<T>): Promise<T> {
   const { config } = loadConfig({ env: {}, flags: { 'postgres.url': url, 'postgres.copyFormat': copyFormat, 'writers.count': String(writers) } });
-  const sink = new PostgresSink({ ...config.postgres, retention: config.retention, writers, logger: pino({ level: 'warn' }) });
+  const sink = standalonePostgresSink(config, pino({ level: 'warn' }));
   await sink.start();
   try {
     return await fn(sink);

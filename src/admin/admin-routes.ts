@@ -1,19 +1,20 @@
-// Operational endpoints: /healthz (alive), /readyz (sink reachable, buffer below its
-// high-water mark, not shutting down), /metrics (Prometheus) and /admin/jobs (pipeline state).
+// Operational endpoints: /healthz (alive), /readyz (readiness.ts: from known state, no query),
+// /metrics (Prometheus) and /admin/jobs (pipeline state).
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { BodyGuardStats } from '../ingest/body-guard.js';
 import { bearerAuth } from '../http/auth.js';
 import type { AuthConfig } from '../http/config.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Batcher } from '../pipeline/batcher.js';
-import type { BufferConfig } from '../pipeline/config.js';
 import type { RecordBuffer } from '../pipeline/buffer.js';
 import type { DeadLetter } from '../pipeline/dead-letter.js';
 import type { WalStats } from '../pipeline/wal/wal-buffer.js';
 import type { WriterPool } from '../pipeline/writer-pool.js';
+import type { Readiness } from './readiness.js';
 import type { Sink } from '../sinks/sink.js';
 
 export interface AdminContext {
-  config: { buffer: BufferConfig; auth: AuthConfig };
+  config: { auth: AuthConfig };
   metrics: Metrics;
   buffer: RecordBuffer;
   batcher: Batcher;
@@ -24,28 +25,10 @@ export interface AdminContext {
   startedAt: number;
   /** The disk write-ahead buffer's state (ack mode durable only). */
   wal?: () => WalStats;
-}
-
-/** Why the collector is not ready, or an empty list when it is. */
-export async function notReadyReasons(ctx: AdminContext): Promise<string[]> {
-  const reasons: string[] = [];
-  if (!ctx.accepting()) reasons.push('shutting down');
-  const b = ctx.buffer.stats();
-  const fill = Math.max(b.records / b.maxRecords, b.bytes / b.maxBytes);
-  if (fill >= ctx.config.buffer.highWaterMark) {
-    reasons.push(`buffer ${(fill * 100).toFixed(0)}% full (high-water mark ${ctx.config.buffer.highWaterMark * 100}%)`);
-  }
-  const w = ctx.pool.stats();
-  if (w.breaker !== 'closed') reasons.push(`sink ${ctx.sink.name} circuit ${w.breaker}: ${w.lastError ?? 'failing'}`);
-  if (ctx.sink.health) {
-    try {
-      const h = await ctx.sink.health();
-      if (!h.ok) reasons.push(`sink ${ctx.sink.name} unreachable: ${h.reason ?? 'unknown'}`);
-    } catch (err) {
-      reasons.push(`sink ${ctx.sink.name} unreachable: ${(err as Error).message}`);
-    }
-  }
-  return reasons;
+  /** /readyz's answer, from state already known. */
+  readiness: Readiness;
+  /** Request bodies being received or parsed (ingest.maxInFlightBodyBytes). */
+  bodies?: () => BodyGuardStats;
 }
 
 export function adminRoutes(ctx: AdminContext): FastifyPluginAsync {
@@ -53,7 +36,7 @@ export function adminRoutes(ctx: AdminContext): FastifyPluginAsync {
     app.get('/healthz', async () => ({ status: 'ok' }));
 
     app.get('/readyz', async (_req, reply) => {
-      const reasons = await notReadyReasons(ctx);
+      const reasons = ctx.readiness.reasons();
       if (reasons.length > 0) return reply.code(503).send({ status: 'not ready', reasons });
       return { status: 'ready' };
     });
@@ -75,6 +58,7 @@ export function adminRoutes(ctx: AdminContext): FastifyPluginAsync {
         writers: ctx.pool.stats(),
         dead_letter: { records: ctx.deadLetter.records, file: ctx.deadLetter.pathFor(ctx.sink.name) },
         ...(ctx.wal ? { wal: ctx.wal() } : {}),
+        ...(ctx.bodies ? { bodies_in_flight: ctx.bodies() } : {}),
       }));
     });
   };

@@ -1,11 +1,13 @@
 // /admin/checks: register, read, replace and remove health checks, and read their history and
 // uptime. Same bearer auth as the other /admin routes. Bad input is a 400 naming the field.
+// Secrets in a check (header values, URL passwords) are never answered back.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../errors.js';
 import type { HealthChecker } from '../health/checker.js';
 import { bearerAuth } from '../http/auth.js';
 import type { AuthConfig } from '../http/config.js';
 import { toMicros } from '../record.js';
+import { maskHeaders, maskUrl } from '../observability/secrets.js';
 
 export interface ChecksRoutesContext {
   config: { auth: AuthConfig };
@@ -31,18 +33,18 @@ export function checksRoutes(ctx: ChecksRoutesContext): FastifyPluginAsync {
     });
     const h = ctx.health;
 
-    app.get('/admin/checks', async () => h.list());
+    app.get('/admin/checks', async () => h.list().map(masked));
 
-    app.post('/admin/checks', async (req, reply) => reply.code(201).send(await h.create(req.body)));
+    app.post('/admin/checks', async (req, reply) => reply.code(201).send(masked(await h.create(req.body))));
 
     app.get('/admin/checks/:id', async (req: IdRequest) => {
       const view = h.get(req.params.id);
       if (!view) throw notFound(req.params.id);
       const uptime = await h.uptimeOf(req.params.id);
-      return { ...view, uptime: Object.fromEntries(Object.entries(uptime).map(([w, u]) => [w, u.percent])) };
+      return { ...masked(view), uptime: Object.fromEntries(Object.entries(uptime).map(([w, u]) => [w, u.percent])) };
     });
 
-    app.put('/admin/checks/:id', async (req: IdRequest) => h.update(req.params.id, req.body));
+    app.put('/admin/checks/:id', async (req: IdRequest) => masked(await h.update(req.params.id, req.body)));
 
     app.delete('/admin/checks/:id', async (req: IdRequest, reply: FastifyReply) => {
       await h.remove(req.params.id);
@@ -66,6 +68,17 @@ export function checksRoutes(ctx: ChecksRoutesContext): FastifyPluginAsync {
       return { id: req.params.id, source: h.history.source, method: 'time-weighted', windows: uptime };
     });
   };
+}
+
+/**
+ * A check as the API shows it: header values with secret names and URL passwords or tokens
+ * masked (observability/secrets.ts). They are write-only: a PUT must send them again.
+ */
+function masked<T extends Record<string, unknown>>(view: T): T {
+  const out: Record<string, unknown> = { ...view };
+  if (typeof out.url === 'string') out.url = maskUrl(out.url);
+  if (out.headers && typeof out.headers === 'object') out.headers = maskHeaders(out.headers as Record<string, string>);
+  return out as T;
 }
 
 function notFound(id: string): SluiceError {

@@ -7,10 +7,12 @@ export interface ParsedArgs {
   booleans: Set<string>;
 }
 
-export function parseArgs(argv: string[], booleanFlags: readonly string[] = []): ParsedArgs {
+/** `short`: one-letter flags and the long name each stands for (`{ q: 'q', f: 'follow' }`). */
+export function parseArgs(argv: string[], booleanFlags: readonly string[] = [], short: Record<string, string> = {}): ParsedArgs {
   const out: ParsedArgs = { positionals: [], flags: {}, booleans: new Set() };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+    let a = argv[i]!;
+    if (/^-[a-zA-Z]$/.test(a) && short[a[1]!]) a = `--${short[a[1]!]}`;
     if (a === '-h') {
       out.booleans.add('help');
       continue;

@@ -4,7 +4,7 @@
 // records it held. A process-wide setting, so `sluice serve` applies it, not createApp.
 import { setFlagsFromString } from 'node:v8';
 
-/** Applies `runtime.heapGrowthPercent`; 0 keeps V8's own heuristics. */
-export function applyHeapGrowth(percent: number): void {
-  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
+/** Applies `runtime.heapGrowthPercent`; 0 keeps V8's own heuristics. `setFlags` is for tests. */
+export function applyHeapGrowth(percent: number, setFlags: (flags: string) => void = setFlagsFromString): void {
+  if (percent > 0) setFlags(`--heap-growing-percent=${percent}`);
 }

@@ -1,7 +1,7 @@
 // `sluice migrate`: applies the PostgreSQL schema migrations and creates the log partitions,
 // then exits. Safe to run while collectors run or start (an advisory lock serialises them).
 import { pino } from 'pino';
-import { PostgresSink } from '../sinks/postgres/postgres-sink.js';
+import { createPostgresDatabase } from '../database.js';
 import type { ParsedArgs } from './args.js';
 import { CONFIG_FLAGS_HELP, configFromFlags } from './config-flags.js';
 
@@ -21,14 +21,14 @@ export async function migrateCommand(args: ParsedArgs, out: (s: string) => void)
   }
   const { config } = configFromFlags(args.flags);
   const logger = pino({ level: config.log.level === 'info' ? 'warn' : config.log.level });
-  // start() migrates and maintains partitions; the sink then just closes again.
-  const sink = new PostgresSink({ ...config.postgres, retention: config.retention, writers: 1, logger });
-  await sink.start();
+  // start() migrates and maintains partitions; the database then just closes again.
+  const database = createPostgresDatabase({ ...config, writers: { ...config.writers, count: 1 } }, logger);
   try {
-    const m = sink.migration;
+    await database.start();
+    const m = database.migration;
     out(m && m.applied.length > 0 ? `applied migrations ${m.applied.join(', ')}; schema at version ${m.version}` : `schema already at version ${m?.version ?? '?'}; nothing to apply`);
   } finally {
-    await sink.close();
+    await database.close();
   }
   return 0;
 }

@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SluiceError } from '../errors.js';
 import { ENV_ALIASES, SECRET_KEYS, configSchema, type Config } from './schema.js';
-import { redactUrlPassword } from '../url-password.js';
+import { redactUrlPassword } from '../postgres/url.js';
 
 export type KeyKind = 'number' | 'boolean' | 'string' | 'enum' | 'list' | 'json';
 

@@ -11,6 +11,8 @@ import { logConfig, tracingConfig } from '../observability/config.js';
 import { healthConfig } from '../health/config.js';
 import { configChecksSchema } from '../health/check-schema.js';
 import { walConfig } from '../pipeline/wal/config.js';
+import { tailConfig } from '../query/config.js';
+import { statusPageConfig } from '../ui/config.js';
 
 export const configSchema = z.object({
   server: serverConfig,
@@ -30,7 +32,9 @@ export const configSchema = z.object({
   tracing: tracingConfig,
   health: healthConfig,
   checks: configChecksSchema,
+  statusPage: statusPageConfig,
   wal: walConfig,
+  tail: tailConfig,
   runtime: z
     .object({
       heapGrowthPercent: z

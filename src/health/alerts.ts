@@ -1,5 +1,5 @@
-// Alerts on state changes: one log line each, and a POST to every configured webhook with a
-// JSON body (Sluice's own shape, or Slack-compatible `{"text": …}` with template "slack").
+// Alert delivery on state changes: one log line each, and a POST to every configured webhook
+// (its body from alert-format.ts).
 // Deliveries run in the background, each retried with exponential backoff and full jitter
 // on network errors, 408, 429 and 5xx; other 4xx answers are final. Per (webhook, check) one
 // delivery is under way at a time, so a retried `down` can never land after the later `up`;
@@ -8,22 +8,13 @@
 // so a dead webhook during a storm of changes costs bounded memory, sockets and timers.
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
-import type { CheckStateName } from './state.js';
+import { alertBody } from './alert-format.js';
+import type { AlertEvent, Webhook } from './alert-schema.js';
 import { fullJitterDelay } from '../pipeline/backoff.js';
 import { withTimeout } from '../timeout.js';
-import type { Webhook } from './webhook-schema.js';
 
 /** Retry delays double from baseDelayMs up to this. */
 const MAX_RETRY_DELAY_MS = 60_000;
-
-export interface AlertEvent {
-  check: { id: string; name: string; kind: string; target: string | null };
-  from: CheckStateName;
-  to: CheckStateName;
-  /** RFC 3339. */
-  at: string;
-  result: { errorClass: string | null; message: string | null; latencyMs: number | null; statusCode: number | null };
-}
 
 /** Why an event was never sent: superseded by a newer one for its check, over the queue cap, or still queued at stop. */
 export type DiscardReason = 'replaced' | 'dropped' | 'abandoned';
@@ -55,16 +46,9 @@ export interface AlerterStats {
   dropped: number;
 }
 
-const EMOJI: Record<CheckStateName, string> = { up: ':large_green_circle:', degraded: ':large_yellow_circle:', down: ':red_circle:', unknown: ':white_circle:' };
 // One warning per window at most: a storm drops events by the thousand.
 const DROP_WARN_INTERVAL_MS = 10_000;
 
-export function alertBody(e: AlertEvent, template: Webhook['template']): unknown {
-  if (template === 'json') return { event: 'check.state_changed', ...e };
-  const why = e.result.message ? ` — ${e.result.message}` : '';
-  const target = e.check.target ? ` (${e.check.target})` : '';
-  return { text: `${EMOJI[e.to]} *${e.check.name}*${target} is ${e.to.toUpperCase()} (was ${e.from}) at ${e.at}${why}` };
-}
 
 interface Delivery {
   lane: Lane;

@@ -1,7 +1,7 @@
 // Config keys of the health checker (composed into the one config schema in config/schema.ts).
 // The checks themselves are the top-level `checks:` list (see check-schema.ts).
 import { z } from 'zod';
-import { webhookSchema } from './webhook-schema.js';
+import { webhookSchema } from './alert-schema.js';
 
 export const healthConfig = z
   .object({

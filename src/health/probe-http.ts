@@ -1,14 +1,18 @@
 // http probe over undici keep-alive pools: one Agent per (verify TLS × follow redirects)
 // combination, shared by every check, with connections per origin capped at the per-host
-// limit. The body is read only when a keyword or regex must match, and then at most 1 MiB;
+// limit. The body is read only when a keyword or regex must match, and then at most 1 MiB
+// (a regex is matched off the event loop: body-match.ts);
 // otherwise it is drained so the connection goes back to the pool.
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { HttpCheck } from './check-schema.js';
 import { probeLookup } from './lookup.js';
 import { failure, round, type ProbeResult } from './probe-result.js';
+import { BodyMatcher } from './body-match.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_REDIRECTS = 5;
+/** One matcher thread for every check's bodyRegex (unref'd: it never holds the process). */
+const bodyMatcher = new BodyMatcher();
 
 export class HttpPools {
   private readonly agents = new Map<string, Dispatcher>();
@@ -59,18 +63,18 @@ export async function probeHttp(check: HttpCheck, signal: AbortSignal, pools: Ht
     dispatcher: pools.get(check.verifyTls, check.followRedirects),
   });
   const needBody = check.bodyContains !== undefined || check.bodyRegex !== undefined;
-  let text = '';
-  if (needBody) text = await readLimited(res.body, MAX_BODY_BYTES);
+  let body: Buffer = Buffer.alloc(0);
+  if (needBody) body = await readLimited(res.body, MAX_BODY_BYTES);
   else await res.body.dump();
   const latencyMs = round(performance.now() - started);
   const statusCode = res.statusCode;
   if (!statusMatches(statusCode, check.expectedStatus)) {
     return failure('status', `status ${statusCode}, expected ${check.expectedStatus.join(', ')}`, latencyMs, { statusCode });
   }
-  if (check.bodyContains !== undefined && !text.includes(check.bodyContains)) {
+  if (check.bodyContains !== undefined && !body.toString('utf8').includes(check.bodyContains)) {
     return failure('body', `body does not contain ${JSON.stringify(check.bodyContains)}`, latencyMs, { statusCode });
   }
-  if (check.bodyRegex !== undefined && !new RegExp(check.bodyRegex).test(text)) {
+  if (check.bodyRegex !== undefined && !(await bodyMatcher.match(check.bodyRegex, body, signal))) {
     return failure('body', `body does not match /${check.bodyRegex}/`, latencyMs, { statusCode });
   }
   if (check.maxLatency !== undefined && latencyMs > check.maxLatency) {
@@ -79,7 +83,7 @@ export async function probeHttp(check: HttpCheck, signal: AbortSignal, pools: Ht
   return { status: 'up', latencyMs, statusCode, errorClass: null, message: null, details: null };
 }
 
-async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const chunk of body) {
@@ -91,5 +95,5 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number)
       break;
     }
   }
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+  return Buffer.concat(chunks).subarray(0, limit);
 }

@@ -3,17 +3,8 @@
 // even when the probe underneath cannot be cancelled (getaddrinfo).
 import { withTimeout } from '../timeout.js';
 import type { CheckDefinition } from './check-schema.js';
-import { failure, round, type ProbeResult } from './probe-result.js';
-import { probeDns } from './probe-dns.js';
-import { probeHttp, type HttpPools } from './probe-http.js';
-import { probeTcp } from './probe-tcp.js';
-import { probeTls } from './probe-tls.js';
-
-export type { ProbeResult };
-
-export interface ProbeDeps {
-  http: HttpPools;
-}
+import { probeOnce, type ProbeDeps } from './probe-kinds.js';
+import { classifyError, errorText, failure, round, type ProbeResult } from './probe-result.js';
 
 export class ProbeTimeout extends Error {
   constructor(ms: number) {
@@ -51,52 +42,4 @@ export async function runProbe(check: CheckDefinition, deps: ProbeDeps, outer?: 
   } finally {
     if (onOuter) outer?.removeEventListener('abort', onOuter);
   }
-}
-
-function probeOnce(check: CheckDefinition, signal: AbortSignal, deps: ProbeDeps): Promise<ProbeResult> {
-  switch (check.kind) {
-    case 'http':
-      return probeHttp(check, signal, deps.http);
-    case 'tcp':
-      return probeTcp(check, signal);
-    case 'dns':
-      return probeDns(check, signal);
-    case 'tls':
-      return probeTls(check, signal);
-    case 'push':
-      throw new Error('push checks are not probed: they wait for POST /health');
-  }
-}
-
-const CODE_CLASSES: Record<string, string> = {
-  ECONNREFUSED: 'connection_refused',
-  ECONNRESET: 'connection_reset',
-  EPIPE: 'connection_reset',
-  UND_ERR_SOCKET: 'connection_reset',
-  ENOTFOUND: 'dns',
-  EAI_AGAIN: 'dns',
-  EAI_NONAME: 'dns',
-  EHOSTUNREACH: 'unreachable',
-  ENETUNREACH: 'unreachable',
-  UND_ERR_CONNECT_TIMEOUT: 'timeout',
-  UND_ERR_HEADERS_TIMEOUT: 'timeout',
-  UND_ERR_BODY_TIMEOUT: 'timeout',
-  CERT_HAS_EXPIRED: 'tls_expired',
-  UND_ERR_MAX_REDIRECTS: 'too_many_redirects',
-};
-
-/** A short, stable class for an error from node:net/tls/dns or undici. */
-export function classifyError(err: unknown): string {
-  const e = err as { code?: unknown; cause?: { code?: unknown } };
-  const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : '';
-  if (CODE_CLASSES[code]) return CODE_CLASSES[code];
-  if (/CERT|SELF_SIGNED|TLS|SSL|ERR_SSL/.test(code)) return 'tls';
-  return 'error';
-}
-
-export function errorText(err: unknown): string {
-  const e = err as { message?: unknown; code?: unknown; cause?: { message?: unknown } };
-  const msg = typeof e.message === 'string' && e.message !== '' ? e.message : typeof e.code === 'string' ? e.code : String(err);
-  const cause = typeof e.cause?.message === 'string' && e.cause.message !== msg ? `: ${e.cause.message}` : '';
-  return (msg + cause).slice(0, 500);
 }

@@ -97,3 +97,10 @@ export class PushMonitors {
     w.timer.unref();
   }
 }
+
+/** When the service last pinged, from a push result at `atMs`: a ping is one; a missed result carries it in its details. */
+export function lastPingOf(errorClass: string | null, atMs: number, details: unknown): number | null {
+  if (errorClass !== 'missed') return atMs;
+  const last = (details as { lastPing?: unknown } | null)?.lastPing;
+  return typeof last === 'string' ? Date.parse(last) : null;
+}

@@ -8,13 +8,18 @@ import type { Metrics } from '../observability/metrics.js';
 import type { DeferredRecords, PushOptions, RecordBuffer } from '../pipeline/buffer.js';
 import { Ticket } from '../batch.js';
 import type { IngestConfig } from './config.js';
+import type { ParseLimits } from './parse-body.js';
 
 export interface IngestContext {
   config: { ingest: IngestConfig; auth: AuthConfig };
   buffer: RecordBuffer;
+  /** The request limits from ingest.* (records per request, depth, keys per record). */
+  limits: ParseLimits;
   metrics: Metrics;
   /** False once shutdown has begun: ingest answers 503. */
   accepting: () => boolean;
+  /** Why records cannot be taken at all right now (ack modes memory and sink while the database is not connected): 503 at once. */
+  unavailable?: () => string | undefined;
 }
 
 /**

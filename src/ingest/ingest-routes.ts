@@ -4,16 +4,18 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { SluiceError } from '../errors.js';
 import type { DeferredRecords } from '../pipeline/buffer.js';
 import { requestSpanContext } from '../observability/tracing.js';
-import { nowMicros, type HealthRecord, type RecordType, type SluiceRecord } from '../record.js';
+import { nowMicros, type HealthRecord, type LogRecord, type RecordType, type SluiceRecord } from '../record.js';
 import { bearerAuth } from '../http/auth.js';
 import { checkEncoding, decodeBody } from './body.js';
 import { enqueue, type IngestContext } from './enqueue.js';
 import { normaliseHealth, normaliseLog, type Normaliser } from './normalise.js';
-import { JSON_TYPES, NDJSON_TYPES, checkCharset, isNdjson, parseBody } from './parse-body.js';
+import { JSON_TYPES, NDJSON_TYPES, SYNC_MAX_BYTES, checkCharset, isNdjson, parseBody, parseBodyAsync } from './parse-body.js';
 
 export interface IngestHooks {
   /** Health pings once accepted (the health checker's push monitors listen here). */
   onHealthPings?: (records: readonly HealthRecord[]) => void;
+  /** Log records once accepted (the live tail listens here). */
+  onLogs?: (records: readonly LogRecord[]) => void;
 }
 
 export function ingestRoutes(ctx: IngestContext, hooks: IngestHooks = {}): FastifyPluginAsync {
@@ -37,7 +39,7 @@ export function ingestRoutes(ctx: IngestContext, hooks: IngestHooks = {}): Fasti
     const auth = bearerAuth(ctx.config.auth.ingestTokens);
     if (auth) app.addHook('onRequest', auth);
 
-    app.post('/logs', ingestHandler(ctx, 'log', normaliseLog));
+    app.post('/logs', ingestHandler(ctx, 'log', normaliseLog, hooks.onLogs));
     app.post('/health', ingestHandler(ctx, 'health', normaliseHealth, hooks.onHealthPings));
   };
 }
@@ -55,25 +57,49 @@ function ingestHandler<T extends SluiceRecord>(ctx: IngestContext, type: RecordT
     req.body = undefined;
     const ndjson = isNdjson(req.headers['content-type']);
     const receivedAt = nowMicros();
-    const pending: DeferredRecords = { parse: () => parseBody(body, ndjson, receivedAt, normalise), rawBytes: body.length };
     const counter = ctx.metrics.ingestRecords.labels(type);
-    enqueue(ctx, pending, requestSpanContext(req)).then(
-      () => {
-        const records = pending.records as T[];
-        counter.inc(records.length);
-        onAccepted?.(records);
-        accepted(ctx, req, reply, records.length);
-      },
+    const spanContext = requestSpanContext(req);
+    const push = (pending: DeferredRecords): void => {
+      enqueue(ctx, pending, spanContext).then(
+        () => {
+          const records = pending.records as T[];
+          counter.inc(records.length);
+          onAccepted?.(records);
+          accepted(ctx, req, reply, records.length);
+        },
+        (err: unknown) => reply.send(err),
+      );
+    };
+    if (body.length <= SYNC_MAX_BYTES) {
+      push({ parse: () => parseBody(body, ndjson, receivedAt, normalise, ctx.limits), rawBytes: body.length });
+      return reply;
+    }
+    // A large body is parsed a slice at a time so the loop keeps serving others meanwhile; one
+    // that would have to wait for room anyway is refused before that work (and memory) is spent.
+    refuseWhenFull(ctx);
+    parseBodyAsync(body, ndjson, receivedAt, normalise, ctx.limits).then(
+      (parsed) => push({ parse: () => parsed, rawBytes: parsed.bytes }),
       (err: unknown) => reply.send(err),
     );
     return reply;
   };
 }
 
+function refuseWhenFull(ctx: IngestContext): void {
+  const s = ctx.buffer.stats();
+  if (s.waiting === 0 && s.records < s.maxRecords && s.bytes < s.maxBytes) return;
+  throw new SluiceError('SLUICE_ERR_BUFFER_FULL', {}, { retryAfter: ctx.config.ingest.retryAfterSeconds });
+}
+
 // The shutdown gate lives in the handlers rather than an onRequest hook: one hook less per request.
 function refuseWhenStopping(ctx: IngestContext): void {
-  if (ctx.accepting()) return;
-  throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', {}, { retryAfter: ctx.config.ingest.retryAfterSeconds });
+  if (!ctx.accepting()) {
+    throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', {}, { retryAfter: ctx.config.ingest.retryAfterSeconds });
+  }
+  // Without a WAL to hold them, records the sink cannot take are refused at once rather than
+  // left to wait out enqueueTimeoutMs (or, ack sink, the breaker).
+  const why = ctx.unavailable?.();
+  if (why) throw new SluiceError('SLUICE_ERR_SINK_FAILED', { subject: 'not accepting records yet', detail: why }, { retryAfter: ctx.config.ingest.retryAfterSeconds });
 }
 
 function accepted(ctx: IngestContext, req: FastifyRequest, reply: FastifyReply, n: number): FastifyReply {

@@ -23,6 +23,8 @@ export interface Position {
 const MAX_ID = 128;
 const MAX_SERVICE = 256;
 const MAX_TRACE = 64;
+/** NUL, or a surrogate without its pair. */
+const BAD_ID_CHAR = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export type Normalised<T> = { ok: true; record: T } | { ok: false; problem: FieldProblem };
 export type Normaliser<T> = (v: unknown, pos: Position, receivedAt: number) => Normalised<T>;
@@ -54,9 +56,35 @@ function timeOf(v: Record<string, unknown>, receivedAt: number): { field: string
 /** The client's idempotency key, or a fresh time-ordered id; undefined when the key is invalid. */
 function idOf(v: Record<string, unknown>, receivedAt: number): string | undefined {
   if (v.id === undefined || v.id === null) return uuidv7(Math.floor(receivedAt / 1000));
-  if (typeof v.id === 'string' && v.id.length > 0 && v.id.length <= MAX_ID) return v.id;
+  // NUL and lone surrogates cannot be stored as sent (they became U+FFFD), so two distinct
+  // idempotency keys could collide: refused rather than rewritten.
+  if (typeof v.id === 'string' && v.id.length > 0 && v.id.length <= MAX_ID && !BAD_ID_CHAR.test(v.id)) return v.id;
   return undefined;
 }
+
+/**
+ * Where in a value a number sits that JSON text cannot have meant as parsed: past the double
+ * range (1e400 parses to Infinity, stored as null) or an integer past 2^53 (its last digits
+ * lost). Such a record is refused rather than stored changed. Null when there is none.
+ */
+export function inexactNumberAt(v: unknown, path: string): string | null {
+  if (typeof v === 'number') return !Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v)) ? path : null;
+  if (typeof v !== 'object' || v === null) return null;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const p = inexactNumberAt(v[i], `${path}[${i}]`);
+      if (p !== null) return p;
+    }
+    return null;
+  }
+  for (const k in v) {
+    const p = inexactNumberAt((v as Record<string, unknown>)[k], path === '' ? k : `${path}.${k}`);
+    if (p !== null) return p;
+  }
+  return null;
+}
+
+export const INEXACT_NUMBER_PROBLEM = 'is a number that cannot be kept exactly (beyond ±1.8e308, or an integer beyond 2^53): send it as a string';
 
 /**
  * Adds an extra field. A plain assignment of `__proto__` would set the object's prototype and
@@ -79,7 +107,7 @@ function serialise(v: unknown): string | undefined {
 }
 
 const TS_PROBLEM = 'must be an RFC 3339 string or epoch seconds/milliseconds/nanoseconds, between the years 0001 and 9999';
-const ID_PROBLEM = `must be a non-empty string of at most ${MAX_ID} characters`;
+const ID_PROBLEM = `must be a non-empty string of at most ${MAX_ID} characters, without NUL or unpaired surrogates`;
 
 const LOG_FIELDS = new Set(['ts', 'timestamp', 'level', 'service', 'message', 'msg', 'attrs', 'id', 'trace_id', 'span_id']);
 

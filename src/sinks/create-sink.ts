@@ -4,28 +4,30 @@ import { BlackholeSink } from './blackhole/blackhole-sink.js';
 import type { SinkConfig } from './config.js';
 import type { FileSinkConfig } from './file/config.js';
 import { FileSink } from './file/file-sink.js';
-import type { PostgresConfig, RetentionConfig } from './postgres/config.js';
+import type { PostgresConfig } from './postgres/config.js';
+import type { PostgresDatabase } from '../postgres/database.js';
 import { PostgresSink } from './postgres/postgres-sink.js';
 import type { Sink } from './sink.js';
 import { StdoutSink } from './stdout/stdout-sink.js';
 
-/** The sinks' slice of the config: the kind, each sink's keys, and how many writers share a sink. */
+/** The sinks' slice of the config: the kind and each sink's keys. */
 export interface SinksConfig {
   sink: SinkConfig;
   postgres: PostgresConfig;
-  retention: RetentionConfig;
   file: FileSinkConfig;
-  writers: { count: number };
 }
 
 export interface SinkDeps {
   logger: Logger;
+  /** The PostgreSQL database (sink.kind postgres), built by the composition root. */
+  database?: PostgresDatabase;
 }
 
 export async function createSink(config: SinksConfig, deps: SinkDeps): Promise<Sink> {
   switch (config.sink.kind) {
     case 'postgres':
-      return new PostgresSink({ ...config.postgres, retention: config.retention, writers: config.writers.count, logger: deps.logger });
+      if (!deps.database) throw new Error('the postgres sink needs the PostgresDatabase built by the composition root');
+      return new PostgresSink({ ...config.postgres, database: deps.database, logger: deps.logger });
     case 'file':
       return new FileSink(config.file);
     case 'stdout':

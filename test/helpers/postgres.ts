@@ -7,8 +7,8 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/sinks/postgres/embedded.js';
-import { withDatabase } from '../../src/sinks/postgres/url.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/postgres/embedded.js';
+import { withDatabase } from '../../src/postgres/url.js';
 
 /** Settings for a throwaway test server: speed over crash safety of the server itself. */
 export const TEST_SERVER_SETTINGS = { fsync: 'off', full_page_writes: 'off', max_connections: '300' };
@@ -16,6 +16,9 @@ export const TEST_SERVER_SETTINGS = { fsync: 'off', full_page_writes: 'off', max
 let own: Promise<{ url: string; server: EmbeddedPostgres; dir: string }> | undefined;
 
 async function serverUrl(): Promise<string> {
+  if (process.env.SLUICE_TEST_NO_PG) {
+    throw new Error('this run has no PostgreSQL (only test/integration/ gets one): a test that needs a database belongs there');
+  }
   const given = process.env.DATABASE_URL ?? process.env.SLUICE_TEST_PG_URL;
   if (given) return given;
   own ??= (async () => {

@@ -5,6 +5,7 @@ import type { App } from '../../src/app.js';
 import type { Batch } from '../../src/batch.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** A sink whose speed and health the test controls. */
 class ControlledSink implements Sink {
@@ -191,17 +192,15 @@ describe('readiness', () => {
     sink.failing = true;
     const app = await appWith({ 'breaker.failureThreshold': 2, 'breaker.halfOpenAfterMs': 50, 'retry.baseDelayMs': 1, 'retry.maxDelayMs': 5, 'batch.maxWaitMs': 5 }, sink);
     assert.equal((await postJson(`${app.url}/logs`, [{ msg: 'a' }, { msg: 'b' }])).status, 202);
-    let body: { status: string; reasons?: string[] } = { status: '' };
-    for (let i = 0; i < 100; i++) {
+    const body = await waitFor('/readyz to answer 503', async () => {
       const res = await fetch(`${app.url}/readyz`);
-      body = (await res.json()) as typeof body;
-      if (res.status === 503) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+      const b = (await res.json()) as { status: string; reasons?: string[] };
+      return res.status === 503 ? b : undefined;
+    });
     assert.equal(body.status, 'not ready');
     assert.match(body.reasons!.join(' '), /sink controlled circuit (open|half-open): connection refused/);
     sink.failing = false;
-    for (let i = 0; i < 200 && sink.stored < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor('the held records written after recovery', () => sink.stored >= 2);
     assert.equal(sink.stored, 2, 'held records were written after recovery');
     const ready = await fetch(`${app.url}/readyz`);
     assert.equal(ready.status, 200);

@@ -8,6 +8,7 @@ import type { App } from '../../src/app.js';
 import { main } from '../../src/main.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { startApp, tempDir, testConfig } from '../helpers/app.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 interface LoadJson {
   load: {
@@ -30,8 +31,8 @@ async function load(args: string[]): Promise<{ code: number; out: string }> {
 
 /** Committed records since `from`, once the batcher's timer has flushed what it holds (or after 10 s). */
 async function committedSince(app: App, from: number, expected: number): Promise<number> {
-  const until = Date.now() + 10_000;
-  while (app.pool.stats().committedRecords - from < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  // A shortfall is for the caller's assertion to report, so the wait's own timeout is not an error.
+  await waitFor(`${expected} records committed`, () => app.pool.stats().committedRecords - from >= expected, 10_000).catch(() => undefined);
   await app.pool.idle();
   return app.pool.stats().committedRecords - from;
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { App } from '../../src/app.js';
 import { startApp, tempDir, testConfig } from '../helpers/app.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/load_test.sh', import.meta.url));
 
@@ -38,8 +39,7 @@ describe('scripts/load_test.sh', () => {
     const j = JSON.parse(r.out) as { load: { requests: number; recordsAccepted: number; statusCounts: Record<string, number> } };
     assert.equal(j.load.recordsAccepted, 600);
     assert.deepEqual(j.load.statusCounts, { '202': 600 });
-    const until = Date.now() + 10_000;
-    while (app.pool.stats().committedRecords - before < 600 && Date.now() < until) await new Promise((res) => setTimeout(res, 20));
+    await waitFor('600 records committed', () => app.pool.stats().committedRecords - before >= 600, 10_000);
     assert.equal(app.pool.stats().committedRecords - before, 600);
   });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { MIGRATIONS } from '../../src/sinks/postgres/migrations/index.js';
+import { MIGRATIONS } from '../../src/database.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 
 const LATEST = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import type { App } from '../../src/app.js';
-import { startEmbeddedPostgres } from '../../src/sinks/postgres/embedded.js';
-import type { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
+import { startEmbeddedPostgres } from '../../src/postgres/embedded.js';
 import { startApp, tempDir, testConfig } from '../helpers/app.js';
 import { TEST_SERVER_SETTINGS, createTestDatabase } from '../helpers/postgres.js';
 
@@ -188,9 +187,9 @@ describe('embedded default', () => {
     };
     assert.equal(await run('first'), 2);
     assert.equal(await run('second'), 4, 'the first run’s rows are still there');
-    // The sink exposes which database it used, for the start-up log line.
+    // The database says which server it used, for the start-up log line.
     const app = await pgApp('', { 'postgres.embeddedDataDir': dataDir });
-    assert.match((app.sink as PostgresSink).url, /^postgres:\/\/postgres:.+@127\.0\.0\.1:\d+\/postgres$/);
+    assert.match(app.database?.url ?? '', /^postgres:\/\/postgres:.+@127\.0\.0\.1:\d+\/postgres$/);
     await app.stop();
   });
 });

@@ -7,9 +7,9 @@ import { createServer, connect, type AddressInfo, type Server, type Socket } fro
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { uuidv7, type LogRecord } from '../../src/record.js';
+import { standalonePostgresSink } from '../../src/database.js';
+import type { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
 import type { Batch } from '../../src/batch.js';
-import { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
-
 import { testConfig } from '../helpers/app.js';
 import { createTestDatabase, stopOwnServer, type TestDatabase } from '../helpers/postgres.js';
 
@@ -22,7 +22,7 @@ function records(n: number): LogRecord[] {
 
 function sinkFor(url: string, over: Record<string, string | number | boolean>): PostgresSink {
   const config = testConfig({ 'sink.kind': 'postgres', 'postgres.url': url, ...over });
-  return new PostgresSink({ ...config.postgres, retention: config.retention, writers: config.writers.count, logger: pino({ level: 'silent' }) });
+  return standalonePostgresSink(config, pino({ level: 'silent' }));
 }
 
 /** A TCP proxy to PostgreSQL that can go silent: bytes stop flowing, nothing is closed. */

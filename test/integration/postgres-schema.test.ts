@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
-import { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
+import { standalonePostgresSink } from '../../src/database.js';
+import type { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
 import { testConfig } from '../helpers/app.js';
 import { createTestDatabase, stopOwnServer, type TestDatabase } from '../helpers/postgres.js';
 
@@ -15,7 +16,7 @@ describe('the PostgreSQL schema and pool', () => {
     db = await createTestDatabase();
     const config = testConfig({ 'sink.kind': 'postgres', 'postgres.url': db.url, 'writers.count': 3 });
     assert.equal(config.postgres.dedupe, false, 'dedupe is off by default');
-    sink = new PostgresSink({ ...config.postgres, retention: config.retention, writers: config.writers.count, logger: pino({ level: 'silent' }) });
+    sink = standalonePostgresSink(config, pino({ level: 'silent' }));
     await sink.start();
   });
   after(async () => {
@@ -25,7 +26,7 @@ describe('the PostgreSQL schema and pool', () => {
   });
 
   test('the pool holds one connection per writer plus two (maintenance, the health checker)', () => {
-    assert.equal(sink.pool.options.max, 5);
+    assert.equal(sink.database.pool.options.max, 5);
   });
 
   test('the logs indexes exist and serve the queries they are for', async () => {
@@ -52,11 +53,11 @@ describe('the PostgreSQL schema and pool', () => {
     const own = await createTestDatabase();
     try {
       const config = testConfig({ 'sink.kind': 'postgres', 'postgres.url': own.url });
-      const make = () => new PostgresSink({ ...config.postgres, retention: config.retention, writers: 1, logger: pino({ level: 'silent' }) });
+      const make = () => standalonePostgresSink({ ...config, writers: { ...config.writers, count: 1 } }, pino({ level: 'silent' }));
       const first = make();
       await first.start();
       // Partitions for a month ago: expired, so the next maintenance run drops them.
-      await first.maintain(Date.now() - 30 * 86_400_000);
+      await first.database.maintain(Date.now() - 30 * 86_400_000);
       await first.close();
       // A long read on logs holds a lock the drop must wait for (past maintenance's lock_timeout).
       const reader = await own.pool.connect();

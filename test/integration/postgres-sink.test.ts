@@ -7,12 +7,11 @@ import { pino } from 'pino';
 import pg from 'pg';
 import { PermanentSinkError } from '../../src/errors.js';
 import { MIN_MICROS, uuidv7, type CheckRecord, type HealthRecord, type LogRecord, type SluiceRecord } from '../../src/record.js';
+import { MIGRATIONS, standalonePostgresSink } from '../../src/database.js';
+import type { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
+import { migrate } from '../../src/postgres/migrate.js';
+import { logPartitions, partitionName } from '../../src/postgres/partitions.js';
 import type { Batch } from '../../src/batch.js';
-import { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
-import { migrate } from '../../src/sinks/postgres/migrate.js';
-import { MIGRATIONS } from '../../src/sinks/postgres/migrations/index.js';
-import { logPartitions, partitionName } from '../../src/sinks/postgres/partitions.js';
-
 import { testConfig } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { CommitReplyDropper } from '../helpers/tcp-proxy.js';
@@ -67,7 +66,7 @@ function batch(records: SluiceRecord[], id = uuidv7()): Batch {
 
 function sinkFor(url: string, over: Record<string, string | number | boolean> = {}): PostgresSink {
   const config = testConfig({ 'sink.kind': 'postgres', 'postgres.url': url, ...over });
-  return new PostgresSink({ ...config.postgres, retention: config.retention, writers: config.writers.count, logger: pino({ level: 'silent' }) });
+  return standalonePostgresSink(config, pino({ level: 'silent' }));
 }
 
 const signal = new AbortController().signal;
@@ -273,14 +272,14 @@ describe('migrations', () => {
     const db = await createTestDatabase();
     const pools = Array.from({ length: 4 }, () => new pg.Pool({ connectionString: db.url, max: 1 }));
     try {
-      const results = await Promise.all(pools.map((p) => migrate(p)));
+      const results = await Promise.all(pools.map((p) => migrate(p, MIGRATIONS)));
       assert.deepEqual(
         results.map((r) => r.version),
         Array(4).fill(Math.max(...MIGRATIONS.map((m) => m.version))),
       );
       assert.equal(results.filter((r) => r.applied.length > 0).length, 1, 'exactly one applied the schema');
       assert.equal(await db.count('sluice_migrations'), MIGRATIONS.length);
-      const again = await migrate(pools[0]!);
+      const again = await migrate(pools[0]!, MIGRATIONS);
       assert.deepEqual(again.applied, []);
     } finally {
       await Promise.all(pools.map((p) => p.end()));
@@ -303,7 +302,7 @@ describe('retention', () => {
       await sink.writeBatch(batch([logRecord(1), logRecord(2, { ts: nowUs() - DAY_US }), logRecord(3, { ts: nowUs() + 10 * DAY_US })]), signal);
       assert.equal(await db.count('logs_default'), 1);
       // Ten days later: today's and yesterday's partitions are past retention; the future row's day is not.
-      const report = await sink.maintain(Date.now() + 10 * 86_400_000);
+      const report = await sink.database.maintain(Date.now() + 10 * 86_400_000);
       assert.ok(report.dropped.includes(partitionName(today)), `dropped today's partition: ${report.dropped.join(',')}`);
       assert.ok(report.created.includes(partitionName(today + 10 * 86_400_000)));
       assert.equal(await db.count('logs'), 1, 'only the row within retention is left');

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import type { Sink } from '../../src/sinks/sink.js';
 import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 test('stop() returns a few seconds past the deadline even when a write never returns', { timeout: 30_000 }, async () => {
   let writes = 0;
@@ -23,7 +24,7 @@ test('stop() returns a few seconds past the deadline even when a write never ret
   try {
     const app = await startApp(testConfig({ 'ingest.ack': 'memory', 'shutdown.timeoutMs': 300, 'batch.maxWaitMs': 20 }, dir.path), { sink: stuck, logger });
     assert.equal((await postJson(`${app.url}/logs`, { message: 'x' })).status, 202);
-    for (let i = 0; i < 200 && writes === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor('the stuck write to start', () => writes > 0);
     assert.equal(writes, 1);
     const started = Date.now();
     await app.stop();

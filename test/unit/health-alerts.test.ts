@@ -1,16 +1,17 @@
 // Alert delivery against real local webhook servers: order per check survives retries, newer
 // events replace unsent ones, requests per webhook and queued events are capped, and stop()
-// cancels retries at once. Tests wait on what the server saw, never on fixed sleeps alone.
+// cancels retries at once. Tests wait on what the server saw (waitFor); where silence must be
+// shown, the retry timers run on fake time and are all made due at once.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { Alerter, type AlertEvent, type AlerterOptions } from '../../src/health/alerts.js';
-import { webhookSchema } from '../../src/health/webhook-schema.js';
+import { webhookSchema, type AlertEvent } from '../../src/health/alert-schema.js';
+import { Alerter, type AlerterOptions } from '../../src/health/alerts.js';
 import type { CheckStateName } from '../../src/health/state.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 interface Received {
   check: string;
@@ -82,14 +83,6 @@ function event(check: string, from: CheckStateName, to: CheckStateName, tag: str
 
 function alerter(hook: Hook, extra: Partial<AlerterOptions> = {}): Alerter {
   return new Alerter({ webhooks: [webhookSchema.parse(hook.url)], retries: 5, baseDelayMs: 20, timeoutMs: 10_000, logger: pino({ level: 'silent' }), ...extra });
-}
-
-async function waitFor(what: string, fn: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 const delivered = (h: Hook, check?: string): Received[] => h.seen.filter((r) => r.status === 200 && (check === undefined || r.check === check));
@@ -210,26 +203,34 @@ test('200 checks changing state against a slow, flaky webhook: never more than t
   }
 });
 
-test('stop() during retries and a hanging request resolves promptly and nothing is sent afterwards', async () => {
+test('stop() during retries and a hanging request resolves promptly and nothing is sent afterwards', async (t) => {
+  // The backoff timers run on fake time: the test moves it on while it waits for the retries,
+  // and after stop() makes every timer due at once, which would fire any retry left behind.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   // Check "slow" hangs forever; the others fail and sit in backoff with retries due soon.
   const hook = await startHook((r) => (r.check === 'slow' ? 'hang' : { status: 503 }));
   const a = alerter(hook, { baseDelayMs: 200, timeoutMs: 60_000 });
   for (let i = 0; i < 5; i++) a.notify(event(`c${i}`, 'up', 'down'));
   a.notify(event('slow', 'up', 'down'));
-  await waitFor('a retry of each failing check', () => ['c0', 'c1', 'c2', 'c3', 'c4'].every((c) => hook.seen.filter((r) => r.check === c).length >= 2));
+  const retried = (): boolean => ['c0', 'c1', 'c2', 'c3', 'c4'].every((c) => hook.seen.filter((r) => r.check === c).length >= 2);
+  await waitFor('a retry of each failing check', () => (t.mock.timers.tick(50), retried()));
   await waitFor('the hanging request', () => hook.seen.some((r) => r.check === 'slow'));
+  // Failures since the last retry sit in backoff now, their timers pending.
   const t0 = Date.now();
   await a.stop();
   const took = Date.now() - t0;
-  // The hanging request would hold for 60 s and the retries go on for seconds: this only
-  // has to tell "cancelled" from "waited".
+  // The hanging request would hold for 60 s: this only has to tell "cancelled" from "waited".
   assert.ok(took < 5000, `stop took ${took} ms`);
   const seen = hook.seen.length;
   a.notify(event('c0', 'down', 'up'));
-  // Retries were due every 100-800 ms: two seconds of silence shows they were cancelled.
-  await sleep(2000);
-  assert.equal(hook.seen.length, seen, 'requests after stop()');
+  // Retries are due within 200 × 2^5 ms; a timer left behind would start its request here,
+  // synchronously, and show as a request in flight.
+  t.mock.timers.tick(60_000);
   assert.deepEqual(a.stats(), { queued: 0, inFlight: 0, lanes: 0, replaced: 0, dropped: 0 });
+  // The hook answers one more request of the test's own, so any request sent before it
+  // would have been seen too.
+  await fetch(hook.url, { method: 'POST', body: JSON.stringify({ check: { id: 'probe' }, to: 'up', result: { message: null } }) });
+  assert.deepEqual(hook.seen.slice(seen).map((r) => r.check), ['probe'], 'requests after stop()');
   await hook.close();
 });
 

@@ -1,25 +1,28 @@
 // The scheduler: spread over the interval, no overlapping runs of one job, global and
-// per-host concurrency limits, lag reported.
+// per-host concurrency limits, lag reported. On fake time: every duration is exact.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Scheduler, spreadFraction } from '../../src/health/scheduler.js';
+import { delay, useFakeTime } from '../helpers/fake-time.js';
 
-test('first runs are spread over the interval, not all at once', async () => {
-  const starts: number[] = [];
+test("first runs are spread over the interval, each at its id's offset", async (t) => {
+  const time = useFakeTime(t);
+  const first = new Map<string, number>();
   const s = new Scheduler({ concurrency: 1000, perHost: 1000 });
-  const t0 = performance.now();
   for (let i = 0; i < 200; i++) {
-    s.add({ id: `check-${i}`, intervalMs: 1000, host: null, run: async () => void starts.push(performance.now() - t0) });
+    const id = `check-${i}`;
+    s.add({ id, intervalMs: 1000, host: null, run: async () => void (first.has(id) || first.set(id, time.now())) });
   }
   s.start();
-  await sleep(1100);
+  await time.advance(1000);
   await s.stop();
-  assert.ok(starts.length >= 200, `${starts.length} runs`);
-  // The first runs span most of the interval (a lower bound: a loaded machine only delays timers).
-  const first = starts.slice(0, 200);
-  assert.ok(Math.max(...first) - Math.min(...first) >= 700, `first runs spread over ${Math.max(...first) - Math.min(...first)} ms`);
+  assert.equal(first.size, 200, 'every check ran within its first interval');
+  // Each first run comes at its offset (the clock moves in 1 ms steps, so within 1 ms of it).
+  for (const [id, at] of first) {
+    const offset = spreadFraction(id) * 1000;
+    assert.ok(at >= offset && at <= Math.ceil(offset), `${id} first ran at ${at} ms, its offset is ${offset} ms`);
+  }
   // The offsets themselves: ten tenths of the interval each hold some of 200 ids.
   const buckets = new Array(10).fill(0) as number[];
   for (let i = 0; i < 200; i++) buckets[Math.floor(spreadFraction(`check-${i}`) * 10)]!++;
@@ -34,10 +37,11 @@ test("a check's offset is a pure function of its id: the same in another process
   assert.notEqual(here[0], here[1], 'different ids, different offsets');
 });
 
-test('a run still going when its next turn comes is skipped, never overlapped', async () => {
+test('a run still going when its next turn comes is skipped, never overlapped', async (t) => {
+  const time = useFakeTime(t);
   let running = 0;
   let maxRunning = 0;
-  let runs = 0;
+  const starts: number[] = [];
   const overlaps: string[] = [];
   const s = new Scheduler({ concurrency: 10, perHost: 10, onOverlap: (id) => overlaps.push(id) });
   s.add(
@@ -46,25 +50,29 @@ test('a run still going when its next turn comes is skipped, never overlapped', 
       intervalMs: 100,
       host: null,
       run: async () => {
-        runs++;
+        starts.push(time.now());
         running++;
         maxRunning = Math.max(maxRunning, running);
-        await sleep(350);
+        await delay(350);
         running--;
       },
     },
     0,
   );
   s.start();
-  await sleep(1000);
-  await s.stop();
+  await time.advance(1000);
+  const stopped = s.stop();
+  await time.advance(150); // the run started at 800 ms ends at 1150 ms
+  await stopped;
   assert.equal(maxRunning, 1);
-  assert.ok(runs >= 2 && runs <= 3, `${runs} runs`);
-  assert.ok(overlaps.length >= 5, `${overlaps.length} skipped turns`);
+  // Turns every 100 ms; a 350 ms run covers the next three, so runs start at 0, 400 and 800.
+  assert.deepEqual(starts, [0, 400, 800]);
+  assert.equal(overlaps.length, 8, 'turns at 100-300, 500-700, 900 and 1000 ms skipped');
   assert.equal(s.stats().overlapsSkipped, overlaps.length);
 });
 
-test('the global limit and the per-host limit hold; every due run still starts', async () => {
+test('the global limit and the per-host limit hold; every due run still starts', async (t) => {
+  const time = useFakeTime(t);
   let global = 0;
   let globalMax = 0;
   const perHost = new Map<string, { now: number; max: number }>();
@@ -84,7 +92,7 @@ test('the global limit and the per-host limit hold; every due run still starts',
           h.now++;
           globalMax = Math.max(globalMax, global);
           h.max = Math.max(h.max, h.now);
-          await sleep(20);
+          await delay(20);
           global--;
           h.now--;
           done++;
@@ -94,56 +102,61 @@ test('the global limit and the per-host limit hold; every due run still starts',
     );
   }
   s.start();
-  for (let i = 0; i < 100 && done < 40; i++) await sleep(20);
-  await s.stop();
+  // 40 runs of 20 ms, 6 at a time (4 hosts × 2 would allow 8): 7 rounds, done by 140 ms.
+  await time.advance(140);
   assert.equal(done, 40);
+  await s.stop();
   assert.equal(globalMax, 6);
   for (const [host, h] of perHost) assert.equal(h.max, 2, host);
 });
 
-test('lag is reported per run: small when idle, and it includes waiting for a slot', async () => {
+test('lag is reported per run: none when a slot is free, and it includes waiting for a slot', async (t) => {
+  const time = useFakeTime(t);
   const lags: number[] = [];
   const s = new Scheduler({ concurrency: 1, perHost: 1, onLag: (ms) => lags.push(ms) });
-  for (let i = 0; i < 3; i++) s.add({ id: `l${i}`, intervalMs: 60_000, host: null, run: () => sleep(100) }, 50);
+  for (let i = 0; i < 3; i++) s.add({ id: `l${i}`, intervalMs: 60_000, host: null, run: () => delay(100) }, 50);
   s.start();
-  await sleep(450);
+  await time.advance(350);
   await s.stop();
-  assert.equal(lags.length, 3);
-  lags.sort((a, b) => a - b);
-  assert.ok(lags[2]! >= 180, `third waited for two runs: ${lags[2]}`);
-  // Relative, so a loaded machine (late timers for all three) does not fail it.
-  assert.ok(lags[2]! - lags[0]! >= 150, `first lag ${lags[0]}, third ${lags[2]}: the wait for a slot is counted`);
+  // All three due at 50 ms, one slot: the second waits for one run, the third for two.
+  assert.deepEqual(lags, [0, 100, 200]);
 });
 
-test('removed jobs stop running', async () => {
+test('removed jobs stop running', async (t) => {
+  const time = useFakeTime(t);
   let runs = 0;
   const s = new Scheduler({ concurrency: 4, perHost: 4 });
   s.add({ id: 'gone', intervalMs: 100, host: null, run: async () => void runs++ }, 0);
   s.start();
-  for (let i = 0; i < 100 && runs === 0; i++) await sleep(10);
-  assert.ok(runs > 0);
+  await time.advance(150);
+  assert.equal(runs, 2, 'turns at 0 and 100 ms');
   assert.equal(s.remove('gone'), true);
-  const before = runs;
-  await sleep(300);
-  assert.equal(runs, before);
+  await time.advance(1000);
+  assert.equal(runs, 2, 'no turn in the ten intervals after removal');
   await s.stop();
 });
 
-test('stop() waits for runs in progress', async () => {
-  let started = false;
+test('stop() waits for runs in progress', async (t) => {
+  const time = useFakeTime(t);
   let finished = false;
+  let stopped = false;
   const s = new Scheduler({ concurrency: 4, perHost: 4 });
-  s.add({ id: 'long', intervalMs: 60_000, host: null, run: async () => { started = true; await sleep(200); finished = true; } }, 0);
+  s.add({ id: 'long', intervalMs: 60_000, host: null, run: async () => { await delay(200); finished = true; } }, 0);
   s.start();
-  for (let i = 0; i < 200 && !started; i++) await sleep(5);
-  assert.equal(started, true);
-  assert.equal(finished, false, 'stop() is called while the run is under way');
-  await s.stop();
+  await time.advance(1);
+  assert.equal(s.isRunning('long'), true);
+  const stopping = s.stop().then(() => (stopped = true));
+  await time.advance(198);
+  assert.equal(stopped, false, 'stop() still waiting while the run is under way');
+  await time.advance(1);
+  await stopping;
   assert.equal(finished, true);
 });
 
 test('a turn due exactly when the loop wakes (after a stall) runs once, not twice', async (t) => {
-  // A fake clock: the loop "stalls" for exactly two intervals, so the next turn lands on now.
+  // The loop "stalls" for exactly two intervals: its clock jumps to the next turn's due time
+  // before its timer fires, so the next turn lands on now.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   let now = 1000;
   t.mock.method(performance, 'now', () => now);
   let runs = 0;
@@ -151,10 +164,11 @@ test('a turn due exactly when the loop wakes (after a stall) runs once, not twic
   const s = new Scheduler({ concurrency: 10, perHost: 10, onOverlap: (id) => overlaps.push(id) });
   s.add({ id: 'a', intervalMs: 100, host: null, run: async () => void runs++ }, 0);
   s.start();
-  for (let i = 0; i < 100 && runs === 0; i++) await sleep(5);
+  t.mock.timers.tick(0);
   assert.equal(runs, 1);
+  await new Promise((r) => setImmediate(r)); // the first run ends
   now = 1200;
-  await sleep(150);
+  t.mock.timers.tick(100); // the timer set for 1100 fires, late
   await s.stop();
   assert.equal(runs, 2, 'one run for the stalled turn');
   assert.deepEqual(overlaps, [], 'and not counted as an overlap of itself');

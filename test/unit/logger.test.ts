@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import type { App } from '../../src/app.js';
 import { createLogger, wantsPretty } from '../../src/observability/logger.js';
 import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 type Line = Record<string, unknown>;
 
@@ -82,8 +83,7 @@ describe('logger', () => {
         const res = await postJson(`${app.url}/logs`, Array.from({ length: 50 }, (_, j) => ({ message: `r${i}-${j}`, level: 'error' })));
         assert.equal(res.status, 202);
       }
-      for (let i = 0; i < 100 && app.pool.stats().committedRecords < 1000; i++) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(app.pool.stats().committedRecords, 1000);
+      await waitFor('1000 records committed', () => app.pool.stats().committedRecords === 1000);
       assert.deepEqual(lines.slice(before), [], '1000 records in 20 requests, 0 log lines');
     } finally {
       await app.stop();

@@ -36,14 +36,12 @@ interface Subject {
   buffer: RecordBuffer;
   /** Frees room for `n` records the way the pipeline does (take; for the WAL, cut and start). */
   free(n: number): void;
-  /** Waits until `n` records are takeable (the WAL's are once fsynced). */
-  settle(): Promise<void>;
 }
 
 const subjects: Record<string, (maxWaitingBytes: number) => Promise<Subject>> = {
   memory: async (maxWaitingBytes) => {
     const buffer = new MemoryBuffer({ maxRecords: 10, maxBytes: 1e9, retryAfterSeconds: 1, maxWaitingBytes });
-    return { buffer, free: (n) => void buffer.take(n, Infinity), settle: async () => undefined };
+    return { buffer, free: (n) => void buffer.take(n, Infinity) };
   },
   wal: async (maxWaitingBytes) => {
     const d = tempDir('sluice-wait-');
@@ -64,7 +62,6 @@ const subjects: Record<string, (maxWaitingBytes: number) => Promise<Subject>> = 
         const id = buffer.cut();
         buffer.started({ id, records: t.records, bytes: t.bytes, createdAt: 0, trigger: 'size', tickets: [], links: [] });
       },
-      settle: () => new Promise((r) => setTimeout(r, 50)),
     };
   },
 };
@@ -90,14 +87,12 @@ for (const [name, make] of Object.entries(subjects)) {
       assert.equal(s.buffer.stats().waiting, 2);
       // The first in an empty line is parsed at once (it may well fit); the ones behind it wait unparsed.
       assert.deepEqual([a.parses, b.parses], [1, 0]);
-      await s.settle();
       s.free(3); // room for 3: the head (4 records) still does not fit
       assert.deepEqual([a.parses, b.parses], [1, 0]);
       assert.equal(s.buffer.stats().waiting, 2);
       s.free(7);
       await Promise.all([pa, pb]);
       assert.deepEqual([a.parses, b.parses], [1, 1], 'each parsed once');
-      await s.settle();
       const taken = s.buffer.take(100, Infinity).records.map((r) => r.id);
       assert.deepEqual(taken, ['r100', 'r101', 'r102', 'r103', 'r200', 'r201']);
     });
@@ -112,13 +107,11 @@ for (const [name, make] of Object.entries(subjects)) {
       const badRejected = assert.rejects(s.buffer.pushDeferred(bad, { timeoutMs: 5000 }), (err: unknown) => err instanceof SluiceError && err.statusCode === 400);
       const pGood = s.buffer.pushDeferred(good, { timeoutMs: 5000 });
       assert.equal(bad.parses, 0);
-      await s.settle();
       s.free(10);
       await Promise.all([pFirst, badRejected, pGood]);
       assert.equal(bad.parses, 1);
       assert.deepEqual(good.records?.map((r) => r.id), ['r200', 'r201']);
       assert.equal(s.buffer.stats().waiting, 0);
-      await s.settle();
       assert.deepEqual(s.buffer.take(100, Infinity).records.map((r) => r.id), ['r100', 'r200', 'r201'], 'nothing of the bad request admitted');
     });
 
@@ -133,7 +126,6 @@ for (const [name, make] of Object.entries(subjects)) {
       await assert.rejects(s.buffer.pushDeferred(c, { timeoutMs: 5000 }), (err: unknown) => err instanceof SluiceError && err.code === 'SLUICE_ERR_BUFFER_FULL');
       assert.equal(c.parses, 0, 'refused without being parsed');
       assert.equal(s.buffer.stats().waiting, 2);
-      await s.settle();
       s.free(10);
       await Promise.all([pa, pb]);
       assert.deepEqual([a.parses, b.parses], [1, 1]);
@@ -145,7 +137,6 @@ for (const [name, make] of Object.entries(subjects)) {
       const big = request(50, 100, 50_000);
       const p = s.buffer.pushDeferred(big, { timeoutMs: 5000 });
       assert.equal(s.buffer.stats().waiting, 1);
-      await s.settle();
       s.free(10);
       await p;
       assert.equal(big.records?.length, 50);
@@ -158,7 +149,6 @@ for (const [name, make] of Object.entries(subjects)) {
       const small = request(1, 200);
       const pHead = assert.rejects(s.buffer.pushDeferred(head, { timeoutMs: 150 }), /buffer full/);
       const pSmall = s.buffer.pushDeferred(small, { timeoutMs: 5000 });
-      await s.settle();
       s.free(2); // room for 2: not for the head's 8, enough for the 1 behind it
       assert.equal(s.buffer.stats().waiting, 2);
       const started = performance.now();

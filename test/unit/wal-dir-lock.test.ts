@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { lockDir } from '../../src/pipeline/wal/dir-lock.js';
 import { WalBuffer } from '../../src/pipeline/wal/wal-buffer.js';
 import { tempDir } from '../helpers/app.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const dirs: Array<() => void> = [];
 after(() => dirs.forEach((d) => d()));
@@ -95,8 +96,7 @@ describe('wal.dir lock', () => {
     const held = await lockDir(dir, { staleMs: 200 });
     const old = new Date(Date.now() - 60_000);
     utimesSync(join(dir, 'LOCK'), old, old);
-    await new Promise((r) => setTimeout(r, 150));
-    assert.ok(Date.now() - statSync(join(dir, 'LOCK')).mtimeMs < 1000, 'touched by the heartbeat');
+    await waitFor('the heartbeat to touch the lock', () => Date.now() - statSync(join(dir, 'LOCK')).mtimeMs < 1000);
     await held.release();
   });
 });

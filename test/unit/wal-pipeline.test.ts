@@ -17,6 +17,7 @@ import type { LogRecord } from '../../src/record.js';
 import type { Batch } from '../../src/batch.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { tempDir } from '../helpers/app.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const dirs: Array<() => void> = [];
 after(() => dirs.forEach((d) => d()));
@@ -39,14 +40,6 @@ function cutsOnDisk(dir: string): string[] {
     }
   }
   return out;
-}
-
-/** Polls `cond` until it holds; fails with `what` after a generous deadline (a loaded machine is slow, never wrong). */
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  for (const deadline = Date.now() + ms; !cond(); ) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 async function pipeline(sink: Sink, opts: { maxRetries?: number } = {}) {
@@ -86,7 +79,7 @@ describe('WAL + batcher + writer pool', () => {
     walDir = p.walDir;
     await Promise.all([p.wal.push(many(15), 1500, { timeoutMs: 0 }), p.wal.push(many(7, 15), 700, { timeoutMs: 0 })]);
     // The last two records go out on the batcher's timer: wait until every record reached the sink.
-    await until(() => p.pool.stats().committedRecords === 22, 'all 22 records are committed');
+    await waitFor('all 22 records are committed', () => p.pool.stats().committedRecords === 22, 10_000);
     await p.pool.idle();
     assert.deepEqual(seen.map((s) => s.id.split('-').slice(2).join('-')), ['0-10', '10-20', '20-22']);
     assert.ok(seen.every((s) => s.cutOnDisk), 'cut frame was on disk at write time');
@@ -100,7 +93,7 @@ describe('WAL + batcher + writer pool', () => {
     const p = await pipeline(sink);
     await p.wal.push(many(5), 500, { timeoutMs: 0 });
     // Every record fails: the batch is narrowed down to its 5 records, each dead-lettered.
-    await until(() => p.pool.stats().deadLetteredBatches === 5, 'every record is dead-lettered');
+    await waitFor('every record is dead-lettered', () => p.pool.stats().deadLetteredBatches === 5, 10_000);
     await p.pool.idle();
     assert.equal(readFileSync(p.deadLetterFile, 'utf8').trim().split('\n').length, 5);
     assert.equal(p.wal.walStats().unsettledBatches, 0);
@@ -116,7 +109,7 @@ describe('WAL + batcher + writer pool', () => {
     const p = await pipeline(sink);
     await p.wal.push(many(25), 2500, { timeoutMs: 0 });
     // Two writers are stuck in the sink and the third batch (cut on the batcher's timer) is sealed or queued.
-    await until(() => p.wal.walStats().unsettledBatches === 3 && p.pool.stats().inFlight.length === 2, 'three batches are cut and two are in the sink');
+    await waitFor('three batches are cut and two are in the sink', () => p.wal.walStats().unsettledBatches === 3 && p.pool.stats().inFlight.length === 2, 10_000);
     p.batcher.drain();
     p.pool.abortAll('deadline');
     await p.pool.idle();

@@ -12,6 +12,7 @@ import { WriterPool } from '../../src/pipeline/writer-pool.js';
 import type { LogRecord } from '../../src/record.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { tempDir } from '../helpers/app.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** A sink that fails in scripted ways: each call takes the next step of the script. */
 class ScriptedSink implements Sink {
@@ -110,9 +111,13 @@ describe('WriterPool', () => {
 
   test('at the deadline (no WAL) only a batch whose write reached the sink is checked with wasCommitted; queued ones are dead-lettered at once', { timeout: 10_000 }, async () => {
     const asked: string[] = [];
+    const writing: string[] = [];
     const sink: Sink = {
       name: 'slow',
-      writeBatch: (_b, signal) => new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(new Error('cut')))),
+      writeBatch: (b, signal) => {
+        writing.push(b.id);
+        return new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(new Error('cut'))));
+      },
       wasCommitted: async (id) => {
         asked.push(id);
         return id === 'w0';
@@ -121,7 +126,7 @@ describe('WriterPool', () => {
     };
     const { p } = pool(sink, { writers: 1 });
     for (let i = 0; i < 3; i++) p.submit(batch(`w${i}`));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the first write to reach the sink', () => writing.length === 1);
     p.abortAll('deadline');
     await p.idle();
     assert.deepEqual(asked, ['w0']);
@@ -230,17 +235,13 @@ describe('WriterPool', () => {
     const { p, metrics } = pool(sink, { writers: 2, maxRetries: 3, threshold: 3, halfOpenAfterMs, logger });
     ref.p = p;
     const transitions = () => events.flatMap((e) => ('transition' in e ? [e.transition] : []));
-    // Within the test's timeout: with halfOpenAfterMs = 40 this takes well under a second.
-    const waitFor = async (cond: () => boolean, what: string): Promise<void> => {
-      for (const deadline = Date.now() + 4_000; !cond(); await new Promise((r) => setTimeout(r, 2))) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}: ${transitions().join(' ')}`);
-      }
-    };
+    // With halfOpenAfterMs = 40 this takes well under a second.
+    const until = (cond: () => boolean, what: string) => waitFor(() => `${what}: ${transitions().join(' ')}`, cond, 4_000);
     for (let i = 0; i < 4; i++) p.submit(batch(`o${i}`));
-    await waitFor(() => p.breakerState === 'open', 'the breaker opens');
+    await until(() => p.breakerState === 'open', 'the breaker opens');
     assert.equal((await metrics.registry.getSingleMetric('sluice_circuit_state')!.get()).values[0]!.value, 1, 'the gauge says open');
     // An outage far longer than maxRetries × delays: three failed probes, and nothing dead-lettered.
-    await waitFor(() => transitions().filter((t) => t === 'half-open').length >= 3 && p.breakerState === 'open', 'three probes failed');
+    await until(() => transitions().filter((t) => t === 'half-open').length >= 3 && p.breakerState === 'open', 'three probes failed');
     assert.equal(p.stats().deadLetteredBatches, 0);
     healthy = true;
     await p.idle();

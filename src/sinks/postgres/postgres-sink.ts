@@ -1,26 +1,25 @@
 // The PostgreSQL sink: each batch in one transaction that records its batch id and COPYs each
 // record type into its table, so a retry after a lost COMMIT reply is recognised, not repeated.
-// With no URL configured it starts (and at close stops) the embedded PostgreSQL.
+// The database itself (server, pool, migrations, maintenance) is a PostgresDatabase it is given.
 import { finished } from 'node:stream/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Logger } from 'pino';
 import { PermanentSinkError, errorMessage } from '../../errors.js';
 import type { RecordType, SluiceRecord } from '../../record.js';
 import type { Sink, SinkBatch, SinkHealth } from '../sink.js';
-import type { PostgresConfig, RetentionConfig } from './config.js';
 import { BinaryWriter, TABLES, copySql, encodeRows, type CopyFormat } from './copy-encode.js';
-import { URL_FILE, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
-import { migrate, type MigrateResult } from './migrate.js';
-import { maintainLogPartitions, type PartitionReport } from './partitions.js';
-import { withTimeout } from '../../timeout.js';
-import { safeUrl } from '../../url-password.js';
+import type { PostgresDatabase } from '../../postgres/database.js';
 
-export interface PostgresSinkOptions extends PostgresConfig {
-  retention: RetentionConfig;
-  /** writers.count, to size the pool when poolSize is 0. */
-  writers: number;
+export interface PostgresSinkOptions {
+  /** Built by the composition root; the sink writes through its pool. */
+  database: PostgresDatabase;
+  copyFormat: CopyFormat;
+  dedupe: boolean;
+  statementTimeoutMs: number;
   logger: Logger;
+  /** start() starts the database and close() closes it (a sink on its own: tests, benchmarks). */
+  ownsDatabase?: boolean;
 }
 
 export interface PostgresSinkStats {
@@ -42,38 +41,20 @@ type TypedClient = pg.PoolClient & { connection?: { stream?: { destroy(err?: Err
 
 /** How long `wasCommitted` waits for a transaction still committing the same batch. */
 const WAS_COMMITTED_TIMEOUT_MS = 2000;
-/** After a failed maintenance run at start-up, the next try (the interval may be hours). */
-const MAINTENANCE_RETRY_MS = 30_000;
 
 export class PostgresSink implements Sink {
   readonly name = 'postgres';
-  private poolRef: pg.Pool | undefined;
-  private embedded: EmbeddedPostgres | undefined;
-  private maintenance: NodeJS.Timeout | undefined;
-  private retryMaintenance: NodeJS.Timeout | undefined;
-  private maintaining: Promise<unknown> = Promise.resolve();
+  readonly database: PostgresDatabase;
   private readonly staged = new WeakSet<pg.PoolClient>();
   private readonly spareEncoders: BinaryWriter[] = [];
   private readonly counters: PostgresSinkStats = { committedBatches: 0, duplicateBatches: 0, duplicateRecords: 0 };
   private readonly copyFormat: CopyFormat;
   private readonly log: Logger;
-  /** What start() found and applied. */
-  migration: MigrateResult | undefined;
 
   constructor(private readonly opts: PostgresSinkOptions) {
+    this.database = opts.database;
     this.copyFormat = opts.copyFormat;
     this.log = opts.logger;
-  }
-
-  /** The connection pool (valid after start()); the health checker uses it for its tables. */
-  get pool(): pg.Pool {
-    if (!this.poolRef) throw new Error('PostgresSink.pool used before start()');
-    return this.poolRef;
-  }
-
-  /** The URL in use (the embedded server's once started); contains the password. */
-  get url(): string {
-    return this.embedded?.url ?? this.opts.url;
   }
 
   stats(): PostgresSinkStats {
@@ -81,51 +62,13 @@ export class PostgresSink implements Sink {
   }
 
   async start(): Promise<void> {
-    let url = this.opts.url;
-    if (url === '') {
-      this.embedded = await startEmbeddedPostgres({ dataDir: this.opts.embeddedDataDir, port: this.opts.embeddedPort, logger: this.log });
-      url = this.embedded.url;
-    }
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: this.opts.poolSize > 0 ? this.opts.poolSize : this.opts.writers + 2,
-      connectionTimeoutMillis: this.opts.connectTimeoutMs,
-      statement_timeout: this.opts.statementTimeoutMs > 0 ? this.opts.statementTimeoutMs : undefined,
-      keepAlive: true,
-      idleTimeoutMillis: 30_000,
-      application_name: 'sluice',
-    });
-    // An idle connection dropped by a restarting server is not our error to crash on; the next
-    // checkout simply opens a new one.
-    pool.on('error', (err) => this.log.warn({ err: errorMessage(err) }, 'postgres: idle connection lost'));
-    this.poolRef = pool;
-    try {
-      const m = await migrate(pool);
-      this.migration = m;
-      if (m.applied.length > 0) this.log.info({ applied: m.applied, version: m.version }, 'postgres: schema migrated');
-      // Not a reason to refuse to start: maintenance needs short exclusive locks that a long
-      // query or another collector's COPY can hold past lock_timeout, and until it runs new
-      // rows simply land in logs_default (moved into their partition by the next run).
-      await this.maintain().catch((err: unknown) => {
-        this.log.warn({ err: errorMessage(err) }, `postgres: partition maintenance failed at start-up (rows go to logs_default meanwhile); retrying in ${MAINTENANCE_RETRY_MS / 1000} s`);
-        this.retryMaintenance = setTimeout(() => this.runMaintenance(), MAINTENANCE_RETRY_MS);
-        this.retryMaintenance.unref();
-      });
-    } catch (err) {
-      await this.close();
-      throw new Error(`postgres at ${safeUrl(url)}: ${errorMessage(err)}`, { cause: err });
-    }
-    this.maintenance = setInterval(() => this.runMaintenance(), this.opts.retention.intervalMs);
-    this.maintenance.unref();
-    if (this.embedded) {
-      const dir = this.embedded.dataDir;
-      this.log.info(
-        { database: 'embedded', url: safeUrl(url), dataDir: dir },
-        `postgres: using the embedded PostgreSQL (data in ${dir}; psql "$(cat ${dir}/${URL_FILE})" to look); set DATABASE_URL=postgres://user:pass@host:5432/db to use your own`,
-      );
-    } else {
-      this.log.info({ database: safeUrl(url) }, `postgres: using ${safeUrl(url)}`);
-    }
+    if (this.opts.ownsDatabase) await this.database.start();
+  }
+
+  /** The pool, or a transient error while the database is not connected (the writer pool retries, its breaker holds). */
+  private get pool(): pg.Pool {
+    if (!this.database.connected) throw new Error(`postgres: not connected: ${this.database.notConnectedReason}`);
+    return this.database.pool;
   }
 
   async wasCommitted(batchId: string): Promise<boolean> {
@@ -142,24 +85,6 @@ export class PostgresSink implements Sink {
       await client.query('ROLLBACK').catch(() => undefined);
       client.release();
     }
-  }
-
-  private runMaintenance(): void {
-    this.maintaining = this.maintain().then(
-      () => undefined,
-      (err: unknown) => this.log.warn({ err: errorMessage(err) }, 'postgres: partition maintenance failed; will retry'),
-    );
-  }
-
-  /** Creates partitions ahead and drops those past retention (also run every retention.intervalMs). */
-  async maintain(now?: number): Promise<PartitionReport> {
-    const report = await maintainLogPartitions(this.pool, {
-      retentionDays: this.opts.retention.days,
-      daysAhead: this.opts.partitionDaysAhead,
-      ...(now === undefined ? {} : { now }),
-    });
-    if (report.created.length + report.dropped.length + report.purged > 0) this.log.info(report, 'postgres: log partitions maintained');
-    return report;
   }
 
   async writeBatch(batch: SinkBatch, signal: AbortSignal): Promise<void> {
@@ -253,26 +178,12 @@ export class PostgresSink implements Sink {
     this.staged.add(client);
   }
 
-  async health(): Promise<SinkHealth> {
-    if (!this.poolRef) return { ok: false, reason: 'not started' };
-    const ms = this.opts.connectTimeoutMs;
-    try {
-      await withTimeout(this.poolRef.query('SELECT 1'), ms, () => {
-        throw new Error(`no answer within ${ms} ms`);
-      });
-      return { ok: true };
-    } catch (err) {
-      return { ok: false, reason: `postgres: ${errorMessage(err) || (err as { code?: string }).code || 'connection failed'}` };
-    }
+  health(): Promise<SinkHealth> {
+    return this.database.health();
   }
 
   async close(): Promise<void> {
-    clearInterval(this.maintenance);
-    clearTimeout(this.retryMaintenance);
-    await this.maintaining;
-    const pool = this.poolRef;
-    if (pool && !pool.ended) await pool.end();
-    await this.embedded?.stop();
+    if (this.opts.ownsDatabase) await this.database.close();
   }
 }
 

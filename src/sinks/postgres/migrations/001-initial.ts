@@ -1,6 +1,6 @@
 // Migration 1: the tables every sink write and the health checker use. Kept as a TypeScript
 // string because tsc does not copy .sql files into dist/. Never edit an applied migration: add one.
-import type { Migration } from './migration.js';
+import type { Migration } from '../../../postgres/migration.js';
 
 export const initialSchema: Migration = {
   version: 1,

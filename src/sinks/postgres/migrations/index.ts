@@ -1,6 +1,8 @@
-// Every migration, in order. Add a file per migration and list it here.
+// The sink's migrations (its tables: logs, health_pings, check_results, batch and record ids,
+// and the read API's indexes on logs). Add a file per migration and list it here; health
+// lists its own beside its SQL.
+import type { Migration } from '../../../postgres/migration.js';
 import { initialSchema } from './001-initial.js';
-import { checkState } from './002-check-state.js';
-import type { Migration } from './migration.js';
+import { queryIndexes } from './003-query-indexes.js';
 
-export const MIGRATIONS: readonly Migration[] = [initialSchema, checkState];
+export const SINK_MIGRATIONS: readonly Migration[] = [initialSchema, queryIndexes];

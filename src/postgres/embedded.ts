@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { withTimeout } from '../../timeout.js';
+import { withTimeout } from '../timeout.js';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;

@@ -1,8 +1,7 @@
 // Applies the schema migrations in order, each once, under a PostgreSQL advisory lock so that
 // several collectors (or `sluice migrate`) starting together take turns instead of racing.
 import type { Pool, PoolClient } from 'pg';
-import { MIGRATIONS } from './migrations/index.js';
-import type { Migration } from './migrations/migration.js';
+import type { Migration } from './migration.js';
 
 /** pg_advisory_lock(key1, key2) keys: 'sluc' as an int4, then one number per lock. */
 export const ADVISORY_LOCK_CLASS = 0x736c7563;
@@ -16,7 +15,7 @@ export interface MigrateResult {
   version: number;
 }
 
-export async function migrate(pool: Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrateResult> {
+export async function migrate(pool: Pool, migrations: readonly Migration[]): Promise<MigrateResult> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {

@@ -1,6 +1,6 @@
 // Migration 2: the health checker's per-check state (up/down/degraded/unknown and since when),
 // so a restart resumes from the last known state instead of alerting on every check again.
-import type { Migration } from './migration.js';
+import type { Migration } from '../../postgres/migration.js';
 
 export const checkState: Migration = {
   version: 2,

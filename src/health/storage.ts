@@ -1,0 +1,19 @@
+// Where health keeps its checks, states and results, chosen by the composition root: the
+// PostgreSQL tables (results as the pipeline stored them), or a JSON file and a memory ring.
+import { join } from 'node:path';
+import type pg from 'pg';
+import { MemoryHistory, PostgresHistory, type CheckHistory } from './history.js';
+import { FileCheckStore, PostgresCheckStore, type CheckStore } from './store.js';
+
+export interface HealthStorage {
+  store: CheckStore;
+  history: CheckHistory;
+}
+
+export function postgresHealthStorage(pool: pg.Pool): HealthStorage {
+  return { store: new PostgresCheckStore(pool), history: new PostgresHistory(pool) };
+}
+
+export function fileHealthStorage(health: { dataDir: string; historySize: number }): HealthStorage {
+  return { store: new FileCheckStore(join(health.dataDir, 'checks.json')), history: new MemoryHistory(health.historySize) };
+}

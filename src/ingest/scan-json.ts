@@ -1,0 +1,223 @@
+// Walks a JSON or NDJSON body's bytes without decoding or building any value: finds where each record starts and
+// ends and counts what it would cost (records, nesting depth, keys and items), so a request past
+// a limit is refused before JSON.parse builds it, and a large one can be parsed a slice at a time.
+// (JSON.parse of 10 MB of `{}` builds 3.4M objects; of 5M nested `[`, it holds the loop ~20 s.)
+// The walk itself is resumable, so a large body is scanned a slice at a time too.
+
+/** Limits checked while scanning; the caller names their config keys. */
+export interface ScanLimits {
+  maxRecords: number;
+  maxDepth: number;
+  /** Keys, array items and nested objects/arrays of one record, counted together at every depth. */
+  maxKeys: number;
+}
+
+/** Why a scan stopped early: `record` is 0-based (array index, or NDJSON line - 1). */
+export type ScanProblem = { kind: 'records'; count: number } | { kind: 'depth' | 'keys'; record: number };
+
+/**
+ * A body's records as [start, end) byte spans. `array`: a top-level JSON array (spans
+ * are its elements); otherwise one JSON value, or NDJSON lines (`lines` holds their numbers).
+ * `malformed`: the outer structure cannot be valid JSON, so the caller parses the whole text
+ * to report JSON.parse's own message.
+ */
+export interface Scan {
+  array: boolean;
+  starts: number[];
+  ends: number[];
+  lines?: number[];
+  malformed: boolean;
+}
+
+const NEWLINE = 10, QUOTE = 34, BACKSLASH = 92, COLON = 58, COMMA = 44;
+const LBRACE = 123, RBRACE = 125, LBRACKET = 91, RBRACKET = 93;
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/** Index just past the string that opens at `i`, or `end` when it does not close before `end`. */
+function skipString(text: Buffer, i: number, end: number): number {
+  let j = i + 1;
+  for (;;) {
+    const q = text.indexOf(QUOTE, j);
+    if (q === -1 || q >= end) return end;
+    let k = q - 1;
+    while (text[k]! === BACKSLASH) k--;
+    if ((q - 1 - k) % 2 === 0) return q + 1; // an odd run of backslashes escapes the quote
+    j = q + 1;
+  }
+}
+
+function blank(text: Buffer, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (!isSpace(text[k]!)) return false;
+  return true;
+}
+
+/**
+ * Scans a body in steps. `step(chars)` walks about `chars` more characters and returns true
+ * once the scan is over: then `problem` or `scan` holds the outcome.
+ */
+export class BodyScanner {
+  problem: ScanProblem | undefined;
+  scan: Scan | undefined;
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly lines: number[] = [];
+  private readonly array: boolean;
+  /** Next character to look at. */
+  private i = 0;
+  // The walk of the current record (array element, NDJSON line or the one value).
+  private depth = 0;
+  private keys = 0;
+  /** Whether each open level is an array (its commas count items); bounded by maxDepth. */
+  private readonly arrays: boolean[] = [];
+  /** Start of the current array element; NDJSON: number of the current line. */
+  private start = 0;
+  private line = 0;
+
+  constructor(
+    private readonly text: Buffer,
+    private readonly ndjson: boolean,
+    private readonly limits: ScanLimits,
+  ) {
+    let i = 0;
+    while (!ndjson && i < text.length && isSpace(text[i]!)) i++;
+    this.array = !ndjson && text[i]! === LBRACKET;
+    if (this.array) {
+      // The outer array is level 1: an element's own containers open at 2 and deeper.
+      this.depth = 1;
+      this.i = this.start = i + 1;
+    }
+  }
+
+  step(chars: number): boolean {
+    if (this.problem || this.scan) return true;
+    const stop = Math.min(this.text.length, this.i + chars);
+    if (this.ndjson) this.lineSteps(stop);
+    else if (this.array) this.arraySteps(stop);
+    else if (this.walk(stop, 0) !== 'more' && !this.problem) this.scan = { array: false, starts: [0], ends: [this.text.length], malformed: false };
+    return this.problem !== undefined || this.scan !== undefined;
+  }
+
+  /** Walks one value from `this.i` up to `to` (or to the bracket closing level `outer`). */
+  private walk(to: number, outer: number): 'done' | 'closed' | 'more' | 'problem' {
+    const { text, limits, arrays } = this;
+    let record = this.ndjson ? this.line - 1 : this.starts.length;
+    let depth = this.depth;
+    let keys = this.keys;
+    let i = this.i;
+    let outcome: 'done' | 'closed' | 'more' | 'problem' = 'more';
+    for (; i < to; i++) {
+      const c = text[i]!;
+      if (c === QUOTE) {
+        i = skipString(text, i, this.ndjson ? to : text.length) - 1;
+      } else if (c === LBRACE || c === LBRACKET) {
+        depth++;
+        arrays[depth] = c === LBRACKET;
+        if (depth - outer > limits.maxDepth) {
+          this.problem = { kind: 'depth', record };
+          return 'problem';
+        }
+        if (++keys > limits.maxKeys) break;
+      } else if (c === RBRACE || c === RBRACKET) {
+        if (--depth < outer) {
+          outcome = 'closed';
+          break;
+        }
+      } else if (c === COMMA) {
+        if (outer === 1 && depth === 1) {
+          // An array element ends: record it and start counting the next one afresh.
+          this.starts.push(this.start);
+          this.ends.push(i);
+          if (this.starts.length > limits.maxRecords) {
+            this.problem = { kind: 'records', count: this.starts.length };
+            return 'problem';
+          }
+          this.start = i + 1;
+          record = this.starts.length;
+          keys = 0;
+          continue;
+        }
+        if (arrays[depth] === true && ++keys > limits.maxKeys) break;
+      } else if (c === COLON && ++keys > limits.maxKeys) break;
+    }
+    if (keys > limits.maxKeys) {
+      this.problem = { kind: 'keys', record };
+      return 'problem';
+    }
+    this.i = i;
+    this.depth = depth;
+    this.keys = keys;
+    if (outcome === 'more' && i >= text.length) outcome = 'done';
+    return outcome;
+  }
+
+  private arraySteps(stop: number): void {
+    const outcome = this.walk(stop, 1);
+    if (outcome === 'more' || outcome === 'problem') return;
+    // The array closed at this.i (or the text ended without closing it).
+    const { text, starts, ends } = this;
+    const closedAt = outcome === 'closed' ? this.i : -1;
+    let malformed = closedAt === -1 || text[closedAt]! !== RBRACKET || !blank(text, closedAt + 1, text.length);
+    const end = closedAt === -1 ? text.length : closedAt;
+    // `[]` holds no element; a blank element anywhere else (`[1,]`, `[,1]`) is not JSON.
+    if (!(starts.length === 0 && blank(text, this.start, end))) {
+      starts.push(this.start);
+      ends.push(end);
+      if (starts.length > this.limits.maxRecords) {
+        this.problem = { kind: 'records', count: starts.length };
+        return;
+      }
+      for (let r = 0; r < starts.length && !malformed; r++) if (blank(text, starts[r]!, ends[r]!)) malformed = true;
+    }
+    this.scan = { array: true, starts, ends, malformed };
+  }
+
+  private lineSteps(stop: number): void {
+    const { text } = this;
+    while (this.i <= text.length) {
+      if (this.i >= stop && this.i < text.length) return;
+      let end = text.indexOf(NEWLINE, this.i);
+      if (end === -1) end = text.length;
+      this.line++;
+      let s = this.i;
+      while (s < end && isSpace(text[s]!)) s++;
+      if (s < end) {
+        this.starts.push(this.i);
+        this.ends.push(end);
+        this.lines.push(this.line);
+        if (this.starts.length > this.limits.maxRecords) {
+          this.problem = { kind: 'records', count: this.starts.length };
+          return;
+        }
+        this.i = s;
+        this.depth = 0;
+        this.keys = 0;
+        if (this.walk(end, 0) === 'problem') return;
+      }
+      this.i = end + 1;
+    }
+    this.scan = { array: false, starts: this.starts, ends: this.ends, lines: this.lines, malformed: false };
+  }
+}
+
+function scanAll(text: Buffer, ndjson: boolean, limits: ScanLimits): Scan | ScanProblem {
+  const s = new BodyScanner(text, ndjson, limits);
+  while (!s.step(Number.MAX_SAFE_INTEGER));
+  return s.problem ?? s.scan!;
+}
+
+/** Splits a JSON body into records (the elements of a top-level array, or the one value) in one go. */
+export function scanJson(text: Buffer, limits: ScanLimits): Scan | ScanProblem {
+  return scanAll(text, false, limits);
+}
+
+/** Splits an NDJSON body into its non-blank lines (spans exclude the newline) in one go. */
+export function scanNdjson(text: Buffer, limits: ScanLimits): Scan | ScanProblem {
+  return scanAll(text, true, limits);
+}
+
+export function isProblem(s: Scan | ScanProblem): s is ScanProblem {
+  return 'kind' in s;
+}

@@ -1,0 +1,132 @@
+// Property-based checks (fast-check) over every parser and normaliser of untrusted input: the
+// JSON and NDJSON bodies, gzip/deflate, the config loader and the check definition schema.
+// Each property: bad input is a SluiceError with a 4xx status (or a list of problems), never
+// another error; what is accepted is all there (never accepted-then-dropped); and no single
+// input holds the loop past MAX_CASE_MS. Run briefly by test/unit/fuzz.test.ts, long by
+// bench/fuzz-long.ts.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync, gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { loadConfig } from '../../src/config/load.js';
+import { SluiceError } from '../../src/errors.js';
+import { parseCheck } from '../../src/health/check-schema.js';
+import { decodeBody } from '../../src/ingest/body.js';
+import { normaliseHealth, normaliseLog } from '../../src/ingest/normalise.js';
+import { parseBody, type ParseLimits } from '../../src/ingest/parse-body.js';
+
+/** The most one generated input may take: inputs are small, so anything near it is a stall. */
+export const MAX_CASE_MS = 250;
+const LIMITS: ParseLimits = { maxRecords: 1000, maxDepth: 16, maxKeys: 200 };
+
+function clientError(err: unknown): boolean {
+  return err instanceof SluiceError && err.statusCode >= 400 && err.statusCode < 500;
+}
+
+function timed<T>(what: string, f: () => T): T {
+  const t = performance.now();
+  const out = f();
+  const ms = performance.now() - t;
+  if (ms > MAX_CASE_MS) throw new Error(`${what} held the loop ${ms.toFixed(0)} ms`);
+  return out;
+}
+
+/** Parses, and says how many records were accepted, or 'refused' (a 4xx); rethrows anything else. */
+function outcome(body: Buffer, ndjson: boolean, health = false): number | 'refused' {
+  try {
+    return timed('parseBody', () => (health ? parseBody(body, ndjson, 1_700_000_000_000_000, normaliseHealth, LIMITS) : parseBody(body, ndjson, 1_700_000_000_000_000, normaliseLog, LIMITS))).records.length;
+  } catch (err) {
+    if (clientError(err)) return 'refused';
+    throw err;
+  }
+}
+
+const record = fc.oneof(
+  fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 8 }),
+  fc.record({ message: fc.string(), level: fc.constantFrom('info', 'warn', 3, 50, 'nope'), ts: fc.oneof(fc.integer(), fc.string(), fc.constant('2026-01-02T03:04:05Z')), id: fc.string() }, { requiredKeys: [] }),
+);
+
+/** Text near JSON: valid documents cut, spliced and sprinkled with structural characters. */
+const nearJson = fc.tuple(fc.json({ maxDepth: 4 }), fc.string({ unit: fc.constantFrom('[', ']', '{', '}', ',', ':', '"', '\\', '\n', ' ', 'a', '1', 'e', '-') }), fc.nat()).map(([j, noise, at]) => {
+  const cut = at % (j.length + 1);
+  return j.slice(0, cut) + noise + j.slice(cut);
+});
+
+export function properties(): Array<{ name: string; property: fc.IPropertyWithHooks<never> | fc.IAsyncPropertyWithHooks<never> | fc.IRawProperty<never, boolean> }> {
+  return [
+    {
+      name: 'a JSON array of objects is accepted whole or refused whole (4xx)',
+      property: fc.property(fc.array(record, { maxLength: 30 }), (recs) => {
+        const o = outcome(Buffer.from(JSON.stringify(recs)), false);
+        return o === 'refused' || o === recs.length;
+      }) as never,
+    },
+    {
+      name: 'NDJSON lines are accepted whole or refused whole (4xx), blank lines skipped',
+      property: fc.property(fc.array(record, { maxLength: 30 }), fc.constantFrom('\n', '\r\n', '\n\n'), (recs, sep) => {
+        const o = outcome(Buffer.from(recs.map((r) => JSON.stringify(r)).join(sep)), true);
+        return o === 'refused' || o === recs.length;
+      }) as never,
+    },
+    {
+      name: 'any text near JSON, as JSON or NDJSON, log or health: a count or a 4xx, never another error',
+      property: fc.property(nearJson, fc.boolean(), fc.boolean(), (text, ndjson, health) => {
+        outcome(Buffer.from(text), ndjson, health);
+        return true;
+      }) as never,
+    },
+    {
+      name: 'any bytes: a count or a 4xx',
+      property: fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (bytes, ndjson) => {
+        outcome(Buffer.from(bytes), ndjson);
+        return true;
+      }) as never,
+    },
+    {
+      name: 'gzip and deflate bodies, intact or damaged: decoded as sent, or a 4xx',
+      property: fc.asyncProperty(fc.json(), fc.constantFrom('gzip', 'deflate') as fc.Arbitrary<'gzip' | 'deflate'>, fc.nat(), fc.boolean(), async (json, enc, at, damage) => {
+        const packed = Buffer.from(enc === 'gzip' ? gzipSync(json) : deflateSync(json));
+        if (damage && packed.length > 0) packed[at % packed.length] = packed[at % packed.length]! ^ 0x5a;
+        try {
+          const out = await decodeBody(packed, enc, 64 * 1024);
+          return damage || out.toString('utf8') === json;
+        } catch (err) {
+          if (!clientError(err)) throw err;
+          return damage || Buffer.byteLength(json) > 64 * 1024;
+        }
+      }) as never,
+    },
+    {
+      name: 'the check schema: any value gives a check or problems naming fields, never a throw',
+      property: fc.property(
+        fc.oneof(
+          fc.jsonValue({ maxDepth: 3 }),
+          fc.record({ kind: fc.constantFrom('http', 'tcp', 'dns', 'tls', 'push', 'x'), name: fc.string(), url: fc.oneof(fc.webUrl(), fc.string()), bodyRegex: fc.string(), interval: fc.oneof(fc.string(), fc.integer()), headers: fc.dictionary(fc.string(), fc.string()), host: fc.string(), port: fc.integer() }, { requiredKeys: [] }),
+        ),
+        (input) => {
+          const r = timed('parseCheck', () => parseCheck(input));
+          return r.ok || (r.problems.length > 0 && r.problems.every((p) => typeof p.field === 'string' && p.field.length > 0));
+        },
+      ) as never,
+    },
+    {
+      name: 'the config loader: any file text, env or flag gives a config or a SLUICE_ERR_CONFIG',
+      property: fc.property(fc.oneof(fc.json(), fc.string()), fc.dictionary(fc.constantFrom('ingest.maxBodyBytes', 'server.port', 'auth.ingestTokens', 'checks', 'health.webhooks', 'log.level', 'buffer.highWaterMark'), fc.string()), (fileText, flags) => {
+        const file = join(FUZZ_DIR, 'config.yaml');
+        writeFileSync(file, fileText);
+        try {
+          loadConfig({ file, env: {}, flags });
+        } catch (err) {
+          if (!(err instanceof SluiceError && err.code === 'SLUICE_ERR_CONFIG')) throw err;
+        }
+        return true;
+      }) as never,
+    },
+  ];
+}
+
+/** Where the config property writes its file (set by the runner). */
+export let FUZZ_DIR = '.';
+export function setFuzzDir(dir: string): void {
+  FUZZ_DIR = dir;
+}

@@ -1,0 +1,50 @@
+// Issue #13 item 7: values are never changed silently. Times up to the end of 9999 are taken;
+// numbers JSON.parse cannot keep (1e400, integers past 2^53) and ids that would be rewritten
+// (NUL, lone surrogates) are refused with 400 naming the field; of duplicate keys the last wins.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SluiceError } from '../../src/errors.js';
+import { normaliseHealth, normaliseLog } from '../../src/ingest/normalise.js';
+import { parseBody } from '../../src/ingest/parse-body.js';
+import { formatMicros, parseRfc3339 } from '../../src/record.js';
+
+const parse = (text: string, ndjson = false) => parseBody(Buffer.from(text), ndjson, 1_700_000_000_000_000, normaliseLog);
+
+function refused(text: string, field: RegExp, ndjson = false): void {
+  assert.throws(() => parse(text, ndjson), (err: unknown) => err instanceof SluiceError && err.statusCode === 400 && field.test(String(err.problems?.[0]?.field)), text.slice(0, 60));
+}
+
+test('the last microsecond of 9999 is taken, the first of 10000 is not', () => {
+  const us = parseRfc3339('9999-12-31T23:59:59.999999Z');
+  assert.notEqual(us, null);
+  assert.match(formatMicros(us!), /^9999-12-31T23:59:59\.9999\d\dZ$/);
+  assert.equal(parse('{"ts":"9999-12-31T23:59:59.999999Z","message":"m"}').records.length, 1);
+  assert.equal(parseRfc3339('10000-01-01T00:00:00Z'), null);
+  assert.equal(parseRfc3339('9999-12-31T23:30:00-01:00'), null);
+});
+
+test('1e400 and integers past 2^53 are refused with the field named, as JSON, NDJSON and health pings', () => {
+  refused('{"message":"m","attrs":{"big":1e400}}', /^attrs\.big$/);
+  refused('{"message":"m","n":12345678901234567890}', /^n$/);
+  refused('[{"message":"ok"},{"message":"m","attrs":{"list":[1,-1e999]}}]', /^attrs\.list\[1\]$/);
+  refused('{"message":"ok"}\n{"x":9007199254740993}', /^x$/, true);
+  assert.throws(() => parseBody(Buffer.from('{"service":"s","status":"up","q":1e400}'), false, 0, normaliseHealth), /field q /);
+  // An integer past 2^53 in any notation is refused (its value cannot tell which digits were meant).
+  refused('{"message":"m","f":1.5e300}', /^f$/);
+  // What a double keeps is taken, also when it looks long; the same digits as strings, always.
+  const ok = parse('{"message":"m","attrs":{"max":9007199254740991,"f":1.5e-300,"s":"12345678901234567890","e":"1e400"}}');
+  assert.equal(ok.records[0]!.attrs, '{"max":9007199254740991,"f":1.5e-300,"s":"12345678901234567890","e":"1e400"}');
+});
+
+test('an id with NUL or a lone surrogate is refused, so two distinct keys cannot collide', () => {
+  refused('{"id":"a\\u0000b","message":"m"}', /^id$/);
+  refused('{"id":"a\\ud800","message":"m"}', /^id$/);
+  refused('{"id":"\\udc00b","message":"m"}', /^id$/);
+  assert.equal(parse('{"id":"a\\ud83d\\ude00","message":"m"}').records[0]!.id, 'a\u{1F600}');
+});
+
+test('of duplicate keys in a record, the last one wins (as documented)', () => {
+  const r = parse('{"message":"first","message":"second","attrs":{"k":1,"k":2}}').records[0]!;
+  assert.equal(r.message, 'second');
+  assert.equal(r.attrs, '{"k":2}');
+});
