@@ -184,6 +184,13 @@ export class HealthChecker {
     return e && this.view(e);
   }
 
+  /** The id of the check with this id or, failing that, this name (names are unique). */
+  idOf(idOrName: string): string | undefined {
+    if (this.registry.has(idOrName)) return idOrName;
+    for (const e of this.registry.values()) if (e.check.name === idOrName) return e.check.id;
+    return undefined;
+  }
+
   async create(input: unknown): Promise<CheckView> {
     return this.view(await this.registry.create(input));
   }
