@@ -3,6 +3,7 @@
 // the request id. A client's mistake is never a 500.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError, type ErrorCode } from '../errors.js';
+import { tooLarge } from './body.js';
 import type { Metrics } from '../observability/metrics.js';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -13,10 +14,12 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'SLUICE_ERR_INVALID_JSON',
 };
 
-export function toSluiceError(err: FastifyError | Error): SluiceError {
+/** `bodyLimit`: the route's limit, named in a 413 with the key that sets it (like the gzip one). */
+export function toSluiceError(err: FastifyError | Error, bodyLimit?: number): SluiceError {
   if (err instanceof SluiceError) return err;
   const fe = err as FastifyError;
   const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (mapped === 'SLUICE_ERR_BODY_TOO_LARGE' && bodyLimit !== undefined) return tooLarge(bodyLimit, 'the request body');
   if (mapped === 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE') {
     return new SluiceError(mapped, 'unsupported Content-Type: send application/json or application/x-ndjson');
   }
@@ -30,7 +33,7 @@ export function toSluiceError(err: FastifyError | Error): SluiceError {
 
 export function installErrorHandler(app: FastifyInstance, metrics: Metrics): void {
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-    const e = toSluiceError(err);
+    const e = toSluiceError(err, req.routeOptions.bodyLimit);
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.ingestErrors.labels(route, e.code).inc();
     metrics.countRequest(route, e.statusCode);
