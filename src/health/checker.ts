@@ -80,7 +80,12 @@ export class HealthChecker {
       onDelivery: (outcome) => deps.metrics.alertDeliveries.labels(outcome).inc(),
       onDiscard: (reason, n) => deps.metrics.alertsDiscarded.labels(reason).inc(n),
     });
-    this.results = new ResultQueue({ buffer: deps.buffer, enqueueTimeoutMs: deps.config.ingest.enqueueTimeoutMs, logger: deps.logger });
+    this.results = new ResultQueue({
+      buffer: deps.buffer,
+      enqueueTimeoutMs: deps.config.ingest.enqueueTimeoutMs,
+      logger: deps.logger,
+      onAccepted: (n) => deps.metrics.ingestRecords.labels('check').inc(n),
+    });
     this.states = new StateAlerts({
       alerter: this.alerter,
       logger: deps.logger,
@@ -228,8 +233,9 @@ export class HealthChecker {
       state,
       last: null,
       stored: null,
-      up: m.checkUp.labels(check.id),
-      duration: m.checkDuration.labels(check.id),
+      // Labelled with the name (readable on a dashboard; unique) and the id.
+      up: m.checkUp.labels(check.name, check.id),
+      duration: m.checkDuration.labels(check.name, check.id),
       ac: new AbortController(),
       running: false,
       deleting: false,
@@ -246,8 +252,8 @@ export class HealthChecker {
     e.ac.abort(new Error('check deleted or replaced'));
     this.scheduler.remove(id);
     this.push.unwatch(id);
-    this.deps.metrics.checkUp.remove(id);
-    this.deps.metrics.checkDuration.remove(id);
+    this.deps.metrics.checkUp.remove(e.check.name, id);
+    this.deps.metrics.checkDuration.remove(e.check.name, id);
     if (deleted) this.historyRef?.forget(id);
   }
 
