@@ -23,6 +23,7 @@ import { initialState, stateValue, type CheckStateName } from './state.js';
 import type { HealthStorage } from './storage.js';
 import type { CheckStore, StoredState } from './store.js';
 import type { Uptime } from './uptime.js';
+import { checksOrigin } from './checks-origin.js';
 
 export interface HealthCheckerDeps {
   config: Config;
@@ -163,7 +164,14 @@ export class HealthChecker {
       }
     }
     this.scheduler.start();
-    logger.info({ checks: this.registry.size, store: this.store.kind, history: this.historyRef.source }, 'health checker started');
+    const origin = checksOrigin(this.deps.config);
+    logger.info({ checks: this.registry.size, store: this.store.kind, history: this.historyRef.source, checksFrom: origin.from }, `health checker started: API checks from ${origin.from}`);
+    if (origin.notLoaded) {
+      logger.warn(
+        { checksNotLoaded: origin.notLoaded },
+        `checks registered through the API under another sink are not loaded: they may be in ${origin.notLoaded}; start with that sink to use them`,
+      );
+    }
   }
 
   /** Stops probing (in-flight probes are cut and their results discarded) and flushes alerts. */
