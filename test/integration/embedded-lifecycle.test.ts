@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
-import { PORT_FILE, URL_FILE, startEmbeddedPostgres } from '../../src/sinks/postgres/embedded.js';
+import { PORT_FILE, URL_FILE, startEmbeddedPostgres } from '../../src/postgres/embedded.js';
 import { tempDir } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -127,7 +127,7 @@ test('a server left running by a collector that was killed outright is stopped a
   // A child process starts the server and is then SIGKILLed: no exit handler runs.
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '-e', `import('./src/sinks/postgres/embedded.ts').then((m) => m.startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)} })).then(() => console.log('up'))`],
+    ['--import', 'tsx', '-e', `import('./src/postgres/embedded.ts').then((m) => m.startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)} })).then(() => console.log('up'))`],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';

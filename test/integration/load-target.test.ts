@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { collectorUrl } from '../../src/cli/load-command.js';
 import { loadConfig } from '../../src/config/load.js';
-import { freePort } from '../../src/sinks/postgres/embedded.js';
+import { freePort } from '../../src/postgres/embedded.js';
 import { startApp, tempDir, testConfig } from '../helpers/app.js';
 
 const CLI = fileURLToPath(new URL('../helpers/cli.ts', import.meta.url));
