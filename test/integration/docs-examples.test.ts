@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { startApp, tempDir, testConfig } from '../helpers/app.js';
+import { createTestDatabase, stopOwnServer, type TestDatabase } from '../helpers/postgres.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -30,8 +31,9 @@ function curlExamples(markdown: string): Curl[] {
   for (const [, block] of markdown.matchAll(/```sh\n([\s\S]*?)```/g)) {
     for (const raw of block!.replace(/\\\n\s*/g, ' ').split('\n')) {
       const line = raw.replace(/\s+#(?=[^']*$).*$/, '').trim();
-      // Pipes and command substitutions need a shell and a file at hand: not replayed here.
-      if (!line.startsWith('curl ') || /[|]|\$\(/.test(line)) continue;
+      // Pipes and command substitutions need a shell and a file at hand, and -N streams
+      // (a live tail) never end: not replayed here.
+      if (!line.startsWith('curl ') || /[|]|\$\(| -N /.test(line)) continue;
       const w = words(line).slice(1);
       const c: Curl = { line, method: 'GET', path: '', headers: {} };
       for (let i = 0; i < w.length; i++) {
@@ -54,12 +56,21 @@ function curlExamples(markdown: string): Curl[] {
   return out;
 }
 
+const databases: TestDatabase[] = [];
+after(async () => {
+  for (const db of databases) await db.drop();
+  await stopOwnServer();
+});
+
 for (const page of ['README.md', 'docs/health.md']) {
   test(`every curl example in ${page} succeeds as printed`, { timeout: 60_000 }, async () => {
     const examples = curlExamples(readFileSync(resolve(root, page), 'utf8'));
     assert.ok(examples.some((e) => e.path.startsWith('/admin/checks/api')), 'the examples address a check by name');
     const dir = tempDir();
-    const app = await startApp(testConfig({}, dir.path));
+    // The default sink, as a newcomer runs the examples (the read API needs PostgreSQL).
+    const db = await createTestDatabase();
+    databases.push(db);
+    const app = await startApp(testConfig({ 'sink.kind': 'postgres', 'postgres.url': db.url }, dir.path));
     try {
       for (const e of examples) {
         const res = await fetch(app.url + e.path, { method: e.method, headers: e.headers, ...(e.body !== undefined ? { body: e.body } : {}) });
