@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { resultsDir } from './lib/results-dir.js';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { createApp } from '../src/app.js';
@@ -211,7 +212,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const quick = process.argv.includes('--quick');
   const ack = process.argv.includes('--durable') ? 'durable' : 'memory';
   const label = [quick ? 'quick' : '', ack === 'durable' ? 'durable' : ''].filter(Boolean).join('-') || undefined;
-  const r = await runSchedulerBench({ ...(quick ? { checks: 2000, intervalMs: 5000, measureMs: 10_000 } : {}), ack, ...(label ? { label } : {}) });
+  const r = await runSchedulerBench({ ...(quick ? { checks: 2000, intervalMs: 5000, measureMs: 10_000 } : {}), ack, outDir: resultsDir(quick), ...(label ? { label } : {}) });
   process.stdout.write(resultTable(r) + '\n');
   if (r.files) process.stdout.write(`written: ${r.files.md}\n`);
   process.exit(0);

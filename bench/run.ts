@@ -12,7 +12,8 @@ import { loadConfig } from '../src/config/load.js';
 import { newRunId } from '../src/load/records.js';
 import { runLoad, type LoadOptions, type LoadResult } from '../src/load/run-load.js';
 import { Verifier, type VerifyResult } from '../src/load/verify.js';
-import { ROOT, cliExitCode, startCollector, startRawHttp, type Child } from './lib/child.js';
+import { resultsDir } from './lib/results-dir.js';
+import { cliExitCode, startCollector, startRawHttp, type Child } from './lib/child.js';
 import { runMicro, type MicroResult } from './lib/micro.js';
 import { runQueryBench } from './query-latency.js';
 import { startBenchPostgres, withSink, type BenchPostgres } from './lib/postgres.js';
@@ -707,10 +708,10 @@ async function main(): Promise<void> {
     await cleanup();
   }
   results.durationSeconds = (Date.now() - started) / 1000;
-  const dir = resolve(ROOT, 'bench/results');
+  const dir = resultsDir(quick);
   mkdirSync(dir, { recursive: true });
-  // A quick run never overwrites the day's full results.
-  const base = join(dir, quick ? `${results.date}-quick` : results.date);
+  // A quick run never overwrites the day's full results, and is not committed.
+  const base = join(dir, results.date);
   writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + '\n');
   writeFileSync(`${base}.md`, markdown(results));
   process.stdout.write(markdown(results) + '\n');

@@ -173,7 +173,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const ingestCtx = { config: { ingest: config.ingest, auth: config.auth }, buffer, metrics, limits: ingestLimits, accepting: () => accepting, ...(wal ? {} : { unavailable: databaseMissing }) };
   // Check results enter the same buffer as ingested records; push checks listen to POST /health.
   const health = new HealthChecker({
-    config: { health: config.health, checks: config.checks, ingest: config.ingest },
+    config: { health: config.health, checks: config.checks, ingest: config.ingest, sink: config.sink, postgres: config.postgres },
     buffer,
     metrics,
     logger,

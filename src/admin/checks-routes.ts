@@ -17,7 +17,8 @@ export interface ChecksRoutesContext {
 const MAX_LIMIT = 10_000;
 const DEFAULT_LIMIT = 100;
 
-type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+/** `:check` is a check's id or its name (names are unique; an id matching wins). */
+type IdRequest = FastifyRequest<{ Params: { check: string } }>;
 
 export function checksRoutes(ctx: ChecksRoutesContext): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
@@ -32,40 +33,48 @@ export function checksRoutes(ctx: ChecksRoutesContext): FastifyPluginAsync {
       }
     });
     const h = ctx.health;
+    const idOf = (idOrName: string): string => {
+      const id = h.idOf(idOrName);
+      if (id === undefined) throw notFound(idOrName);
+      return id;
+    };
 
     app.get('/admin/checks', async () => h.list().map(masked));
 
     app.post('/admin/checks', async (req, reply) => reply.code(201).send(masked(await h.create(req.body))));
 
-    app.get('/admin/checks/:id', async (req: IdRequest) => {
-      const view = h.get(req.params.id);
-      if (!view) throw notFound(req.params.id);
-      const uptime = await h.uptimeOf(req.params.id);
+    app.get('/admin/checks/:check', async (req: IdRequest) => {
+      const id = idOf(req.params.check);
+      const view = h.get(id);
+      if (!view) throw notFound(req.params.check);
+      const uptime = await h.uptimeOf(id);
       return { ...masked(view), uptime: Object.fromEntries(Object.entries(uptime).map(([w, u]) => [w, u.percent])) };
     });
 
-    app.put('/admin/checks/:id', async (req: IdRequest) => masked(await h.update(req.params.id, req.body)));
+    app.put('/admin/checks/:check', async (req: IdRequest) => masked(await h.update(idOf(req.params.check), req.body)));
 
-    app.delete('/admin/checks/:id', async (req: IdRequest, reply: FastifyReply) => {
-      await h.remove(req.params.id);
+    app.delete('/admin/checks/:check', async (req: IdRequest, reply: FastifyReply) => {
+      await h.remove(idOf(req.params.check));
       return reply.code(204).send();
     });
 
-    app.get('/admin/checks/:id/history', async (req: FastifyRequest<{ Params: { id: string }; Querystring: Record<string, unknown> }>, reply) => {
+    app.get('/admin/checks/:check/history', async (req: FastifyRequest<{ Params: { check: string }; Querystring: Record<string, unknown> }>, reply) => {
+      const id = idOf(req.params.check);
       const q = req.query;
       const limit = intParam(q.limit, 'limit', 1, MAX_LIMIT) ?? DEFAULT_LIMIT;
       const from = timeParam(q.from, 'from');
       const to = timeParam(q.to, 'to');
       if (from !== undefined && to !== undefined && from > to) throw badQuery('from', 'must not be after to');
-      const rows = await h.historyOf(req.params.id, { limit, from, to });
+      const rows = await h.historyOf(id, { limit, from, to });
       // Which store answered: with a non-postgres sink, history is an in-memory ring (lost on restart).
       void reply.header('x-sluice-history-source', h.history.source);
       return rows;
     });
 
-    app.get('/admin/checks/:id/uptime', async (req: IdRequest) => {
-      const uptime = await h.uptimeOf(req.params.id);
-      return { id: req.params.id, source: h.history.source, method: 'time-weighted', windows: uptime };
+    app.get('/admin/checks/:check/uptime', async (req: IdRequest) => {
+      const id = idOf(req.params.check);
+      const uptime = await h.uptimeOf(id);
+      return { id, source: h.history.source, method: 'time-weighted', windows: uptime };
     });
   };
 }
@@ -81,8 +90,8 @@ function masked<T extends Record<string, unknown>>(view: T): T {
   return out as T;
 }
 
-function notFound(id: string): SluiceError {
-  return new SluiceError('SLUICE_ERR_NOT_FOUND', { what: `check with id "${id}"` });
+function notFound(idOrName: string): SluiceError {
+  return new SluiceError('SLUICE_ERR_NOT_FOUND', { what: `check with id or name "${idOrName}"` });
 }
 
 function badQuery(field: string, message: string): SluiceError {

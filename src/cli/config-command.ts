@@ -12,7 +12,7 @@ print   the effective configuration after defaults, file, env and flags (secrets
         --json      as JSON instead of YAML
         --sources   add where each value came from
 keys    every configuration key with its environment variable, default and description
-        --markdown  as a Markdown table (the README's table is made this way)
+        --markdown  as a Markdown table (docs/configuration.md's table is made this way)
 
 ${CONFIG_FLAGS_HELP}`;
 
@@ -47,7 +47,7 @@ export function configCommand(args: ParsedArgs, out: (s: string) => void): numbe
   return 2;
 }
 
-/** The README's configuration table. */
+/** The configuration table of docs/configuration.md. */
 export function configKeysMarkdown(): string {
   const rows = configKeys().map((k) => {
     const allowed = k.options ? ` (${k.options.join(' \\| ')})` : '';

@@ -7,7 +7,9 @@ import { newRunId } from '../load/records.js';
 import { runLoad, type LoadOptions } from '../load/run-load.js';
 import { formatSummary } from '../load/summary.js';
 import { Verifier, type VerifyResult } from '../load/verify.js';
+import type { Config } from '../config/schema.js';
 import type { ParsedArgs } from './args.js';
+import { configFromFlags } from './config-flags.js';
 
 export const LOAD_HELP = `Usage: sluice load [options]
 
@@ -15,7 +17,9 @@ Sends log records to a running collector with concurrent clients and reports thr
 status codes and request latency (p50/p95/p99/max). Every record has a run-unique id
 ("<run>-<n>") and service ("load-<run>"), so --verify counts exactly this run's rows.
 
-  --url URL             collector base URL (default http://127.0.0.1:8080)
+  --url URL             collector base URL (default: the address \`sluice serve\` listens on
+                        with the same config: --config FILE / SLUICE_CONFIG, PORT,
+                        SLUICE_SERVER_PORT, --port, --host; http://127.0.0.1:8080 by default)
   --path PATH           ingest route (default /logs)
   --records N           records to send (default 10000; unlimited with --duration)
   --clients C           concurrent clients, one connection each (default 50)
@@ -26,7 +30,7 @@ status codes and request latency (p50/p95/p99/max). Every record has a run-uniqu
                         latency then counts from when each request was due
   --duration S          stop after S seconds even if records remain
   --timeout MS          per-request timeout (default 30000)
-  --token TOKEN         bearer token (auth.ingestTokens)
+  --token TOKEN         bearer token (default: the first of the config's auth.ingestTokens)
   --run-id ID           id prefix for this run (default: generated)
   --service NAME        service of every record (default load-<run>)
   --verify URL          postgres:// URL of the collector's database: wait until every
@@ -54,7 +58,24 @@ function int(args: ParsedArgs, name: string, fallback: number, min: number, max 
   return n;
 }
 
-const KNOWN = new Set(['url', 'path', 'records', 'clients', 'batch', 'format', 'rate', 'duration', 'timeout', 'token', 'run-id', 'service', 'verify', 'verify-timeout']);
+const KNOWN = new Set(['config', 'port', 'host', 'url', 'path', 'records', 'clients', 'batch', 'format', 'rate', 'duration', 'timeout', 'token', 'run-id', 'service', 'verify', 'verify-timeout']);
+
+/**
+ * Where `sluice serve` listens with this config, as a URL a client can reach: a wildcard
+ * listen address is reached on the loopback address.
+ */
+export function collectorUrl(config: Config): string {
+  const host = config.server.host;
+  const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${config.server.port}`;
+}
+
+/** The config `serve` would run with, from the same sources (file, env, --port/--host). */
+function serveConfig(args: ParsedArgs): Config {
+  const flags: Record<string, string> = {};
+  for (const k of ['config', 'port', 'host'] as const) if (args.flags[k] !== undefined) flags[k] = args.flags[k];
+  return configFromFlags(flags).config;
+}
 
 function pathOf(path: string): string {
   if (!path.startsWith('/') || path.startsWith('//')) throw new SluiceError('SLUICE_ERR_CONFIG', `--path must be a path on the --url host, like /logs, got "${path}"`);
@@ -64,7 +85,13 @@ function pathOf(path: string): string {
 export function loadOptionsFromArgs(args: ParsedArgs): LoadOptions & { verify?: string; verifyTimeoutMs: number } {
   for (const k of Object.keys(args.flags)) if (!KNOWN.has(k)) throw new SluiceError('SLUICE_ERR_CONFIG', `unknown option --${k} (see sluice load --help)`);
   if (args.positionals.length) throw new SluiceError('SLUICE_ERR_CONFIG', `unexpected argument "${args.positionals[0]}" (see sluice load --help)`);
-  const url = args.flags.url ?? 'http://127.0.0.1:8080';
+  // Only read when needed: an explicit --url and --token make the config irrelevant.
+  const config = args.flags.url === undefined || args.flags.token === undefined ? serveConfig(args) : undefined;
+  const url = args.flags.url ?? collectorUrl(config!);
+  if (args.flags.url === undefined && config!.server.port === 0) {
+    throw new SluiceError('SLUICE_ERR_CONFIG', 'the config sets server.port 0 (a free port, different on each start): give the collector\'s --url');
+  }
+  const token = args.flags.token ?? config?.auth.ingestTokens[0];
   if (!/^https?:\/\//.test(url) || !URL.canParse(url)) throw new SluiceError('SLUICE_ERR_CONFIG', `--url must be an http(s):// URL, got "${url}"`);
   const format = args.flags.format ?? 'json';
   if (format !== 'json' && format !== 'ndjson') throw new SluiceError('SLUICE_ERR_CONFIG', `--format must be json or ndjson, got "${format}"`);
@@ -84,7 +111,7 @@ export function loadOptionsFromArgs(args: ParsedArgs): LoadOptions & { verify?: 
     rate: int(args, 'rate', 0, 0.001),
     durationMs,
     timeoutMs: int(args, 'timeout', 30_000, 1),
-    ...(args.flags.token ? { token: args.flags.token } : {}),
+    ...(token ? { token } : {}),
     runId,
     service: args.flags.service ?? `load-${runId}`,
     ...(verify ? { verify } : {}),

@@ -8,7 +8,7 @@ import { applyHeapGrowth } from './heap-growth.js';
 export const SERVE_HELP = `Usage: sluice serve [config flags]
 
 Runs the collector: HTTP ingest (POST /logs, POST /health), buffer, batcher, writers, sink.
-Stops gracefully on SIGTERM or SIGINT (a second signal exits at once).
+Stops gracefully on SIGTERM, SIGINT or SIGHUP (a second signal exits at once).
 
 ${CONFIG_FLAGS_HELP}`;
 
@@ -43,6 +43,9 @@ export async function runUntilSignal(app: App): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // A closed terminal: stop as gracefully as for Ctrl-C (the default would kill the process
+    // outright and leave the embedded PostgreSQL, in its own session, running).
+    process.on('SIGHUP', onSignal);
   });
   try {
     await app.start();

@@ -1,5 +1,5 @@
 // The one config schema: every key with its type, default and description. Loading order
-// (defaults < file < env < flags) lives in load.ts; the README table is generated from here.
+// (defaults < file < env < flags) lives in load.ts; docs/configuration.md's table is generated from here.
 import { z } from 'zod';
 import { fileSinkConfig } from '../sinks/file/config.js';
 import { postgresConfig, retentionConfig } from '../sinks/postgres/config.js';

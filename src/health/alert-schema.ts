@@ -19,5 +19,6 @@ export interface AlertEvent {
   to: CheckStateName;
   /** RFC 3339. */
   at: string;
-  result: { errorClass: string | null; message: string | null; latencyMs: number | null; statusCode: number | null };
+  /** A check result: records keep their stored snake_case names everywhere (docs/ingest.md). */
+  result: { error_class: string | null; message: string | null; latency_ms: number | null; status_code: number | null };
 }

@@ -103,7 +103,7 @@ export class Alerter {
   }
 
   notify(e: AlertEvent): void {
-    const line = { check: e.check.id, name: e.check.name, from: e.from, to: e.to, error_class: e.result.errorClass, reason: e.result.message };
+    const line = { check: e.check.id, name: e.check.name, from: e.from, to: e.to, error_class: e.result.error_class, reason: e.result.message };
     if (e.to === 'down') this.opts.logger.warn(line, `check ${e.check.name} is down`);
     else this.opts.logger.info(line, `check ${e.check.name} is ${e.to}`);
     if (this.stopping) return;

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { patternProblem } from './body-match.js';
+import { oneOf } from '../given.js';
 
 export const CHECK_KINDS = ['http', 'tcp', 'dns', 'tls', 'push'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
@@ -176,7 +177,7 @@ export function parseCheck(input: unknown): CheckParse {
   }
   const kind = (input as { kind?: unknown }).kind;
   if (typeof kind !== 'string' || !(CHECK_KINDS as readonly string[]).includes(kind)) {
-    return { ok: false, problems: [{ field: 'kind', message: `is required: one of ${CHECK_KINDS.join(', ')}` }] };
+    return { ok: false, problems: [{ field: 'kind', message: oneOf(kind, CHECK_KINDS) }] };
   }
   const r = checkInputSchema.safeParse(input);
   if (!r.success) return { ok: false, problems: r.error.issues.map(describeIssue) };

@@ -23,6 +23,7 @@ import { initialState, stateValue, type CheckStateName } from './state.js';
 import type { HealthStorage } from './storage.js';
 import type { CheckStore, StoredState } from './store.js';
 import type { Uptime } from './uptime.js';
+import { checksOrigin, type ChecksOriginConfig } from './checks-origin.js';
 
 /** The checker's slice of the config. */
 export interface HealthCheckerConfig {
@@ -30,6 +31,9 @@ export interface HealthCheckerConfig {
   checks: ConfigChecks;
   /** How long a batch of results may wait for buffer room. */
   ingest: { enqueueTimeoutMs: number };
+  /** Where checks registered under another sink may be (logged at start). */
+  sink: ChecksOriginConfig['sink'];
+  postgres: ChecksOriginConfig['postgres'];
 }
 
 export interface HealthCheckerDeps {
@@ -88,7 +92,12 @@ export class HealthChecker {
       onDelivery: (outcome) => deps.metrics.alertDeliveries.labels(outcome).inc(),
       onDiscard: (reason, n) => deps.metrics.alertsDiscarded.labels(reason).inc(n),
     });
-    this.results = new ResultQueue({ buffer: deps.buffer, enqueueTimeoutMs: deps.config.ingest.enqueueTimeoutMs, logger: deps.logger });
+    this.results = new ResultQueue({
+      buffer: deps.buffer,
+      enqueueTimeoutMs: deps.config.ingest.enqueueTimeoutMs,
+      logger: deps.logger,
+      onAccepted: (n) => deps.metrics.ingestRecords.labels('check').inc(n),
+    });
     this.states = new StateAlerts({
       alerter: this.alerter,
       logger: deps.logger,
@@ -166,7 +175,14 @@ export class HealthChecker {
       }
     }
     this.scheduler.start();
-    logger.info({ checks: this.registry.size, store: this.store.kind, history: this.historyRef.source }, 'health checker started');
+    const origin = checksOrigin(this.deps.config);
+    logger.info({ checks: this.registry.size, store: this.store.kind, history: this.historyRef.source, checksFrom: origin.from }, `health checker started: API checks from ${origin.from}`);
+    if (origin.notLoaded) {
+      logger.warn(
+        { checksNotLoaded: origin.notLoaded },
+        `checks registered through the API under another sink are not loaded: they may be in ${origin.notLoaded}; start with that sink to use them`,
+      );
+    }
   }
 
   /** Stops probing (in-flight probes are cut and their results discarded) and flushes alerts. */
@@ -190,6 +206,13 @@ export class HealthChecker {
   get(id: string): CheckView | undefined {
     const e = this.registry.get(id);
     return e && this.view(e);
+  }
+
+  /** The id of the check with this id or, failing that, this name (names are unique). */
+  idOf(idOrName: string): string | undefined {
+    if (this.registry.has(idOrName)) return idOrName;
+    for (const e of this.registry.values()) if (e.check.name === idOrName) return e.check.id;
+    return undefined;
   }
 
   async create(input: unknown): Promise<CheckView> {
@@ -229,8 +252,9 @@ export class HealthChecker {
       state,
       last: null,
       stored: null,
-      up: m.checkUp.labels(check.id),
-      duration: m.checkDuration.labels(check.id),
+      // Labelled with the name (readable on a dashboard; unique) and the id.
+      up: m.checkUp.labels(check.name, check.id),
+      duration: m.checkDuration.labels(check.name, check.id),
       ac: new AbortController(),
       running: false,
       deleting: false,
@@ -247,8 +271,8 @@ export class HealthChecker {
     e.ac.abort(new Error('check deleted or replaced'));
     this.scheduler.remove(id);
     this.push.unwatch(id);
-    this.deps.metrics.checkUp.remove(id);
-    this.deps.metrics.checkDuration.remove(id);
+    this.deps.metrics.checkUp.remove(e.check.name, id);
+    this.deps.metrics.checkDuration.remove(e.check.name, id);
     if (deleted) this.historyRef?.forget(id);
   }
 

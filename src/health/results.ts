@@ -40,6 +40,8 @@ export function checkRecordOf(c: Check, o: Outcome, receivedAt: number): CheckRe
 }
 
 export interface ResultQueueOptions {
+  /** Called with the count of results the buffer took. */
+  onAccepted?: (count: number) => void;
   buffer: RecordBuffer;
   enqueueTimeoutMs: number;
   logger: Logger;
@@ -70,7 +72,11 @@ export class ResultQueue {
     const bytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    this.opts.buffer.push(records, bytes, { timeoutMs: this.opts.enqueueTimeoutMs }).catch((err: unknown) => this.dropWarn(err, records.length));
+    // Counted as ingested records of type check once the buffer took them, as docs/observability.md says.
+    this.opts.buffer.push(records, bytes, { timeoutMs: this.opts.enqueueTimeoutMs }).then(
+      () => this.opts.onAccepted?.(records.length),
+      (err: unknown) => this.dropWarn(err, records.length),
+    );
   }
 
   /** Results are not client data: when the buffer refuses one it is logged (rate-limited) and counted. */

@@ -39,7 +39,7 @@ export class StateAlerts {
       from: tr.from,
       to: tr.to,
       at: new Date(tr.at).toISOString(),
-      result: { errorClass: o.errorClass, message: o.message, latencyMs: o.latencyMs, statusCode: o.statusCode ?? null },
+      result: { error_class: o.errorClass, message: o.message, latency_ms: o.latencyMs, status_code: o.statusCode ?? null },
     };
     this.opts.onTransition?.(event);
     // A check seen up for the first time is news to nobody; everything else is alerted.

@@ -5,6 +5,11 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { SluiceError, type ErrorCode } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 
+/** A 413 naming the limit and the key that sets it (the wire size here, the decompressed size in ingest/body.ts). */
+export function tooLarge(limit: number, what: string): SluiceError {
+  return new SluiceError('SLUICE_ERR_BODY_TOO_LARGE', `${what} exceeds the limit of ${limit} bytes (ingest.maxBodyBytes)`);
+}
+
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'SLUICE_ERR_INVALID_JSON',
@@ -13,10 +18,12 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'SLUICE_ERR_INVALID_JSON',
 };
 
-export function toSluiceError(err: FastifyError | Error): SluiceError {
+/** `bodyLimit`: the route's limit, named in a 413 with the key that sets it (like the gzip one). */
+export function toSluiceError(err: FastifyError | Error, bodyLimit?: number): SluiceError {
   if (err instanceof SluiceError) return err;
   const fe = err as FastifyError;
   const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (mapped === 'SLUICE_ERR_BODY_TOO_LARGE' && bodyLimit !== undefined) return tooLarge(bodyLimit, 'the request body');
   if (mapped === 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE') return new SluiceError(mapped);
   if (mapped) return new SluiceError(mapped, fe.message);
   if (fe.validation) return new SluiceError('SLUICE_ERR_INVALID_RECORD', { where: 'request', detail: fe.message });
@@ -28,7 +35,7 @@ export function toSluiceError(err: FastifyError | Error): SluiceError {
 
 export function installErrorHandler(app: FastifyInstance, metrics: Metrics): void {
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-    const e = toSluiceError(err);
+    const e = toSluiceError(err, req.routeOptions.bodyLimit);
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.ingestErrors.labels(route, e.code).inc();
     metrics.countRequest(route, e.statusCode);

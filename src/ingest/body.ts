@@ -4,10 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { gunzip, inflate } from 'node:zlib';
 import { SluiceError } from '../errors.js';
-
-export function tooLarge(limit: number, what: string): SluiceError {
-  return new SluiceError('SLUICE_ERR_BODY_TOO_LARGE', `${what} exceeds the limit of ${limit} bytes (ingest.maxBodyBytes)`);
-}
+import { tooLarge } from '../http/error-handler.js';
 
 /** Throws 415 for an encoding we cannot undo; returns the encoding otherwise. */
 export function checkEncoding(headers: IncomingHttpHeaders): 'identity' | 'gzip' | 'deflate' {

@@ -1,6 +1,7 @@
 // Turns one untrusted JSON value into a typed record, or a FieldProblem naming what is
 // wrong. Shared by the JSON and NDJSON paths of POST /logs and by POST /health.
 import type { FieldProblem } from '../errors.js';
+import { oneOf, shown } from '../given.js';
 import {
   HEALTH_STATUSES,
   LEVELS,
@@ -168,10 +169,11 @@ const HEALTH_FIELDS = new Set(['service', 'status', 'latency_ms', 'message', 'ts
 export function normaliseHealth(v: unknown, pos: Position, receivedAt: number): Normalised<HealthRecord> {
   if (!isObject(v)) return fail(pos, '(record)', 'each health ping must be a JSON object');
   if (typeof v.service !== 'string' || v.service.length === 0 || v.service.length > MAX_SERVICE) {
-    return fail(pos, 'service', `is required: a non-empty string of at most ${MAX_SERVICE} characters`);
+    const rule = `a non-empty string of at most ${MAX_SERVICE} characters`;
+    return fail(pos, 'service', v.service === undefined ? `is required: ${rule}` : `must be ${rule}, got ${shown(v.service)}`);
   }
   if (typeof v.status !== 'string' || !(HEALTH_STATUSES as readonly string[]).includes(v.status)) {
-    return fail(pos, 'status', `is required: one of ${HEALTH_STATUSES.join(', ')}`);
+    return fail(pos, 'status', oneOf(v.status, HEALTH_STATUSES));
   }
   let latency: number | null = null;
   if (v.latency_ms !== undefined && v.latency_ms !== null) {

@@ -52,6 +52,8 @@ export interface LoadResult extends LoadProgress {
   stoppedEarly?: string;
   runId: string;
   service: string;
+  /** The URL the records were posted to, named in every failure. */
+  target: string;
   requestsPerSec: number;
   /** Accepted (2xx) records per second over the run. */
   recordsPerSec: number;
@@ -97,6 +99,13 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
   let stoppedEarly: string | undefined;
   // Ctrl-C (or a collector gone) ends pacing sleeps and requests in flight at once.
   const stop = new AbortController();
+  // Each client has a signal of its own for its request or sleep in flight: undici adds an
+  // abort listener per request, and 50 clients sharing one signal passed Node's limit of 10
+  // listeners (MaxListenersExceededWarning). One listener on `stop` fans out.
+  const clientAborts = new Set<AbortController>();
+  stop.signal.addEventListener('abort', () => {
+    for (const c of clientAborts) c.abort();
+  }, { once: true });
   const onAbort = (): void => stop.abort();
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
   if (hooks.signal?.aborted) stop.abort();
@@ -106,6 +115,9 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
   const snapshot = (): LoadProgress => ({ elapsedMs: performance.now() - startPerf, requests, recordsSent, recordsAccepted, transportErrors, statusCounts: { ...statusCounts } });
 
   const client = async (): Promise<void> => {
+    const mine = new AbortController();
+    clientAborts.add(mine);
+    if (stop.signal.aborted) mine.abort();
     for (;;) {
       if (stop.signal.aborted) return;
       const seq = nextSeq;
@@ -118,7 +130,7 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
         // Behind schedule past the deadline (a slow server): stop rather than catch up.
         if (due >= deadline || performance.now() >= deadline) return;
         const wait = due - performance.now();
-        if (wait > 0) await sleep(wait, undefined, { signal: stop.signal }).catch(() => undefined);
+        if (wait > 0) await sleep(wait, undefined, { signal: mine.signal }).catch(() => undefined);
         if (stop.signal.aborted) return;
         t0 = due;
       } else {
@@ -129,7 +141,7 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
       const body = o.gzip ? await gzip(text) : text;
       let status: string;
       try {
-        const res = await pool.request({ origin, path, method: 'POST', headers, body, signal: stop.signal });
+        const res = await pool.request({ origin, path, method: 'POST', headers, body, signal: mine.signal });
         await res.body.dump();
         status = String(res.statusCode);
         if (res.statusCode >= 200 && res.statusCode < 300) recordsAccepted += count;
@@ -146,7 +158,7 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
         // Refused or reset connections mean the collector is gone; a timeout may only mean slow.
         if (GONE.test(status)) unanswered++;
         if (unanswered >= GIVE_UP_AFTER && !stop.signal.aborted) {
-          stoppedEarly = `${GIVE_UP_AFTER} requests in a row got no answer (last: ${status.slice(6)}): the collector is gone`;
+          stoppedEarly = `${GIVE_UP_AFTER} requests in a row got no answer (last: ${status.slice(6)}): the collector at ${o.url} is gone`;
           stop.abort();
         }
       }
@@ -173,6 +185,7 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
     ...(stoppedEarly ? { stoppedEarly } : {}),
     runId: o.runId,
     service: o.service,
+    target: base.origin + path,
     requestsPerSec: p.requests / secs,
     recordsPerSec: p.recordsAccepted / secs,
     latency: hist.summary(),

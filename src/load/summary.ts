@@ -16,6 +16,7 @@ export function formatSummary(r: LoadResult, v: VerifyResult | undefined): strin
     .join(', ');
   const lines = [
     `run ${r.runId} (service "${r.service}", ids "${r.runId}-<n>")`,
+    `target      POST ${r.target}`,
     `sent        ${r.recordsSent} records in ${r.requests} requests over ${(r.elapsedMs / 1000).toFixed(2)} s`,
     `throughput  ${r.requestsPerSec.toFixed(0)} requests/s, ${r.recordsPerSec.toFixed(0)} records/s accepted`,
     `status      ${codes || 'none'}`,

@@ -138,14 +138,14 @@ export class Metrics {
   });
   readonly checkUp = new Gauge({
     name: 'sluice_check_up',
-    help: 'Health check state: 1 up, 0.5 degraded, 0 down',
-    labelNames: ['check'] as const,
+    help: 'Health check state: 1 up, 0.5 degraded, 0 down or unknown; check = name, id = id',
+    labelNames: ['check', 'id'] as const,
     registers: [this.registry],
   });
   readonly checkDuration = new Histogram({
     name: 'sluice_check_duration_seconds',
-    help: 'Duration of health check runs',
-    labelNames: ['check'] as const,
+    help: 'Duration of health check runs; check = name, id = id',
+    labelNames: ['check', 'id'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
@@ -178,7 +178,7 @@ export class Metrics {
   });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     // Series whose label values are known up front start at zero, so every metric shows on
     // the first scrape and rate()/increase() see the first increment.
     for (const t of FLUSH_TRIGGERS) this.batchesFlushed.labels(t).inc(0);

@@ -42,7 +42,7 @@ export class IncidentLog {
       from: e.from,
       to: e.to,
       at: e.at,
-      error: e.to === 'up' ? null : (e.result.message ?? e.result.errorClass),
+      error: e.to === 'up' ? null : (e.result.message ?? e.result.error_class),
     });
     if (this.items.length > this.max) this.items.pop();
   }

@@ -27,6 +27,8 @@ export function testConfig(overrides: Record<string, string | number | boolean> 
     flags['file.dir'] = join(dir, 'logs');
     flags['deadLetter.dir'] = join(dir, 'dead-letter');
     flags['wal.dir'] = join(dir, 'wal');
+    // API-registered checks are files with a non-postgres sink: never the repository's ./data.
+    flags['health.dataDir'] = join(dir, 'health');
   }
   for (const [k, v] of Object.entries(overrides)) flags[k] = String(v);
   return loadConfig({ env: {}, flags }).config;

@@ -2,6 +2,7 @@
 // persist to a JSON file): the admin API contract, state transitions with thresholds, alerts
 // to a real webhook server, push-monitor expiry, timeouts counted apart, and 1,000 checks.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -172,6 +173,12 @@ describe('health checker in the app', () => {
       json.map((h) => `${h.body.from as string}>${h.body.to as string}`),
       ['up>down', 'down>up'],
     );
+    // The payload is as docs/health.md prints it, and its result has a check result's
+    // stored snake_case names (the naming rule of docs/api.md).
+    const documented = JSON.parse(/## Alerts[\s\S]*?```json\n([\s\S]*?)```/.exec(readFileSync(new URL('../../docs/health.md', import.meta.url), 'utf8'))![1]!) as Json;
+    assert.deepEqual(Object.keys(json[0]!.body).sort(), Object.keys(documented).sort());
+    assert.deepEqual(Object.keys(json[0]!.body.result as Json).sort(), Object.keys(documented.result as Json).sort());
+    assert.deepEqual(json[0]!.body.result, { error_class: 'status', message: (json[0]!.body.result as Json).message, latency_ms: (json[0]!.body.result as Json).latency_ms, status_code: 500 });
     const slack = hooks.filter((h) => typeof h.body.text === 'string' && (h.body.text as string).includes('*flip*'));
     assert.equal(slack.length, 2);
     assert.match(slack[0]!.body.text as string, /is DOWN \(was up\)/);

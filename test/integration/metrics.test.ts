@@ -143,11 +143,12 @@ describe('/metrics', () => {
       assert.equal(m.types.get('sluice_check_up'), 'gauge');
       assert.equal(m.types.get('sluice_check_duration_seconds'), 'histogram');
       assert.equal(m.types.get('sluice_scheduler_lag_seconds'), 'histogram');
-      // Node's default process metrics, under the same prefix.
-      assert.ok(m.value('sluice_process_resident_memory_bytes') > 1e6);
-      assert.ok(m.value('sluice_nodejs_heap_size_used_bytes') > 1e6);
-      assert.equal(m.types.get('sluice_nodejs_eventloop_lag_seconds'), 'gauge');
-      assert.equal(m.types.get('sluice_nodejs_gc_duration_seconds'), 'histogram');
+      // Node's default process metrics, under the standard unprefixed names dashboards expect.
+      assert.ok(m.value('process_resident_memory_bytes') > 1e6);
+      assert.ok(m.value('nodejs_heap_size_used_bytes') > 1e6);
+      assert.equal(m.types.get('nodejs_eventloop_lag_seconds'), 'gauge');
+      assert.equal(m.types.get('nodejs_gc_duration_seconds'), 'histogram');
+      assert.deepEqual([...m.types.keys()].filter((n) => /^sluice_(process|nodejs)_/.test(n)), []);
     } finally {
       await app.stop();
     }
@@ -255,6 +256,27 @@ describe('/metrics', () => {
       assert.ok(!m.text.includes('client-'), 'no client-supplied string in any label');
       const routes = new Set(m.series('sluice_ingest_requests_total').map((s) => s.labels.route));
       assert.deepEqual([...routes].sort(), ['/health', '/logs', 'unmatched']);
+    } finally {
+      await app.stop();
+    }
+  });
+
+  test('health check results count as ingested records of type check; check metrics carry the name and the id', async () => {
+    const app = await startApp(testConfig({ 'sink.kind': 'file', 'batch.maxWaitMs': 20 }, dir.path));
+    try {
+      const res = await postJson(`${app.url}/admin/checks`, { name: 'self', kind: 'http', url: `${app.url}/healthz`, interval: '100ms', timeout: '90ms' });
+      assert.equal(res.status, 201);
+      const { id } = (await res.json()) as { id: string };
+      let m = await Scrape.of(app);
+      for (let i = 0; i < 200 && (m.value('sluice_ingest_records_total', { type: 'check' }) < 3 || m.value('sluice_check_up', { check: 'self', id }) !== 1); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        m = await Scrape.of(app);
+      }
+      assert.ok(m.value('sluice_ingest_records_total', { type: 'check' }) >= 3, 'check results counted');
+      assert.equal(m.value('sluice_check_up', { check: 'self', id }), 1);
+      assert.ok(m.value('sluice_check_duration_seconds_count', { check: 'self', id }) >= 3);
+      assert.equal((await fetch(`${app.url}/admin/checks/self`, { method: 'DELETE' })).status, 204);
+      assert.deepEqual((await Scrape.of(app)).series('sluice_check_up'), [], 'a deleted check leaves no series');
     } finally {
       await app.stop();
     }

@@ -137,7 +137,7 @@ describe('Grafana dashboard (deploy/grafana/sluice.json)', () => {
       'sluice_batches_flushed_total', 'sluice_worker_failures_total', 'sluice_worker_retries_total', 'sluice_write_latency_seconds',
       'sluice_e2e_latency_seconds', 'sluice_buffer_records', 'sluice_buffer_bytes', 'sluice_circuit_state', 'sluice_dead_letter_total',
       'sluice_check_up', 'sluice_check_duration_seconds', 'sluice_scheduler_lag_seconds',
-      'sluice_nodejs_eventloop_lag_p99_seconds', 'sluice_nodejs_heap_size_used_bytes', 'sluice_nodejs_gc_duration_seconds',
+      'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds',
     ];
     for (const r of required) assert.ok(usedBase.has(r) || used.has(r), `${r} has no panel`);
     const titles = panels.map((p) => p.title.toLowerCase()).join('\n');

@@ -1,5 +1,6 @@
 // The Docker files cannot be run here (no Docker engine), so this keeps them honest:
-// the compose file parses, and every file it or the Dockerfile refers to exists.
+// the compose file parses, every file it or the Dockerfile refers to exists, the image runs
+// as a non-root user, the database's port is not taken on the host, and Grafana shows logs.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,7 +11,7 @@ const root = resolve(import.meta.dirname, '../..');
 const deploy = join(root, 'deploy');
 
 interface Compose {
-  services: Record<string, { build?: { context: string; dockerfile: string }; volumes?: string[]; environment?: Record<string, string>; ports?: string[] }>;
+  services: Record<string, { build?: { context: string; dockerfile: string }; volumes?: string[]; environment?: Record<string, string>; ports?: string[]; image?: string }>;
 }
 
 describe('deploy files', () => {
@@ -42,5 +43,42 @@ describe('deploy files', () => {
     }
     assert.ok(lines.some((l) => l.includes('ENTRYPOINT ["node", "bin/sluice.js"]')));
     assert.ok(existsSync(join(root, 'bin/sluice.js')));
+  });
+
+  test('the image runs as a non-root user that owns the data directory', () => {
+    const lines = readFileSync(join(deploy, 'Dockerfile'), 'utf8').split('\n');
+    const runtime = lines.slice(lines.findLastIndex((l) => l.startsWith('FROM ')));
+    const users = runtime.filter((l) => l.startsWith('USER '));
+    assert.equal(users.length, 1, 'one USER in the runtime stage');
+    const user = users[0]!.split(/\s+/)[1]!;
+    assert.doesNotMatch(user, /^(root|0)(:|$)/);
+    const chown = runtime.findIndex((l) => new RegExp(`chown (-R )?${user}(:${user})? /app/data`).test(l));
+    assert.ok(chown >= 0 && chown < runtime.indexOf(users[0]!), `/app/data is chowned to ${user} before USER`);
+    assert.ok(runtime.indexOf(users[0]!) < runtime.findIndex((l) => l.startsWith('ENTRYPOINT')), 'the entrypoint runs as that user');
+  });
+
+  test('only the collector, Grafana and Prometheus are published: PostgreSQL keeps 5432 off the host', () => {
+    const published = Object.entries(compose.services).flatMap(([name, svc]) => (svc.ports ?? []).map((p) => `${name} ${p}`));
+    assert.deepEqual(published.sort(), ['collector 8080:8080', 'grafana 3000:3000', 'prometheus 9090:9090']);
+  });
+
+  test('Grafana shows the stored logs: a PostgreSQL datasource on the compose database and a logs dashboard mounted', () => {
+    const grafana = compose.services.grafana!;
+    const dsFile = parse(readFileSync(join(deploy, 'grafana/provisioning/datasources/postgres.yml'), 'utf8')) as {
+      datasources: { uid: string; type: string; url: string; user: string; jsonData: { database: string }; secureJsonData: { password: string } }[];
+    };
+    const ds = dsFile.datasources[0]!;
+    const dsn = new URL(compose.services.collector!.environment!.POSTGRES_DSN!);
+    assert.equal(ds.type, 'grafana-postgresql-datasource');
+    assert.equal(ds.url, `${dsn.hostname}:${dsn.port}`, 'the same server the collector writes to');
+    assert.equal(ds.user, dsn.username);
+    assert.equal(ds.secureJsonData.password, dsn.password);
+    assert.equal(ds.jsonData.database, dsn.pathname.slice(1));
+    assert.ok(grafana.volumes!.some((v) => v.startsWith('./grafana/sluice-logs.json:/var/lib/grafana/dashboards/')));
+    const dash = JSON.parse(readFileSync(join(deploy, 'grafana/sluice-logs.json'), 'utf8')) as { panels: { type: string; datasource: { uid: string }; targets: { rawSql: string }[] }[] };
+    const logs = dash.panels.find((p) => p.type === 'logs');
+    assert.ok(logs, 'a logs panel');
+    assert.equal(logs.datasource.uid, ds.uid);
+    assert.match(logs.targets[0]!.rawSql, /FROM logs\b/);
   });
 });

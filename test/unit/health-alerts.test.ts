@@ -77,7 +77,7 @@ function event(check: string, from: CheckStateName, to: CheckStateName, tag: str
     from,
     to,
     at: new Date().toISOString(),
-    result: { errorClass: null, message: tag, latencyMs: null, statusCode: null },
+    result: { error_class: null, message: tag, latency_ms: null, status_code: null },
   };
 }
 

@@ -16,7 +16,7 @@ export const postgresConfig = z
     dedupe: z.boolean().default(false).describe('Drop records whose id was already stored (client idempotency keys); costs throughput, see docs/postgres.md'),
     partitionDaysAhead: z.number().int().min(1).max(60).default(3).describe('Daily partitions of logs created ahead of today'),
     embeddedDataDir: z.string().min(1).default('./data/postgres').describe('Data directory of the embedded PostgreSQL (kept across restarts)'),
-    embeddedPort: z.number().int().min(0).max(65535).default(0).describe('Port of the embedded PostgreSQL on 127.0.0.1; 0 picks a free port'),
+    embeddedPort: z.number().int().min(0).max(65535).default(0).describe('Port of the embedded PostgreSQL on 127.0.0.1; 0: the port of the last start when free (kept in the data directory), else a free one'),
   })
   .prefault({});
 
