@@ -39,6 +39,8 @@ import { withTimeout } from './timeout.js';
 
 /** How long past the shutdown deadline to wait for writers whose sink ignores the abort. */
 const STUCK_WRITER_GRACE_MS = 5000;
+/** While the listener closes, how often connections gone idle are ended. */
+const IDLE_SWEEP_MS = 50;
 
 export interface AppOptions {
   logger?: Logger;
@@ -74,6 +76,22 @@ export interface App {
 }
 
 const REQ_ID = /^[\w.:@/-]{1,128}$/;
+
+/**
+ * server.close() on Node 20 ends only the keep-alive connections idle at that moment; one whose
+ * request was still in flight goes idle just after and would hold close(), and the process,
+ * until keepAliveTimeout (72 s). Sweeping idle connections until close() resolves ends each
+ * as soon as its last response is out (a request arriving meanwhile gets 503 and close).
+ */
+async function closeListener(server: FastifyInstance): Promise<void> {
+  const sweep = setInterval(() => server.server.closeIdleConnections(), IDLE_SWEEP_MS);
+  sweep.unref();
+  try {
+    await server.close();
+  } finally {
+    clearInterval(sweep);
+  }
+}
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const logger = opts.logger ?? createLogger(config.log);
@@ -210,7 +228,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // Tail streams never end by themselves: server.close() would wait for them.
     tail.close();
     // In-flight requests finish (ack-mode `sink` waits still need the pipeline running).
-    await withTimeout(server.close(), deadlineAt - Date.now(), () => undefined);
+    const closed = await withTimeout(closeListener(server), deadlineAt - Date.now(), () => 'deadline' as const);
+    // Past the deadline a connection still open (a body trickling in) is cut: it would
+    // otherwise hold the process until requestTimeout.
+    if (closed === 'deadline') server.server.closeAllConnections();
     // No new results after this point: probes in flight are cut, their results discarded.
     await health.stop();
     buffer.close();

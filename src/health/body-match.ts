@@ -85,16 +85,27 @@ export class BodyMatcher {
     // Bytes, not a string: posting a string re-encodes it on this thread (~40 ms a MiB on a
     // busy machine); a byte array is a plain copy.
     this.spawn().postMessage({ id: p.id, pattern: p.pattern, body: p.body });
+    this.holdWhileBusy();
+  }
+
+  /**
+   * A match awaited keeps the process alive; an idle matcher must not. Set after every change,
+   * not once at spawn: on Node 20 a 'message' listener added after unref() refs the worker's
+   * port again, and the process never exits.
+   */
+  private holdWhileBusy(): void {
+    if (this.pending.length > 0) this.worker?.ref();
+    else this.worker?.unref();
   }
 
   private spawn(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { re2js: import.meta.resolve('re2js') } });
-    w.unref(); // an idle matcher must not keep the process alive
     w.on('message', (m: { id: number; matched?: boolean; error?: string }) => {
       const i = this.pending.findIndex((p) => p.id === m.id);
       if (i < 0) return;
       const [p] = this.pending.splice(i, 1);
+      this.holdWhileBusy();
       if (m.error !== undefined) p!.reject(new Error(m.error));
       else p!.resolve(m.matched === true);
     });
@@ -110,6 +121,7 @@ export class BodyMatcher {
     this.pending.splice(i, 1);
     p.reject(reason);
     if (i === 0) this.restart();
+    else this.holdWhileBusy();
   }
 
   /** Replaces the worker and sends it what the old one had not answered. */
