@@ -160,14 +160,25 @@ export async function runSchedulerBench(opts: SchedulerBenchOptions = {}): Promi
       runs,
       runsPerSecond: r2(runs / (wall / 1000)),
       expectedRunsPerSecond: r2(checks / (intervalMs / 1000)),
-      lagMs: { p50: r2(quantile(sorted, 0.5)), p90: r2(quantile(sorted, 0.9)), p99: r2(quantile(sorted, 0.99)), max: r2(sorted[sorted.length - 1] ?? NaN) },
+      lagMs: {
+        p50: r2(quantile(sorted, 0.5)),
+        p90: r2(quantile(sorted, 0.9)),
+        p99: r2(quantile(sorted, 0.99)),
+        max: r2(sorted[sorted.length - 1] ?? NaN),
+      },
       cpuCores: r2(cpuCores),
       eventLoopDelayP99Ms: r2(eld.percentile(99) / 1e6),
       rssMiB: Math.round(process.memoryUsage().rss / 1048576),
-      results: { up: delta('up') + delta('degraded'), failure: delta('failure'), timeout: delta('timeout'), skippedOverlap: delta('skipped_overlap') },
+      results: {
+        up: delta('up') + delta('degraded'),
+        failure: delta('failure'),
+        timeout: delta('timeout'),
+        skippedOverlap: delta('skipped_overlap'),
+      },
       pass: { lag: quantile(sorted, 0.99) < 100, cpu: cpuCores < 1 },
     };
-    if (opts.outDir !== false) result.files = writeResults(result, opts.outDir ?? resolve(import.meta.dirname, 'results'), opts.label);
+    if (opts.outDir !== false)
+      result.files = writeResults(result, opts.outDir ?? resolve(import.meta.dirname, 'results'), opts.label);
     return result;
   } finally {
     await app.stop();
@@ -212,7 +223,12 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const quick = process.argv.includes('--quick');
   const ack = process.argv.includes('--durable') ? 'durable' : 'memory';
   const label = [quick ? 'quick' : '', ack === 'durable' ? 'durable' : ''].filter(Boolean).join('-') || undefined;
-  const r = await runSchedulerBench({ ...(quick ? { checks: 2000, intervalMs: 5000, measureMs: 10_000 } : {}), ack, outDir: resultsDir(quick), ...(label ? { label } : {}) });
+  const r = await runSchedulerBench({
+    ...(quick ? { checks: 2000, intervalMs: 5000, measureMs: 10_000 } : {}),
+    ack,
+    outDir: resultsDir(quick),
+    ...(label ? { label } : {}),
+  });
   process.stdout.write(resultTable(r) + '\n');
   if (r.files) process.stdout.write(`written: ${r.files.md}\n`);
   process.exit(0);

@@ -40,12 +40,23 @@ function rows(n: number): LogRecord[] {
 
 async function measure(url: string, dedupe: boolean, records: LogRecord[]): Promise<number> {
   const config = loadConfig({ env: {}, flags: { 'postgres.url': url, 'postgres.dedupe': String(dedupe) } }).config;
-  const sink = standalonePostgresSink({ ...config, writers: { ...config.writers, count: WRITERS } }, pino({ level: 'warn' }));
+  const sink = standalonePostgresSink(
+    { ...config, writers: { ...config.writers, count: WRITERS } },
+    pino({ level: 'warn' }),
+  );
   await sink.start();
   const batches: Batch[] = [];
   for (let i = 0; i < records.length; i += BATCH) {
     const part = records.slice(i, i + BATCH);
-    batches.push({ id: uuidv7(), records: part, bytes: part.length * 160, createdAt: Date.now(), trigger: 'size', tickets: [], links: [] });
+    batches.push({
+      id: uuidv7(),
+      records: part,
+      bytes: part.length * 160,
+      createdAt: Date.now(),
+      trigger: 'size',
+      tickets: [],
+      links: [],
+    });
   }
   const signal = new AbortController().signal;
   let next = 0;

@@ -36,9 +36,18 @@ const ROUNDS = 3;
 
 /** Migration 3's index (the name matches the migration's), and the two it leaves to operators. */
 const INDEXES: Record<string, { drop: string; create: string }> = {
-  'message trigram (q; not shipped)': { drop: 'DROP INDEX IF EXISTS logs_message_trgm_idx', create: 'CREATE INDEX logs_message_trgm_idx ON logs USING gin (message gin_trgm_ops)' },
-  'trace_id (partial)': { drop: 'DROP INDEX IF EXISTS logs_trace_id_idx', create: 'CREATE INDEX logs_trace_id_idx ON logs (trace_id) WHERE trace_id IS NOT NULL' },
-  'attrs jsonb_path_ops (attr.*; not shipped)': { drop: 'DROP INDEX IF EXISTS logs_attrs_idx', create: 'CREATE INDEX logs_attrs_idx ON logs USING gin (attrs jsonb_path_ops)' },
+  'message trigram (q; not shipped)': {
+    drop: 'DROP INDEX IF EXISTS logs_message_trgm_idx',
+    create: 'CREATE INDEX logs_message_trgm_idx ON logs USING gin (message gin_trgm_ops)',
+  },
+  'trace_id (partial)': {
+    drop: 'DROP INDEX IF EXISTS logs_trace_id_idx',
+    create: 'CREATE INDEX logs_trace_id_idx ON logs (trace_id) WHERE trace_id IS NOT NULL',
+  },
+  'attrs jsonb_path_ops (attr.*; not shipped)': {
+    drop: 'DROP INDEX IF EXISTS logs_attrs_idx',
+    create: 'CREATE INDEX logs_attrs_idx ON logs USING gin (attrs jsonb_path_ops)',
+  },
 };
 
 const SHIPPED = ['trace_id (partial)'];
@@ -46,15 +55,24 @@ const OPT_IN = Object.keys(INDEXES).filter((n) => !SHIPPED.includes(n));
 
 async function setIndexes(pool: pg.Pool, on: readonly string[]): Promise<void> {
   await pool.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
-  for (const [name, ix] of Object.entries(INDEXES)) await pool.query(on.includes(name) ? ix.create.replace('CREATE INDEX', 'CREATE INDEX IF NOT EXISTS') : ix.drop);
+  for (const [name, ix] of Object.entries(INDEXES))
+    await pool.query(on.includes(name) ? ix.create.replace('CREATE INDEX', 'CREATE INDEX IF NOT EXISTS') : ix.drop);
 }
 
 async function ingestCost(url: string): Promise<Array<{ variant: string; rate: number }>> {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   // Load-generator rows, half of them with a trace id so the partial index has work to do.
-  const rows = logRows(INGEST_ROWS).map((r, i) => (i % 2 === 0 ? { ...r, trace_id: `trace-${i >> 3}`, message: `${r.message} GET /api/items/${i % 5000} took ${i % 997}ms` } : r));
+  const rows = logRows(INGEST_ROWS).map((r, i) =>
+    i % 2 === 0
+      ? { ...r, trace_id: `trace-${i >> 3}`, message: `${r.message} GET /api/items/${i % 5000} took ${i % 997}ms` }
+      : r,
+  );
   const batches = encodeTextBatches(rows, 2000);
-  const variants: Array<[string, string[]]> = [['migration 1 indexes only', []], ...Object.keys(INDEXES).map((n): [string, string[]] => [`+ ${n}`, [n]]), ['+ all three', Object.keys(INDEXES)]];
+  const variants: Array<[string, string[]]> = [
+    ['migration 1 indexes only', []],
+    ...Object.keys(INDEXES).map((n): [string, string[]] => [`+ ${n}`, [n]]),
+    ['+ all three', Object.keys(INDEXES)],
+  ];
   const rates = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const [variant, on] of variants) {
@@ -104,11 +122,23 @@ const CASES: QueryCase[] = [
   { name: 'latest 100', windowed: false, params: () => ({}) },
   { name: 'one service, 1 h', windowed: true, params: (i) => ({ service: `svc-${i % 20}`, from: '1h' }) },
   { name: 'level ≥ error, 24 h', windowed: true, params: () => ({ level: 'error', from: '24h' }) },
-  { name: 'q (rare phrase), 1 h', windowed: true, params: (i) => ({ q: i % 2 ? 'reset by peer' : 'RESET BY', from: '1h' }) },
+  {
+    name: 'q (rare phrase), 1 h',
+    windowed: true,
+    params: (i) => ({ q: i % 2 ? 'reset by peer' : 'RESET BY', from: '1h' }),
+  },
   // Ids of users with records in the last hour (user id = g % 100000, newest rows have small g).
-  { name: 'attr.user.id, 1 h', windowed: true, params: (i) => ({ 'attr.user.id': String(1 + ((i * 7919) % Math.max(1, Math.floor(ROWS / 168)))), from: '1h' }) },
+  {
+    name: 'attr.user.id, 1 h',
+    windowed: true,
+    params: (i) => ({ 'attr.user.id': String(1 + ((i * 7919) % Math.max(1, Math.floor(ROWS / 168)))), from: '1h' }),
+  },
   { name: 'q (rare phrase), 7 d', windowed: false, params: (i) => ({ q: i % 2 ? 'reset by peer' : 'RESET BY' }) },
-  { name: 'trace_id (any time)', windowed: false, params: (i) => ({ trace_id: md5Of(2 * (1 + ((i * 104729) % Math.floor(ROWS / 2)))) }) },
+  {
+    name: 'trace_id (any time)',
+    windowed: false,
+    params: (i) => ({ trace_id: md5Of(2 * (1 + ((i * 104729) % Math.floor(ROWS / 2)))) }),
+  },
 ];
 
 let md5Impl: ((s: string) => string) | undefined;
@@ -116,7 +146,9 @@ function md5Of(g: number): string {
   return md5Impl!(String(g));
 }
 
-async function latencies(pool: pg.Pool): Promise<Array<{ name: string; windowed: boolean; p50: number; p95: number; rows: number }>> {
+async function latencies(
+  pool: pg.Pool,
+): Promise<Array<{ name: string; windowed: boolean; p50: number; p95: number; rows: number }>> {
   const out = [];
   for (const c of CASES) {
     const times: number[] = [];
@@ -130,7 +162,13 @@ async function latencies(pool: pg.Pool): Promise<Array<{ name: string; windowed:
       rows += (JSON.parse(body) as { items: unknown[] }).items.length;
     }
     times.sort((a, b) => a - b);
-    out.push({ name: c.name, windowed: c.windowed, p50: times[Math.floor(times.length * 0.5)]!, p95: times[Math.min(times.length - 1, Math.ceil(times.length * 0.95) - 1)]!, rows: rows / (RUNS + 3) });
+    out.push({
+      name: c.name,
+      windowed: c.windowed,
+      p50: times[Math.floor(times.length * 0.5)]!,
+      p95: times[Math.min(times.length - 1, Math.ceil(times.length * 0.95) - 1)]!,
+      rows: rows / (RUNS + 3),
+    });
   }
   return out;
 }
@@ -165,7 +203,10 @@ export async function runQueryBench(opts: QueryBenchOptions = {}): Promise<strin
       console.log(`# ingest cost: ${INGEST_ROWS} rows by COPY, 2 writers, median of ${ROUNDS} interleaved rounds`);
       const ingest = await ingestCost(ingestUrl);
       const base = ingest[0]!.rate;
-      ingestTable = mdTable(['indexes on logs', 'rows/s', 'vs migration 1 only'], ingest.map((r) => [r.variant, num(Math.round(r.rate)), ratio(r.rate / base)]));
+      ingestTable = mdTable(
+        ['indexes on logs', 'rows/s', 'vs migration 1 only'],
+        ingest.map((r) => [r.variant, num(Math.round(r.rate)), ratio(r.rate / base)]),
+      );
       console.log(ingestTable);
     }
 
@@ -183,8 +224,25 @@ export async function runQueryBench(opts: QueryBenchOptions = {}): Promise<strin
     const none = await latencies(pool);
     await pool.end();
     const ms = (x: { p50: number; p95: number }): string => `${x.p50.toFixed(1)} / ${x.p95.toFixed(1)}`;
-    const rows = shipped.map((w, i) => [w.name, num(Math.round(w.rows)), ms(w), ms(none[i]!), ms(optIn[i]!), w.windowed ? (w.p95 < 200 ? 'yes' : 'NO') : '–']);
-    const latencyTable = mdTable(['query', 'rows answered', 'p50 / p95 ms (migration 3)', 'without migration 3', '+ attrs GIN + trigram', 'p95 < 200 ms'], rows);
+    const rows = shipped.map((w, i) => [
+      w.name,
+      num(Math.round(w.rows)),
+      ms(w),
+      ms(none[i]!),
+      ms(optIn[i]!),
+      w.windowed ? (w.p95 < 200 ? 'yes' : 'NO') : '–',
+    ]);
+    const latencyTable = mdTable(
+      [
+        'query',
+        'rows answered',
+        'p50 / p95 ms (migration 3)',
+        'without migration 3',
+        '+ attrs GIN + trigram',
+        'p95 < 200 ms',
+      ],
+      rows,
+    );
     console.log(`# GET /api/logs on ${ROWS} rows over 7 days (${RUNS} runs each, after 3 warm-up runs)`);
     console.log(latencyTable);
 
@@ -204,5 +262,9 @@ export async function runQueryBench(opts: QueryBenchOptions = {}): Promise<strin
 }
 
 if (process.argv[1] && import.meta.filename === process.argv[1]) {
-  await runQueryBench({ rows: arg('rows', ROWS), ingestRows: process.argv.includes('--skip-ingest') ? 0 : arg('ingest-rows', INGEST_ROWS), runs: arg('runs', RUNS) });
+  await runQueryBench({
+    rows: arg('rows', ROWS),
+    ingestRows: process.argv.includes('--skip-ingest') ? 0 : arg('ingest-rows', INGEST_ROWS),
+    runs: arg('runs', RUNS),
+  });
 }

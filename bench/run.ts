@@ -30,13 +30,40 @@ const want = (section: string): boolean => !only || only.has(section);
 
 /** Every knob that makes --quick quick, in one place. */
 const P = quick
-  ? { ingestSeconds: 1.2, warmupSeconds: 0.3, rounds: 1, e2eRecords: 60_000, sweepRecords: 20_000, sweepBatch: [100, 2000, 10000], sweepWriters: [4], overloadSeconds: 3, overloadWarmupSeconds: 1, sinkRows: 20_000, sinkRounds: 1, ackSeconds: 0.8 }
-  : { ingestSeconds: 3, warmupSeconds: 0.5, rounds: 3, e2eRecords: 300_000, sweepRecords: 100_000, sweepBatch: [100, 500, 2000, 10000], sweepWriters: [1, 2, 4], overloadSeconds: 20, overloadWarmupSeconds: 3, sinkRows: 40_000, sinkRounds: 3, ackSeconds: 3 };
+  ? {
+      ingestSeconds: 1.2,
+      warmupSeconds: 0.3,
+      rounds: 1,
+      e2eRecords: 60_000,
+      sweepRecords: 20_000,
+      sweepBatch: [100, 2000, 10000],
+      sweepWriters: [4],
+      overloadSeconds: 3,
+      overloadWarmupSeconds: 1,
+      sinkRows: 20_000,
+      sinkRounds: 1,
+      ackSeconds: 0.8,
+    }
+  : {
+      ingestSeconds: 3,
+      warmupSeconds: 0.5,
+      rounds: 3,
+      e2eRecords: 300_000,
+      sweepRecords: 100_000,
+      sweepBatch: [100, 500, 2000, 10000],
+      sweepWriters: [1, 2, 4],
+      overloadSeconds: 20,
+      overloadWarmupSeconds: 3,
+      sinkRows: 40_000,
+      sinkRounds: 3,
+      ackSeconds: 3,
+    };
 
 const DEFAULTS = loadConfig({ env: {}, flags: {} }).config;
 const pgClient = pg.Client;
 const t0 = Date.now();
-const log = (s: string): void => void process.stderr.write(`bench [${((Date.now() - t0) / 1000).toFixed(0)} s]: ${s}\n`);
+const log = (s: string): void =>
+  void process.stderr.write(`bench [${((Date.now() - t0) / 1000).toFixed(0)} s]: ${s}\n`);
 
 let workDir = '';
 /** Ack mode of the storage runs (e2e, sweep, overload): durable, as issue 7 asks, once the config has it. */
@@ -45,7 +72,10 @@ let pgServer: BenchPostgres | undefined;
 const children = new Set<Child>();
 
 async function collector(flags: Record<string, string | number>): Promise<Child> {
-  const c = await startCollector({ 'deadLetter.dir': join(workDir, 'dead-letter'), 'file.dir': join(workDir, 'logs'), ...flags }, workDir);
+  const c = await startCollector(
+    { 'deadLetter.dir': join(workDir, 'dead-letter'), 'file.dir': join(workDir, 'logs'), ...flags },
+    workDir,
+  );
   children.add(c);
   return c;
 }
@@ -57,7 +87,21 @@ async function stopChild(c: Child): Promise<void> {
 
 function loadOpts(url: string, o: Partial<LoadOptions>): LoadOptions {
   const runId = newRunId();
-  return { url, path: '/logs', records: Infinity, clients: 32, batch: 1, format: 'json', gzip: false, rate: 0, durationMs: 0, timeoutMs: 30_000, runId, service: `load-${runId}`, ...o };
+  return {
+    url,
+    path: '/logs',
+    records: Infinity,
+    clients: 32,
+    batch: 1,
+    format: 'json',
+    gzip: false,
+    rate: 0,
+    durationMs: 0,
+    timeoutMs: 30_000,
+    runId,
+    service: `load-${runId}`,
+    ...o,
+  };
 }
 
 interface Verified {
@@ -109,8 +153,20 @@ async function ingest(): Promise<IngestRow[]> {
   const urls = { raw: raw.url, rawParse: rawParse.url, sluice: sluice.url };
   type Who = keyof typeof urls;
   const modes = [
-    { mode: 'single record (JSON object)', o: { batch: 1, format: 'json' as const, clients: 32 }, target: 0.6, by: 'req', who: ['raw', 'sluice'] as Who[] },
-    { mode: '100-record bulk (NDJSON)', o: { batch: 100, format: 'ndjson' as const, clients: 16 }, target: 0.7, by: 'rec', who: ['raw', 'rawParse', 'sluice'] as Who[] },
+    {
+      mode: 'single record (JSON object)',
+      o: { batch: 1, format: 'json' as const, clients: 32 },
+      target: 0.6,
+      by: 'req',
+      who: ['raw', 'sluice'] as Who[],
+    },
+    {
+      mode: '100-record bulk (NDJSON)',
+      o: { batch: 100, format: 'ndjson' as const, clients: 16 },
+      target: 0.7,
+      by: 'rec',
+      who: ['raw', 'rawParse', 'sluice'] as Who[],
+    },
   ];
   const rows: IngestRow[] = [];
   try {
@@ -186,7 +242,12 @@ async function endToEnd(pg: BenchPostgres): Promise<E2eResult> {
   }
   const rawDb = await pg.database('e2e_raw');
   const rows = logRows(P.e2eRecords);
-  const copy = await rawCopy(rawDb, encodeTextBatches(rows, DEFAULTS.batch.maxRecords), rows.length, DEFAULTS.writers.count);
+  const copy = await rawCopy(
+    rawDb,
+    encodeTextBatches(rows, DEFAULTS.batch.maxRecords),
+    rows.length,
+    DEFAULTS.writers.count,
+  );
   const q = v.e2eRecordsPerSec / copy.recordsPerSec;
   log(`e2e: sluice ${num(v.e2eRecordsPerSec)} rec/s, raw COPY ${num(copy.recordsPerSec)} rec/s, ratio ${q.toFixed(2)}`);
   return {
@@ -222,7 +283,13 @@ async function sweep(pg: BenchPostgres): Promise<{ rows: SweepRow[]; reason: str
   for (const batch of P.sweepBatch) {
     for (const writers of P.sweepWriters) {
       const db = await pg.database(`sweep_${batch}_${writers}`);
-      const c = await collector({ 'sink.kind': 'postgres', 'postgres.url': db, 'ingest.ack': storageAck, 'batch.maxRecords': batch, 'writers.count': writers });
+      const c = await collector({
+        'sink.kind': 'postgres',
+        'postgres.url': db,
+        'ingest.ack': storageAck,
+        'batch.maxRecords': batch,
+        'writers.count': writers,
+      });
       try {
         const v = await loadVerified(c.url, db, { batch: 100, format: 'ndjson', clients: 16, records: P.sweepRecords });
         rows.push({
@@ -234,7 +301,9 @@ async function sweep(pg: BenchPostgres): Promise<{ rows: SweepRow[]; reason: str
           missing: v.verify.missing,
           isDefault: batch === DEFAULTS.batch.maxRecords && writers === DEFAULTS.writers.count,
         });
-        log(`sweep batch ${batch} × writers ${writers}: ${num(v.e2eRecordsPerSec)} rec/s, p95 ${num(v.verify.e2e.p95)} ms`);
+        log(
+          `sweep batch ${batch} × writers ${writers}: ${num(v.e2eRecordsPerSec)} rec/s, p95 ${num(v.verify.e2e.p95)} ms`,
+        );
       } finally {
         await stopChild(c);
       }
@@ -295,10 +364,26 @@ async function overload(pg: BenchPostgres, sustainable: number): Promise<Overloa
     // Warm up at the sustainable rate, so start RSS is that of a working collector (JIT, pools):
     // first with 16 clients, then with the overload's 200, so that the growth measured is the
     // overload's (the offered rate) and not the cost of 184 more connections, reported apart.
-    await runLoad(loadOpts(c.url, { batch: 100, format: 'ndjson', clients: 16, rate: sustainable, durationMs: P.overloadWarmupSeconds * 1000 }));
+    await runLoad(
+      loadOpts(c.url, {
+        batch: 100,
+        format: 'ndjson',
+        clients: 16,
+        rate: sustainable,
+        durationMs: P.overloadWarmupSeconds * 1000,
+      }),
+    );
     await new Promise((r) => setTimeout(r, 200));
     const startRssFewClients = c.rss();
-    await runLoad(loadOpts(c.url, { batch: 100, format: 'ndjson', clients: OVERLOAD_CLIENTS, rate: sustainable, durationMs: P.overloadWarmupSeconds * 1000 }));
+    await runLoad(
+      loadOpts(c.url, {
+        batch: 100,
+        format: 'ndjson',
+        clients: OVERLOAD_CLIENTS,
+        rate: sustainable,
+        durationMs: P.overloadWarmupSeconds * 1000,
+      }),
+    );
     await new Promise((r) => setTimeout(r, 200));
     const startRss = c.rss();
     const samples: Array<[number, number]> = [];
@@ -311,7 +396,9 @@ async function overload(pg: BenchPostgres, sustainable: number): Promise<Overloa
     const poller = (async () => {
       while (polling) {
         try {
-          const j = (await (await fetch(`${c.url}/admin/jobs`)).json()) as { buffer?: { records?: number; bytes?: number } };
+          const j = (await (await fetch(`${c.url}/admin/jobs`)).json()) as {
+            buffer?: { records?: number; bytes?: number };
+          };
           maxBuffered = Math.max(maxBuffered, j.buffer?.records ?? 0);
           maxBufferedBytes = Math.max(maxBufferedBytes, j.buffer?.bytes ?? 0);
         } catch {
@@ -322,7 +409,13 @@ async function overload(pg: BenchPostgres, sustainable: number): Promise<Overloa
     })();
     let v: Verified;
     try {
-      v = await loadVerified(c.url, db, { batch: 100, format: 'ndjson', clients: OVERLOAD_CLIENTS, rate: sustainable * 10, durationMs: P.overloadSeconds * 1000 });
+      v = await loadVerified(c.url, db, {
+        batch: 100,
+        format: 'ndjson',
+        clients: OVERLOAD_CLIENTS,
+        rate: sustainable * 10,
+        durationMs: P.overloadSeconds * 1000,
+      });
     } finally {
       clearInterval(timer);
       polling = false;
@@ -333,7 +426,9 @@ async function overload(pg: BenchPostgres, sustainable: number): Promise<Overloa
     const maxRss = maxOf(samples);
     const growth = (maxRss - startRss) / startRss;
     const lost = v.verify.missing;
-    log(`overload: ${JSON.stringify(v.load.statusCounts)}, RSS ${num(startRss / 2 ** 20)} → ${num(maxRss / 2 ** 20)} MiB, missing ${lost}`);
+    log(
+      `overload: ${JSON.stringify(v.load.statusCounts)}, RSS ${num(startRss / 2 ** 20)} → ${num(maxRss / 2 ** 20)} MiB, missing ${lost}`,
+    );
     return {
       sustainableRecPerSec: sustainable,
       offeredRecPerSec: sustainable * 10,
@@ -372,7 +467,9 @@ interface SinkRow {
   binaryOverText: number;
 }
 
-async function sinkAlone(pg: BenchPostgres): Promise<{ rows: SinkRow[]; best: SinkRow; verdict: Verdict; fasterFormat: string; defaultFormat: string }> {
+async function sinkAlone(
+  pg: BenchPostgres,
+): Promise<{ rows: SinkRow[]; best: SinkRow; verdict: Verdict; fasterFormat: string; defaultFormat: string }> {
   // One database, emptied before every measurement, so every variant writes into the same
   // (empty, warmed) tables and indexes; variants interleave over rounds, medians reported.
   const db = await pg.database('sink');
@@ -404,13 +501,22 @@ async function sinkAlone(pg: BenchPostgres): Promise<{ rows: SinkRow[]; best: Si
         }
       }
       const [raw, binary, text] = [median(samples.raw), median(samples.binary), median(samples.text)];
-      rows.push({ batch: size, rawRecPerSec: raw, binaryRecPerSec: binary, textRecPerSec: text, ratio: Math.max(binary, text) / raw, binaryOverText: binary / text });
+      rows.push({
+        batch: size,
+        rawRecPerSec: raw,
+        binaryRecPerSec: binary,
+        textRecPerSec: text,
+        ratio: Math.max(binary, text) / raw,
+        binaryOverText: binary / text,
+      });
       log(`sink alone, batch ${size}: raw ${num(raw)}, binary ${num(binary)}, text ${num(text)} rec/s`);
     }
   } finally {
     await admin.end();
   }
-  const best = rows.reduce((a, b) => (Math.max(b.binaryRecPerSec, b.textRecPerSec) > Math.max(a.binaryRecPerSec, a.textRecPerSec) ? b : a));
+  const best = rows.reduce((a, b) =>
+    Math.max(b.binaryRecPerSec, b.textRecPerSec) > Math.max(a.binaryRecPerSec, a.textRecPerSec) ? b : a,
+  );
   const binaryWins = rows.filter((r) => r.binaryOverText >= 1).length;
   return {
     rows,
@@ -438,7 +544,15 @@ async function ackModes(pg: BenchPostgres): Promise<AckRow[]> {
   for (const mode of ['memory', 'durable', 'sink']) {
     const accepted = (await cliExitCode(['config', 'print', '--ingest.ack', mode])) === 0;
     if (!accepted) {
-      rows.push({ mode, built: false, recPerSec: null, p50: null, p99: null, statusCounts: null, note: 'n/a (not built: the config does not accept it yet)' });
+      rows.push({
+        mode,
+        built: false,
+        recPerSec: null,
+        p50: null,
+        p99: null,
+        statusCounts: null,
+        note: 'n/a (not built: the config does not accept it yet)',
+      });
       continue;
     }
     const db = await pg.database(`ack_${mode}`);
@@ -446,15 +560,36 @@ async function ackModes(pg: BenchPostgres): Promise<AckRow[]> {
     try {
       c = await collector({ 'sink.kind': 'postgres', 'postgres.url': db, 'ingest.ack': mode });
     } catch (err) {
-      rows.push({ mode, built: true, recPerSec: null, p50: null, p99: null, statusCounts: null, note: `did not start: ${(err as Error).message.split('\n')[0]}` });
+      rows.push({
+        mode,
+        built: true,
+        recPerSec: null,
+        p50: null,
+        p99: null,
+        statusCounts: null,
+        note: `did not start: ${(err as Error).message.split('\n')[0]}`,
+      });
       continue;
     }
     try {
       const o = { batch: 100, format: 'ndjson' as const, clients: 32 };
       await runLoad(loadOpts(c.url, { ...o, durationMs: P.warmupSeconds * 1000 }));
       const r = await runLoad(loadOpts(c.url, { ...o, durationMs: P.ackSeconds * 1000 }));
-      const note = mode === 'memory' ? '202 once buffered in memory' : mode === 'sink' ? '202 once the batch committed in PostgreSQL (waits up to batch.maxWaitMs for the batch to fill)' : '202 once on disk (WAL)';
-      rows.push({ mode, built: true, recPerSec: r.recordsPerSec, p50: r.latency.p50, p99: r.latency.p99, statusCounts: r.statusCounts, note });
+      const note =
+        mode === 'memory'
+          ? '202 once buffered in memory'
+          : mode === 'sink'
+            ? '202 once the batch committed in PostgreSQL (waits up to batch.maxWaitMs for the batch to fill)'
+            : '202 once on disk (WAL)';
+      rows.push({
+        mode,
+        built: true,
+        recPerSec: r.recordsPerSec,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        statusCounts: r.statusCounts,
+        note,
+      });
       log(`ack ${mode}: ${num(r.recordsPerSec)} rec/s, p99 ${num(r.latency.p99)} ms`);
     } finally {
       await stopChild(c);
@@ -471,8 +606,11 @@ async function healthScheduler(): Promise<{ ran: boolean; note: string; result?:
   // Imported by URL so this file type-checks whether or not the other bench exists yet.
   const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   const run = mod.runSchedulerBench;
-  if (typeof run !== 'function') return { ran: false, note: 'skipped: bench/health-scheduler.ts exports no runSchedulerBench()' };
-  const opts = quick ? { checks: 1000, intervalMs: 1000, measureMs: 2000, outDir: false } : { measureMs: 10_000, outDir: false };
+  if (typeof run !== 'function')
+    return { ran: false, note: 'skipped: bench/health-scheduler.ts exports no runSchedulerBench()' };
+  const opts = quick
+    ? { checks: 1000, intervalMs: 1000, measureMs: 2000, outDir: false }
+    : { measureMs: 10_000, outDir: false };
   let timer: NodeJS.Timeout | undefined;
   try {
     const result: unknown = await Promise.race([
@@ -481,8 +619,14 @@ async function healthScheduler(): Promise<{ ran: boolean; note: string; result?:
         timer = setTimeout(() => reject(new Error('took longer than 180 s')), 180_000);
       }),
     ]);
-    const table = typeof mod.resultTable === 'function' ? (mod.resultTable as (r: unknown) => string)(result) : undefined;
-    return { ran: true, note: `runSchedulerBench(${JSON.stringify(opts)}) from bench/health-scheduler.ts (that file's own method and targets)`, result, ...(table ? { markdown: table } : {}) };
+    const table =
+      typeof mod.resultTable === 'function' ? (mod.resultTable as (r: unknown) => string)(result) : undefined;
+    return {
+      ran: true,
+      note: `runSchedulerBench(${JSON.stringify(opts)}) from bench/health-scheduler.ts (that file's own method and targets)`,
+      result,
+      ...(table ? { markdown: table } : {}),
+    };
   } catch (err) {
     return { ran: false, note: `failed: ${(err as Error).message}` };
   } finally {
@@ -516,21 +660,55 @@ export function summaryTable(r: Results): string {
   const rows: string[][] = [];
   for (const i of r.ingest ?? []) {
     const what = i.mode.startsWith('single') ? 'requests/s' : 'records/s';
-    const [s, b] = i.mode.startsWith('single') ? [i.sluiceReqPerSec, i.rawReqPerSec] : [i.sluiceRecPerSec, i.rawRecPerSec];
-    rows.push([`HTTP ingest, ${i.mode}, vs raw node:http`, `${num(s)} vs ${num(b)} ${what}`, ratio(i.ratio), showVerdict(i.verdict)]);
+    const [s, b] = i.mode.startsWith('single')
+      ? [i.sluiceReqPerSec, i.rawReqPerSec]
+      : [i.sluiceRecPerSec, i.rawRecPerSec];
+    rows.push([
+      `HTTP ingest, ${i.mode}, vs raw node:http`,
+      `${num(s)} vs ${num(b)} ${what}`,
+      ratio(i.ratio),
+      showVerdict(i.verdict),
+    ]);
   }
-  if (r.e2e) rows.push([`End to end into PostgreSQL (ack ${r.storageAck}) vs raw COPY`, `${num(r.e2e.sluiceRecPerSec)} vs ${num(r.e2e.rawCopyRecPerSec)} records/s`, ratio(r.e2e.ratio), showVerdict(r.e2e.verdict)]);
-  if (r.sink) rows.push([`PostgreSQL sink alone vs raw COPY (best batch size: ${r.sink.best.batch})`, `${num(Math.max(r.sink.best.binaryRecPerSec, r.sink.best.textRecPerSec))} vs ${num(r.sink.best.rawRecPerSec)} records/s`, ratio(r.sink.best.ratio), showVerdict(r.sink.verdict)]);
+  if (r.e2e)
+    rows.push([
+      `End to end into PostgreSQL (ack ${r.storageAck}) vs raw COPY`,
+      `${num(r.e2e.sluiceRecPerSec)} vs ${num(r.e2e.rawCopyRecPerSec)} records/s`,
+      ratio(r.e2e.ratio),
+      showVerdict(r.e2e.verdict),
+    ]);
+  if (r.sink)
+    rows.push([
+      `PostgreSQL sink alone vs raw COPY (best batch size: ${r.sink.best.batch})`,
+      `${num(Math.max(r.sink.best.binaryRecPerSec, r.sink.best.textRecPerSec))} vs ${num(r.sink.best.rawRecPerSec)} records/s`,
+      ratio(r.sink.best.ratio),
+      showVerdict(r.sink.verdict),
+    ]);
   if (r.overload) {
     const o = r.overload;
-    rows.push([`Overload (10× sustainable, ${o.seconds} s, ${OVERLOAD_CLIENTS} clients, ack ${r.storageAck}): RSS growth over the same clients at the sustainable rate`, `${mib(o.startRss)} → ${mib(o.maxRss)} (from 16 clients: ${mib(o.startRssFewClients)}, ${pct(o.growthFromFewClients)})`, pct(o.growth), showVerdict(o.verdictRss)]);
-    rows.push(['Overload: accepted records stored', `${o.stored} of ${o.accepted} (${o.statusCounts['429'] ?? 0} × 429)`, '', showVerdict(o.verdictLost)]);
+    rows.push([
+      `Overload (10× sustainable, ${o.seconds} s, ${OVERLOAD_CLIENTS} clients, ack ${r.storageAck}): RSS growth over the same clients at the sustainable rate`,
+      `${mib(o.startRss)} → ${mib(o.maxRss)} (from 16 clients: ${mib(o.startRssFewClients)}, ${pct(o.growthFromFewClients)})`,
+      pct(o.growth),
+      showVerdict(o.verdictRss),
+    ]);
+    rows.push([
+      'Overload: accepted records stored',
+      `${o.stored} of ${o.accepted} (${o.statusCounts['429'] ?? 0} × 429)`,
+      '',
+      showVerdict(o.verdictLost),
+    ]);
   }
   const ackRate = (mode: string): number | null => r.ack?.find((a) => a.mode === mode)?.recPerSec ?? null;
   const [mem, dur] = [ackRate('memory'), ackRate('durable')];
   if (mem && dur) {
     // Issue 4: durable may cost at most 25% of memory's throughput on bulk NDJSON ingest.
-    rows.push(['Ack durable vs memory, 100-record NDJSON into PostgreSQL', `${num(dur)} vs ${num(mem)} records/s`, ratio(dur / mem), showVerdict(verdict(dur / mem, '>=', 0.75))]);
+    rows.push([
+      'Ack durable vs memory, 100-record NDJSON into PostgreSQL',
+      `${num(dur)} vs ${num(mem)} records/s`,
+      ratio(dur / mem),
+      showVerdict(verdict(dur / mem, '>=', 0.75)),
+    ]);
   }
   return mdTable(['measure', 'Sluice vs baseline', 'ratio', 'target'], rows);
 }
@@ -551,8 +729,34 @@ function markdown(r: Results): string {
       `Same client (\`sluice load\`'s engine, keep-alive connections), ${P.ingestSeconds} s per run after a ${P.warmupSeconds} s warm-up, median of ${P.rounds} interleaved round(s). The raw server reads the body and answers 202.`,
       '',
       mdTable(
-        ['mode', 'raw req/s', 'raw rec/s', 'raw + JSON.parse rec/s', 'Sluice req/s', 'Sluice rec/s', 'raw p99', 'Sluice p99', 'Sluice CPU / record', 'Sluice non-202', 'ratio', 'target'],
-        r.ingest.map((i) => [i.mode, num(i.rawReqPerSec), num(i.rawRecPerSec), num(i.rawParseRecPerSec), num(i.sluiceReqPerSec), num(i.sluiceRecPerSec), `${num(i.rawP99)} ms`, `${num(i.sluiceP99)} ms`, `${num(i.sluiceCpuUsPerRecord)} µs`, i.non2xx, ratio(i.ratio), showVerdict(i.verdict)]),
+        [
+          'mode',
+          'raw req/s',
+          'raw rec/s',
+          'raw + JSON.parse rec/s',
+          'Sluice req/s',
+          'Sluice rec/s',
+          'raw p99',
+          'Sluice p99',
+          'Sluice CPU / record',
+          'Sluice non-202',
+          'ratio',
+          'target',
+        ],
+        r.ingest.map((i) => [
+          i.mode,
+          num(i.rawReqPerSec),
+          num(i.rawRecPerSec),
+          num(i.rawParseRecPerSec),
+          num(i.sluiceReqPerSec),
+          num(i.sluiceRecPerSec),
+          `${num(i.rawP99)} ms`,
+          `${num(i.sluiceP99)} ms`,
+          `${num(i.sluiceCpuUsPerRecord)} µs`,
+          i.non2xx,
+          ratio(i.ratio),
+          showVerdict(i.verdict),
+        ]),
       ),
       '',
       '"raw + JSON.parse" is the same raw server also parsing each NDJSON line (no validation, no storage): how much of the bulk gap is just JSON parsing, which any JSON ingest pays. Informational; the target is against the plain raw server.',
@@ -568,8 +772,30 @@ function markdown(r: Results): string {
         `throughput = records stored / (first request → last commit). Baseline: the same rows pre-encoded as COPY text, ${DEFAULTS.batch.maxRecords} per transaction over ${DEFAULTS.writers.count} connections, into a fresh database of the same schema.`,
       '',
       mdTable(
-        ['Sluice rec/s', 'raw COPY rec/s', 'ratio', 'target', 'e2e p50', 'e2e p95', 'e2e p99', 'stored / missing / duplicates', 'collector CPU / record'],
-        [[num(e.sluiceRecPerSec), num(e.rawCopyRecPerSec), ratio(e.ratio), showVerdict(e.verdict), `${num(e.e2e.p50)} ms`, `${num(e.e2e.p95)} ms`, `${num(e.e2e.p99)} ms`, `${e.stored} / ${e.missing} / ${e.duplicates}`, `${num(e.cpuUsPerRecord)} µs`]],
+        [
+          'Sluice rec/s',
+          'raw COPY rec/s',
+          'ratio',
+          'target',
+          'e2e p50',
+          'e2e p95',
+          'e2e p99',
+          'stored / missing / duplicates',
+          'collector CPU / record',
+        ],
+        [
+          [
+            num(e.sluiceRecPerSec),
+            num(e.rawCopyRecPerSec),
+            ratio(e.ratio),
+            showVerdict(e.verdict),
+            `${num(e.e2e.p50)} ms`,
+            `${num(e.e2e.p95)} ms`,
+            `${num(e.e2e.p99)} ms`,
+            `${e.stored} / ${e.missing} / ${e.duplicates}`,
+            `${num(e.cpuUsPerRecord)} µs`,
+          ],
+        ],
       ),
       '',
       `End-to-end latency: record \`ts\` (stamped by the client just before sending) → commit of the row's transaction (\`pg_xact_commit_timestamp\`, the server runs with track_commit_timestamp=on; method: ${e.e2eMethod}).`,
@@ -584,7 +810,14 @@ function markdown(r: Results): string {
       '',
       mdTable(
         ['batch.maxRecords', 'writers.count', 'records/s', 'e2e p50', 'e2e p95', 'missing'],
-        r.sweep.rows.map((s) => [`${s.batch}${s.isDefault ? ' ★' : ''}`, s.writers, num(s.recPerSec), `${num(s.e2eP50)} ms`, `${num(s.e2eP95)} ms`, s.missing]),
+        r.sweep.rows.map((s) => [
+          `${s.batch}${s.isDefault ? ' ★' : ''}`,
+          s.writers,
+          num(s.recPerSec),
+          `${num(s.e2eP50)} ms`,
+          `${num(s.e2eP95)} ms`,
+          s.missing,
+        ]),
       ),
       '',
       `Why: ${r.sweep.reason}`,
@@ -599,11 +832,44 @@ function markdown(r: Results): string {
       `Offered ${num(o.offeredRecPerSec)} records/s (10× the sustainable ${num(o.sustainableRecPerSec)} from section 2) for ${o.seconds} s with ${OVERLOAD_CLIENTS} clients, ack ${r.storageAck}; the client managed ${num(o.achievedSendRecPerSec)} records/s. Default buffer (${DEFAULTS.buffer.maxRecords} records / ${mib(DEFAULTS.buffer.maxBytes)}).`,
       '',
       mdTable(
-        ['statuses', 'accepted', 'stored', 'missing', 'duplicates', 'start RSS', 'max RSS', 'growth', 'max RSS 1st / 2nd half', 'max buffered', 'targets'],
-        [[Object.entries(o.statusCounts).map(([k, v]) => `${k}: ${v}`).join(', '), o.accepted, o.stored, o.missing, o.duplicates, mib(o.startRss), mib(o.maxRss), pct(o.growth), `${mib(o.firstHalfMaxRss)} / ${mib(o.secondHalfMaxRss)}`, `${o.maxBuffered} records (${mib(o.maxBufferedBytes)} accounted)`, `${showVerdict(o.verdictRss)}; ${showVerdict(o.verdictLost)}`]],
+        [
+          'statuses',
+          'accepted',
+          'stored',
+          'missing',
+          'duplicates',
+          'start RSS',
+          'max RSS',
+          'growth',
+          'max RSS 1st / 2nd half',
+          'max buffered',
+          'targets',
+        ],
+        [
+          [
+            Object.entries(o.statusCounts)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join(', '),
+            o.accepted,
+            o.stored,
+            o.missing,
+            o.duplicates,
+            mib(o.startRss),
+            mib(o.maxRss),
+            pct(o.growth),
+            `${mib(o.firstHalfMaxRss)} / ${mib(o.secondHalfMaxRss)}`,
+            `${o.maxBuffered} records (${mib(o.maxBufferedBytes)} accounted)`,
+            `${showVerdict(o.verdictRss)}; ${showVerdict(o.verdictLost)}`,
+          ],
+        ],
       ),
       '',
-      ...((o.statusCounts['429'] ?? 0) === 0 ? ['**No 429 in this run**: the client (same machine) could not offer enough for long enough to fill the buffer, so this is not yet overload; the default run (20 s) gets there.', ''] : []),
+      ...((o.statusCounts['429'] ?? 0) === 0
+        ? [
+            '**No 429 in this run**: the client (same machine) could not offer enough for long enough to fill the buffer, so this is not yet overload; the default run (20 s) gets there.',
+            '',
+          ]
+        : []),
       `Start RSS is taken after a warm-up at the sustainable rate with the same ${OVERLOAD_CLIENTS} clients, so the growth is what overload adds; ` +
         `after a warm-up with 16 clients RSS was ${mib(o.startRssFewClients)}, and the max is ${pct(o.growthFromFewClients)} above that (the extra connections' own memory included). Growth is bounded by the buffer limits (records and bytes): the 1st/2nd-half maxima show whether it keeps climbing; ` +
         `RSS growth per buffered record: ${o.maxBuffered ? `${num((o.maxRss - o.startRss) / o.maxBuffered)} bytes` : 'n/a'}.`,
@@ -630,7 +896,14 @@ function markdown(r: Results): string {
       '',
       mdTable(
         ['batch', 'raw COPY rec/s', 'sink binary rec/s', 'sink text rec/s', 'sink (faster) / raw', 'binary / text'],
-        s.rows.map((x) => [`${x.batch}${x === s.best ? ' (best)' : ''}`, num(x.rawRecPerSec), num(x.binaryRecPerSec), num(x.textRecPerSec), ratio(x.ratio), ratio(x.binaryOverText)]),
+        s.rows.map((x) => [
+          `${x.batch}${x === s.best ? ' (best)' : ''}`,
+          num(x.rawRecPerSec),
+          num(x.binaryRecPerSec),
+          num(x.textRecPerSec),
+          ratio(x.ratio),
+          ratio(x.binaryOverText),
+        ]),
       ),
       '',
       `Target sink ≥ 0.8× raw COPY at its best batch size: ${showVerdict(s.verdict)} (${ratio(s.best.ratio)} at ${s.best.batch}). Faster format in this run: ${s.fasterFormat}; the default is ${s.defaultFormat}.`,
@@ -643,7 +916,18 @@ function markdown(r: Results): string {
       '',
       mdTable(
         ['ingest.ack', 'records/s accepted', 'request p50', 'request p99', 'statuses', 'meaning'],
-        r.ack.map((a) => [a.mode, a.built ? num(a.recPerSec) : 'n/a (not built)', a.p50 === null ? 'n/a' : `${num(a.p50)} ms`, a.p99 === null ? 'n/a' : `${num(a.p99)} ms`, a.statusCounts ? Object.entries(a.statusCounts).map(([k, v]) => `${k}: ${v}`).join(', ') : '', a.note]),
+        r.ack.map((a) => [
+          a.mode,
+          a.built ? num(a.recPerSec) : 'n/a (not built)',
+          a.p50 === null ? 'n/a' : `${num(a.p50)} ms`,
+          a.p99 === null ? 'n/a' : `${num(a.p99)} ms`,
+          a.statusCounts
+            ? Object.entries(a.statusCounts)
+                .map(([k, v]) => `${k}: ${v}`)
+                .join(', ')
+            : '',
+          a.note,
+        ]),
       ),
       '',
     );
@@ -667,7 +951,13 @@ async function main(): Promise<void> {
     mode: quick ? 'quick' : 'default',
     durationSeconds: 0,
     storageAck: 'memory',
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? '?', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.versions.node, platform: `${process.platform}-${process.arch}` },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? '?',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.versions.node,
+      platform: `${process.platform}-${process.arch}`,
+    },
     errors: [],
   };
   const section = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
@@ -696,7 +986,8 @@ async function main(): Promise<void> {
     const pg = pgServer!;
     results.e2e = await section('e2e', () => endToEnd(pg));
     results.sweep = await section('sweep', () => sweep(pg));
-    const sustainable = results.e2e?.sluiceRecPerSec ?? results.sweep?.rows.find((r) => r.isDefault)?.recPerSec ?? 20_000;
+    const sustainable =
+      results.e2e?.sluiceRecPerSec ?? results.sweep?.rows.find((r) => r.isDefault)?.recPerSec ?? 20_000;
     results.overload = await section('overload', () => overload(pg, sustainable));
     results.micro = await section('micro', () => runMicro(quick));
     results.sink = await section('sink', () => sinkAlone(pg));

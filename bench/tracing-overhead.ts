@@ -80,9 +80,28 @@ s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
   };
 }
 
-function load(url: string, seconds: number, connections: number, body: string): Promise<{ reqPerSec: number; total: number; non2xx: number }> {
+function load(
+  url: string,
+  seconds: number,
+  connections: number,
+  body: string,
+): Promise<{ reqPerSec: number; total: number; non2xx: number }> {
   return new Promise((resolveRun, reject) => {
-    const args = [AUTOCANNON, '-j', '-c', String(connections), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-b', body, `${url}/logs`];
+    const args = [
+      AUTOCANNON,
+      '-j',
+      '-c',
+      String(connections),
+      '-d',
+      String(seconds),
+      '-m',
+      'POST',
+      '-H',
+      'content-type=application/json',
+      '-b',
+      body,
+      `${url}/logs`,
+    ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -124,7 +143,13 @@ async function runVariant(variant: Variant, o: Required<OverheadOptions>, drainU
   // A real destination that only counts: the serialisation cost is paid, the disk's is not.
   const app = await createApp(config, { logger: createLogger(config.log, { write: () => void lines++ }) });
   await app.start();
-  const body = JSON.stringify(Array.from({ length: o.recordsPerRequest }, (_, i) => ({ message: `bench record ${i}`, level: 'info', service: 'bench' })));
+  const body = JSON.stringify(
+    Array.from({ length: o.recordsPerRequest }, (_, i) => ({
+      message: `bench record ${i}`,
+      level: 'info',
+      service: 'bench',
+    })),
+  );
   try {
     await load(app.url, 1, o.connections, body); // warm-up: JIT, connection pools
     const before = lines;
@@ -134,7 +159,8 @@ async function runVariant(variant: Variant, o: Required<OverheadOptions>, drainU
     await app.pool.idle();
     await app.tracing.shutdown(); // the export of this run's spans counts against it
     const used = process.cpuUsage(cpu);
-    if (r.non2xx > 0) throw new Error(`${variant}: ${r.non2xx} requests were not 2xx (buffer full? lower --connections)`);
+    if (r.non2xx > 0)
+      throw new Error(`${variant}: ${r.non2xx} requests were not 2xx (buffer full? lower --connections)`);
     return {
       reqPerSec: r.reqPerSec,
       cpuUsPerRequest: (used.user + used.system) / Math.max(1, r.total),
@@ -156,7 +182,10 @@ function median(xs: number[]): number {
 
 /** Nanoseconds per request spent in tracing code that stays on the path when tracing is off. */
 async function offTouchPointsNs(recordsPerRequest: number): Promise<number> {
-  const tracing = await createTracing({ endpoint: '', serviceName: 'bench', sampleRatio: 1 }, { logger: createLogger({ level: 'silent', pretty: 'false' }) });
+  const tracing = await createTracing(
+    { endpoint: '', serviceName: 'bench', sampleRatio: 1 },
+    { logger: createLogger({ level: 'silent', pretty: 'false' }) },
+  );
   const requests = Array.from({ length: 1024 }, () => ({}) as FastifyRequest);
   const batch = { links: [], records: [] } as unknown as Batch;
   const n = 2_000_000;
@@ -202,7 +231,13 @@ export async function measureObservabilityOverhead(opts: OverheadOptions = {}): 
   } finally {
     await drain.close();
   }
-  const med = (r: Record<Variant, number[]>): Record<Variant, number> => ({ off: median(r.off), 'off-again': median(r['off-again']), on: median(r.on), unsampled: median(r.unsampled), silent: median(r.silent) });
+  const med = (r: Record<Variant, number[]>): Record<Variant, number> => ({
+    off: median(r.off),
+    'off-again': median(r['off-again']),
+    on: median(r.on),
+    unsampled: median(r.unsampled),
+    silent: median(r.silent),
+  });
   const reqPerSec = med(samples);
   const cpuUsPerRequest = med(cpu);
   const offNs = await offTouchPointsNs(o.recordsPerRequest);

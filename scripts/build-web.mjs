@@ -39,7 +39,10 @@ if (!js || !css) throw new Error('web build: expected one .js and one .css outpu
 for (const f of files) writeAtomic(join(assetsDir, basename(f.path)), f.contents);
 
 const template = readFileSync('web/index.html', 'utf8');
-writeAtomic(join(out, 'index.html'), template.replace('%CSS%', `/assets/${basename(css.path)}`).replace('%JS%', `/assets/${basename(js.path)}`));
+writeAtomic(
+  join(out, 'index.html'),
+  template.replace('%CSS%', `/assets/${basename(css.path)}`).replace('%JS%', `/assets/${basename(js.path)}`),
+);
 
 // Assets of earlier builds go once they are a minute old (a page loaded just before a rebuild
 // may still ask for them).
@@ -51,5 +54,8 @@ for (const name of readdirSync(assetsDir)) {
 
 const raw = files.reduce((n, f) => n + f.contents.length, 0);
 const gz = files.reduce((n, f) => n + gzipSync(f.contents, { level: 9 }).length, 0);
-writeAtomic(join(out, 'build.json'), JSON.stringify({ js: basename(js.path), css: basename(css.path), bytes: raw, gzipBytes: gz }, null, 2) + '\n');
+writeAtomic(
+  join(out, 'build.json'),
+  JSON.stringify({ js: basename(js.path), css: basename(css.path), bytes: raw, gzipBytes: gz }, null, 2) + '\n',
+);
 console.error(`sluice: web UI built (${(raw / 1024).toFixed(1)} KiB, ${(gz / 1024).toFixed(1)} KiB gzip)`);

@@ -16,7 +16,9 @@ function newest(dir) {
 const stamp = 'dist/main.js';
 if (!existsSync(stamp) || statSync(stamp).mtimeMs < newest('src')) {
   console.error('sluice: building (tsc)…');
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
 }
 
 const webStamp = 'dist/web/index.html';

@@ -50,10 +50,14 @@ if (!files.some(needsDatabase)) {
   console.log('# tests use the PostgreSQL server at DATABASE_URL');
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...files], {
-  stdio: 'inherit',
-  env,
-});
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...files],
+  {
+    stdio: 'inherit',
+    env,
+  },
+);
 const code: number = await new Promise((resolve) => child.once('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
 await server?.stop();
 if (dir) rmSync(dir, { recursive: true, force: true });

@@ -99,7 +99,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // The database is the app's, not the sink's: the sink writes batches into it and health
   // keeps its checks and reads its history from it.
   const database = !opts.sink && config.sink.kind === 'postgres' ? createPostgresDatabase(config, logger) : undefined;
-  const sink = opts.sink ?? (await createSink({ sink: config.sink, postgres: config.postgres, file: config.file }, { logger, ...(database ? { database } : {}) }));
+  const sink =
+    opts.sink ??
+    (await createSink(
+      { sink: config.sink, postgres: config.postgres, file: config.file },
+      { logger, ...(database ? { database } : {}) },
+    ));
   metrics.initSink(sink.name);
   const tracing = await createTracing(config.tracing, { logger });
   const deadLetter = new DeadLetter(config.deadLetter.dir);
@@ -111,7 +116,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   };
   // Only `durable` needs the disk: in `sink` mode the client waits for the commit, so records
   // lost in a crash were never acknowledged (and replaying them would duplicate its retry).
-  const wal = config.ingest.ack === 'durable' ? await WalBuffer.open({ ...limits, wal: config.wal, logger, metrics }) : undefined;
+  const wal =
+    config.ingest.ack === 'durable' ? await WalBuffer.open({ ...limits, wal: config.wal, logger, metrics }) : undefined;
   const buffer: RecordBuffer = wal ?? new MemoryBuffer(limits);
   const pool = new WriterPool({
     sink,
@@ -153,7 +159,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     loggerInstance: logger as FastifyBaseLogger,
     // No log line per request: ingest is the hot path. Errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
-    childLoggerFactory: (parent, bindings, opts) => new LazyChildLogger(parent as Logger, bindings, opts) as unknown as FastifyBaseLogger,
+    childLoggerFactory: (parent, bindings, opts) =>
+      new LazyChildLogger(parent as Logger, bindings, opts) as unknown as FastifyBaseLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQ_ID.test(given) ? given : uuidv7();
@@ -186,12 +193,30 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   tracing.instrument(server);
   // Until the database first connects: in ack mode durable the WAL holds what arrives; in the
   // other modes nothing could hold it, so ingest answers 503 at once.
-  const databaseMissing = (): string | undefined => (database && !database.connected ? `database not connected (${database.notConnectedReason})` : undefined);
-  const ingestLimits = { maxRecords: config.ingest.maxRecordsPerRequest, maxDepth: config.ingest.maxDepth, maxKeys: config.ingest.maxKeysPerRecord };
-  const ingestCtx = { config: { ingest: config.ingest, auth: config.auth }, buffer, metrics, limits: ingestLimits, accepting: () => accepting, ...(wal ? {} : { unavailable: databaseMissing }) };
+  const databaseMissing = (): string | undefined =>
+    database && !database.connected ? `database not connected (${database.notConnectedReason})` : undefined;
+  const ingestLimits = {
+    maxRecords: config.ingest.maxRecordsPerRequest,
+    maxDepth: config.ingest.maxDepth,
+    maxKeys: config.ingest.maxKeysPerRecord,
+  };
+  const ingestCtx = {
+    config: { ingest: config.ingest, auth: config.auth },
+    buffer,
+    metrics,
+    limits: ingestLimits,
+    accepting: () => accepting,
+    ...(wal ? {} : { unavailable: databaseMissing }),
+  };
   // Check results enter the same buffer as ingested records; push checks listen to POST /health.
   const health = new HealthChecker({
-    config: { health: config.health, checks: config.checks, ingest: config.ingest, sink: config.sink, postgres: config.postgres },
+    config: {
+      health: config.health,
+      checks: config.checks,
+      ingest: config.ingest,
+      sink: config.sink,
+      postgres: config.postgres,
+    },
     buffer,
     metrics,
     logger,
@@ -200,11 +225,37 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const tail = new LogTail(config.tail);
   const incidents = new IncidentLog();
   health.transitionListener = (event) => incidents.add(event);
-  await server.register(ingestRoutes(ingestCtx, { onHealthPings: (records) => health.onPings(records), onLogs: (records) => tail.publish(records) }));
-  const walStats = wal ? () => wal.walStats() : undefined;
-  const readiness = new Readiness({ highWaterMark: config.buffer.highWaterMark, buffer, pool, sink, accepting: () => accepting, wal: walStats, unavailable: databaseMissing });
   await server.register(
-    adminRoutes({ config: { auth: config.auth }, metrics, buffer, batcher, pool, sink, deadLetter, accepting: () => accepting, startedAt, readiness, bodies: bodyGuard, ...(walStats ? { wal: walStats } : {}) }),
+    ingestRoutes(ingestCtx, {
+      onHealthPings: (records) => health.onPings(records),
+      onLogs: (records) => tail.publish(records),
+    }),
+  );
+  const walStats = wal ? () => wal.walStats() : undefined;
+  const readiness = new Readiness({
+    highWaterMark: config.buffer.highWaterMark,
+    buffer,
+    pool,
+    sink,
+    accepting: () => accepting,
+    wal: walStats,
+    unavailable: databaseMissing,
+  });
+  await server.register(
+    adminRoutes({
+      config: { auth: config.auth },
+      metrics,
+      buffer,
+      batcher,
+      pool,
+      sink,
+      deadLetter,
+      accepting: () => accepting,
+      startedAt,
+      readiness,
+      bodies: bodyGuard,
+      ...(walStats ? { wal: walStats } : {}),
+    }),
   );
   await server.register(checksRoutes({ config: { auth: config.auth }, health }));
   // The read side queries the database directly, not through the sink.
@@ -222,7 +273,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     const deadlineAt = Date.now() + deadlineMs;
     // At the deadline, whatever stage the stop is in, in-flight writes are cut.
     const timer = setTimeout(() => {
-      logger.error({ timeoutMs: deadlineMs }, wal ? 'shutdown deadline reached: leaving what is left in the WAL' : 'shutdown deadline reached: dead-lettering what is left');
+      logger.error(
+        { timeoutMs: deadlineMs },
+        wal
+          ? 'shutdown deadline reached: leaving what is left in the WAL'
+          : 'shutdown deadline reached: dead-lettering what is left',
+      );
       pool.abortAll(`shutdown deadline (${deadlineMs} ms) reached before the sink took the batch`);
     }, deadlineMs);
     // Tail streams never end by themselves: server.close() would wait for them.
@@ -240,11 +296,17 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger.info({ queued: before.queued, inFlight: before.inFlight.length }, 'draining writers');
     // A sink that ignores the abort (a stdout pipe nobody reads) must not hold the process
     // for ever: a few seconds past the deadline, stop waiting for it.
-    const drained = await withTimeout(pool.idle(), deadlineAt + STUCK_WRITER_GRACE_MS - Date.now(), () => 'gave up' as const);
+    const drained = await withTimeout(
+      pool.idle(),
+      deadlineAt + STUCK_WRITER_GRACE_MS - Date.now(),
+      () => 'gave up' as const,
+    );
     if (drained === 'gave up') {
       logger.error(
         { inFlight: pool.stats().inFlight, graceMs: STUCK_WRITER_GRACE_MS },
-        wal ? 'writers still busy past the shutdown deadline (the sink ignores the abort): stopping without them; their batches stay in the WAL' : 'writers still busy past the shutdown deadline (the sink ignores the abort): stopping without them; their batches may not be stored',
+        wal
+          ? 'writers still busy past the shutdown deadline (the sink ignores the abort): stopping without them; their batches stay in the WAL'
+          : 'writers still busy past the shutdown deadline (the sink ignores the abort): stopping without them; their batches may not be stored',
       );
     }
     clearTimeout(timer);
@@ -254,7 +316,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     await database?.close();
     await tracing.shutdown();
     const s = pool.stats();
-    logger.info({ committedRecords: s.committedRecords, deadLetteredBatches: s.deadLetteredBatches, keptInWal: s.keptBatches }, 'stopped');
+    logger.info(
+      { committedRecords: s.committedRecords, deadLetteredBatches: s.deadLetteredBatches, keptInWal: s.keptBatches },
+      'stopped',
+    );
   }
 
   return {
@@ -280,7 +345,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       // trying in the background.
       if (database) {
         await database.start().catch((err: unknown) => {
-          logger.error({ err: errorMessage(err) }, wal ? 'postgres: not reachable; starting anyway (the WAL takes records; /readyz says not ready until connected)' : 'postgres: not reachable; starting anyway (ingest answers 503 until connected)');
+          logger.error(
+            { err: errorMessage(err) },
+            wal
+              ? 'postgres: not reachable; starting anyway (the WAL takes records; /readyz says not ready until connected)'
+              : 'postgres: not reachable; starting anyway (ingest answers 503 until connected)',
+          );
           void database.connectInBackground();
         });
       }
@@ -298,7 +368,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           if (stopping) return;
           health.start().then(
             () => logger.info('postgres connected: health checks loaded and running'),
-            (err: unknown) => logger.error({ err: errorMessage(err) }, 'postgres connected, but loading the health checks failed'),
+            (err: unknown) =>
+              logger.error({ err: errorMessage(err) }, 'postgres connected, but loading the health checks failed'),
           );
         });
       }

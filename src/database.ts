@@ -8,13 +8,32 @@ import type { Migration } from './postgres/migration.js';
 import { SINK_MIGRATIONS } from './sinks/postgres/migrations/index.js';
 import { PostgresSink } from './sinks/postgres/postgres-sink.js';
 
-export const MIGRATIONS: readonly Migration[] = [...SINK_MIGRATIONS, ...HEALTH_MIGRATIONS].sort((a, b) => a.version - b.version);
+export const MIGRATIONS: readonly Migration[] = [...SINK_MIGRATIONS, ...HEALTH_MIGRATIONS].sort(
+  (a, b) => a.version - b.version,
+);
 
-export function createPostgresDatabase(config: Pick<Config, 'postgres' | 'retention' | 'writers'>, logger: Logger): PostgresDatabase {
-  return new PostgresDatabase({ ...config.postgres, retention: config.retention, writers: config.writers.count, migrations: MIGRATIONS, logger });
+export function createPostgresDatabase(
+  config: Pick<Config, 'postgres' | 'retention' | 'writers'>,
+  logger: Logger,
+): PostgresDatabase {
+  return new PostgresDatabase({
+    ...config.postgres,
+    retention: config.retention,
+    writers: config.writers.count,
+    migrations: MIGRATIONS,
+    logger,
+  });
 }
 
 /** A PostgreSQL sink with a database of its own, started and closed with it (`sluice` tests and benchmarks). */
-export function standalonePostgresSink(config: Pick<Config, 'postgres' | 'retention' | 'writers'>, logger: Logger): PostgresSink {
-  return new PostgresSink({ ...config.postgres, database: createPostgresDatabase(config, logger), logger, ownsDatabase: true });
+export function standalonePostgresSink(
+  config: Pick<Config, 'postgres' | 'retention' | 'writers'>,
+  logger: Logger,
+): PostgresSink {
+  return new PostgresSink({
+    ...config.postgres,
+    database: createPostgresDatabase(config, logger),
+    logger,
+    ownsDatabase: true,
+  });
 }

@@ -8,9 +8,10 @@ import { open, type FileHandle } from 'node:fs/promises';
  * no progress is an error: looping on it would never end.
  */
 export async function writeFully(fh: FileHandle, data: Buffer, position: number | null = null): Promise<void> {
-  for (let done = 0; done < data.length; ) {
+  for (let done = 0; done < data.length;) {
     const { bytesWritten } = await fh.write(data, done, data.length - done, position === null ? null : position + done);
-    if (bytesWritten === 0) throw Object.assign(new Error(`wrote 0 of the ${data.length - done} bytes left`), { code: 'EIO' });
+    if (bytesWritten === 0)
+      throw Object.assign(new Error(`wrote 0 of the ${data.length - done} bytes left`), { code: 'EIO' });
     done += bytesWritten;
   }
 }

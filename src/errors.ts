@@ -35,10 +35,18 @@ export const ERRORS = {
   SLUICE_ERR_INVALID_CHECK: { status: 400, message: 'invalid check: {field} {problem}' },
   SLUICE_ERR_INVALID_QUERY: { status: 400, message: 'query parameter {field} {problem}' },
   SLUICE_ERR_CONFLICT: { status: 409, message: 'conflict: {detail}' },
-  SLUICE_ERR_BUFFER_FULL: { status: 429, message: 'buffer full: {cause}; retry later', defaults: { cause: 'the sink is behind' } },
+  SLUICE_ERR_BUFFER_FULL: {
+    status: 429,
+    message: 'buffer full: {cause}; retry later',
+    defaults: { cause: 'the sink is behind' },
+  },
   SLUICE_ERR_TOO_MANY_SUBSCRIBERS: { status: 429, message: 'too many tail streams: {detail}' },
   SLUICE_ERR_BODY_BUDGET: { status: 429, message: 'too many body bytes in flight: {detail}' },
-  SLUICE_ERR_SHUTTING_DOWN: { status: 503, message: 'shutting down: {detail}', defaults: { detail: 'not accepting new records' } },
+  SLUICE_ERR_SHUTTING_DOWN: {
+    status: 503,
+    message: 'shutting down: {detail}',
+    defaults: { detail: 'not accepting new records' },
+  },
   SLUICE_ERR_SINK_FAILED: {
     status: 503,
     message: '{subject}: {detail}',
@@ -47,7 +55,11 @@ export const ERRORS = {
   SLUICE_ERR_NEEDS_POSTGRES: { status: 501, message: 'needs PostgreSQL: {detail}' },
   // The detail names the key or flag at fault and what it must be.
   SLUICE_ERR_CONFIG: { status: 500, message: '{detail}' },
-  SLUICE_ERR_INTERNAL: { status: 500, message: 'internal error: {detail}', defaults: { detail: 'see the collector log' } },
+  SLUICE_ERR_INTERNAL: {
+    status: 500,
+    message: 'internal error: {detail}',
+    defaults: { detail: 'see the collector log' },
+  },
 } as const satisfies Record<string, { status: number; message: string; defaults?: Record<string, string> }>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -59,7 +71,9 @@ export type ErrorDetails = string | Readonly<Record<string, string | number>>;
 export function errorText(code: ErrorCode, details: ErrorDetails = {}): string {
   const spec: { message: string; defaults?: Readonly<Record<string, string>> } = ERRORS[code];
   const fill = typeof details === 'string' ? { detail: details } : details;
-  return spec.message.replace(/\{(\w+)\}/g, (whole, name: string) => String(fill[name] ?? spec.defaults?.[name] ?? whole));
+  return spec.message.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    String(fill[name] ?? spec.defaults?.[name] ?? whole),
+  );
 }
 
 export class SluiceError extends Error {
@@ -69,7 +83,11 @@ export class SluiceError extends Error {
   /** Seconds, for 429/503 responses. */
   readonly retryAfter: number | undefined;
 
-  constructor(code: ErrorCode, details: ErrorDetails = {}, opts: { problems?: FieldProblem[]; retryAfter?: number; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    details: ErrorDetails = {},
+    opts: { problems?: FieldProblem[]; retryAfter?: number; cause?: unknown } = {},
+  ) {
     super(errorText(code, details), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'SluiceError';
     this.code = code;

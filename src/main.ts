@@ -18,9 +18,22 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the collector (default)', run: serveCommand },
   migrate: { summary: 'apply the PostgreSQL schema migrations and exit', run: migrateCommand },
-  config: { summary: 'print the effective config or list every key', booleans: ['json', 'sources', 'markdown'], run: configCommand },
-  logs: { summary: 'show stored logs, or follow them live (--follow), from a running collector', booleans: ['follow', 'json'], short: { q: 'q', f: 'follow' }, run: logsCommand },
-  load: { summary: 'send records to a running collector and measure (load generator)', booleans: ['json', 'gzip', 'quiet'], run: loadCommand },
+  config: {
+    summary: 'print the effective config or list every key',
+    booleans: ['json', 'sources', 'markdown'],
+    run: configCommand,
+  },
+  logs: {
+    summary: 'show stored logs, or follow them live (--follow), from a running collector',
+    booleans: ['follow', 'json'],
+    short: { q: 'q', f: 'follow' },
+    run: logsCommand,
+  },
+  load: {
+    summary: 'send records to a running collector and measure (load generator)',
+    booleans: ['json', 'gzip', 'quiet'],
+    run: loadCommand,
+  },
 };
 
 function usage(): string {

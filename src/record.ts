@@ -95,11 +95,34 @@ function daysInMonth(year: number, month: number): number {
 /** Parses an RFC 3339 timestamp to epoch microseconds, or returns null when it is not one. */
 export function parseRfc3339(s: string): number | null {
   if (s.length < 20 || s.length > 40) return null;
-  const year = digits(s, 0, 4), month = digits(s, 5, 2), day = digits(s, 8, 2);
-  const hour = digits(s, 11, 2), minute = digits(s, 14, 2), second = digits(s, 17, 2);
+  const year = digits(s, 0, 4),
+    month = digits(s, 5, 2),
+    day = digits(s, 8, 2);
+  const hour = digits(s, 11, 2),
+    minute = digits(s, 14, 2),
+    second = digits(s, 17, 2);
   const t = s.charCodeAt(10);
-  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || (t !== 84 && t !== 116 && t !== 32) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return null;
-  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return null;
+  if (
+    s.charCodeAt(4) !== 45 ||
+    s.charCodeAt(7) !== 45 ||
+    (t !== 84 && t !== 116 && t !== 32) ||
+    s.charCodeAt(13) !== 58 ||
+    s.charCodeAt(16) !== 58
+  )
+    return null;
+  if (
+    year < 0 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    hour < 0 ||
+    hour > 23 ||
+    minute < 0 ||
+    minute > 59 ||
+    second < 0 ||
+    second > 60
+  )
+    return null;
   if (day > daysInMonth(year, month)) return null;
   let i = 19;
   let micros = 0;
@@ -158,9 +181,12 @@ export const LAST_MICROS = END_MICROS - 32;
 export function epochToMicros(n: number): number | null {
   if (!Number.isFinite(n) || n < 0) return null;
   let us: number;
-  if (n < 1e11) us = Math.round(n * 1e6); // seconds (until year 5138)
-  else if (n < 1e14) us = Math.round(n * 1e3); // milliseconds
-  else if (n < 1e17) us = Math.round(n); // microseconds
+  if (n < 1e11)
+    us = Math.round(n * 1e6); // seconds (until year 5138)
+  else if (n < 1e14)
+    us = Math.round(n * 1e3); // milliseconds
+  else if (n < 1e17)
+    us = Math.round(n); // microseconds
   else us = Math.round(n / 1e3); // nanoseconds
   return us < END_MICROS ? us : null;
 }
@@ -179,11 +205,24 @@ export function toMicros(v: unknown): number | null {
 // ---- levels ---------------------------------------------------------------------------
 
 const LEVEL_ALIASES: Record<string, Level> = {
-  trace: 'trace', debug: 'debug', dbg: 'debug',
-  info: 'info', information: 'info', informational: 'info', notice: 'info',
-  warn: 'warn', warning: 'warn',
-  error: 'error', err: 'error',
-  fatal: 'fatal', critical: 'fatal', crit: 'fatal', alert: 'fatal', emerg: 'fatal', emergency: 'fatal', panic: 'fatal',
+  trace: 'trace',
+  debug: 'debug',
+  dbg: 'debug',
+  info: 'info',
+  information: 'info',
+  informational: 'info',
+  notice: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  err: 'error',
+  fatal: 'fatal',
+  critical: 'fatal',
+  crit: 'fatal',
+  alert: 'fatal',
+  emerg: 'fatal',
+  emergency: 'fatal',
+  panic: 'fatal',
 };
 
 /**
@@ -236,14 +275,28 @@ export function uuidv7(nowMs: number = Date.now()): string {
   const hi = Math.floor(nowMs / 0x10000);
   const lo = nowMs & 0xffff;
   return (
-    HEX[(hi >>> 24) & 0xff]! + HEX[(hi >>> 16) & 0xff]! + HEX[(hi >>> 8) & 0xff]! + HEX[hi & 0xff]! + '-' +
-    HEX[lo >>> 8]! + HEX[lo & 0xff]! + '-' +
-    HEX[0x70 | (seq >>> 8)]! + HEX[seq & 0xff]! + '-' +
-    HEX[0x80 | (b[p + 8]! & 0x3f)]! + HEX[b[p + 9]!]! + '-' +
-    HEX[b[p + 10]!]! + HEX[b[p + 11]!]! + HEX[b[p + 12]!]! + HEX[b[p + 13]!]! + HEX[b[p + 14]!]! + HEX[b[p + 15]!]!
+    HEX[(hi >>> 24) & 0xff]! +
+    HEX[(hi >>> 16) & 0xff]! +
+    HEX[(hi >>> 8) & 0xff]! +
+    HEX[hi & 0xff]! +
+    '-' +
+    HEX[lo >>> 8]! +
+    HEX[lo & 0xff]! +
+    '-' +
+    HEX[0x70 | (seq >>> 8)]! +
+    HEX[seq & 0xff]! +
+    '-' +
+    HEX[0x80 | (b[p + 8]! & 0x3f)]! +
+    HEX[b[p + 9]!]! +
+    '-' +
+    HEX[b[p + 10]!]! +
+    HEX[b[p + 11]!]! +
+    HEX[b[p + 12]!]! +
+    HEX[b[p + 13]!]! +
+    HEX[b[p + 14]!]! +
+    HEX[b[p + 15]!]!
   );
 }
-
 
 // ---- size and rendering -----------------------------------------------------------------
 

@@ -10,13 +10,16 @@ export async function withTimeout<T, U = T>(work: Promise<T>, ms: number, onTime
   if (!Number.isFinite(ms)) return work;
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<U>((resolve, reject) => {
-    timer = setTimeout(() => {
-      try {
-        resolve(onTimeout());
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    }, Math.max(0, ms));
+    timer = setTimeout(
+      () => {
+        try {
+          resolve(onTimeout());
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      },
+      Math.max(0, ms),
+    );
   });
   try {
     return await Promise.race([work, limit]);

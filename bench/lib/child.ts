@@ -88,12 +88,27 @@ async function waitUntilUp(url: string, child: ChildProcess, c: Child, timeoutMs
  */
 export async function startCollector(flags: Record<string, string | number>, cwd = ROOT): Promise<Child> {
   const port = await freePort();
-  const args = [resolve(ROOT, 'bin/sluice.js'), 'serve', '--server.host', '127.0.0.1', '--port', String(port), '--log.level', 'warn', '--log.pretty', 'false'];
+  const args = [
+    resolve(ROOT, 'bin/sluice.js'),
+    'serve',
+    '--server.host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--log.level',
+    'warn',
+    '--log.pretty',
+    'false',
+  ];
   for (const [k, v] of Object.entries(flags)) args.push(`--${k}`, String(v));
   // SLUICE_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the collector
   // under a benchmark's load; Node refuses --cpu-prof in NODE_OPTIONS.
   const nodeArgs = (process.env.SLUICE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATABASE_URL: '', POSTGRES_DSN: '' } });
+  const child = spawn(process.execPath, [...nodeArgs, ...args], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DATABASE_URL: '', POSTGRES_DSN: '' },
+  });
   const url = `http://127.0.0.1:${port}`;
   const c = track(child, url);
   await waitUntilUp(`${url}/healthz`, child, c);
@@ -132,7 +147,9 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
 
 export async function startRawHttp(parse = false): Promise<Child> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['-e', RAW_SERVER, String(port), parse ? 'parse' : 'plain'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-e', RAW_SERVER, String(port), parse ? 'parse' : 'plain'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const url = `http://127.0.0.1:${port}`;
   const c = track(child, url);
   await waitUntilUp(url, child, c);

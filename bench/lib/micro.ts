@@ -26,7 +26,12 @@ export async function runMicro(quick: boolean): Promise<MicroResult[]> {
   const chunkBytes = chunk.reduce((s, r) => s + r.size, 0);
   const buffer = new MemoryBuffer({ maxRecords: 1_000_000, maxBytes: 1 << 30, retryAfterSeconds: 1 });
   let emitted = 0;
-  const batcher = new Batcher(buffer, { maxRecords: 2000, maxBytes: 64 << 20, maxWaitMs: 1000 }, (b) => (emitted += b.records.length), () => true);
+  const batcher = new Batcher(
+    buffer,
+    { maxRecords: 2000, maxBytes: 64 << 20, maxWaitMs: 1000 },
+    (b) => (emitted += b.records.length),
+    () => true,
+  );
   void batcher;
   let sink = 0;
 
@@ -58,6 +63,12 @@ export async function runMicro(quick: boolean): Promise<MicroResult[]> {
     const meanMs = t.result?.latency.mean ?? NaN;
     const recordsPerOp = per[t.name] ?? 1;
     const opsPerSec = 1000 / meanMs;
-    return { name: t.name, recordsPerOp, opsPerSec, nsPerRecord: (meanMs * 1e6) / recordsPerOp, recordsPerSec: opsPerSec * recordsPerOp };
+    return {
+      name: t.name,
+      recordsPerOp,
+      opsPerSec,
+      nsPerRecord: (meanMs * 1e6) / recordsPerOp,
+      recordsPerSec: opsPerSec * recordsPerOp,
+    };
   });
 }

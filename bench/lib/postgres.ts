@@ -25,7 +25,10 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
   chmodSync(dir, 0o755);
   let server: EmbeddedPostgres;
   try {
-    server = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), settings: { track_commit_timestamp: 'on', max_connections: '200' } });
+    server = await startEmbeddedPostgres({
+      dataDir: join(dir, 'data'),
+      settings: { track_commit_timestamp: 'on', max_connections: '200' },
+    });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -54,8 +57,16 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
 }
 
 /** A started PostgresSink on `url` (migrations and partitions done), closed after `fn`. */
-export async function withSink<T>(url: string, copyFormat: 'binary' | 'text', writers: number, fn: (sink: PostgresSink) => Promise<T>): Promise<T> {
-  const { config } = loadConfig({ env: {}, flags: { 'postgres.url': url, 'postgres.copyFormat': copyFormat, 'writers.count': String(writers) } });
+export async function withSink<T>(
+  url: string,
+  copyFormat: 'binary' | 'text',
+  writers: number,
+  fn: (sink: PostgresSink) => Promise<T>,
+): Promise<T> {
+  const { config } = loadConfig({
+    env: {},
+    flags: { 'postgres.url': url, 'postgres.copyFormat': copyFormat, 'writers.count': String(writers) },
+  });
   const sink = standalonePostgresSink(config, pino({ level: 'warn' }));
   await sink.start();
   try {

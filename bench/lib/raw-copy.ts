@@ -9,7 +9,9 @@ import { formatMicros, type LogRecord } from '../../src/record.js';
 const COLUMNS = 'id, ts, received_at, level, service, message, attrs, trace_id, span_id';
 
 function esc(s: string | null): string {
-  return s === null ? '\\N' : s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  return s === null
+    ? '\\N'
+    : s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
 export function encodeTextBatches(rows: readonly LogRecord[], size: number): Buffer[] {

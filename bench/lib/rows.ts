@@ -25,7 +25,15 @@ export function batchesOf(rows: readonly LogRecord[], size: number): Batch[] {
   const out: Batch[] = [];
   for (let i = 0; i < rows.length; i += size) {
     const records = rows.slice(i, i + size);
-    out.push({ id: uuidv7(), records, bytes: records.reduce((s, r) => s + r.size, 0), createdAt: Date.now(), trigger: 'size', tickets: [], links: [] });
+    out.push({
+      id: uuidv7(),
+      records,
+      bytes: records.reduce((s, r) => s + r.size, 0),
+      createdAt: Date.now(),
+      trigger: 'size',
+      tickets: [],
+      links: [],
+    });
   }
   return out;
 }

@@ -28,7 +28,12 @@ export interface Verdict {
 }
 
 /** ≥ target (higher is better) or < target (lower is better); null when not measured. */
-export function verdict(value: number | null | undefined, op: '>=' | '<', target: number, label = op === '>=' ? `≥ ${target}×` : `< ${target}`): Verdict {
+export function verdict(
+  value: number | null | undefined,
+  op: '>=' | '<',
+  target: number,
+  label = op === '>=' ? `≥ ${target}×` : `< ${target}`,
+): Verdict {
   if (value === null || value === undefined || !Number.isFinite(value)) return { target: label, pass: null };
   return { target: label, pass: op === '>=' ? value >= target : value < target };
 }

@@ -29,7 +29,10 @@ export function checksRoutes(ctx: ChecksRoutesContext): FastifyPluginAsync {
     app.addHook('onRequest', async (req) => {
       const encoding = req.headers['content-encoding']?.trim().toLowerCase();
       if (encoding && encoding !== 'identity') {
-        throw new SluiceError('SLUICE_ERR_UNSUPPORTED_ENCODING', { encoding, accepted: 'send plain JSON to /admin/checks' });
+        throw new SluiceError('SLUICE_ERR_UNSUPPORTED_ENCODING', {
+          encoding,
+          accepted: 'send plain JSON to /admin/checks',
+        });
       }
     });
     const h = ctx.health;
@@ -58,18 +61,21 @@ export function checksRoutes(ctx: ChecksRoutesContext): FastifyPluginAsync {
       return reply.code(204).send();
     });
 
-    app.get('/admin/checks/:check/history', async (req: FastifyRequest<{ Params: { check: string }; Querystring: Record<string, unknown> }>, reply) => {
-      const id = idOf(req.params.check);
-      const q = req.query;
-      const limit = intParam(q.limit, 'limit', 1, MAX_LIMIT) ?? DEFAULT_LIMIT;
-      const from = timeParam(q.from, 'from');
-      const to = timeParam(q.to, 'to');
-      if (from !== undefined && to !== undefined && from > to) throw badQuery('from', 'must not be after to');
-      const rows = await h.historyOf(id, { limit, from, to });
-      // Which store answered: with a non-postgres sink, history is an in-memory ring (lost on restart).
-      void reply.header('x-sluice-history-source', h.history.source);
-      return rows;
-    });
+    app.get(
+      '/admin/checks/:check/history',
+      async (req: FastifyRequest<{ Params: { check: string }; Querystring: Record<string, unknown> }>, reply) => {
+        const id = idOf(req.params.check);
+        const q = req.query;
+        const limit = intParam(q.limit, 'limit', 1, MAX_LIMIT) ?? DEFAULT_LIMIT;
+        const from = timeParam(q.from, 'from');
+        const to = timeParam(q.to, 'to');
+        if (from !== undefined && to !== undefined && from > to) throw badQuery('from', 'must not be after to');
+        const rows = await h.historyOf(id, { limit, from, to });
+        // Which store answered: with a non-postgres sink, history is an in-memory ring (lost on restart).
+        void reply.header('x-sluice-history-source', h.history.source);
+        return rows;
+      },
+    );
 
     app.get('/admin/checks/:check/uptime', async (req: IdRequest) => {
       const id = idOf(req.params.check);

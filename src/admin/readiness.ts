@@ -60,11 +60,13 @@ export class Readiness {
     if (unavailable) reasons.push(unavailable);
     const b = buffer.stats();
     const fill = Math.max(b.records / b.maxRecords, b.bytes / b.maxBytes);
-    if (fill >= highWaterMark) reasons.push(`buffer ${(fill * 100).toFixed(0)}% full (high-water mark ${highWaterMark * 100}%)`);
+    if (fill >= highWaterMark)
+      reasons.push(`buffer ${(fill * 100).toFixed(0)}% full (high-water mark ${highWaterMark * 100}%)`);
     if (this.opts.wal?.().outOfSpace) reasons.push('wal disk full: ingest is refused (429) until space frees');
     const w = pool.stats();
     if (w.breaker !== 'closed') reasons.push(`sink ${sink.name} circuit ${w.breaker}: ${w.lastError ?? 'failing'}`);
-    if (!unavailable && !this.sinkHealth.ok) reasons.push(`sink ${sink.name} unreachable: ${this.sinkHealth.reason ?? 'unknown'}`);
+    if (!unavailable && !this.sinkHealth.ok)
+      reasons.push(`sink ${sink.name} unreachable: ${this.sinkHealth.reason ?? 'unknown'}`);
     return reasons;
   }
 }

@@ -8,7 +8,11 @@ export interface ParsedArgs {
 }
 
 /** `short`: one-letter flags and the long name each stands for (`{ q: 'q', f: 'follow' }`). */
-export function parseArgs(argv: string[], booleanFlags: readonly string[] = [], short: Record<string, string> = {}): ParsedArgs {
+export function parseArgs(
+  argv: string[],
+  booleanFlags: readonly string[] = [],
+  short: Record<string, string> = {},
+): ParsedArgs {
   const out: ParsedArgs = { positionals: [], flags: {}, booleans: new Set() };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]!;
@@ -31,7 +35,8 @@ export function parseArgs(argv: string[], booleanFlags: readonly string[] = [], 
     if (eq !== -1) out.flags[name] = a.slice(eq + 1);
     else {
       const v = argv[i + 1];
-      if (v === undefined || (v.startsWith('--') && v.length > 2)) throw new SluiceError('SLUICE_ERR_CONFIG', `--${name} needs a value`);
+      if (v === undefined || (v.startsWith('--') && v.length > 2))
+        throw new SluiceError('SLUICE_ERR_CONFIG', `--${name} needs a value`);
       out.flags[name] = v;
       i++;
     }

@@ -28,7 +28,9 @@ export function configCommand(args: ParsedArgs, out: (s: string) => void): numbe
     if (args.booleans.has('sources')) {
       const lines = configKeys().map((k) => {
         // Keys are one level (`checks`) or two (`buffer.maxRecords`).
-        const v = k.key.split('.').reduce<unknown>((o, part) => (o as Record<string, unknown> | undefined)?.[part], masked);
+        const v = k.key
+          .split('.')
+          .reduce<unknown>((o, part) => (o as Record<string, unknown> | undefined)?.[part], masked);
         return `${k.key} = ${JSON.stringify(v)}    # ${origins.get(k.key)}`;
       });
       out(lines.join('\n'));
@@ -39,7 +41,10 @@ export function configCommand(args: ParsedArgs, out: (s: string) => void): numbe
     const keys = configKeys();
     if (args.booleans.has('markdown')) out(configKeysMarkdown());
     else {
-      for (const k of keys) out(`${k.key.padEnd(28)} ${k.env.join(', ').padEnd(40)} ${JSON.stringify(k.default ?? null).padEnd(12)} ${k.description}`);
+      for (const k of keys)
+        out(
+          `${k.key.padEnd(28)} ${k.env.join(', ').padEnd(40)} ${JSON.stringify(k.default ?? null).padEnd(12)} ${k.description}`,
+        );
     }
     return 0;
   }

@@ -53,12 +53,33 @@ function int(args: ParsedArgs, name: string, fallback: number, min: number, max 
   const n = Number(raw);
   if (!Number.isFinite(n) || n < min || n > max || (Number.isInteger(min) && !Number.isInteger(n))) {
     const range = max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`;
-    throw new SluiceError('SLUICE_ERR_CONFIG', `--${name} must be ${Number.isInteger(min) ? 'an integer' : 'a number'} ${range}, got "${raw}"`);
+    throw new SluiceError(
+      'SLUICE_ERR_CONFIG',
+      `--${name} must be ${Number.isInteger(min) ? 'an integer' : 'a number'} ${range}, got "${raw}"`,
+    );
   }
   return n;
 }
 
-const KNOWN = new Set(['config', 'port', 'host', 'url', 'path', 'records', 'clients', 'batch', 'format', 'rate', 'duration', 'timeout', 'token', 'run-id', 'service', 'verify', 'verify-timeout']);
+const KNOWN = new Set([
+  'config',
+  'port',
+  'host',
+  'url',
+  'path',
+  'records',
+  'clients',
+  'batch',
+  'format',
+  'rate',
+  'duration',
+  'timeout',
+  'token',
+  'run-id',
+  'service',
+  'verify',
+  'verify-timeout',
+]);
 
 /**
  * Where `sluice serve` listens with this config, as a URL a client can reach: a wildcard
@@ -78,28 +99,38 @@ function serveConfig(args: ParsedArgs): Config {
 }
 
 function pathOf(path: string): string {
-  if (!path.startsWith('/') || path.startsWith('//')) throw new SluiceError('SLUICE_ERR_CONFIG', `--path must be a path on the --url host, like /logs, got "${path}"`);
+  if (!path.startsWith('/') || path.startsWith('//'))
+    throw new SluiceError('SLUICE_ERR_CONFIG', `--path must be a path on the --url host, like /logs, got "${path}"`);
   return path;
 }
 
 export function loadOptionsFromArgs(args: ParsedArgs): LoadOptions & { verify?: string; verifyTimeoutMs: number } {
-  for (const k of Object.keys(args.flags)) if (!KNOWN.has(k)) throw new SluiceError('SLUICE_ERR_CONFIG', `unknown option --${k} (see sluice load --help)`);
-  if (args.positionals.length) throw new SluiceError('SLUICE_ERR_CONFIG', `unexpected argument "${args.positionals[0]}" (see sluice load --help)`);
+  for (const k of Object.keys(args.flags))
+    if (!KNOWN.has(k)) throw new SluiceError('SLUICE_ERR_CONFIG', `unknown option --${k} (see sluice load --help)`);
+  if (args.positionals.length)
+    throw new SluiceError('SLUICE_ERR_CONFIG', `unexpected argument "${args.positionals[0]}" (see sluice load --help)`);
   // Only read when needed: an explicit --url and --token make the config irrelevant.
   const config = args.flags.url === undefined || args.flags.token === undefined ? serveConfig(args) : undefined;
   const url = args.flags.url ?? collectorUrl(config!);
   if (args.flags.url === undefined && config!.server.port === 0) {
-    throw new SluiceError('SLUICE_ERR_CONFIG', 'the config sets server.port 0 (a free port, different on each start): give the collector\'s --url');
+    throw new SluiceError(
+      'SLUICE_ERR_CONFIG',
+      "the config sets server.port 0 (a free port, different on each start): give the collector's --url",
+    );
   }
   const token = args.flags.token ?? config?.auth.ingestTokens[0];
-  if (!/^https?:\/\//.test(url) || !URL.canParse(url)) throw new SluiceError('SLUICE_ERR_CONFIG', `--url must be an http(s):// URL, got "${url}"`);
+  if (!/^https?:\/\//.test(url) || !URL.canParse(url))
+    throw new SluiceError('SLUICE_ERR_CONFIG', `--url must be an http(s):// URL, got "${url}"`);
   const format = args.flags.format ?? 'json';
-  if (format !== 'json' && format !== 'ndjson') throw new SluiceError('SLUICE_ERR_CONFIG', `--format must be json or ndjson, got "${format}"`);
+  if (format !== 'json' && format !== 'ndjson')
+    throw new SluiceError('SLUICE_ERR_CONFIG', `--format must be json or ndjson, got "${format}"`);
   const durationMs = int(args, 'duration', 0, 0.001) * 1000;
   const runId = args.flags['run-id'] ?? newRunId();
-  if (!/^[A-Za-z0-9_.]{1,64}$/.test(runId)) throw new SluiceError('SLUICE_ERR_CONFIG', '--run-id must be 1-64 letters, digits, _ or .');
+  if (!/^[A-Za-z0-9_.]{1,64}$/.test(runId))
+    throw new SluiceError('SLUICE_ERR_CONFIG', '--run-id must be 1-64 letters, digits, _ or .');
   const verify = args.flags.verify;
-  if (verify !== undefined && !/^postgres(ql)?:\/\//.test(verify)) throw new SluiceError('SLUICE_ERR_CONFIG', '--verify must be a postgres:// URL');
+  if (verify !== undefined && !/^postgres(ql)?:\/\//.test(verify))
+    throw new SluiceError('SLUICE_ERR_CONFIG', '--verify must be a postgres:// URL');
   return {
     url,
     path: pathOf(args.flags.path ?? '/logs'),
@@ -142,19 +173,30 @@ export async function loadCommand(args: ParsedArgs, out: (s: string) => void): P
   let verified: VerifyResult | undefined;
   try {
     verifier?.startWatching();
-    const result = await runLoad(o, { signal: abort.signal, ...(progress ? { onProgress: (p) => progress.update(p) } : {}) });
+    const result = await runLoad(o, {
+      signal: abort.signal,
+      ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+    });
     progress?.end();
     let verifyError: string | undefined;
     if (verifier) {
-      if (!json && !args.booleans.has('quiet')) process.stderr.write(`verifying: waiting for ${result.recordsAccepted} records in the database…\n`);
+      if (!json && !args.booleans.has('quiet'))
+        process.stderr.write(`verifying: waiting for ${result.recordsAccepted} records in the database…\n`);
       try {
-        verified = await verifier.finish(result.recordsAccepted, { timeoutMs: o.verifyTimeoutMs, quietMs: Math.min(5000, o.verifyTimeoutMs) });
+        verified = await verifier.finish(result.recordsAccepted, {
+          timeoutMs: o.verifyTimeoutMs,
+          quietMs: Math.min(5000, o.verifyTimeoutMs),
+        });
       } catch (err) {
         // The load's own results still count: print them, and say why there is no verdict.
         verifyError = `--verify failed: ${(err as Error).message}`;
       }
     }
-    out(json ? JSON.stringify({ load: result, verify: verified ?? (verifyError ? { error: verifyError } : null) }, null, 2) : formatSummary(result, verified) + (verifyError ? `\n${verifyError}` : ''));
+    out(
+      json
+        ? JSON.stringify({ load: result, verify: verified ?? (verifyError ? { error: verifyError } : null) }, null, 2)
+        : formatSummary(result, verified) + (verifyError ? `\n${verifyError}` : ''),
+    );
     if (verifyError) return 1;
     if (result.recordsAccepted === 0 || result.transportErrors > 0) return 1;
     if (verified && (verified.missing > 0 || verified.duplicates > 0)) return 1;

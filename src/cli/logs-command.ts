@@ -68,11 +68,13 @@ export function logsOptions(args: ParsedArgs): LogsOptions {
   if (f['trace-id'] !== undefined) filters.push(['trace_id', f['trace-id']]);
   if (f.attr !== undefined) {
     const eq = f.attr.indexOf('=');
-    if (eq <= 0) throw new SluiceError('SLUICE_ERR_CONFIG', `--attr must be PATH=VALUE (e.g. user.id=42), got "${f.attr}"`);
+    if (eq <= 0)
+      throw new SluiceError('SLUICE_ERR_CONFIG', `--attr must be PATH=VALUE (e.g. user.id=42), got "${f.attr}"`);
     filters.push([`attr.${f.attr.slice(0, eq)}`, f.attr.slice(eq + 1)]);
   }
   const limit = f.limit === undefined ? 100 : Number(f.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new SluiceError('SLUICE_ERR_CONFIG', `--limit must be an integer from 1 to 1000, got "${f.limit}"`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw new SluiceError('SLUICE_ERR_CONFIG', `--limit must be an integer from 1 to 1000, got "${f.limit}"`);
   return {
     url: (f.url ?? `http://${host.includes(':') ? `[${host}]` : host}:${config.server.port}`).replace(/\/+$/, ''),
     token: f.token ?? config.auth.adminTokens[0],
@@ -96,13 +98,20 @@ interface Item {
 }
 
 /** Prints records; resolves with the exit code (with --follow, once `signal` aborts or the stream ends). */
-export async function runLogs(o: LogsOptions, out: (s: string) => void, signal: AbortSignal, err: (s: string) => void): Promise<number> {
+export async function runLogs(
+  o: LogsOptions,
+  out: (s: string) => void,
+  signal: AbortSignal,
+  err: (s: string) => void,
+): Promise<number> {
   const headers: Record<string, string> = o.token ? { authorization: `Bearer ${o.token}` } : {};
   const show = (item: Item, raw: string): void => out(o.json ? raw : line(item));
   try {
     // The tail opens first, so nothing accepted between the page and the stream is missed;
     // what the page already showed is skipped on the stream.
-    const tail = o.follow ? await open(`${o.url}/api/logs/tail?${new URLSearchParams(o.filters)}`, headers, signal) : undefined;
+    const tail = o.follow
+      ? await open(`${o.url}/api/logs/tail?${new URLSearchParams(o.filters)}`, headers, signal)
+      : undefined;
     const shown = new Set<string>();
     const params = new URLSearchParams([...o.filters, ['limit', String(o.limit)]]);
     if (o.since !== undefined) params.set('from', o.since);
@@ -122,7 +131,9 @@ export async function runLogs(o: LogsOptions, out: (s: string) => void, signal: 
     if (!tail) return 0;
     for await (const ev of events(tail, signal)) {
       if (ev.event === 'dropped') {
-        err(`(${(JSON.parse(ev.data) as { count: number }).count} records dropped: this terminal reads more slowly than they arrive)`);
+        err(
+          `(${(JSON.parse(ev.data) as { count: number }).count} records dropped: this terminal reads more slowly than they arrive)`,
+        );
         continue;
       }
       const item = JSON.parse(ev.data) as Item;
@@ -190,6 +201,7 @@ function line(r: Item): string {
 
 function describe(e: unknown): string {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused (is `sluice serve` running there? --url or --port tell where)';
+  if (cause?.code === 'ECONNREFUSED')
+    return 'connection refused (is `sluice serve` running there? --url or --port tell where)';
   return cause?.message ? `${errorMessage(e)}: ${cause.message}` : errorMessage(e);
 }

@@ -26,7 +26,11 @@ export async function migrateCommand(args: ParsedArgs, out: (s: string) => void)
   try {
     await database.start();
     const m = database.migration;
-    out(m && m.applied.length > 0 ? `applied migrations ${m.applied.join(', ')}; schema at version ${m.version}` : `schema already at version ${m?.version ?? '?'}; nothing to apply`);
+    out(
+      m && m.applied.length > 0
+        ? `applied migrations ${m.applied.join(', ')}; schema at version ${m.version}`
+        : `schema already at version ${m?.version ?? '?'}; nothing to apply`,
+    );
   } finally {
     await database.close();
   }

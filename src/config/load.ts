@@ -37,7 +37,13 @@ export interface LoadedConfig {
 
 /** `ingest.enqueueTimeoutMs` → `SLUICE_INGEST_ENQUEUE_TIMEOUT_MS`. */
 export function envName(key: string): string {
-  return 'SLUICE_' + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase();
+  return (
+    'SLUICE_' +
+    key
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .replace(/\./g, '_')
+      .toUpperCase()
+  );
 }
 
 function leafInfo(key: string, schema: z.ZodType): KeyInfo {
@@ -71,7 +77,8 @@ function walk(prefix: string, schema: z.ZodType, out: KeyInfo[]): void {
   let s: z.ZodType = schema;
   while (s instanceof z.ZodDefault || s instanceof z.ZodPrefault) s = s.unwrap() as z.ZodType;
   if (s instanceof z.ZodObject && prefix.split('.').length < 2) {
-    for (const [k, v] of Object.entries(s.shape as Record<string, z.ZodType>)) walk(prefix ? `${prefix}.${k}` : k, v, out);
+    for (const [k, v] of Object.entries(s.shape as Record<string, z.ZodType>))
+      walk(prefix ? `${prefix}.${k}` : k, v, out);
     return;
   }
   out.push(leafInfo(prefix, schema));
@@ -104,7 +111,12 @@ function coerce(info: KeyInfo, raw: string): unknown {
       return raw;
     case 'list':
       if (s.startsWith('[')) return parseJsonOr(raw);
-      return s === '' ? [] : s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+      return s === ''
+        ? []
+        : s
+            .split(',')
+            .map((x) => x.trim())
+            .filter((x) => x !== '');
     case 'json':
       return parseJsonOr(raw);
     default:
@@ -131,10 +143,13 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     data = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw configError(`config file ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+    throw configError(
+      `config file ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    );
   }
   if (data === null || data === undefined) return {};
-  if (typeof data !== 'object' || Array.isArray(data)) throw configError(`config file ${path} must hold a mapping of sections`);
+  if (typeof data !== 'object' || Array.isArray(data))
+    throw configError(`config file ${path} must hold a mapping of sections`);
   return data as Record<string, unknown>;
 }
 
@@ -148,7 +163,11 @@ function flattenFile(data: Record<string, unknown>, path: string, known: Map<str
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       const isSection = [...known.keys()].some((k) => k.startsWith(`${section}.`));
-      throw configError(isSection ? `config file ${path}: "${section}" must be a mapping of its keys (e.g. ${section}.<key>: value), not ${JSON.stringify(value)}` : `config file ${path}: unknown key "${section}"`);
+      throw configError(
+        isSection
+          ? `config file ${path}: "${section}" must be a mapping of its keys (e.g. ${section}.<key>: value), not ${JSON.stringify(value)}`
+          : `config file ${path}: unknown key "${section}"`,
+      );
     }
     for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
       const key = `${section}.${name}`;
@@ -233,7 +252,9 @@ export function maskSecrets(config: Config): Record<string, unknown> {
     const v = copy[section]?.[name];
     if (v === undefined || v === null || v === '') continue;
     // A URL keeps its host and database visible: only the password is secret.
-    copy[section]![name] = Array.isArray(v) ? v.map(() => '***') : (typeof v === 'string' && redactUrlPassword(v)) || '***';
+    copy[section]![name] = Array.isArray(v)
+      ? v.map(() => '***')
+      : (typeof v === 'string' && redactUrlPassword(v)) || '***';
   }
   return copy;
 }

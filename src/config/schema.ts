@@ -5,7 +5,14 @@ import { fileSinkConfig } from '../sinks/file/config.js';
 import { postgresConfig, retentionConfig } from '../sinks/postgres/config.js';
 import { authConfig, serverConfig } from '../http/config.js';
 import { ingestConfig } from '../ingest/config.js';
-import { batchConfig, breakerConfig, bufferConfig, deadLetterConfig, retryConfig, writersConfig } from '../pipeline/config.js';
+import {
+  batchConfig,
+  breakerConfig,
+  bufferConfig,
+  deadLetterConfig,
+  retryConfig,
+  writersConfig,
+} from '../pipeline/config.js';
 import { sinkConfig } from '../sinks/config.js';
 import { logConfig, tracingConfig } from '../observability/config.js';
 import { healthConfig } from '../health/config.js';
@@ -43,12 +50,19 @@ export const configSchema = z.object({
         .min(0)
         .max(1000)
         .default(50)
-        .describe('How far the JS heap may grow past its live data before a full GC (V8 heap-growing-percent); lower keeps RSS flatter under load for more GC work; 0 leaves it to V8'),
+        .describe(
+          'How far the JS heap may grow past its live data before a full GC (V8 heap-growing-percent); lower keeps RSS flatter under load for more GC work; 0 leaves it to V8',
+        ),
     })
     .prefault({}),
   shutdown: z
     .object({
-      timeoutMs: z.number().int().min(100).default(20_000).describe('Deadline for a graceful stop; what is left then goes to the dead-letter file'),
+      timeoutMs: z
+        .number()
+        .int()
+        .min(100)
+        .default(20_000)
+        .describe('Deadline for a graceful stop; what is left then goes to the dead-letter file'),
     })
     .prefault({}),
 });

@@ -2,11 +2,18 @@
 import type { AlertEvent, Webhook } from './alert-schema.js';
 import type { CheckStateName } from './state.js';
 
-const EMOJI: Record<CheckStateName, string> = { up: ':large_green_circle:', degraded: ':large_yellow_circle:', down: ':red_circle:', unknown: ':white_circle:' };
+const EMOJI: Record<CheckStateName, string> = {
+  up: ':large_green_circle:',
+  degraded: ':large_yellow_circle:',
+  down: ':red_circle:',
+  unknown: ':white_circle:',
+};
 
 export function alertBody(e: AlertEvent, template: Webhook['template']): unknown {
   if (template === 'json') return { event: 'check.state_changed', ...e };
   const why = e.result.message ? ` — ${e.result.message}` : '';
   const target = e.check.target ? ` (${e.check.target})` : '';
-  return { text: `${EMOJI[e.to]} *${e.check.name}*${target} is ${e.to.toUpperCase()} (was ${e.from}) at ${e.at}${why}` };
+  return {
+    text: `${EMOJI[e.to]} *${e.check.name}*${target} is ${e.to.toUpperCase()} (was ${e.from}) at ${e.at}${why}`,
+  };
 }

@@ -4,7 +4,9 @@ import { z } from 'zod';
 import type { CheckStateName } from './state.js';
 
 export const webhookSchema = z.union([
-  z.url({ protocol: /^https?$/ }).transform((url) => ({ url, template: 'json' as const, headers: {} as Record<string, string> })),
+  z
+    .url({ protocol: /^https?$/ })
+    .transform((url) => ({ url, template: 'json' as const, headers: {} as Record<string, string> })),
   z.strictObject({
     url: z.url({ protocol: /^https?$/ }),
     template: z.enum(['json', 'slack']).default('json'),

@@ -49,7 +49,6 @@ export interface AlerterStats {
 // One warning per window at most: a storm drops events by the thousand.
 const DROP_WARN_INTERVAL_MS = 10_000;
 
-
 interface Delivery {
   lane: Lane;
   payload: string;
@@ -103,7 +102,14 @@ export class Alerter {
   }
 
   notify(e: AlertEvent): void {
-    const line = { check: e.check.id, name: e.check.name, from: e.from, to: e.to, error_class: e.result.error_class, reason: e.result.message };
+    const line = {
+      check: e.check.id,
+      name: e.check.name,
+      from: e.from,
+      to: e.to,
+      error_class: e.result.error_class,
+      reason: e.result.message,
+    };
     if (e.to === 'down') this.opts.logger.warn(line, `check ${e.check.name} is down`);
     else this.opts.logger.info(line, `check ${e.check.name} is ${e.to}`);
     if (this.stopping) return;
@@ -189,7 +195,10 @@ export class Alerter {
     this.unsent.delete(old);
     this.replaced++;
     this.opts.onDiscard?.('replaced', 1);
-    this.opts.logger.debug({ check: old.lane.check, webhook: redact(old.lane.hook.hook.url), replaced: this.replaced }, 'queued alert replaced by a newer one for the same check');
+    this.opts.logger.debug(
+      { check: old.lane.check, webhook: redact(old.lane.hook.hook.url), replaced: this.replaced },
+      'queued alert replaced by a newer one for the same check',
+    );
   }
 
   private enforceCap(): void {
@@ -220,7 +229,10 @@ export class Alerter {
   private warnDropped(force: boolean): void {
     const now = Date.now();
     if (this.droppedUnlogged === 0 || (!force && now - this.lastDropWarn < DROP_WARN_INTERVAL_MS)) return;
-    this.opts.logger.warn({ dropped: this.droppedUnlogged, total: this.dropped, maxQueued: this.maxQueued }, 'alert queue full: oldest alerts dropped');
+    this.opts.logger.warn(
+      { dropped: this.droppedUnlogged, total: this.dropped, maxQueued: this.maxQueued },
+      'alert queue full: oldest alerts dropped',
+    );
     this.droppedUnlogged = 0;
     this.lastDropWarn = now;
   }
@@ -251,17 +263,23 @@ export class Alerter {
     if (this.stopping) return;
     const lane = d.lane;
     if (r === 'retry' && d.attempts <= this.opts.retries) {
-      lane.retryTimer = setTimeout(() => {
-        lane.retryTimer = undefined;
-        lane.hook.ready.add(lane);
-        this.pump(lane.hook);
-      }, fullJitterDelay(d.attempts, this.opts.baseDelayMs, this.opts.maxDelayMs ?? MAX_RETRY_DELAY_MS));
+      lane.retryTimer = setTimeout(
+        () => {
+          lane.retryTimer = undefined;
+          lane.hook.ready.add(lane);
+          this.pump(lane.hook);
+        },
+        fullJitterDelay(d.attempts, this.opts.baseDelayMs, this.opts.maxDelayMs ?? MAX_RETRY_DELAY_MS),
+      );
       return;
     }
     if (r === 'delivered') this.opts.onDelivery?.('delivered');
     else {
       this.opts.onDelivery?.('failed');
-      this.opts.logger.error({ webhook: redact(lane.hook.hook.url), check: lane.check, attempts: d.attempts, err: d.lastError }, 'alert webhook delivery failed');
+      this.opts.logger.error(
+        { webhook: redact(lane.hook.hook.url), check: lane.check, attempts: d.attempts, err: d.lastError },
+        'alert webhook delivery failed',
+      );
     }
     this.advance(lane);
   }

@@ -18,7 +18,10 @@ function duration(min: number, max: number) {
   return z.union([z.string(), z.number()]).transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: 'must be a duration like "500ms", "10s", "5m" or a number of milliseconds' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a duration like "500ms", "10s", "5m" or a number of milliseconds',
+      });
       return z.NEVER;
     }
     if (ms < min || ms > max) {
@@ -43,13 +46,23 @@ function statusRange(v: string | number): string | null {
 }
 
 const expectedStatus = z
-  .union([z.string(), z.number(), z.array(z.union([z.string(), z.number()])).min(1).max(20)])
+  .union([
+    z.string(),
+    z.number(),
+    z
+      .array(z.union([z.string(), z.number()]))
+      .min(1)
+      .max(20),
+  ])
   .transform((v, ctx) => {
     const out: string[] = [];
     for (const item of Array.isArray(v) ? v : [v]) {
       const r = statusRange(item);
       if (r === null) {
-        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(item)} is not a status code, "2xx" class or "200-299" range` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `${JSON.stringify(item)} is not a status code, "2xx" class or "200-299" range`,
+        });
         return z.NEVER;
       }
       out.push(r);
@@ -65,10 +78,15 @@ const regex = z
   .max(1000)
   .superRefine((s, ctx) => {
     const problem = patternProblem(s);
-    if (problem !== null) ctx.addIssue({ code: 'custom', message: `must be a valid RE2 regular expression: ${problem}` });
+    if (problem !== null)
+      ctx.addIssue({ code: 'custom', message: `must be a valid RE2 regular expression: ${problem}` });
   });
 
-const hostname = z.string().min(1).max(253).regex(/^[^\s/]+$/, 'must be a host name or address, without scheme or path');
+const hostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[^\s/]+$/, 'must be a host name or address, without scheme or path');
 const port = z.number().int().min(1).max(65535);
 
 const common = {
@@ -85,33 +103,61 @@ const common = {
 // rather than failing every run (undici also leaks a pool slot per request it refuses, so
 // such a check would in time starve every other check of the same host).
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const PROBE_OWNED_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'transfer-encoding', 'te', 'trailer', 'expect', 'content-length']);
+const PROBE_OWNED_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'upgrade',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'expect',
+  'content-length',
+]);
 const headerName = z
   .string()
   .min(1)
   .max(256)
   .regex(TOKEN, "must be an HTTP header name: letters, digits and !#$%&'*+-.^_`|~")
-  .refine((h) => !PROBE_OWNED_HEADERS.has(h.toLowerCase()), 'is set by the probe itself (connection handling and body framing)');
-const headerValue = z.string().max(8192).regex(/^[^\r\n\0]*$/, 'must not contain CR, LF or NUL');
+  .refine(
+    (h) => !PROBE_OWNED_HEADERS.has(h.toLowerCase()),
+    'is set by the probe itself (connection handling and body framing)',
+  );
+const headerValue = z
+  .string()
+  .max(8192)
+  .regex(/^[^\r\n\0]*$/, 'must not contain CR, LF or NUL');
 
-const httpCheck = z.strictObject({
-  ...common,
-  kind: z.literal('http'),
-  url: z.string().max(2048).refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'must be an http:// or https:// URL'),
-  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
-  headers: z.record(headerName, headerValue).default({}),
-  body: z.string().max(1024 * 1024).optional(),
-  expectedStatus: expectedStatus.default(['200-299']),
-  bodyContains: z.string().min(1).max(1000).optional(),
-  bodyRegex: regex.optional(),
-  maxLatency: duration(1, 5 * 60_000).optional(),
-  followRedirects: z.boolean().default(true),
-  verifyTls: z.boolean().default(true),
-}).superRefine((c, ctx) => {
-  if (c.body !== undefined && (c.method === 'GET' || c.method === 'HEAD')) {
-    ctx.addIssue({ code: 'custom', path: ['body'], message: `a ${c.method} request has no body: use POST, PUT or PATCH` });
-  }
-});
+const httpCheck = z
+  .strictObject({
+    ...common,
+    kind: z.literal('http'),
+    url: z
+      .string()
+      .max(2048)
+      .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'must be an http:// or https:// URL'),
+    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
+    headers: z.record(headerName, headerValue).default({}),
+    body: z
+      .string()
+      .max(1024 * 1024)
+      .optional(),
+    expectedStatus: expectedStatus.default(['200-299']),
+    bodyContains: z.string().min(1).max(1000).optional(),
+    bodyRegex: regex.optional(),
+    maxLatency: duration(1, 5 * 60_000).optional(),
+    followRedirects: z.boolean().default(true),
+    verifyTls: z.boolean().default(true),
+  })
+  .superRefine((c, ctx) => {
+    if (c.body !== undefined && (c.method === 'GET' || c.method === 'HEAD')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['body'],
+        message: `a ${c.method} request has no body: use POST, PUT or PATCH`,
+      });
+    }
+  });
 
 const tcpCheck = z.strictObject({ ...common, kind: z.literal('tcp'), host: hostname, port });
 
@@ -145,7 +191,9 @@ const pushCheck = z.strictObject({
 export const checkInputSchema = z.discriminatedUnion('kind', [httpCheck, tcpCheck, dnsCheck, tlsCheck, pushCheck]);
 
 type Parsed = z.output<typeof checkInputSchema>;
-type Normalise<T> = T extends { kind: 'push' } ? Omit<T, 'timeout' | 'service'> & { timeout: number; service: string } : Omit<T, 'timeout'> & { timeout: number };
+type Normalise<T> = T extends { kind: 'push' }
+  ? Omit<T, 'timeout' | 'service'> & { timeout: number; service: string }
+  : Omit<T, 'timeout'> & { timeout: number };
 
 /** A definition after validation: durations in ms, defaults applied; `id` may still be absent. */
 export type CheckDefinition = Normalise<Parsed>;
@@ -183,20 +231,29 @@ export function parseCheck(input: unknown): CheckParse {
   if (!r.success) return { ok: false, problems: r.error.issues.map(describeIssue) };
   const c = r.data;
   const timeout = c.timeout ?? Math.min(DEFAULT_TIMEOUT_MS, c.interval);
-  if (timeout > c.interval) return { ok: false, problems: [{ field: 'timeout', message: `must not be longer than interval (${c.interval} ms)` }] };
+  if (timeout > c.interval)
+    return {
+      ok: false,
+      problems: [{ field: 'timeout', message: `must not be longer than interval (${c.interval} ms)` }],
+    };
   if (c.kind === 'push') return { ok: true, check: { ...c, timeout, service: c.service ?? c.name } };
   return { ok: true, check: { ...c, timeout } };
 }
 
 function describeIssue(issue: z.core.$ZodIssue): CheckProblem {
   const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(body)';
-  if (issue.code === 'unrecognized_keys') return { field: issue.keys.join(', '), message: 'unknown field for this kind of check' };
+  if (issue.code === 'unrecognized_keys')
+    return { field: issue.keys.join(', '), message: 'unknown field for this kind of check' };
   return { field, message: issue.message.replace(/^Invalid input: /, '') };
 }
 
 /** A stable id for a config-file check without one: its name, slugged. */
 export function idFromName(name: string): string {
-  const slug = name.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64);
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 64);
   return slug === '' ? 'check' : slug;
 }
 
@@ -226,7 +283,8 @@ export const configChecksSchema = z
     list.forEach((item, i) => {
       const r = parseCheck(item);
       if (!r.ok) {
-        for (const p of r.problems) ctx.addIssue({ code: 'custom', path: [i, p.field], message: `${p.field}: ${p.message}` });
+        for (const p of r.problems)
+          ctx.addIssue({ code: 'custom', path: [i, p.field], message: `${p.field}: ${p.message}` });
         return;
       }
       const id = r.check.id ?? idFromName(r.check.name);

@@ -9,7 +9,14 @@ import type { RecordBuffer } from '../pipeline/buffer.js';
 import { nowMicros, type HealthRecord } from '../record.js';
 import type { AlertEvent } from './alert-schema.js';
 import { Alerter } from './alerts.js';
-import { hostKey, idFromName, parseCheck, type Check, type CheckDefinition, type ConfigChecks } from './check-schema.js';
+import {
+  hostKey,
+  idFromName,
+  parseCheck,
+  type Check,
+  type CheckDefinition,
+  type ConfigChecks,
+} from './check-schema.js';
 import type { HealthConfig } from './config.js';
 import { entryOf, type CheckHistory, type HistoryEntry, type HistoryQuery } from './history.js';
 import { runProbe } from './probe.js';
@@ -148,7 +155,10 @@ export class HealthChecker {
     }
     for (const c of stored) {
       if (this.registry.has(c.id)) {
-        logger.warn({ check: c.id }, 'a check stored through the admin API has the id of a config-file check: the config file wins');
+        logger.warn(
+          { check: c.id },
+          'a check stored through the admin API has the id of a config-file check: the config file wins',
+        );
         continue;
       }
       const r = parseCheck(stripMeta(c));
@@ -156,7 +166,10 @@ export class HealthChecker {
         logger.warn({ check: c.id, problems: r.problems }, 'stored check no longer valid: not run');
         continue;
       }
-      this.registry.add({ ...r.check, id: c.id, source: 'api', createdAt: c.createdAt, updatedAt: c.updatedAt }, states.get(c.id));
+      this.registry.add(
+        { ...r.check, id: c.id, source: 'api', createdAt: c.createdAt, updatedAt: c.updatedAt },
+        states.get(c.id),
+      );
     }
     for (const [id, entry] of await this.historyRef.latest(this.registry.ids())) {
       const e = this.registry.get(id);
@@ -165,18 +178,23 @@ export class HealthChecker {
       // A push check's deadline counts from its last result, not from this start: a collector
       // restarted more often than interval + grace would otherwise never see a ping missed.
       const at = Date.parse(entry.ts);
-      if (e.check.kind === 'push' && e.check.enabled) this.push.resume(id, at, lastPingOf(entry.error_class, at, entry.details));
+      if (e.check.kind === 'push' && e.check.enabled)
+        this.push.resume(id, at, lastPingOf(entry.error_class, at, entry.details));
     }
     // Results are not stored with the file store: it keeps each push check's last mark instead.
     if (this.store.savePush) {
       for (const e of this.registry.values()) {
         const mark = states.get(e.check.id)?.push;
-        if (mark && e.check.kind === 'push' && e.check.enabled) this.push.resume(e.check.id, mark.lastResultAt, mark.lastPingAt);
+        if (mark && e.check.kind === 'push' && e.check.enabled)
+          this.push.resume(e.check.id, mark.lastResultAt, mark.lastPingAt);
       }
     }
     this.scheduler.start();
     const origin = checksOrigin(this.deps.config);
-    logger.info({ checks: this.registry.size, store: this.store.kind, history: this.historyRef.source, checksFrom: origin.from }, `health checker started: API checks from ${origin.from}`);
+    logger.info(
+      { checks: this.registry.size, store: this.store.kind, history: this.historyRef.source, checksFrom: origin.from },
+      `health checker started: API checks from ${origin.from}`,
+    );
     if (origin.notLoaded) {
       logger.warn(
         { checksNotLoaded: origin.notLoaded },
@@ -262,7 +280,13 @@ export class HealthChecker {
     e.up.set(stateValue(state.state));
     if (!check.enabled) return e;
     if (check.kind === 'push') this.push.watch(check.id, check);
-    else this.scheduler.add({ id: check.id, intervalMs: check.interval, host: hostKey(check), run: () => this.runOnce(check.id) });
+    else
+      this.scheduler.add({
+        id: check.id,
+        intervalMs: check.interval,
+        host: hostKey(check),
+        run: () => this.runOnce(check.id),
+      });
     return e;
   }
 
@@ -322,7 +346,12 @@ export class HealthChecker {
 
   private requireStore(): CheckStore {
     // Before start(): the database holding the checks has not connected yet.
-    if (!this.store) throw new SluiceError('SLUICE_ERR_SINK_FAILED', { subject: 'health checks are not loaded yet', detail: 'their storage (the database) is not connected' }, { retryAfter: 1 });
+    if (!this.store)
+      throw new SluiceError(
+        'SLUICE_ERR_SINK_FAILED',
+        { subject: 'health checks are not loaded yet', detail: 'their storage (the database) is not connected' },
+        { retryAfter: 1 },
+      );
     return this.store;
   }
 }

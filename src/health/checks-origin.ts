@@ -25,7 +25,9 @@ export interface ChecksOriginConfig {
 export function checksOrigin(config: ChecksOriginConfig): ChecksOrigin {
   const file = resolve(join(config.health.dataDir, 'checks.json'));
   if (config.sink.kind === 'postgres') {
-    const db = config.postgres.url ? safeUrl(config.postgres.url) : `the embedded PostgreSQL in ${resolve(config.postgres.embeddedDataDir)}`;
+    const db = config.postgres.url
+      ? safeUrl(config.postgres.url)
+      : `the embedded PostgreSQL in ${resolve(config.postgres.embeddedDataDir)}`;
     return {
       from: `the checks table of ${db}`,
       ...(existsSync(file) ? { notLoaded: `${file} (written while the sink was not postgres)` } : {}),

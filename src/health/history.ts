@@ -96,7 +96,11 @@ export class MemoryHistory implements CheckHistory {
   }
 
   async uptime(checkId: string, maxGapMs: number, now = Date.now()): Promise<Uptime> {
-    return computeUptime(this.ordered(checkId).map((r) => ({ ts: r.ts / 1000, ok: r.ok })), now, maxGapMs);
+    return computeUptime(
+      this.ordered(checkId).map((r) => ({ ts: r.ts / 1000, ok: r.ok })),
+      now,
+      maxGapMs,
+    );
   }
 }
 

@@ -79,10 +79,17 @@ export function probeLookup(signal?: AbortSignal): LookupFunction {
   };
 }
 
-function answer(hostname: string, options: Parameters<LookupFunction>[1], callback: Parameters<LookupFunction>[2], err: NodeJS.ErrnoException | null, all: LookupAddress[]): void {
+function answer(
+  hostname: string,
+  options: Parameters<LookupFunction>[1],
+  callback: Parameters<LookupFunction>[2],
+  err: NodeJS.ErrnoException | null,
+  all: LookupAddress[],
+): void {
   const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
   const addresses = family === 4 || family === 6 ? all.filter((a) => a.family === family) : all;
-  if (!err && addresses.length === 0) err = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname });
+  if (!err && addresses.length === 0)
+    err = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname });
   if (err) return callback(err, '', 0);
   if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
   callback(null, addresses[0]!.address, addresses[0]!.family);

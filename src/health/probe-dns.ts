@@ -12,7 +12,12 @@ export async function probeDns(check: DnsCheck, signal: AbortSignal): Promise<Pr
   const addresses = found.map((a) => a.address);
   const details = { addresses };
   if (check.expect && !addresses.some((a) => check.expect!.includes(a))) {
-    return failure('dns_mismatch', `${check.hostname} resolved to ${addresses.join(', ')}, none of ${check.expect.join(', ')}`, latencyMs, { details });
+    return failure(
+      'dns_mismatch',
+      `${check.hostname} resolved to ${addresses.join(', ')}, none of ${check.expect.join(', ')}`,
+      latencyMs,
+      { details },
+    );
   }
   return { status: 'up', latencyMs, statusCode: null, errorClass: null, message: null, details };
 }

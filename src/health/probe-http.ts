@@ -69,7 +69,9 @@ export async function probeHttp(check: HttpCheck, signal: AbortSignal, pools: Ht
   const latencyMs = round(performance.now() - started);
   const statusCode = res.statusCode;
   if (!statusMatches(statusCode, check.expectedStatus)) {
-    return failure('status', `status ${statusCode}, expected ${check.expectedStatus.join(', ')}`, latencyMs, { statusCode });
+    return failure('status', `status ${statusCode}, expected ${check.expectedStatus.join(', ')}`, latencyMs, {
+      statusCode,
+    });
   }
   if (check.bodyContains !== undefined && !body.toString('utf8').includes(check.bodyContains)) {
     return failure('body', `body does not contain ${JSON.stringify(check.bodyContains)}`, latencyMs, { statusCode });
@@ -78,7 +80,14 @@ export async function probeHttp(check: HttpCheck, signal: AbortSignal, pools: Ht
     return failure('body', `body does not match /${check.bodyRegex}/`, latencyMs, { statusCode });
   }
   if (check.maxLatency !== undefined && latencyMs > check.maxLatency) {
-    return { status: 'degraded', latencyMs, statusCode, errorClass: null, message: `latency ${latencyMs} ms above maxLatency ${check.maxLatency} ms`, details: null };
+    return {
+      status: 'degraded',
+      latencyMs,
+      statusCode,
+      errorClass: null,
+      message: `latency ${latencyMs} ms above maxLatency ${check.maxLatency} ms`,
+      details: null,
+    };
   }
   return { status: 'up', latencyMs, statusCode, errorClass: null, message: null, details: null };
 }

@@ -12,7 +12,12 @@ export interface ProbeResult {
   details: Record<string, unknown> | null;
 }
 
-export function failure(errorClass: string, message: string, latencyMs: number | null = null, extra: Partial<ProbeResult> = {}): ProbeResult {
+export function failure(
+  errorClass: string,
+  message: string,
+  latencyMs: number | null = null,
+  extra: Partial<ProbeResult> = {},
+): ProbeResult {
   return { status: 'down', latencyMs, statusCode: null, errorClass, message, details: null, ...extra };
 }
 
@@ -44,7 +49,8 @@ export function classifyError(err: unknown): string {
 
 export function errorText(err: unknown): string {
   const e = err as { message?: unknown; code?: unknown; cause?: { message?: unknown } };
-  const msg = typeof e.message === 'string' && e.message !== '' ? e.message : typeof e.code === 'string' ? e.code : String(err);
+  const msg =
+    typeof e.message === 'string' && e.message !== '' ? e.message : typeof e.code === 'string' ? e.code : String(err);
   const cause = typeof e.cause?.message === 'string' && e.cause.message !== msg ? `: ${e.cause.message}` : '';
   return (msg + cause).slice(0, 500);
 }

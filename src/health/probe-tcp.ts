@@ -17,7 +17,14 @@ export function probeTcp(check: TcpCheck, signal: AbortSignal): Promise<ProbeRes
       signal.removeEventListener('abort', onAbort);
       const latencyMs = round(performance.now() - started);
       socket.destroy();
-      resolve({ status: 'up', latencyMs, statusCode: null, errorClass: null, message: null, details: { address: socket.remoteAddress ?? null } });
+      resolve({
+        status: 'up',
+        latencyMs,
+        statusCode: null,
+        errorClass: null,
+        message: null,
+        details: { address: socket.remoteAddress ?? null },
+      });
     });
     socket.once('error', (err) => {
       signal.removeEventListener('abort', onAbort);

@@ -14,7 +14,13 @@ export function probeTls(check: TlsCheck, signal: AbortSignal): Promise<ProbeRes
   const servername = check.servername ?? (isIP(check.host) ? undefined : check.host);
   return new Promise<ProbeResult>((resolve, reject) => {
     // We verify ourselves after the handshake, so an invalid chain is reported, not thrown.
-    const socket = connect({ host: check.host, port: check.port, servername, rejectUnauthorized: false, lookup: probeLookup(signal) });
+    const socket = connect({
+      host: check.host,
+      port: check.port,
+      servername,
+      rejectUnauthorized: false,
+      lookup: probeLookup(signal),
+    });
     const onAbort = (): void => {
       socket.destroy();
       reject(signal.reason as Error);
@@ -41,10 +47,18 @@ export function probeTls(check: TlsCheck, signal: AbortSignal): Promise<ProbeRes
         issuer: cert.issuer?.CN ?? null,
         authorized,
       };
-      if (daysLeft < 0) resolve(failure('tls_expired', `certificate expired on ${details.validTo}`, latencyMs, { details }));
-      else if (check.verifyTls && !authorized) resolve(failure('tls_invalid', `certificate not trusted: ${authError ?? 'unknown reason'}`, latencyMs, { details }));
+      if (daysLeft < 0)
+        resolve(failure('tls_expired', `certificate expired on ${details.validTo}`, latencyMs, { details }));
+      else if (check.verifyTls && !authorized)
+        resolve(
+          failure('tls_invalid', `certificate not trusted: ${authError ?? 'unknown reason'}`, latencyMs, { details }),
+        );
       else if (daysLeft < check.minDaysLeft) {
-        resolve(failure('tls_expiring', `certificate expires in ${daysLeft} days (minimum ${check.minDaysLeft})`, latencyMs, { details }));
+        resolve(
+          failure('tls_expiring', `certificate expires in ${daysLeft} days (minimum ${check.minDaysLeft})`, latencyMs, {
+            details,
+          }),
+        );
       } else resolve({ status: 'up', latencyMs, statusCode: null, errorClass: null, message: null, details });
     });
     socket.once('error', (err) => {

@@ -37,7 +37,8 @@ export async function runProbe(check: CheckDefinition, deps: ProbeDeps, outer?: 
       return failure('timeout', err.message, round(performance.now() - started));
     });
   } catch (err) {
-    if (ac.signal.aborted) return failure('timeout', (ac.signal.reason as Error).message, round(performance.now() - started));
+    if (ac.signal.aborted)
+      return failure('timeout', (ac.signal.reason as Error).message, round(performance.now() - started));
     return failure(classifyError(err), errorText(err), round(performance.now() - started));
   } finally {
     if (onOuter) outer?.removeEventListener('abort', onOuter);

@@ -117,7 +117,10 @@ export class CheckRegistry {
     if (this.entries.has(id)) throw new SluiceError('SLUICE_ERR_CONFLICT', `a check with id "${id}" already exists`);
     // Creates of other ids may be awaiting the store: they count against the limit too.
     if (this.entries.size + this.creating >= this.opts.maxChecks) {
-      throw new SluiceError('SLUICE_ERR_CONFLICT', `health.maxChecks (${this.opts.maxChecks}) checks are registered already`);
+      throw new SluiceError(
+        'SLUICE_ERR_CONFLICT',
+        `health.maxChecks (${this.opts.maxChecks}) checks are registered already`,
+      );
     }
     const now = new Date().toISOString();
     const check: Check = { ...def, id, source: 'api', createdAt: now, updatedAt: now };
@@ -134,12 +137,23 @@ export class CheckRegistry {
   /** Replaces a check's definition; the check starts afresh (state unknown). */
   private async updateNow(id: string, input: unknown): Promise<RegisteredCheck> {
     const e = this.mustGet(id);
-    if (e.check.source === 'config') throw new SluiceError('SLUICE_ERR_CONFLICT', `check "${id}" is defined in the config file: change it there`);
+    if (e.check.source === 'config')
+      throw new SluiceError('SLUICE_ERR_CONFLICT', `check "${id}" is defined in the config file: change it there`);
     const def = validate(input);
     if (def.id !== undefined && def.id !== id) {
-      throw new SluiceError('SLUICE_ERR_INVALID_CHECK', { field: 'id', problem: `in the body ("${def.id}") differs from the id in the path` }, { problems: [{ field: 'id', message: 'must match the path' }] });
+      throw new SluiceError(
+        'SLUICE_ERR_INVALID_CHECK',
+        { field: 'id', problem: `in the body ("${def.id}") differs from the id in the path` },
+        { problems: [{ field: 'id', message: 'must match the path' }] },
+      );
     }
-    const check: Check = { ...def, id, source: 'api', createdAt: e.check.createdAt, updatedAt: new Date().toISOString() };
+    const check: Check = {
+      ...def,
+      id,
+      source: 'api',
+      createdAt: e.check.createdAt,
+      updatedAt: new Date().toISOString(),
+    };
     await this.opts.store().put(check);
     this.drop(e, false);
     this.add(check);
@@ -148,7 +162,8 @@ export class CheckRegistry {
 
   private async removeNow(id: string): Promise<void> {
     const e = this.mustGet(id);
-    if (e.check.source === 'config') throw new SluiceError('SLUICE_ERR_CONFLICT', `check "${id}" is defined in the config file: remove it there`);
+    if (e.check.source === 'config')
+      throw new SluiceError('SLUICE_ERR_CONFLICT', `check "${id}" is defined in the config file: remove it there`);
     e.deleting = true;
     try {
       await this.opts.settled(id);
@@ -170,5 +185,9 @@ function validate(input: unknown): CheckDefinition {
   const r = parseCheck(input);
   if (r.ok) return r.check;
   const first: CheckProblem = r.problems[0]!;
-  throw new SluiceError('SLUICE_ERR_INVALID_CHECK', { field: first.field, problem: first.message }, { problems: r.problems });
+  throw new SluiceError(
+    'SLUICE_ERR_INVALID_CHECK',
+    { field: first.field, problem: first.message },
+    { problems: r.problems },
+  );
 }

@@ -7,7 +7,9 @@ import type { Check } from './check-schema.js';
 import type { ProbeResult } from './probe-result.js';
 
 /** What one run (or one push, or one missed deadline) found. */
-export type Outcome = Pick<ProbeResult, 'status' | 'latencyMs' | 'errorClass' | 'message' | 'details'> & { statusCode?: number | null };
+export type Outcome = Pick<ProbeResult, 'status' | 'latencyMs' | 'errorClass' | 'message' | 'details'> & {
+  statusCode?: number | null;
+};
 
 const WARN_EVERY_MS = 10_000;
 // At 1,000 runs a second that is ~50 pushes instead of 1,000, and one WAL append each in ack
@@ -35,7 +37,8 @@ export function checkRecordOf(c: Check, o: Outcome, receivedAt: number): CheckRe
     details,
     size: 0,
   };
-  rec.size = RECORD_OVERHEAD_BYTES + rec.id.length + c.id.length + c.name.length + strBytes(o.message) + strBytes(details) + 32;
+  rec.size =
+    RECORD_OVERHEAD_BYTES + rec.id.length + c.id.length + c.name.length + strBytes(o.message) + strBytes(details) + 32;
   return rec;
 }
 
@@ -85,6 +88,9 @@ export class ResultQueue {
     const now = Date.now();
     if (now - this.lastDropWarn < WARN_EVERY_MS) return;
     this.lastDropWarn = now;
-    this.opts.logger.warn({ dropped: this.dropped, err: (err as Error).message }, 'health results not buffered (buffer full or closing)');
+    this.opts.logger.warn(
+      { dropped: this.dropped, err: (err as Error).message },
+      'health results not buffered (buffer full or closing)',
+    );
   }
 }

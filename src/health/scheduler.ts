@@ -131,7 +131,13 @@ export class Scheduler {
   stats(): SchedulerStats {
     let waiting = 0;
     for (const l of this.hostWait.values()) waiting += l.length;
-    return { jobs: this.entries.size, running: this.running, queued: this.ready.length - this.readyHead + waiting, started: this.started, overlapsSkipped: this.overlaps };
+    return {
+      jobs: this.entries.size,
+      running: this.running,
+      queued: this.ready.length - this.readyHead + waiting,
+      started: this.started,
+      overlapsSkipped: this.overlaps,
+    };
   }
 
   private arm(): void {

@@ -39,7 +39,12 @@ export class StateAlerts {
       from: tr.from,
       to: tr.to,
       at: new Date(tr.at).toISOString(),
-      result: { error_class: o.errorClass, message: o.message, latency_ms: o.latencyMs, status_code: o.statusCode ?? null },
+      result: {
+        error_class: o.errorClass,
+        message: o.message,
+        latency_ms: o.latencyMs,
+        status_code: o.statusCode ?? null,
+      },
     };
     this.opts.onTransition?.(event);
     // A check seen up for the first time is news to nobody; everything else is alerted.
@@ -73,7 +78,9 @@ export class StateAlerts {
   private write(id: string, write: () => Promise<void>): void {
     const p = (this.writes.get(id) ?? Promise.resolve())
       .then(write)
-      .catch((err: unknown) => this.opts.logger.warn({ check: id, err: (err as Error).message }, 'could not persist check state'))
+      .catch((err: unknown) =>
+        this.opts.logger.warn({ check: id, err: (err as Error).message }, 'could not persist check state'),
+      )
       .finally(() => {
         if (this.writes.get(id) === p) this.writes.delete(id);
       });

@@ -15,5 +15,8 @@ export function postgresHealthStorage(pool: pg.Pool): HealthStorage {
 }
 
 export function fileHealthStorage(health: { dataDir: string; historySize: number }): HealthStorage {
-  return { store: new FileCheckStore(join(health.dataDir, 'checks.json')), history: new MemoryHistory(health.historySize) };
+  return {
+    store: new FileCheckStore(join(health.dataDir, 'checks.json')),
+    history: new MemoryHistory(health.historySize),
+  };
 }

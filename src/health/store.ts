@@ -38,8 +38,12 @@ export class PostgresCheckStore implements CheckStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async load(): Promise<{ checks: Check[]; states: Map<string, StoredState> }> {
-    const checks = await this.pool.query<{ id: string; definition: Check }>('SELECT id, definition FROM checks ORDER BY created_at, id');
-    const states = await this.pool.query<{ check_id: string; state: CheckStateName; since: Date }>('SELECT check_id, state, since FROM check_state');
+    const checks = await this.pool.query<{ id: string; definition: Check }>(
+      'SELECT id, definition FROM checks ORDER BY created_at, id',
+    );
+    const states = await this.pool.query<{ check_id: string; state: CheckStateName; since: Date }>(
+      'SELECT check_id, state, since FROM check_state',
+    );
     return {
       checks: checks.rows.map((r) => ({ ...r.definition, id: r.id })),
       states: new Map(states.rows.map((r) => [r.check_id, { state: r.state, since: r.since.getTime() }])),
@@ -87,7 +91,8 @@ export class FileCheckStore implements CheckStore {
       const parsed = JSON.parse(await readFile(this.path, 'utf8')) as Partial<FileData>;
       this.data = { checks: parsed.checks ?? [], states: parsed.states ?? {} };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`health store ${this.path}: ${(err as Error).message}`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new Error(`health store ${this.path}: ${(err as Error).message}`, { cause: err });
     }
     return { checks: [...this.data.checks], states: new Map(Object.entries(this.data.states)) };
   }

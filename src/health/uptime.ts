@@ -4,7 +4,12 @@
 // counts neither way). A window's uptime is up time / observed time; degraded counts as up.
 // A window with nothing observed has uptime null, not 100%.
 
-export const UPTIME_WINDOWS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
+export const UPTIME_WINDOWS = {
+  '1h': 3_600_000,
+  '24h': 86_400_000,
+  '7d': 7 * 86_400_000,
+  '30d': 30 * 86_400_000,
+} as const;
 export type UptimeWindow = keyof typeof UPTIME_WINDOWS;
 
 export interface WindowUptime {

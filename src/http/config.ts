@@ -7,12 +7,33 @@ const tokenList = z.array(z.string().min(8)).default([]);
 export const serverConfig = z
   .object({
     host: z.string().min(1).default('0.0.0.0').describe('Address the HTTP server listens on'),
-    port: z.number().int().min(0).max(65535).default(8080).describe('HTTP port (env PORT also works); 0 picks a free port'),
+    port: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(8080)
+      .describe('HTTP port (env PORT also works); 0 picks a free port'),
     // Each connection costs a socket and its buffers; past the cap new ones are closed at once.
-    maxConnections: z.number().int().min(1).default(4096).describe('Open client connections the server keeps; past it new connections are closed at once'),
-    headersTimeoutMs: z.number().int().min(100).default(10_000).describe('Time a client has to send its request headers (408 and close after)'),
+    maxConnections: z
+      .number()
+      .int()
+      .min(1)
+      .default(4096)
+      .describe('Open client connections the server keeps; past it new connections are closed at once'),
+    headersTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(10_000)
+      .describe('Time a client has to send its request headers (408 and close after)'),
     // Above the 60 s idle timeout of common load balancers, so they close first (no race on reuse).
-    keepAliveTimeoutMs: z.number().int().min(100).default(72_000).describe('How long an idle keep-alive connection stays open'),
+    keepAliveTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(72_000)
+      .describe('How long an idle keep-alive connection stays open'),
   })
   .prefault({});
 
@@ -20,7 +41,9 @@ export type ServerConfig = z.infer<typeof serverConfig>;
 
 export const authConfig = z
   .object({
-    ingestTokens: tokenList.describe('Bearer tokens accepted on ingest routes (comma-separated in env); empty: no auth'),
+    ingestTokens: tokenList.describe(
+      'Bearer tokens accepted on ingest routes (comma-separated in env); empty: no auth',
+    ),
     adminTokens: tokenList.describe('Bearer tokens accepted on /admin and /api routes; empty: no auth'),
   })
   .prefault({});

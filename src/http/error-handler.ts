@@ -7,7 +7,10 @@ import type { Metrics } from '../observability/metrics.js';
 
 /** A 413 naming the limit and the key that sets it (the wire size here, the decompressed size in ingest/body.ts). */
 export function tooLarge(limit: number, what: string): SluiceError {
-  return new SluiceError('SLUICE_ERR_BODY_TOO_LARGE', `${what} exceeds the limit of ${limit} bytes (ingest.maxBodyBytes)`);
+  return new SluiceError(
+    'SLUICE_ERR_BODY_TOO_LARGE',
+    `${what} exceeds the limit of ${limit} bytes (ingest.maxBodyBytes)`,
+  );
 }
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {

@@ -63,7 +63,12 @@ export function installBodyGuard(app: FastifyInstance, opts: BodyGuardOptions): 
     };
     const timer = setTimeout(() => {
       if (!raw.complete) {
-        fail(new SluiceError('SLUICE_ERR_BODY_TIMEOUT', `request body not received within ${opts.timeoutMs} ms (ingest.bodyTimeoutMs)`));
+        fail(
+          new SluiceError(
+            'SLUICE_ERR_BODY_TIMEOUT',
+            `request body not received within ${opts.timeoutMs} ms (ingest.bodyTimeoutMs)`,
+          ),
+        );
       }
     }, opts.timeoutMs);
     timer.unref();

@@ -17,13 +17,18 @@ export function checkEncoding(headers: IncomingHttpHeaders): 'identity' | 'gzip'
   throw new SluiceError('SLUICE_ERR_UNSUPPORTED_ENCODING', { encoding, accepted: 'use gzip, deflate or none' });
 }
 
-export function decodeBody(raw: Buffer, encoding: 'identity' | 'gzip' | 'deflate', limit: number): Promise<Buffer> | Buffer {
+export function decodeBody(
+  raw: Buffer,
+  encoding: 'identity' | 'gzip' | 'deflate',
+  limit: number,
+): Promise<Buffer> | Buffer {
   if (encoding === 'identity') return raw;
   const decode = encoding === 'deflate' ? inflate : gunzip;
   return new Promise<Buffer>((resolve, reject) => {
     decode(raw, { maxOutputLength: limit }, (err, out) => {
       if (!err) return resolve(out);
-      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return reject(tooLarge(limit, 'decompressed body'));
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+        return reject(tooLarge(limit, 'decompressed body'));
       reject(new SluiceError('SLUICE_ERR_INVALID_GZIP', { encoding, detail: err.message }));
     });
   });

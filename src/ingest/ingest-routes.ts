@@ -9,7 +9,15 @@ import { bearerAuth } from '../http/auth.js';
 import { checkEncoding, decodeBody } from './body.js';
 import { enqueue, type IngestContext } from './enqueue.js';
 import { normaliseHealth, normaliseLog, type Normaliser } from './normalise.js';
-import { JSON_TYPES, NDJSON_TYPES, SYNC_MAX_BYTES, checkCharset, isNdjson, parseBody, parseBodyAsync } from './parse-body.js';
+import {
+  JSON_TYPES,
+  NDJSON_TYPES,
+  SYNC_MAX_BYTES,
+  checkCharset,
+  isNdjson,
+  parseBody,
+  parseBodyAsync,
+} from './parse-body.js';
 
 export interface IngestHooks {
   /** Health pings once accepted (the health checker's push monitors listen here). */
@@ -24,17 +32,21 @@ export function ingestRoutes(ctx: IngestContext, hooks: IngestHooks = {}): Fasti
     app.removeAllContentTypeParsers();
     // Fastify collects the bytes (fast path, bodyLimit on the wire size); we only decode.
     // Callback style: an async parser costs a promise and a microtask on every request.
-    app.addContentTypeParser([...JSON_TYPES, ...NDJSON_TYPES], { parseAs: 'buffer', bodyLimit: limit }, (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => {
-      let encoding: ReturnType<typeof checkEncoding>;
-      try {
-        checkCharset(req.headers['content-type']);
-        encoding = checkEncoding(req.headers);
-      } catch (err) {
-        return done(err as Error);
-      }
-      if (encoding === 'identity') return done(null, body);
-      (decodeBody(body, encoding, limit) as Promise<Buffer>).then((decoded) => done(null, decoded), done);
-    });
+    app.addContentTypeParser(
+      [...JSON_TYPES, ...NDJSON_TYPES],
+      { parseAs: 'buffer', bodyLimit: limit },
+      (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => {
+        let encoding: ReturnType<typeof checkEncoding>;
+        try {
+          checkCharset(req.headers['content-type']);
+          encoding = checkEncoding(req.headers);
+        } catch (err) {
+          return done(err as Error);
+        }
+        if (encoding === 'identity') return done(null, body);
+        (decodeBody(body, encoding, limit) as Promise<Buffer>).then((decoded) => done(null, decoded), done);
+      },
+    );
 
     const auth = bearerAuth(ctx.config.auth.ingestTokens);
     if (auth) app.addHook('onRequest', auth);
@@ -48,7 +60,12 @@ export function ingestRoutes(ctx: IngestContext, hooks: IngestHooks = {}): Fasti
  * One handler shape for every JSON/NDJSON route: parse all or nothing, enqueue, 202.
  * Not an async function: the only await is the buffer's, and a plain `then` saves a promise.
  */
-function ingestHandler<T extends SluiceRecord>(ctx: IngestContext, type: RecordType, normalise: Normaliser<T>, onAccepted?: (records: T[]) => void) {
+function ingestHandler<T extends SluiceRecord>(
+  ctx: IngestContext,
+  type: RecordType,
+  normalise: Normaliser<T>,
+  onAccepted?: (records: T[]) => void,
+) {
   return (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     refuseWhenStopping(ctx);
     const body = bodyOf(req.body);
@@ -99,7 +116,12 @@ function refuseWhenStopping(ctx: IngestContext): void {
   // Without a WAL to hold them, records the sink cannot take are refused at once rather than
   // left to wait out enqueueTimeoutMs (or, ack sink, the breaker).
   const why = ctx.unavailable?.();
-  if (why) throw new SluiceError('SLUICE_ERR_SINK_FAILED', { subject: 'not accepting records yet', detail: why }, { retryAfter: ctx.config.ingest.retryAfterSeconds });
+  if (why)
+    throw new SluiceError(
+      'SLUICE_ERR_SINK_FAILED',
+      { subject: 'not accepting records yet', detail: why },
+      { retryAfter: ctx.config.ingest.retryAfterSeconds },
+    );
 }
 
 function accepted(ctx: IngestContext, req: FastifyRequest, reply: FastifyReply, n: number): FastifyReply {
@@ -109,6 +131,10 @@ function accepted(ctx: IngestContext, req: FastifyRequest, reply: FastifyReply, 
 
 function bodyOf(body: unknown): Buffer {
   // No body at all (no Content-Type) never reaches our parser.
-  if (!Buffer.isBuffer(body)) throw new SluiceError('SLUICE_ERR_EMPTY_BODY', 'request body is empty; send application/json or application/x-ndjson');
+  if (!Buffer.isBuffer(body))
+    throw new SluiceError(
+      'SLUICE_ERR_EMPTY_BODY',
+      'request body is empty; send application/json or application/x-ndjson',
+    );
   return body;
 }

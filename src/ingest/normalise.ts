@@ -69,7 +69,8 @@ function idOf(v: Record<string, unknown>, receivedAt: number): string | undefine
  * lost). Such a record is refused rather than stored changed. Null when there is none.
  */
 export function inexactNumberAt(v: unknown, path: string): string | null {
-  if (typeof v === 'number') return !Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v)) ? path : null;
+  if (typeof v === 'number')
+    return !Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v)) ? path : null;
   if (typeof v !== 'object' || v === null) return null;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
@@ -85,14 +86,16 @@ export function inexactNumberAt(v: unknown, path: string): string | null {
   return null;
 }
 
-export const INEXACT_NUMBER_PROBLEM = 'is a number that cannot be kept exactly (beyond ±1.8e308, or an integer beyond 2^53): send it as a string';
+export const INEXACT_NUMBER_PROBLEM =
+  'is a number that cannot be kept exactly (beyond ±1.8e308, or an integer beyond 2^53): send it as a string';
 
 /**
  * Adds an extra field. A plain assignment of `__proto__` would set the object's prototype and
  * drop the field; a null-prototype object avoids that but is ~35% slower to fill and serialise.
  */
 function put(o: Record<string, unknown>, k: string, v: unknown): void {
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  if (k === '__proto__')
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   else o[k] = v;
 }
 
@@ -107,10 +110,22 @@ function serialise(v: unknown): string | undefined {
   }
 }
 
-const TS_PROBLEM = 'must be an RFC 3339 string or epoch seconds/milliseconds/nanoseconds, between the years 0001 and 9999';
+const TS_PROBLEM =
+  'must be an RFC 3339 string or epoch seconds/milliseconds/nanoseconds, between the years 0001 and 9999';
 const ID_PROBLEM = `must be a non-empty string of at most ${MAX_ID} characters, without NUL or unpaired surrogates`;
 
-const LOG_FIELDS = new Set(['ts', 'timestamp', 'level', 'service', 'message', 'msg', 'attrs', 'id', 'trace_id', 'span_id']);
+const LOG_FIELDS = new Set([
+  'ts',
+  'timestamp',
+  'level',
+  'service',
+  'message',
+  'msg',
+  'attrs',
+  'id',
+  'trace_id',
+  'span_id',
+]);
 
 export function normaliseLog(v: unknown, pos: Position, receivedAt: number): Normalised<LogRecord> {
   if (!isObject(v)) return fail(pos, '(record)', 'each log record must be a JSON object');
@@ -119,7 +134,12 @@ export function normaliseLog(v: unknown, pos: Position, receivedAt: number): Nor
   let level: LogRecord['level'] = 'info';
   if (v.level !== undefined && v.level !== null) {
     const l = normaliseLevel(v.level);
-    if (l === null) return fail(pos, 'level', `unknown level ${JSON.stringify(v.level)}: use ${LEVELS.join('/')}, a syslog severity 0-7 or a pino level 10-60`);
+    if (l === null)
+      return fail(
+        pos,
+        'level',
+        `unknown level ${JSON.stringify(v.level)}: use ${LEVELS.join('/')}, a syslog severity 0-7 or a pino level 10-60`,
+      );
     level = l;
   }
   const service = optString(v.service, MAX_SERVICE);
@@ -143,7 +163,12 @@ export function normaliseLog(v: unknown, pos: Position, receivedAt: number): Nor
   if (tsField === 'ts' && v.timestamp !== undefined) (extra ??= {}).timestamp = v.timestamp;
   if (msgField === 'message' && v.msg !== undefined) (extra ??= {}).msg = v.msg;
   let attrsValue: unknown = v.attrs ?? null;
-  if (extra) attrsValue = isObject(attrsValue) ? { ...extra, ...attrsValue } : attrsValue === null ? extra : { ...extra, attrs: attrsValue };
+  if (extra)
+    attrsValue = isObject(attrsValue)
+      ? { ...extra, ...attrsValue }
+      : attrsValue === null
+        ? extra
+        : { ...extra, attrs: attrsValue };
   const attrs = attrsValue === null ? null : serialise(attrsValue);
   if (attrs === undefined) return fail(pos, 'attrs', NESTING_PROBLEM);
 
@@ -160,7 +185,14 @@ export function normaliseLog(v: unknown, pos: Position, receivedAt: number): Nor
     span_id: spanId,
     size: 0,
   };
-  record.size = RECORD_OVERHEAD_BYTES + id.length + strBytes(service) + strBytes(message) + strBytes(attrs) + strBytes(traceId) + strBytes(spanId);
+  record.size =
+    RECORD_OVERHEAD_BYTES +
+    id.length +
+    strBytes(service) +
+    strBytes(message) +
+    strBytes(attrs) +
+    strBytes(traceId) +
+    strBytes(spanId);
   return { ok: true, record };
 }
 
@@ -170,7 +202,11 @@ export function normaliseHealth(v: unknown, pos: Position, receivedAt: number): 
   if (!isObject(v)) return fail(pos, '(record)', 'each health ping must be a JSON object');
   if (typeof v.service !== 'string' || v.service.length === 0 || v.service.length > MAX_SERVICE) {
     const rule = `a non-empty string of at most ${MAX_SERVICE} characters`;
-    return fail(pos, 'service', v.service === undefined ? `is required: ${rule}` : `must be ${rule}, got ${shown(v.service)}`);
+    return fail(
+      pos,
+      'service',
+      v.service === undefined ? `is required: ${rule}` : `must be ${rule}, got ${shown(v.service)}`,
+    );
   }
   if (typeof v.status !== 'string' || !(HEALTH_STATUSES as readonly string[]).includes(v.status)) {
     return fail(pos, 'status', oneOf(v.status, HEALTH_STATUSES));

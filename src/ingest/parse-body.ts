@@ -12,7 +12,12 @@ import { INEXACT_NUMBER_PROBLEM, inexactNumberAt, type Normaliser, type Position
 import { BodyScanner, type Scan, type ScanLimits, type ScanProblem } from './scan-json.js';
 
 export const JSON_TYPES = ['application/json'];
-export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonlines', 'application/x-jsonlines'];
+export const NDJSON_TYPES = [
+  'application/x-ndjson',
+  'application/ndjson',
+  'application/jsonlines',
+  'application/x-jsonlines',
+];
 
 const MAX_PROBLEMS = 10;
 /** Text that may hold a number JSON.parse changes (16+ digits, or a 3-digit exponent); then each value is checked. */
@@ -29,7 +34,11 @@ export const SYNC_MAX_BYTES = 2 * SLICE_CHARS;
 export type ParseLimits = ScanLimits;
 
 /** For callers with trusted input (benchmarks, the load generator's own checks). */
-export const UNLIMITED: ParseLimits = { maxRecords: Number.MAX_SAFE_INTEGER, maxDepth: 1000, maxKeys: Number.MAX_SAFE_INTEGER };
+export const UNLIMITED: ParseLimits = {
+  maxRecords: Number.MAX_SAFE_INTEGER,
+  maxDepth: 1000,
+  maxKeys: Number.MAX_SAFE_INTEGER,
+};
 
 export interface Parsed<T extends SluiceRecord> {
   records: T[];
@@ -53,14 +62,26 @@ export function checkCharset(contentType: string | undefined): void {
 }
 
 /** Parses a body in one go (for small bodies: see SYNC_MAX_BYTES). Throws a SluiceError for bad input. */
-export function parseBody<T extends SluiceRecord>(body: Buffer, ndjson: boolean, receivedAt: number, normalise: Normaliser<T>, limits: ParseLimits = UNLIMITED): Parsed<T> {
+export function parseBody<T extends SluiceRecord>(
+  body: Buffer,
+  ndjson: boolean,
+  receivedAt: number,
+  normalise: Normaliser<T>,
+  limits: ParseLimits = UNLIMITED,
+): Parsed<T> {
   const p = new BodyParse(body, ndjson, receivedAt, normalise, limits);
   while (!p.step(Number.MAX_SAFE_INTEGER));
   return p.result();
 }
 
 /** Parses a body a slice at a time, yielding to the event loop between slices. */
-export async function parseBodyAsync<T extends SluiceRecord>(body: Buffer, ndjson: boolean, receivedAt: number, normalise: Normaliser<T>, limits: ParseLimits): Promise<Parsed<T>> {
+export async function parseBodyAsync<T extends SluiceRecord>(
+  body: Buffer,
+  ndjson: boolean,
+  receivedAt: number,
+  normalise: Normaliser<T>,
+  limits: ParseLimits,
+): Promise<Parsed<T>> {
   const p = new BodyParse(body, ndjson, receivedAt, normalise, limits);
   while (!p.step(SLICE_CHARS)) await yieldToLoop();
   return p.result();
@@ -68,22 +89,34 @@ export async function parseBodyAsync<T extends SluiceRecord>(body: Buffer, ndjso
 
 function refuse(problem: ScanProblem, ndjson: boolean, limits: ParseLimits): SluiceError {
   if (problem.kind === 'records') {
-    return new SluiceError('SLUICE_ERR_TOO_MANY_RECORDS', `request holds more than ${limits.maxRecords} records (ingest.maxRecordsPerRequest): send fewer per request; nothing from this request was stored`);
+    return new SluiceError(
+      'SLUICE_ERR_TOO_MANY_RECORDS',
+      `request holds more than ${limits.maxRecords} records (ingest.maxRecordsPerRequest): send fewer per request; nothing from this request was stored`,
+    );
   }
   const pos: Position = ndjson ? { line: problem.record + 1 } : { index: problem.record };
-  const message = problem.kind === 'depth' ? `nests deeper than ${limits.maxDepth} levels (ingest.maxDepth)` : `holds more than ${limits.maxKeys} keys, array items and nested objects (ingest.maxKeysPerRecord)`;
+  const message =
+    problem.kind === 'depth'
+      ? `nests deeper than ${limits.maxDepth} levels (ingest.maxDepth)`
+      : `holds more than ${limits.maxKeys} keys, array items and nested objects (ingest.maxKeysPerRecord)`;
   return invalid([{ ...pos, field: '(record)', message }]);
 }
 
 function invalid(problems: FieldProblem[]): SluiceError {
   const first = problems[0]!;
   const where = first.line !== undefined ? `line ${first.line}` : `index ${first.index}`;
-  return new SluiceError('SLUICE_ERR_INVALID_RECORD', { where, detail: `field ${first.field} ${first.message}` }, { problems });
+  return new SluiceError(
+    'SLUICE_ERR_INVALID_RECORD',
+    { where, detail: `field ${first.field} ${first.message}` },
+    { problems },
+  );
 }
 
 function invalidJson(err: unknown, where = ''): SluiceError {
   const detail = `${(err as Error).message}${where}`;
-  return new SluiceError('SLUICE_ERR_INVALID_JSON', detail, { problems: [{ index: 0, field: '(body)', message: `invalid JSON: ${detail}` }] });
+  return new SluiceError('SLUICE_ERR_INVALID_JSON', detail, {
+    problems: [{ index: 0, field: '(body)', message: `invalid JSON: ${detail}` }],
+  });
 }
 
 /** One body being parsed: scanned at construction, then parsed by `step`s. */
@@ -120,7 +153,8 @@ class BodyParse<T extends SluiceRecord> {
     if (!this.scanner.step(chars)) return false;
     if (this.scanner.problem) throw refuse(this.scanner.problem, this.ndjson, this.limits);
     const scan = (this.scan = this.scanner.scan!);
-    if (!this.ndjson && scan.array && scan.starts.length === 0 && !scan.malformed) throw new SluiceError('SLUICE_ERR_EMPTY_BODY', 'JSON array holds no records');
+    if (!this.ndjson && scan.array && scan.starts.length === 0 && !scan.malformed)
+      throw new SluiceError('SLUICE_ERR_EMPTY_BODY', 'JSON array holds no records');
     return true;
   }
 
@@ -131,7 +165,8 @@ class BodyParse<T extends SluiceRecord> {
     if (this.inexact) {
       const at = inexactNumberAt(value, '');
       if (at !== null) {
-        if (this.problems.length < MAX_PROBLEMS) this.problems.push({ ...pos, field: at, message: INEXACT_NUMBER_PROBLEM });
+        if (this.problems.length < MAX_PROBLEMS)
+          this.problems.push({ ...pos, field: at, message: INEXACT_NUMBER_PROBLEM });
         return;
       }
     }
@@ -197,14 +232,16 @@ class BodyParse<T extends SluiceRecord> {
     } catch (err) {
       throw invalidJson(err, ` (in records ${first}-${last})`);
     }
-    for (let k = 0; k < values.length && this.problems.length < MAX_PROBLEMS; k++) this.add(values[k], { index: first + k });
+    for (let k = 0; k < values.length && this.problems.length < MAX_PROBLEMS; k++)
+      this.add(values[k], { index: first + k });
     this.next = last + 1;
     return this.next >= starts.length || this.problems.length >= MAX_PROBLEMS;
   }
 
   result(): Parsed<T> {
     if (this.problems.length > 0) throw invalid(this.problems);
-    if (this.ndjson && this.records.length === 0) throw new SluiceError('SLUICE_ERR_EMPTY_BODY', 'NDJSON body holds no records');
+    if (this.ndjson && this.records.length === 0)
+      throw new SluiceError('SLUICE_ERR_EMPTY_BODY', 'NDJSON body holds no records');
     return { records: this.records, bytes: this.bytes };
   }
 }

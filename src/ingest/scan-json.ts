@@ -29,8 +29,15 @@ export interface Scan {
   malformed: boolean;
 }
 
-const NEWLINE = 10, QUOTE = 34, BACKSLASH = 92, COLON = 58, COMMA = 44;
-const LBRACE = 123, RBRACE = 125, LBRACKET = 91, RBRACKET = 93;
+const NEWLINE = 10,
+  QUOTE = 34,
+  BACKSLASH = 92,
+  COLON = 58,
+  COMMA = 44;
+const LBRACE = 123,
+  RBRACE = 125,
+  LBRACKET = 91,
+  RBRACKET = 93;
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
@@ -96,7 +103,8 @@ export class BodyScanner {
     const stop = Math.min(this.text.length, this.i + chars);
     if (this.ndjson) this.lineSteps(stop);
     else if (this.array) this.arraySteps(stop);
-    else if (this.walk(stop, 0) !== 'more' && !this.problem) this.scan = { array: false, starts: [0], ends: [this.text.length], malformed: false };
+    else if (this.walk(stop, 0) !== 'more' && !this.problem)
+      this.scan = { array: false, starts: [0], ends: [this.text.length], malformed: false };
     return this.problem !== undefined || this.scan !== undefined;
   }
 

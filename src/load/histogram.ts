@@ -12,7 +12,11 @@ export interface LatencySummary {
 }
 
 export class LatencyHistogram {
-  private readonly h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+  private readonly h = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
 
   /** Records one latency given in milliseconds (fractions kept to the microsecond). */
   recordMs(ms: number, count = 1): void {
@@ -28,7 +32,8 @@ export class LatencyHistogram {
 
   summary(): LatencySummary {
     // Percentiles are reported at their bucket's upper edge, which can pass the exact max.
-    const at = (p: number): number => (this.h.totalCount === 0 ? 0 : Math.min(this.h.getValueAtPercentile(p), this.h.maxValue) / 1000);
+    const at = (p: number): number =>
+      this.h.totalCount === 0 ? 0 : Math.min(this.h.getValueAtPercentile(p), this.h.maxValue) / 1000;
     return {
       count: this.h.totalCount,
       p50: at(50),

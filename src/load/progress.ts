@@ -15,7 +15,12 @@ function statuses(c: Record<string, number>): string {
     .join(' ');
 }
 
-export function progressPrinter(out: ProgressTarget, totalRecords: number, durationMs: number, plainEveryMs = 5000): { update(p: LoadProgress): void; end(): void } {
+export function progressPrinter(
+  out: ProgressTarget,
+  totalRecords: number,
+  durationMs: number,
+  plainEveryMs = 5000,
+): { update(p: LoadProgress): void; end(): void } {
   let lastPlain = 0;
   let drawn = false;
   const fraction = (p: LoadProgress): number => {

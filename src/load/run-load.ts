@@ -79,7 +79,12 @@ function nowEpochMs(): number {
 
 export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<LoadResult> {
   const origin = new URL(o.url).origin;
-  const pool = new Pool(origin, { connections: o.clients, pipelining: 1, headersTimeout: o.timeoutMs, bodyTimeout: o.timeoutMs });
+  const pool = new Pool(origin, {
+    connections: o.clients,
+    pipelining: 1,
+    headersTimeout: o.timeoutMs,
+    bodyTimeout: o.timeoutMs,
+  });
   const builder = bodyBuilder(o.format, o.runId, o.service, o.batch > 1 || o.format === 'ndjson');
   const headers: Record<string, string> = { 'content-type': builder.contentType };
   if (o.gzip) headers['content-encoding'] = 'gzip';
@@ -103,16 +108,27 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
   // abort listener per request, and 50 clients sharing one signal passed Node's limit of 10
   // listeners (MaxListenersExceededWarning). One listener on `stop` fans out.
   const clientAborts = new Set<AbortController>();
-  stop.signal.addEventListener('abort', () => {
-    for (const c of clientAborts) c.abort();
-  }, { once: true });
+  stop.signal.addEventListener(
+    'abort',
+    () => {
+      for (const c of clientAborts) c.abort();
+    },
+    { once: true },
+  );
   const onAbort = (): void => stop.abort();
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
   if (hooks.signal?.aborted) stop.abort();
   const startPerf = performance.now();
   const startedAtMs = nowEpochMs();
   const deadline = o.durationMs > 0 ? startPerf + o.durationMs : Infinity;
-  const snapshot = (): LoadProgress => ({ elapsedMs: performance.now() - startPerf, requests, recordsSent, recordsAccepted, transportErrors, statusCounts: { ...statusCounts } });
+  const snapshot = (): LoadProgress => ({
+    elapsedMs: performance.now() - startPerf,
+    requests,
+    recordsSent,
+    recordsAccepted,
+    transportErrors,
+    statusCounts: { ...statusCounts },
+  });
 
   const client = async (): Promise<void> => {
     const mine = new AbortController();
@@ -166,7 +182,9 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
     }
   };
 
-  const timer = hooks.onProgress ? setInterval(() => hooks.onProgress!(snapshot()), hooks.progressEveryMs ?? 250) : undefined;
+  const timer = hooks.onProgress
+    ? setInterval(() => hooks.onProgress!(snapshot()), hooks.progressEveryMs ?? 250)
+    : undefined;
   try {
     // No more clients than requests: each client is a loop (and a connection).
     const clients = Number.isFinite(o.records) ? Math.min(o.clients, Math.ceil(o.records / o.batch)) : o.clients;

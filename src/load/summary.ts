@@ -21,7 +21,9 @@ export function formatSummary(r: LoadResult, v: VerifyResult | undefined): strin
     `throughput  ${r.requestsPerSec.toFixed(0)} requests/s, ${r.recordsPerSec.toFixed(0)} records/s accepted`,
     `status      ${codes || 'none'}`,
     `accepted    ${r.recordsAccepted} records`,
-    ...(r.transportErrors ? [`no answer   ${r.transportErrors} requests (connection refused or reset, or timed out): not counted as sent`] : []),
+    ...(r.transportErrors
+      ? [`no answer   ${r.transportErrors} requests (connection refused or reset, or timed out): not counted as sent`]
+      : []),
     ...(r.stoppedEarly ? [`STOPPED     ${r.stoppedEarly}`] : []),
     `latency     ${latencyLine(r.latency)} (per request)`,
   ];

@@ -56,7 +56,11 @@ export class Verifier {
 
   /** Connects and checks the logs table is there; fails fast, before any load is sent. */
   static async connect(url: string, runId: string, service: string, pollMs = 250): Promise<Verifier> {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'sluice-load-verify' });
+    const client = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: 10_000,
+      application_name: 'sluice-load-verify',
+    });
     client.on('error', () => undefined);
     await client.connect();
     try {
@@ -91,12 +95,18 @@ export class Verifier {
   /** Rows of this run visible now; in first-seen-poll mode also stamps new transactions. */
   private async poll(): Promise<number> {
     if (this.method === 'commit-timestamp') {
-      const r = await this.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM logs WHERE ${this.where}`, this.params);
+      const r = await this.client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM logs WHERE ${this.where}`,
+        this.params,
+      );
       return r.rows[0]!.n;
     }
     // The snapshot is taken when the query starts: anything it sees committed before then.
     const sentAt = Date.now();
-    const r = await this.client.query<{ x: string; n: number }>(`SELECT xmin::text AS x, count(*)::int AS n FROM logs WHERE ${this.where} GROUP BY 1`, this.params);
+    const r = await this.client.query<{ x: string; n: number }>(
+      `SELECT xmin::text AS x, count(*)::int AS n FROM logs WHERE ${this.where} GROUP BY 1`,
+      this.params,
+    );
     let total = 0;
     for (const row of r.rows) {
       total += row.n;
@@ -123,7 +133,10 @@ export class Verifier {
       await new Promise((r) => setTimeout(r, pollMs));
     }
     const waitedMs = Date.now() - start;
-    const c = await this.client.query<{ n: number; d: number }>(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM logs WHERE ${this.where}`, this.params);
+    const c = await this.client.query<{ n: number; d: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM logs WHERE ${this.where}`,
+      this.params,
+    );
     const landed = c.rows[0]!.n;
     const distinct = c.rows[0]!.d;
     const { e2e, lastCommitMs } = await this.latency();

@@ -8,8 +8,11 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'
 
 export const logConfig = z
   .object({
-    level: z.enum(LOG_LEVELS).default('info').describe('Level of the service\'s own logs'),
-    pretty: z.enum(['auto', 'true', 'false']).default('auto').describe('Human-readable logs (auto: when stdout is a TTY)'),
+    level: z.enum(LOG_LEVELS).default('info').describe("Level of the service's own logs"),
+    pretty: z
+      .enum(['auto', 'true', 'false'])
+      .default('auto')
+      .describe('Human-readable logs (auto: when stdout is a TTY)'),
   })
   .prefault({});
 
@@ -21,8 +24,14 @@ export const tracingConfig = z
       .string()
       .refine((v) => v === '' || /^https?:\/\/[^/]/.test(v), 'must be an http:// or https:// URL, or empty')
       .default('')
-      .describe('OTLP/HTTP base URL for traces (/v1/traces is appended); empty: tracing off, at no cost (env OTEL_EXPORTER_OTLP_ENDPOINT also works)'),
-    serviceName: z.string().min(1).default('sluice').describe('service.name on exported spans (env OTEL_SERVICE_NAME also works)'),
+      .describe(
+        'OTLP/HTTP base URL for traces (/v1/traces is appended); empty: tracing off, at no cost (env OTEL_EXPORTER_OTLP_ENDPOINT also works)',
+      ),
+    serviceName: z
+      .string()
+      .min(1)
+      .default('sluice')
+      .describe('service.name on exported spans (env OTEL_SERVICE_NAME also works)'),
     sampleRatio: z
       .number()
       .min(0)

@@ -47,7 +47,11 @@ export class CountingHistogram {
     let acc = 0;
     for (let i = 0; i <= this.bounds.length; i++) {
       acc += this.counts[i]!;
-      values.push({ metricName: `${this.name}_bucket`, labels: { le: i < this.bounds.length ? this.bounds[i]! : '+Inf' }, value: acc });
+      values.push({
+        metricName: `${this.name}_bucket`,
+        labels: { le: i < this.bounds.length ? this.bounds[i]! : '+Inf' },
+        value: acc,
+      });
     }
     values.push({ metricName: `${this.name}_sum`, labels: {}, value: this.sum });
     values.push({ metricName: `${this.name}_count`, labels: {}, value: this.count });

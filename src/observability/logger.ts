@@ -19,7 +19,10 @@ export function createLogger(log: LogConfig, destination?: pino.DestinationStrea
     formatters: { level: (label) => ({ level: label }) },
   };
   if (wantsPretty(log, process.stdout.isTTY === true, destination !== undefined)) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } },
+    });
   }
   return destination ? pino(options, destination) : pino(options);
 }

@@ -77,7 +77,14 @@ export function parseTraceparent(header: unknown, tracestate?: unknown): SpanCon
   if (typeof header !== 'string') return undefined;
   const m = TRACEPARENT.exec(header.trim());
   if (!m) return undefined;
-  const [, version, traceId, spanId, flags, rest] = m as unknown as [string, string, string, string, string, string | undefined];
+  const [, version, traceId, spanId, flags, rest] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string | undefined,
+  ];
   // Version ff is forbidden; version 00 has exactly four fields (later versions may add more).
   if (version === 'ff' || (version === '00' && rest !== undefined)) return undefined;
   const ctx: SpanContext = { traceId, spanId, traceFlags: parseInt(flags, 16), isRemote: true };
@@ -106,12 +113,18 @@ export async function createTracing(config: TracingConfig, deps: { logger: Logge
     import('@opentelemetry/resources'),
   ]);
   const url = `${config.endpoint.replace(/\/+$/, '')}/v1/traces`;
-  const exporter = new ReportingExporter(new OTLPTraceExporter({ url, timeoutMillis: EXPORT_TIMEOUT_MS }), deps.logger, url);
+  const exporter = new ReportingExporter(
+    new OTLPTraceExporter({ url, timeoutMillis: EXPORT_TIMEOUT_MS }),
+    deps.logger,
+    url,
+  );
   const provider = new sdk.BasicTracerProvider({
     resource: resourceFromAttributes({ [ATTR.serviceName]: config.serviceName }),
     // Honour the caller's sampling decision; sample new traces by ratio (the ratio sampler
     // hashes every trace id, so it is skipped at ratio 1).
-    sampler: new sdk.ParentBasedSampler({ root: config.sampleRatio >= 1 ? new sdk.AlwaysOnSampler() : new sdk.TraceIdRatioBasedSampler(config.sampleRatio) }),
+    sampler: new sdk.ParentBasedSampler({
+      root: config.sampleRatio >= 1 ? new sdk.AlwaysOnSampler() : new sdk.TraceIdRatioBasedSampler(config.sampleRatio),
+    }),
     // Queue and batch sizes keep their OTEL_BSP_* environment defaults.
     spanProcessors: [new sdk.BatchSpanProcessor(exporter, { exportTimeoutMillis: EXPORT_TIMEOUT_MS })],
   });
@@ -207,7 +220,12 @@ class ActiveTracing implements Tracing {
         'sluice.sink.write',
         {
           kind: SpanKind.CLIENT,
-          attributes: { 'sluice.sink': sinkName, 'sluice.batch.id': batch.id, 'sluice.batch.records': batch.records.length, 'sluice.write.attempt': attempt },
+          attributes: {
+            'sluice.sink': sinkName,
+            'sluice.batch.id': batch.id,
+            'sluice.batch.records': batch.records.length,
+            'sluice.write.attempt': attempt,
+          },
         },
         state ? trace.setSpanContext(ROOT_CONTEXT, state.parent) : ROOT_CONTEXT,
       );
@@ -261,7 +279,10 @@ class ReportingExporter implements SpanExporter {
         this.failedSince += spans.length;
         const now = Date.now();
         if (now - this.lastReport >= FAILURE_LOG_INTERVAL_MS) {
-          this.logger.warn({ url: this.url, droppedSpans: this.failedSince, err: result.error?.message }, 'tracing: span export failed');
+          this.logger.warn(
+            { url: this.url, droppedSpans: this.failedSince, err: result.error?.message },
+            'tracing: span export failed',
+          );
           this.lastReport = now;
           this.failedSince = 0;
         }

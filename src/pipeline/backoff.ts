@@ -2,7 +2,12 @@
 // a uniform pick in [0, min(cap, base·2^(attempt−1))] for attempts counted from 1 (the first
 // retry's ceiling is the base), so retries from many writers spread out.
 
-export function fullJitterDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+export function fullJitterDelay(
+  attempt: number,
+  baseMs: number,
+  capMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.floor(random() * ceiling);
 }

@@ -6,7 +6,6 @@ import type { Batch, FlushTrigger, Ticket } from '../batch.js';
 import type { RecordBuffer } from './buffer.js';
 import type { SpanContext } from '@opentelemetry/api';
 
-
 export interface BatcherOptions {
   maxRecords: number;
   maxBytes: number;

@@ -4,7 +4,6 @@ import type { SluiceRecord } from '../record.js';
 import type { Batch, Ticket } from '../batch.js';
 import type { SpanContext } from '@opentelemetry/api';
 
-
 export interface PushOptions {
   /** How long to wait for room before failing with SLUICE_ERR_BUFFER_FULL. */
   timeoutMs: number;

@@ -29,7 +29,12 @@ export class ChunkQueue {
   private head = 0;
 
   /** Queues one request's records (one object per request: this is the hot path). */
-  push(records: SluiceRecord[], firstSeq: number, ticket: Ticket | undefined, spanContext: SpanContext | undefined): void {
+  push(
+    records: SluiceRecord[],
+    firstSeq: number,
+    ticket: Ticket | undefined,
+    spanContext: SpanContext | undefined,
+  ): void {
     this.chunks.push({ records, firstSeq, ticket, spanContext, offset: 0 });
   }
 

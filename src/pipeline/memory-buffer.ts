@@ -77,7 +77,12 @@ export class MemoryBuffer implements RecordBuffer {
     return this.records + n <= this.opts.maxRecords && this.bytes + bytes <= this.opts.maxBytes;
   }
 
-  private admit(records: SluiceRecord[], bytes: number, ticket: Ticket | undefined, spanContext: SpanContext | undefined): void {
+  private admit(
+    records: SluiceRecord[],
+    bytes: number,
+    ticket: Ticket | undefined,
+    spanContext: SpanContext | undefined,
+  ): void {
     this.queue.push(records, 0, ticket, spanContext);
     this.records += records.length;
     this.bytes += bytes;

@@ -69,7 +69,8 @@ export class WaitLine<T extends Waiting> {
    */
   wait(item: T, full: () => Error): Promise<void> {
     const bytes = item.deferred ? item.deferred.rawBytes : item.bytes;
-    if (item.opts.timeoutMs <= 0 || (this.entries.length > 0 && this.bytes + bytes > this.maxBytes)) return Promise.reject(full());
+    if (item.opts.timeoutMs <= 0 || (this.entries.length > 0 && this.bytes + bytes > this.maxBytes))
+      return Promise.reject(full());
     return new Promise<void>((resolve, reject) => {
       const entry: Entry<T> = { item, bytes, resolve, reject, timer: undefined };
       entry.timer = setTimeout(() => {

@@ -7,7 +7,14 @@
 // buffer (a ledger), a batch is written only once its boundaries are durable, the buffer is
 // told when it is settled, and at the shutdown deadline it stays in the WAL for the next
 // start instead of being dead-lettered.
-import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
+import {
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+  isBrokenCircuitError,
+  type CircuitBreakerPolicy,
+} from 'cockatiel';
 import type { Logger } from 'pino';
 import { SluiceError, errorMessage, isPermanent } from '../errors.js';
 import { nowMicros } from '../record.js';
@@ -18,7 +25,6 @@ import { withTimeout } from '../timeout.js';
 import { fullJitterDelay, sleep } from './backoff.js';
 import type { BatchLedger } from './buffer.js';
 import type { DeadLetter } from './dead-letter.js';
-
 
 export interface WriterPoolOptions {
   sink: Sink;
@@ -50,7 +56,12 @@ export interface WriterStats {
   lastError: string | null;
 }
 
-const STATE_NAMES = { [CircuitState.Closed]: 'closed', [CircuitState.Open]: 'open', [CircuitState.HalfOpen]: 'half-open', [CircuitState.Isolated]: 'open' } as const;
+const STATE_NAMES = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'open',
+} as const;
 
 export class WriterPool {
   private readonly queue: Batch[] = [];
@@ -60,7 +71,14 @@ export class WriterPool {
   private roomListener: (() => void) | undefined;
   private idleWaiters: Array<() => void> = [];
   private sealing = 0;
-  private counters = { committedBatches: 0, committedRecords: 0, retries: 0, failures: 0, deadLetteredBatches: 0, keptBatches: 0 };
+  private counters = {
+    committedBatches: 0,
+    committedRecords: 0,
+    retries: 0,
+    failures: 0,
+    deadLetteredBatches: 0,
+    keptBatches: 0,
+  };
   private lastError: string | null = null;
   private readonly sinkName: string;
   /** Retries a batch has spent, kept across a requeue (see `run`). */
@@ -75,15 +93,21 @@ export class WriterPool {
     this.slots = Array.from({ length: opts.writers }, () => null);
     // A permanent error is the data's fault, not the sink's: it must not open the breaker (a
     // client's bad record would stop the pipeline for everyone), and it proves the sink is up.
-    this.breaker = circuitBreaker(handleWhen((err) => !isPermanent(err)), {
-      halfOpenAfter: opts.breaker.halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(opts.breaker.failureThreshold),
-    });
+    this.breaker = circuitBreaker(
+      handleWhen((err) => !isPermanent(err)),
+      {
+        halfOpenAfter: opts.breaker.halfOpenAfterMs,
+        breaker: new ConsecutiveBreaker(opts.breaker.failureThreshold),
+      },
+    );
     const gauge = opts.metrics.circuitState.labels(this.sinkName);
     gauge.set(0);
     this.breaker.onStateChange((s) => {
       gauge.set(s === CircuitState.Closed ? 0 : s === CircuitState.HalfOpen ? 2 : 1);
-      opts.logger.warn({ sink: this.sinkName, breaker: STATE_NAMES[s], err: this.lastError }, `circuit breaker ${STATE_NAMES[s]}`);
+      opts.logger.warn(
+        { sink: this.sinkName, breaker: STATE_NAMES[s], err: this.lastError },
+        `circuit breaker ${STATE_NAMES[s]}`,
+      );
     });
   }
 
@@ -225,7 +249,10 @@ export class WriterPool {
         this.counters.retries++;
         metrics.workerRetries.labels(this.sinkName).inc();
         this.slots[slot]!.attempt = attempts;
-        this.opts.logger.debug({ sink: this.sinkName, batch: batch.id, attempt: attempts, err: this.lastError }, 'sink write failed; retrying');
+        this.opts.logger.debug(
+          { sink: this.sinkName, batch: batch.id, attempt: attempts, err: this.lastError },
+          'sink write failed; retrying',
+        );
         await sleep(fullJitterDelay(attempts, retry.baseDelayMs, retry.maxDelayMs, this.opts.random), signal);
       }
     }
@@ -240,7 +267,7 @@ export class WriterPool {
     const now = nowMicros();
     // Records of one request share their receive time: one observation per run of them.
     const recs = batch.records;
-    for (let i = 0; i < recs.length; ) {
+    for (let i = 0; i < recs.length;) {
       const t = recs[i]!.received_at;
       let j = i + 1;
       while (j < recs.length && recs[j]!.received_at === t) j++;
@@ -273,7 +300,10 @@ export class WriterPool {
     group.open += 1; // this batch becomes two
     this.partOf.set(a, group);
     this.partOf.set(b, group);
-    this.opts.logger.warn({ sink: this.sinkName, batch: batch.id, records: batch.records.length, err: error }, 'permanent error: writing the batch in halves to find the records at fault');
+    this.opts.logger.warn(
+      { sink: this.sinkName, batch: batch.id, records: batch.records.length, err: error },
+      'permanent error: writing the batch in halves to find the records at fault',
+    );
     this.queue.unshift(a, b);
   }
 
@@ -294,8 +324,17 @@ export class WriterPool {
     // Its records and cut are in the WAL: the next start sends it again under the same id,
     // which a sink that did commit it (the abort may have come after COMMIT) recognises.
     this.counters.keptBatches++;
-    this.opts.logger.warn({ sink: this.sinkName, batch: batch.id, records: batch.records.length }, 'batch left in the WAL for the next start');
-    settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SHUTTING_DOWN', `the sink did not take the records in time (kept in the WAL): ${reason}`));
+    this.opts.logger.warn(
+      { sink: this.sinkName, batch: batch.id, records: batch.records.length },
+      'batch left in the WAL for the next start',
+    );
+    settleTickets(
+      batch.tickets,
+      new SluiceError(
+        'SLUICE_ERR_SHUTTING_DOWN',
+        `the sink did not take the records in time (kept in the WAL): ${reason}`,
+      ),
+    );
   }
 
   /** Asks the sink (within 3 s) whether the batch committed after all; unknown counts as no. */
@@ -305,7 +344,10 @@ export class WriterPool {
     try {
       return await withTimeout(ask.call(this.opts.sink, batch.id), 3000, () => false);
     } catch (err) {
-      this.opts.logger.warn({ sink: this.sinkName, batch: batch.id, err: errorMessage(err) }, 'could not ask the sink whether the batch committed; dead-lettering it');
+      this.opts.logger.warn(
+        { sink: this.sinkName, batch: batch.id, err: errorMessage(err) },
+        'could not ask the sink whether the batch committed; dead-lettering it',
+      );
       return false;
     }
   }
@@ -323,7 +365,10 @@ export class WriterPool {
         logger.error({ sink: this.sinkName, batch: batch.id, err: errorMessage(err) }, 'dead-letter write failed');
         if (this.abort.signal.aborted && tries >= 3) {
           if (this.opts.ledger) return this.aborted(batch, error, attempts);
-          logger.fatal({ batch: batch.id, records: batch.records.length }, 'records lost: dead-letter file unwritable at shutdown');
+          logger.fatal(
+            { batch: batch.id, records: batch.records.length },
+            'records lost: dead-letter file unwritable at shutdown',
+          );
           break;
         }
         await sleep(1000);
@@ -333,9 +378,22 @@ export class WriterPool {
       // Counted only when the file has them: the metric is what an operator can re-ingest.
       this.counters.deadLetteredBatches++;
       metrics.deadLetters.labels(this.sinkName).inc(batch.records.length);
-      logger.error({ sink: this.sinkName, batch: batch.id, records: batch.records.length, attempts, err: error, file: deadLetter.pathFor(this.sinkName) }, 'batch dead-lettered');
+      logger.error(
+        {
+          sink: this.sinkName,
+          batch: batch.id,
+          records: batch.records.length,
+          attempts,
+          err: error,
+          file: deadLetter.pathFor(this.sinkName),
+        },
+        'batch dead-lettered',
+      );
     }
-    settleTickets(batch.tickets, new SluiceError('SLUICE_ERR_SINK_FAILED', written ? `${error} (dead-lettered)` : error));
+    settleTickets(
+      batch.tickets,
+      new SluiceError('SLUICE_ERR_SINK_FAILED', written ? `${error} (dead-lettered)` : error),
+    );
     if (written) this.settle(batch);
   }
 }

@@ -93,7 +93,11 @@ export class PostgresDatabase {
   async start(): Promise<void> {
     let url = this.opts.url;
     if (url === '') {
-      this.embedded ??= await startEmbeddedPostgres({ dataDir: this.opts.embeddedDataDir, port: this.opts.embeddedPort, logger: this.log });
+      this.embedded ??= await startEmbeddedPostgres({
+        dataDir: this.opts.embeddedDataDir,
+        port: this.opts.embeddedPort,
+        logger: this.log,
+      });
       url = this.embedded.url;
     }
     const pool = new pg.Pool({
@@ -116,7 +120,10 @@ export class PostgresDatabase {
       // query or another collector's COPY can hold past lock_timeout, and until it runs new
       // rows simply land in logs_default (moved into their partition by the next run).
       await this.maintainOn(pool).catch((err: unknown) => {
-        this.log.warn({ err: errorMessage(err) }, `postgres: partition maintenance failed at start-up (rows go to logs_default meanwhile); retrying in ${MAINTENANCE_RETRY_MS / 1000} s`);
+        this.log.warn(
+          { err: errorMessage(err) },
+          `postgres: partition maintenance failed at start-up (rows go to logs_default meanwhile); retrying in ${MAINTENANCE_RETRY_MS / 1000} s`,
+        );
         this.retryMaintenance = setTimeout(() => this.runMaintenance(), MAINTENANCE_RETRY_MS);
         this.retryMaintenance.unref();
       });
@@ -155,7 +162,10 @@ export class PostgresDatabase {
         } catch (err) {
           if (signal.aborted) return;
           const delay = CONNECT_RETRY_BASE_MS + fullJitterDelay(attempt, CONNECT_RETRY_BASE_MS, CONNECT_RETRY_CAP_MS);
-          this.log.warn({ err: errorMessage(err), attempt, retryInMs: delay }, 'postgres: not connected; retrying in the background');
+          this.log.warn(
+            { err: errorMessage(err), attempt, retryInMs: delay },
+            'postgres: not connected; retrying in the background',
+          );
           await sleep(delay, signal);
         }
       }
@@ -175,7 +185,10 @@ export class PostgresDatabase {
       });
       return { ok: true };
     } catch (err) {
-      return { ok: false, reason: `postgres: ${errorMessage(err) || (err as { code?: string }).code || 'connection failed'}` };
+      return {
+        ok: false,
+        reason: `postgres: ${errorMessage(err) || (err as { code?: string }).code || 'connection failed'}`,
+      };
     }
   }
 
@@ -197,7 +210,8 @@ export class PostgresDatabase {
       daysAhead: this.opts.partitionDaysAhead,
       ...(now === undefined ? {} : { now }),
     });
-    if (report.created.length + report.dropped.length + report.purged > 0) this.log.info(report, 'postgres: log partitions maintained');
+    if (report.created.length + report.dropped.length + report.purged > 0)
+      this.log.info(report, 'postgres: log partitions maintained');
     return report;
   }
 

@@ -132,10 +132,14 @@ function isAlive(pid: number): boolean {
 async function stopOrphan(dataDir: string, pid: number, log: EmbeddedPostgresOptions['logger']): Promise<boolean> {
   const owner = Number((await readFile(join(dataDir, OWNER_FILE), 'utf8').catch(() => '')).trim());
   if (!Number.isInteger(owner) || owner <= 0 || owner === pid || isAlive(owner)) return false;
-  log?.info({ pid, owner, dataDir }, `stopping the embedded PostgreSQL (pid ${pid}) left running by a collector that is gone (pid ${owner})`);
+  log?.info(
+    { pid, owner, dataDir },
+    `stopping the embedded PostgreSQL (pid ${pid}) left running by a collector that is gone (pid ${owner})`,
+  );
   process.kill(pid, 'SIGINT');
   for (let waited = 0; isAlive(pid); waited += 100) {
-    if (waited > 30_000) throw new Error(`the embedded PostgreSQL left running on ${dataDir} (pid ${pid}) did not stop within 30 s`);
+    if (waited > 30_000)
+      throw new Error(`the embedded PostgreSQL left running on ${dataDir} (pid ${pid}) did not stop within 30 s`);
     await sleep(100);
   }
   return true;
@@ -181,9 +185,13 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const initialised = existsSync(join(dataDir, 'PG_VERSION'));
   let password: string;
   if (initialised) {
-    password = (await readFile(join(dataDir, PASSWORD_FILE), 'utf8').catch(() => {
-      throw new Error(`${dataDir} holds a PostgreSQL cluster without ${PASSWORD_FILE}: it was not created by sluice; remove it or set postgres.embeddedDataDir`);
-    })).trim();
+    password = (
+      await readFile(join(dataDir, PASSWORD_FILE), 'utf8').catch(() => {
+        throw new Error(
+          `${dataDir} holds a PostgreSQL cluster without ${PASSWORD_FILE}: it was not created by sluice; remove it or set postgres.embeddedDataDir`,
+        );
+      })
+    ).trim();
   } else {
     password = randomBytes(18).toString('base64url');
     // Root runs the server as the `postgres` user, which must be able to reach the directory.
@@ -230,13 +238,17 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
   const timeoutMs = opts.startTimeoutMs ?? 60_000;
   const ids = asRoot ? await server.getUidAndGid() : {};
-  const child = spawn(await postgresBinary(), ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])], {
-    ...ids,
-    // Its own session and process group: the terminal's signals are for the collector.
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LC_MESSAGES: 'C' },
-  });
+  const child = spawn(
+    await postgresBinary(),
+    ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
+    {
+      ...ids,
+      // Its own session and process group: the terminal's signals are for the collector.
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_MESSAGES: 'C' },
+    },
+  );
   live.add(child);
   child.once('exit', () => live.delete(child));
   try {
@@ -270,10 +282,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     port,
     dataDir,
     // The URL file goes first: once the server is stopping it no longer names a live server.
-    stop: () => (stopped ??= (async () => {
-      await rm(join(dataDir, URL_FILE), { force: true });
-      await stopChild(child);
-      await rm(join(dataDir, OWNER_FILE), { force: true });
-    })()),
+    stop: () =>
+      (stopped ??= (async () => {
+        await rm(join(dataDir, URL_FILE), { force: true });
+        await stopChild(child);
+        await rm(join(dataDir, OWNER_FILE), { force: true });
+      })()),
   };
 }

@@ -25,9 +25,11 @@ export async function migrate(pool: Pool, migrations: readonly Migration[]): Pro
     } finally {
       // A session lock is also released when the connection closes, so a failed unlock only
       // means this connection must not go back to the pool.
-      await client.query('SELECT pg_advisory_unlock($1, $2)', [ADVISORY_LOCK_CLASS, MIGRATION_LOCK]).catch((err: Error) => {
-        broken = err;
-      });
+      await client
+        .query('SELECT pg_advisory_unlock($1, $2)', [ADVISORY_LOCK_CLASS, MIGRATION_LOCK])
+        .catch((err: Error) => {
+          broken = err;
+        });
     }
   } catch (err) {
     broken = err as Error;

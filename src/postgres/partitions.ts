@@ -38,7 +38,10 @@ export async function logPartitions(db: Pick<ClientBase, 'query'>): Promise<stri
     `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
       WHERE i.inhparent = 'logs'::regclass`,
   );
-  return rows.map((r) => r.name).filter((n) => PARTITION_NAME.test(n)).sort();
+  return rows
+    .map((r) => r.name)
+    .filter((n) => PARTITION_NAME.test(n))
+    .sort();
 }
 
 export async function maintainLogPartitions(pool: Pool, opts: PartitionOptions): Promise<PartitionReport> {

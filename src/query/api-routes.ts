@@ -60,10 +60,17 @@ export function apiRoutes(ctx: ApiContext): FastifyPluginAsync {
     });
 
     app.get('/api/services', async (req: QueryRequest) => {
-      for (const key of Object.keys(req.query)) if (key !== 'window') throw badParam(key, 'is not known; accepted: window');
+      for (const key of Object.keys(req.query))
+        if (key !== 'window') throw badParam(key, 'is not known; accepted: window');
       const raw = req.query.window;
       const windowMs = raw === undefined ? DAY_MS : parseDuration(raw);
-      if (windowMs === null || typeof raw === 'number' || (typeof raw === 'string' && /^\d+$/.test(raw)) || windowMs < 1000 || windowMs > 366 * DAY_MS) {
+      if (
+        windowMs === null ||
+        typeof raw === 'number' ||
+        (typeof raw === 'string' && /^\d+$/.test(raw)) ||
+        windowMs < 1000 ||
+        windowMs > 366 * DAY_MS
+      ) {
         throw badParam('window', 'must be a duration from 1s to 366d (15m, 24h, 7d)');
       }
       const services = await servicesSeen(pool('GET /api/services'), nowMicros() - windowMs * 1000);

@@ -16,7 +16,14 @@ export function decodeCursor(s: string): Cursor | null {
   if (s.length > 400 || !/^[\w-]+$/.test(s)) return null;
   try {
     const v = JSON.parse(Buffer.from(s, 'base64url').toString()) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && parseRfc3339(v[0]) !== null && typeof v[1] === 'string') return { ts: v[0], id: v[1] };
+    if (
+      Array.isArray(v) &&
+      v.length === 2 &&
+      typeof v[0] === 'string' &&
+      parseRfc3339(v[0]) !== null &&
+      typeof v[1] === 'string'
+    )
+      return { ts: v[0], id: v[1] };
   } catch {
     // not ours
   }

@@ -53,7 +53,11 @@ export function parseLogFilter(query: Query, opts: { range: boolean; now?: numbe
   for (const [key, raw] of Object.entries(query)) {
     if (key.startsWith('attr.')) {
       const path = key.slice(5).split('.');
-      if (path.length > MAX_PATH_DEPTH || path.some((p) => p === '')) throw badParam(key, `needs a path of 1 to ${MAX_PATH_DEPTH} non-empty names separated by dots (attr.user.id=42)`);
+      if (path.length > MAX_PATH_DEPTH || path.some((p) => p === ''))
+        throw badParam(
+          key,
+          `needs a path of 1 to ${MAX_PATH_DEPTH} non-empty names separated by dots (attr.user.id=42)`,
+        );
       for (const text of values(key, raw)) f.attrs.push({ path, text, literal: JSON_LITERAL.test(text) ? text : null });
       continue;
     }
@@ -99,7 +103,8 @@ export function parseLogFilter(query: Query, opts: { range: boolean; now?: numbe
       }
     }
   }
-  if (f.attrs.length > MAX_VALUES || f.services.length > MAX_VALUES) throw badParam(f.attrs.length > MAX_VALUES ? 'attr.*' : 'service', `may be given at most ${MAX_VALUES} times`);
+  if (f.attrs.length > MAX_VALUES || f.services.length > MAX_VALUES)
+    throw badParam(f.attrs.length > MAX_VALUES ? 'attr.*' : 'service', `may be given at most ${MAX_VALUES} times`);
   if (f.from !== undefined && f.to !== undefined && f.from >= f.to) throw badParam('from', 'must be before to');
   return f;
 }
@@ -124,5 +129,8 @@ function timeParam(key: string, v: string, now: number): number {
   if (abs !== null) return abs;
   const ms = /^\d/.test(v) && !/^\d+$/.test(v) ? parseDuration(v) : null;
   if (ms !== null) return now - ms * 1000;
-  throw badParam(key, `must be an RFC 3339 time (${formatMicros(now).slice(0, 19)}Z) or a duration back from now (15m, 24h, 7d)`);
+  throw badParam(
+    key,
+    `must be an RFC 3339 time (${formatMicros(now).slice(0, 19)}Z) or a duration back from now (15m, 24h, 7d)`,
+  );
 }

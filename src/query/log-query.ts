@@ -39,7 +39,11 @@ export function buildLogQuery(f: LogFilter): BuiltQuery {
     // JSON number/true/false/null also matches that JSON value (attr.user.id=42 finds 42 and "42").
     const alternatives = [containment(a.path, JSON.stringify(a.text))];
     if (a.literal !== null) alternatives.push(containment(a.path, a.literal));
-    where.push(alternatives.length === 1 ? `attrs @> ${p(alternatives[0])}::jsonb` : `(${alternatives.map((d) => `attrs @> ${p(d)}::jsonb`).join(' OR ')})`);
+    where.push(
+      alternatives.length === 1
+        ? `attrs @> ${p(alternatives[0])}::jsonb`
+        : `(${alternatives.map((d) => `attrs @> ${p(d)}::jsonb`).join(' OR ')})`,
+    );
   }
   const text =
     `SELECT id, ${RFC3339('ts')} AS ts, ${RFC3339('received_at')} AS received_at, level, service, message, attrs::text AS attrs, trace_id, span_id FROM logs` +
@@ -69,4 +73,3 @@ export async function queryLogs(pool: pg.Pool, f: LogFilter): Promise<string> {
   const next = more && last ? JSON.stringify(encodeCursor({ ts: last.ts, id: last.id })) : 'null';
   return `{"items":[${page.map(logItemJson).join(',')}],"next":${next}}`;
 }
-

@@ -55,7 +55,10 @@ export class IncidentLog {
 /** Uptime reads run this many at a time: each is one query on the sink's pool. */
 const UPTIME_CONCURRENCY = 4;
 
-export async function statusOf(health: HealthChecker, incidents: IncidentLog): Promise<{ checks: CheckStatus[]; incidents: Incident[] }> {
+export async function statusOf(
+  health: HealthChecker,
+  incidents: IncidentLog,
+): Promise<{ checks: CheckStatus[]; incidents: Incident[] }> {
   const views = health.list();
   const checks: CheckStatus[] = new Array<CheckStatus>(views.length);
   let next = 0;

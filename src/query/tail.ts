@@ -95,9 +95,14 @@ export class LogTail {
 
   /** Starts an SSE stream on `res`; 429 past tail.maxSubscribers, 503 once closing. */
   subscribe(matches: RecordMatcher, res: ServerResponse, headers: Record<string, string>): void {
-    if (this.closed) throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'shutting down: the tail is closed', { retryAfter: 1 });
+    if (this.closed)
+      throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', 'shutting down: the tail is closed', { retryAfter: 1 });
     if (this.subs.size >= this.cfg.maxSubscribers) {
-      throw new SluiceError('SLUICE_ERR_TOO_MANY_SUBSCRIBERS', `tail.maxSubscribers (${this.cfg.maxSubscribers}) streams are open already`, { retryAfter: 5 });
+      throw new SluiceError(
+        'SLUICE_ERR_TOO_MANY_SUBSCRIBERS',
+        `tail.maxSubscribers (${this.cfg.maxSubscribers}) streams are open already`,
+        { retryAfter: 5 },
+      );
     }
     const sub = new Subscriber(matches, res, this.cfg.queueRecords, this.counts);
     this.subs.add(sub);

@@ -51,7 +51,11 @@ function emptyBuckets(unit: BucketUnit, now: number, tallies: Map<number, Tally>
 }
 
 /** From results already in memory (the in-memory history of non-postgres sinks). */
-export function bucketsOf(entries: readonly Pick<HistoryEntry, 'ts' | 'ok' | 'latency_ms'>[], unit: BucketUnit, now: number): Bucket[] {
+export function bucketsOf(
+  entries: readonly Pick<HistoryEntry, 'ts' | 'ok' | 'latency_ms'>[],
+  unit: BucketUnit,
+  now: number,
+): Bucket[] {
   const { ms } = BUCKETS[unit];
   const from = firstBucketStart(unit, now);
   const tallies = new Map<number, Tally>();
@@ -72,7 +76,12 @@ export function bucketsOf(entries: readonly Pick<HistoryEntry, 'ts' | 'ok' | 'la
 }
 
 /** From check_results, grouped in the database (90 days of a 10 s check is 777,600 rows). */
-export async function bucketsFromPostgres(pool: pg.Pool, checkId: string, unit: BucketUnit, now: number): Promise<Bucket[]> {
+export async function bucketsFromPostgres(
+  pool: pg.Pool,
+  checkId: string,
+  unit: BucketUnit,
+  now: number,
+): Promise<Bucket[]> {
   const { ms } = BUCKETS[unit];
   const { rows } = await pool.query<{ b: string; up: string; down: string; lat: number | null; n: string }>(
     `SELECT floor(extract(epoch FROM ts) * 1000 / $2)::bigint::text AS b,
@@ -86,6 +95,7 @@ export async function bucketsFromPostgres(pool: pg.Pool, checkId: string, unit: 
     [checkId, ms, firstBucketStart(unit, now), now],
   );
   const tallies = new Map<number, Tally>();
-  for (const r of rows) tallies.set(Number(r.b), { up: Number(r.up), down: Number(r.down), latencySum: r.lat ?? 0, latencyN: Number(r.n) });
+  for (const r of rows)
+    tallies.set(Number(r.b), { up: Number(r.up), down: Number(r.down), latencySum: r.lat ?? 0, latencyN: Number(r.n) });
   return emptyBuckets(unit, now, tallies);
 }

@@ -34,10 +34,18 @@ export interface StatusDeps {
 
 const CACHE_MS = 5000;
 
-export async function checkBuckets(deps: Pick<StatusDeps, 'health' | 'pool'>, id: string, unit: BucketUnit, now = Date.now()): Promise<Bucket[]> {
+export async function checkBuckets(
+  deps: Pick<StatusDeps, 'health' | 'pool'>,
+  id: string,
+  unit: BucketUnit,
+  now = Date.now(),
+): Promise<Bucket[]> {
   const pool = deps.health.history.source === 'postgres' ? deps.pool() : undefined;
   if (pool) return bucketsFromPostgres(pool, id, unit, now);
-  const entries = await deps.health.historyOf(id, { limit: Number.MAX_SAFE_INTEGER, from: firstBucketStart(unit, now) });
+  const entries = await deps.health.historyOf(id, {
+    limit: Number.MAX_SAFE_INTEGER,
+    from: firstBucketStart(unit, now),
+  });
   return bucketsOf(entries, unit, now);
 }
 
@@ -50,7 +58,8 @@ export class PublicStatusSource {
   visible(): CheckView[] {
     const wanted = this.deps.config.checks;
     const all = this.deps.health.list();
-    const shown = wanted.length === 0 ? all : all.filter((c) => wanted.includes(c.id) || wanted.includes(String(c.name)));
+    const shown =
+      wanted.length === 0 ? all : all.filter((c) => wanted.includes(c.id) || wanted.includes(String(c.name)));
     return shown.sort((a, b) => String(a.name).localeCompare(String(b.name)));
   }
 
@@ -72,7 +81,10 @@ export class PublicStatusSource {
   private async compute(now: number): Promise<PublicStatus> {
     const checks = await Promise.all(
       this.visible().map(async (c): Promise<PublicCheck> => {
-        const [uptime, days] = await Promise.all([this.deps.health.uptimeOf(c.id, now), checkBuckets(this.deps, c.id, 'day', now)]);
+        const [uptime, days] = await Promise.all([
+          this.deps.health.uptimeOf(c.id, now),
+          checkBuckets(this.deps, c.id, 'day', now),
+        ]);
         return {
           id: c.id,
           name: String(c.name),
@@ -85,7 +97,11 @@ export class PublicStatusSource {
       }),
     );
     const states = checks.map((c) => c.state);
-    const overall = states.includes('down') ? 'down' : states.every((s) => s === 'up' || s === 'paused') ? 'up' : 'degraded';
+    const overall = states.includes('down')
+      ? 'down'
+      : states.every((s) => s === 'up' || s === 'paused')
+        ? 'up'
+        : 'degraded';
     return { title: this.deps.config.title, overall, updated_at: new Date(now).toISOString(), checks };
   }
 }

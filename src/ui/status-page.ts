@@ -9,7 +9,11 @@ function esc(s: string): string {
 
 const pct = (p: number | null) => (p === null ? '–' : `${p.toFixed(2)}%`);
 
-const HEADLINE = { up: 'All systems operational', degraded: 'Some systems degraded', down: 'Some systems are down' } as const;
+const HEADLINE = {
+  up: 'All systems operational',
+  degraded: 'Some systems degraded',
+  down: 'Some systems are down',
+} as const;
 
 const CSS = `
 :root{--bg:#fff;--fg:#1d2330;--muted:#5c6578;--border:#d6dae2;--card:#f6f7f9;--up:#1c8a4a;--down:#c9372c;--warn:#b86e00;--none:#c3c8d1;color-scheme:light}
@@ -37,7 +41,10 @@ export function renderStatusPage(s: PublicStatus): string {
       const bars = c.days
         .map((b) => {
           const cls = b.total === 0 ? '' : b.down === 0 ? 'u' : b.down === b.total ? 'd' : 'p';
-          const title = b.total === 0 ? `${b.start.slice(0, 10)}: no data` : `${b.start.slice(0, 10)}: ${b.up} of ${b.total} checks up`;
+          const title =
+            b.total === 0
+              ? `${b.start.slice(0, 10)}: no data`
+              : `${b.start.slice(0, 10)}: ${b.up} of ${b.total} checks up`;
           return `<span${cls ? ` class="${cls}"` : ''} title="${esc(title)}"></span>`;
         })
         .join('');
@@ -48,7 +55,10 @@ export function renderStatusPage(s: PublicStatus): string {
 </section>`;
     })
     .join('\n');
-  const body = s.checks.length === 0 ? '<p class="muted">No checks are published on this page.</p>' : `<div class="overall ${s.overall}" role="status">${HEADLINE[s.overall]}</div>\n${checks}`;
+  const body =
+    s.checks.length === 0
+      ? '<p class="muted">No checks are published on this page.</p>'
+      : `<div class="overall ${s.overall}" role="status">${HEADLINE[s.overall]}</div>\n${checks}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="60"><title>${esc(s.title)}</title><link rel="icon" href="data:,"><style>${CSS}</style></head>

@@ -35,14 +35,22 @@ export function uiRoutes(ctx: UiRoutesContext): FastifyPluginAsync {
     await app.register(async (api) => {
       const auth = bearerAuth(ctx.config.auth.adminTokens);
       if (auth) api.addHook('onRequest', auth);
-      api.get('/api/checks/:id/history', async (req: FastifyRequest<{ Params: { id: string }; Querystring: { bucket?: string } }>) => {
-        const bucket = req.query.bucket ?? 'hour';
-        if (bucket !== 'hour' && bucket !== 'day') {
-          throw new SluiceError('SLUICE_ERR_INVALID_QUERY', { field: 'bucket', problem: 'must be hour or day' }, { problems: [{ field: 'bucket', message: 'must be hour or day' }] });
-        }
-        if (!ctx.health.get(req.params.id)) throw new SluiceError('SLUICE_ERR_NOT_FOUND', { what: `check with id "${req.params.id}"` });
-        return { id: req.params.id, bucket, items: await checkBuckets(ctx, req.params.id, bucket) };
-      });
+      api.get(
+        '/api/checks/:id/history',
+        async (req: FastifyRequest<{ Params: { id: string }; Querystring: { bucket?: string } }>) => {
+          const bucket = req.query.bucket ?? 'hour';
+          if (bucket !== 'hour' && bucket !== 'day') {
+            throw new SluiceError(
+              'SLUICE_ERR_INVALID_QUERY',
+              { field: 'bucket', problem: 'must be hour or day' },
+              { problems: [{ field: 'bucket', message: 'must be hour or day' }] },
+            );
+          }
+          if (!ctx.health.get(req.params.id))
+            throw new SluiceError('SLUICE_ERR_NOT_FOUND', { what: `check with id "${req.params.id}"` });
+          return { id: req.params.id, bucket, items: await checkBuckets(ctx, req.params.id, bucket) };
+        },
+      );
     });
 
     const sp = ctx.config.statusPage;
@@ -60,11 +68,17 @@ export function uiRoutes(ctx: UiRoutesContext): FastifyPluginAsync {
     });
 
     const badge = (reply: FastifyReply, code: number, cache: string, label: string, value: string, colour: string) =>
-      reply.code(code).type('image/svg+xml; charset=utf-8').header('cache-control', cache).header('x-content-type-options', 'nosniff').send(badgeSvg(label, value, colour));
+      reply
+        .code(code)
+        .type('image/svg+xml; charset=utf-8')
+        .header('cache-control', cache)
+        .header('x-content-type-options', 'nosniff')
+        .send(badgeSvg(label, value, colour));
 
     app.get('/badge/:check/status.svg', async (req: BadgeRequest, reply) => {
       const c = source.find(req.params.check);
-      if (!c) return badge(reply, 404, 'no-cache', req.params.check.slice(0, 40), 'not found', stateColour('not found'));
+      if (!c)
+        return badge(reply, 404, 'no-cache', req.params.check.slice(0, 40), 'not found', stateColour('not found'));
       const state = c.enabled === false ? 'paused' : c.state;
       return badge(reply, 200, STATUS_BADGE_CACHE, String(c.name), state, stateColour(state));
     });
@@ -72,12 +86,24 @@ export function uiRoutes(ctx: UiRoutesContext): FastifyPluginAsync {
     app.get('/badge/:check/uptime.svg', async (req: BadgeRequest, reply) => {
       const window = req.query.window ?? '24h';
       if (!(UPTIME_WINDOWS as readonly string[]).includes(window)) {
-        throw new SluiceError('SLUICE_ERR_INVALID_QUERY', { field: 'window', problem: 'must be 24h, 7d or 30d' }, { problems: [{ field: 'window', message: 'must be 24h, 7d or 30d' }] });
+        throw new SluiceError(
+          'SLUICE_ERR_INVALID_QUERY',
+          { field: 'window', problem: 'must be 24h, 7d or 30d' },
+          { problems: [{ field: 'window', message: 'must be 24h, 7d or 30d' }] },
+        );
       }
       const c = source.find(req.params.check);
-      if (!c) return badge(reply, 404, 'no-cache', req.params.check.slice(0, 40), 'not found', stateColour('not found'));
+      if (!c)
+        return badge(reply, 404, 'no-cache', req.params.check.slice(0, 40), 'not found', stateColour('not found'));
       const p = (await ctx.health.uptimeOf(c.id))[window as (typeof UPTIME_WINDOWS)[number]].percent;
-      return badge(reply, 200, UPTIME_BADGE_CACHE, `uptime ${window}`, p === null ? 'no data' : `${p.toFixed(2)}%`, uptimeColour(p));
+      return badge(
+        reply,
+        200,
+        UPTIME_BADGE_CACHE,
+        `uptime ${window}`,
+        p === null ? 'no data' : `${p.toFixed(2)}%`,
+        uptimeColour(p),
+      );
     });
   };
 }

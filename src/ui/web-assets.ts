@@ -38,10 +38,15 @@ function load(path: string, cache: string): Asset {
 }
 
 function send(req: FastifyRequest, reply: FastifyReply, a: Asset): FastifyReply {
-  void reply.header('cache-control', a.cache).header('etag', a.etag).header('vary', 'accept-encoding').header('x-content-type-options', 'nosniff');
+  void reply
+    .header('cache-control', a.cache)
+    .header('etag', a.etag)
+    .header('vary', 'accept-encoding')
+    .header('x-content-type-options', 'nosniff');
   if (req.headers['if-none-match'] === a.etag) return reply.code(304).send();
   void reply.type(a.type);
-  if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) return reply.header('content-encoding', 'gzip').send(a.gzip);
+  if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? ''))
+    return reply.header('content-encoding', 'gzip').send(a.gzip);
   return reply.send(a.body);
 }
 
@@ -59,13 +64,21 @@ export function webAssets(dir = WEB_DIST) {
       }
     }
     app.get('/', async (req, reply) => {
-      if (!index) return reply.code(503).type('text/plain; charset=utf-8').send('The web UI is not built: run `npm run build` (or `npm start`, which builds it).\n');
+      if (!index)
+        return reply
+          .code(503)
+          .type('text/plain; charset=utf-8')
+          .send('The web UI is not built: run `npm run build` (or `npm start`, which builds it).\n');
       return send(req, reply, index);
     });
     app.get('/ui', async (_req, reply) => reply.redirect('/'));
     app.get('/assets/:name', async (req: FastifyRequest<{ Params: { name: string } }>, reply) => {
       const a = assets.get(req.params.name);
-      if (!a) return reply.code(404).type('text/plain; charset=utf-8').send('no such asset (the UI was rebuilt? reload the page)\n');
+      if (!a)
+        return reply
+          .code(404)
+          .type('text/plain; charset=utf-8')
+          .send('no such asset (the UI was rebuilt? reload the page)\n');
       return send(req, reply, a);
     });
   };

@@ -49,7 +49,12 @@ describe('web UI in a browser', () => {
     mkdirSync(SHOTS, { recursive: true });
     db = await createTestDatabase();
     dir = tempDir();
-    app = await startApp(testConfig({ 'sink.kind': 'postgres', 'postgres.url': db.url, 'batch.maxWaitMs': 20, 'ingest.ack': 'sink' }, dir.path));
+    app = await startApp(
+      testConfig(
+        { 'sink.kind': 'postgres', 'postgres.url': db.url, 'batch.maxWaitMs': 20, 'ingest.ack': 'sink' },
+        dir.path,
+      ),
+    );
   });
 
   after(async () => {
@@ -74,7 +79,13 @@ describe('web UI in a browser', () => {
     await page.getByText('live: streaming').waitFor({ timeout: UI_WAIT_MS });
 
     const sent = [
-      { service: 'checkout', level: 'error', message: 'payment declined for order 1001', attrs: { order: 1001, user: { id: 42 } }, trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' },
+      {
+        service: 'checkout',
+        level: 'error',
+        message: 'payment declined for order 1001',
+        attrs: { order: 1001, user: { id: 42 } },
+        trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+      },
       { service: 'checkout', level: 'info', message: 'order 1002 placed', attrs: { order: 1002 } },
       { service: 'search', level: 'warn', message: 'slow query on products index', attrs: { ms: 912 } },
       { service: 'search', level: 'info', message: 'index refreshed', attrs: { docs: 12000 } },
@@ -188,7 +199,9 @@ describe('web UI in a browser', () => {
     await page.setContent(
       `<p><img alt="status badge" src="${app.url}/badge/shop%20api/status.svg"> <img alt="uptime badge" src="${app.url}/badge/shop%20api/uptime.svg?window=7d"></p>`,
     );
-    await waitFor('both badges drawn', () => page.evaluate<boolean>('[...document.images].every((i) => i.complete && i.naturalWidth > 0)'));
+    await waitFor('both badges drawn', () =>
+      page.evaluate<boolean>('[...document.images].every((i) => i.complete && i.naturalWidth > 0)'),
+    );
     await shot('badges');
   });
 
@@ -199,7 +212,14 @@ describe('web UI in a browser', () => {
     await page.getByText('closed', { exact: true }).waitFor();
     await page.getByText('sink postgres', { exact: false }).waitFor();
     // After two refreshes a rate is shown (a number, not the placeholder).
-    await waitFor('a records/s rate', async () => /^\d/.test((await page.locator('.stat', { hasText: 'records/s written' }).locator('.stat-value').textContent()) ?? ''), UI_WAIT_MS);
+    await waitFor(
+      'a records/s rate',
+      async () =>
+        /^\d/.test(
+          (await page.locator('.stat', { hasText: 'records/s written' }).locator('.stat-value').textContent()) ?? '',
+        ),
+      UI_WAIT_MS,
+    );
     await page.getByRole('button', { name: /Theme/ }).click();
     await page.getByRole('button', { name: 'Theme: light' }).click();
     await page.getByRole('button', { name: 'Theme: dark' }).waitFor();
@@ -213,7 +233,12 @@ describe('web UI in a browser', () => {
     const total = 10_000;
     const step = 250;
     for (let sent = 0; sent < total; sent += step) {
-      const batch = Array.from({ length: step }, (_, i) => ({ service: 'bulk', level: 'info', message: `bulk record ${sent + i}`, attrs: { n: sent + i } }));
+      const batch = Array.from({ length: step }, (_, i) => ({
+        service: 'bulk',
+        level: 'info',
+        message: `bulk record ${sent + i}`,
+        attrs: { n: sent + i },
+      }));
       assert.equal((await postJson(`${app.url}/logs`, batch)).status, 202);
       // One batch at a time, each seen before the next: the tail's per-subscriber queue never overflows.
       await page.getByText(`· ${sent + step} records`).waitFor({ timeout: UI_WAIT_MS });
@@ -223,10 +248,14 @@ describe('web UI in a browser', () => {
     assert.ok(inPage < 100, `only the rows near the viewport are in the page (${inPage} of ${total})`);
     // Scrolled to the end, the oldest record is there.
     await page.getByRole('list', { name: 'log records' }).hover();
-    await waitFor('the oldest record scrolled into view', async () => {
-      await page.mouse.wheel(0, 50_000);
-      return (await page.getByText('bulk record 0', { exact: true }).count()) === 1;
-    }, UI_WAIT_MS);
+    await waitFor(
+      'the oldest record scrolled into view',
+      async () => {
+        await page.mouse.wheel(0, 50_000);
+        return (await page.getByText('bulk record 0', { exact: true }).count()) === 1;
+      },
+      UI_WAIT_MS,
+    );
     await shot('logs-10k');
   });
 });

@@ -15,8 +15,24 @@ export interface ChildCollector {
   stop: () => Promise<void>;
 }
 
-export async function startChildCollector(flags: Record<string, string | number | boolean>, env: NodeJS.ProcessEnv = {}): Promise<ChildCollector> {
-  const args = ['--import', 'tsx', 'test/helpers/cli.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--log.pretty', 'false', '--log-level', 'info'];
+export async function startChildCollector(
+  flags: Record<string, string | number | boolean>,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ChildCollector> {
+  const args = [
+    '--import',
+    'tsx',
+    'test/helpers/cli.ts',
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--log.pretty',
+    'false',
+    '--log-level',
+    'info',
+  ];
   for (const [k, v] of Object.entries(flags)) args.push(`--${k}`, String(v));
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -53,7 +69,11 @@ export async function startChildCollector(flags: Record<string, string | number 
  * Asks /healthz every `everyMs` until `until` settles; returns the slowest answer time in ms.
  * The collector answers /healthz on its event loop, so this bounds how long the loop was held.
  */
-export async function slowestHealthz(url: string, until: Promise<unknown>, everyMs = 20): Promise<{ slowestMs: number; answers: number }> {
+export async function slowestHealthz(
+  url: string,
+  until: Promise<unknown>,
+  everyMs = 20,
+): Promise<{ slowestMs: number; answers: number }> {
   let done = false;
   void until.finally(() => (done = true)).catch(() => undefined);
   let slowestMs = 0;

@@ -34,7 +34,11 @@ function timed<T>(what: string, f: () => T): T {
 /** Parses, and says how many records were accepted, or 'refused' (a 4xx); rethrows anything else. */
 function outcome(body: Buffer, ndjson: boolean, health = false): number | 'refused' {
   try {
-    return timed('parseBody', () => (health ? parseBody(body, ndjson, 1_700_000_000_000_000, normaliseHealth, LIMITS) : parseBody(body, ndjson, 1_700_000_000_000_000, normaliseLog, LIMITS))).records.length;
+    return timed('parseBody', () =>
+      health
+        ? parseBody(body, ndjson, 1_700_000_000_000_000, normaliseHealth, LIMITS)
+        : parseBody(body, ndjson, 1_700_000_000_000_000, normaliseLog, LIMITS),
+    ).records.length;
   } catch (err) {
     if (clientError(err)) return 'refused';
     throw err;
@@ -43,16 +47,33 @@ function outcome(body: Buffer, ndjson: boolean, health = false): number | 'refus
 
 const record = fc.oneof(
   fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 8 }),
-  fc.record({ message: fc.string(), level: fc.constantFrom('info', 'warn', 3, 50, 'nope'), ts: fc.oneof(fc.integer(), fc.string(), fc.constant('2026-01-02T03:04:05Z')), id: fc.string() }, { requiredKeys: [] }),
+  fc.record(
+    {
+      message: fc.string(),
+      level: fc.constantFrom('info', 'warn', 3, 50, 'nope'),
+      ts: fc.oneof(fc.integer(), fc.string(), fc.constant('2026-01-02T03:04:05Z')),
+      id: fc.string(),
+    },
+    { requiredKeys: [] },
+  ),
 );
 
 /** Text near JSON: valid documents cut, spliced and sprinkled with structural characters. */
-const nearJson = fc.tuple(fc.json({ maxDepth: 4 }), fc.string({ unit: fc.constantFrom('[', ']', '{', '}', ',', ':', '"', '\\', '\n', ' ', 'a', '1', 'e', '-') }), fc.nat()).map(([j, noise, at]) => {
-  const cut = at % (j.length + 1);
-  return j.slice(0, cut) + noise + j.slice(cut);
-});
+const nearJson = fc
+  .tuple(
+    fc.json({ maxDepth: 4 }),
+    fc.string({ unit: fc.constantFrom('[', ']', '{', '}', ',', ':', '"', '\\', '\n', ' ', 'a', '1', 'e', '-') }),
+    fc.nat(),
+  )
+  .map(([j, noise, at]) => {
+    const cut = at % (j.length + 1);
+    return j.slice(0, cut) + noise + j.slice(cut);
+  });
 
-export function properties(): Array<{ name: string; property: fc.IPropertyWithHooks<never> | fc.IAsyncPropertyWithHooks<never> | fc.IRawProperty<never, boolean> }> {
+export function properties(): Array<{
+  name: string;
+  property: fc.IPropertyWithHooks<never> | fc.IAsyncPropertyWithHooks<never> | fc.IRawProperty<never, boolean>;
+}> {
   return [
     {
       name: 'a JSON array of objects is accepted whole or refused whole (4xx)',
@@ -84,43 +105,79 @@ export function properties(): Array<{ name: string; property: fc.IPropertyWithHo
     },
     {
       name: 'gzip and deflate bodies, intact or damaged: decoded as sent, or a 4xx',
-      property: fc.asyncProperty(fc.json(), fc.constantFrom('gzip', 'deflate') as fc.Arbitrary<'gzip' | 'deflate'>, fc.nat(), fc.boolean(), async (json, enc, at, damage) => {
-        const packed = Buffer.from(enc === 'gzip' ? gzipSync(json) : deflateSync(json));
-        if (damage && packed.length > 0) packed[at % packed.length] = packed[at % packed.length]! ^ 0x5a;
-        try {
-          const out = await decodeBody(packed, enc, 64 * 1024);
-          return damage || out.toString('utf8') === json;
-        } catch (err) {
-          if (!clientError(err)) throw err;
-          return damage || Buffer.byteLength(json) > 64 * 1024;
-        }
-      }) as never,
+      property: fc.asyncProperty(
+        fc.json(),
+        fc.constantFrom('gzip', 'deflate') as fc.Arbitrary<'gzip' | 'deflate'>,
+        fc.nat(),
+        fc.boolean(),
+        async (json, enc, at, damage) => {
+          const packed = Buffer.from(enc === 'gzip' ? gzipSync(json) : deflateSync(json));
+          if (damage && packed.length > 0) packed[at % packed.length] = packed[at % packed.length]! ^ 0x5a;
+          try {
+            const out = await decodeBody(packed, enc, 64 * 1024);
+            return damage || out.toString('utf8') === json;
+          } catch (err) {
+            if (!clientError(err)) throw err;
+            return damage || Buffer.byteLength(json) > 64 * 1024;
+          }
+        },
+      ) as never,
     },
     {
       name: 'the check schema: any value gives a check or problems naming fields, never a throw',
       property: fc.property(
         fc.oneof(
           fc.jsonValue({ maxDepth: 3 }),
-          fc.record({ kind: fc.constantFrom('http', 'tcp', 'dns', 'tls', 'push', 'x'), name: fc.string(), url: fc.oneof(fc.webUrl(), fc.string()), bodyRegex: fc.string(), interval: fc.oneof(fc.string(), fc.integer()), headers: fc.dictionary(fc.string(), fc.string()), host: fc.string(), port: fc.integer() }, { requiredKeys: [] }),
+          fc.record(
+            {
+              kind: fc.constantFrom('http', 'tcp', 'dns', 'tls', 'push', 'x'),
+              name: fc.string(),
+              url: fc.oneof(fc.webUrl(), fc.string()),
+              bodyRegex: fc.string(),
+              interval: fc.oneof(fc.string(), fc.integer()),
+              headers: fc.dictionary(fc.string(), fc.string()),
+              host: fc.string(),
+              port: fc.integer(),
+            },
+            { requiredKeys: [] },
+          ),
         ),
         (input) => {
           const r = timed('parseCheck', () => parseCheck(input));
-          return r.ok || (r.problems.length > 0 && r.problems.every((p) => typeof p.field === 'string' && p.field.length > 0));
+          return (
+            r.ok ||
+            (r.problems.length > 0 && r.problems.every((p) => typeof p.field === 'string' && p.field.length > 0))
+          );
         },
       ) as never,
     },
     {
       name: 'the config loader: any file text, env or flag gives a config or a SLUICE_ERR_CONFIG',
-      property: fc.property(fc.oneof(fc.json(), fc.string()), fc.dictionary(fc.constantFrom('ingest.maxBodyBytes', 'server.port', 'auth.ingestTokens', 'checks', 'health.webhooks', 'log.level', 'buffer.highWaterMark'), fc.string()), (fileText, flags) => {
-        const file = join(FUZZ_DIR, 'config.yaml');
-        writeFileSync(file, fileText);
-        try {
-          loadConfig({ file, env: {}, flags });
-        } catch (err) {
-          if (!(err instanceof SluiceError && err.code === 'SLUICE_ERR_CONFIG')) throw err;
-        }
-        return true;
-      }) as never,
+      property: fc.property(
+        fc.oneof(fc.json(), fc.string()),
+        fc.dictionary(
+          fc.constantFrom(
+            'ingest.maxBodyBytes',
+            'server.port',
+            'auth.ingestTokens',
+            'checks',
+            'health.webhooks',
+            'log.level',
+            'buffer.highWaterMark',
+          ),
+          fc.string(),
+        ),
+        (fileText, flags) => {
+          const file = join(FUZZ_DIR, 'config.yaml');
+          writeFileSync(file, fileText);
+          try {
+            loadConfig({ file, env: {}, flags });
+          } catch (err) {
+            if (!(err instanceof SluiceError && err.code === 'SLUICE_ERR_CONFIG')) throw err;
+          }
+          return true;
+        },
+      ) as never,
     },
   ];
 }

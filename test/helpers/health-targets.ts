@@ -96,11 +96,54 @@ export function selfSigned(start: string, end: string): Cert {
     writeFileSync(join(dir, 'db/serial'), '01\n');
     writeFileSync(
       join(dir, 'ca.cnf'),
-      ['[ca]', 'default_ca = d', '[d]', 'database = db/index.txt', 'serial = db/serial', 'new_certs_dir = db', 'default_md = sha256', 'policy = p', 'unique_subject = no', '[p]', 'commonName = supplied', ''].join('\n'),
+      [
+        '[ca]',
+        'default_ca = d',
+        '[d]',
+        'database = db/index.txt',
+        'serial = db/serial',
+        'new_certs_dir = db',
+        'default_md = sha256',
+        'policy = p',
+        'unique_subject = no',
+        '[p]',
+        'commonName = supplied',
+        '',
+      ].join('\n'),
     );
     const run = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'r.csr', '-subj', '/CN=localhost']);
-    run(['ca', '-batch', '-config', 'ca.cnf', '-selfsign', '-keyfile', 'k.pem', '-in', 'r.csr', '-out', 'c.pem', '-startdate', start, '-enddate', end, '-notext']);
+    run([
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'k.pem',
+      '-out',
+      'r.csr',
+      '-subj',
+      '/CN=localhost',
+    ]);
+    run([
+      'ca',
+      '-batch',
+      '-config',
+      'ca.cnf',
+      '-selfsign',
+      '-keyfile',
+      'k.pem',
+      '-in',
+      'r.csr',
+      '-out',
+      'c.pem',
+      '-startdate',
+      start,
+      '-enddate',
+      end,
+      '-notext',
+    ]);
     return { key: readFileSync(join(dir, 'k.pem'), 'utf8'), cert: readFileSync(join(dir, 'c.pem'), 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });

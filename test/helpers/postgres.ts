@@ -17,7 +17,9 @@ let own: Promise<{ url: string; server: EmbeddedPostgres; dir: string }> | undef
 
 async function serverUrl(): Promise<string> {
   if (process.env.SLUICE_TEST_NO_PG) {
-    throw new Error('this run has no PostgreSQL (only test/integration/ gets one): a test that needs a database belongs there');
+    throw new Error(
+      'this run has no PostgreSQL (only test/integration/ gets one): a test that needs a database belongs there',
+    );
   }
   const given = process.env.DATABASE_URL ?? process.env.SLUICE_TEST_PG_URL;
   if (given) return given;
@@ -58,7 +60,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url,
     pool,
-    count: async (table, where) => Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}${where ? ` WHERE ${where}` : ''}`)).rows[0]!.n),
+    count: async (table, where) =>
+      Number(
+        (await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}${where ? ` WHERE ${where}` : ''}`))
+          .rows[0]!.n,
+      ),
     drop: async () => {
       await pool.end();
       const c = new pg.Client({ connectionString: server });

@@ -3,7 +3,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** `what` may be a function, to say in the failure what was seen by then. */
-export async function waitFor<T>(what: string | (() => string), fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 8000): Promise<T> {
+export async function waitFor<T>(
+  what: string | (() => string),
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  ms = 8000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();

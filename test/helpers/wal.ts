@@ -8,17 +8,35 @@ import type { LogRecord } from '../../src/record.js';
 import type { Batch } from '../../src/batch.js';
 
 export const rec = (i: number, size = 100): LogRecord => ({
-  type: 'log', id: `r${i}`, ts: 1_700_000_000_000_000, received_at: 1_700_000_000_000_000, level: 'info', service: 's', message: `message ${i}`, attrs: null, trace_id: null, span_id: null, size,
+  type: 'log',
+  id: `r${i}`,
+  ts: 1_700_000_000_000_000,
+  received_at: 1_700_000_000_000_000,
+  level: 'info',
+  service: 's',
+  message: `message ${i}`,
+  attrs: null,
+  trace_id: null,
+  span_id: null,
+  size,
 });
 export const many = (n: number, start = 0): LogRecord[] => Array.from({ length: n }, (_, i) => rec(start + i));
 
-export async function openWal(dir: string, over: { segmentBytes?: number; maxBytes?: number; maxRecords?: number; logger?: Logger } = {}): Promise<{ wal: WalBuffer; metrics: Metrics }> {
+export async function openWal(
+  dir: string,
+  over: { segmentBytes?: number; maxBytes?: number; maxRecords?: number; logger?: Logger } = {},
+): Promise<{ wal: WalBuffer; metrics: Metrics }> {
   const metrics = new Metrics({ defaultMetrics: false });
   const wal = await WalBuffer.open({
     maxRecords: over.maxRecords ?? 1_000_000,
     maxBytes: 1e12,
     retryAfterSeconds: 2,
-    wal: { dir, segmentBytes: over.segmentBytes ?? 1024 * 1024, maxBytes: over.maxBytes ?? 64 * 1024 * 1024, groupCommitDelayMs: 0 },
+    wal: {
+      dir,
+      segmentBytes: over.segmentBytes ?? 1024 * 1024,
+      maxBytes: over.maxBytes ?? 64 * 1024 * 1024,
+      groupCommitDelayMs: 0,
+    },
     logger: over.logger ?? pino({ level: 'silent' }),
     metrics,
   });
@@ -33,4 +51,7 @@ export function cutBatch(wal: WalBuffer, n: number): Batch {
 }
 
 /** The segment files in `dir`, oldest first. */
-export const segments = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.wal')).sort();
+export const segments = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.wal'))
+    .sort();

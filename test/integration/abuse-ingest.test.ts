@@ -6,7 +6,13 @@ import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from '../helpers/app.js';
-import { loopBoundMs, startChildCollector, slowestHealthz, maxLoopDelayMs, type ChildCollector } from '../helpers/child-collector.js';
+import {
+  loopBoundMs,
+  startChildCollector,
+  slowestHealthz,
+  maxLoopDelayMs,
+  type ChildCollector,
+} from '../helpers/child-collector.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
@@ -77,7 +83,10 @@ test('10 MB of 3.4M tiny records is refused with 413 before parsing, as JSON and
     assert.ok(answerMs < 10_000, `${type}: answered after ${answerMs.toFixed(0)} ms`);
     const loopMs = await maxLoopDelayMs(c.url);
     assert.ok(loopMs < LOOP_BOUND_MS, `${type}: the loop was held ${loopMs.toFixed(0)} ms`);
-    assert.ok(health.slowestMs < HEALTHZ_BOUND_MS, `${type}: /healthz took ${health.slowestMs.toFixed(0)} ms meanwhile`);
+    assert.ok(
+      health.slowestMs < HEALTHZ_BOUND_MS,
+      `${type}: /healthz took ${health.slowestMs.toFixed(0)} ms meanwhile`,
+    );
     assert.ok(peak - before < BUDGET + RSS_SLACK, `${type}: RSS grew ${((peak - before) / MiB).toFixed(0)} MiB`);
   }
 });
@@ -98,7 +107,10 @@ test('a 10 MB request within the caps is parsed a slice at a time: accepted, the
 test('a record with 800k keys, or nested 5M deep, is refused with 400 naming the limit', async () => {
   const keys = `{${Array.from({ length: 800_000 }, (_, i) => `"k${i}":1`).join(',')}}`;
   const deep = `{"a":${'['.repeat(3_000_000)}${']'.repeat(3_000_000)}}`;
-  for (const [body, limit] of [[keys, /ingest\.maxKeysPerRecord/], [deep, /ingest\.maxDepth/]] as const) {
+  for (const [body, limit] of [
+    [keys, /ingest\.maxKeysPerRecord/],
+    [deep, /ingest\.maxDepth/],
+  ] as const) {
     await maxLoopDelayMs(c.url);
     const sent = fetch(`${c.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const [health, res] = await Promise.all([slowestHealthz(c.url, sent), sent]);
@@ -147,12 +159,18 @@ test('100 stalled 10 MB uploads: past the body budget they get 429 at once, the 
   const head = `POST /logs HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${10 * MiB - 1}\r\n\r\n`;
   const conns: RawResponse[] = [];
   for (let i = 0; i < 100; i++) {
-    conns.push(await rawRequest(c.url, head, (s) => {
-      for (let k = 0; k < 5; k++) s.write(chunk);
-    }));
+    conns.push(
+      await rawRequest(c.url, head, (s) => {
+        for (let k = 0; k < 5; k++) s.write(chunk);
+      }),
+    );
   }
   const peak = await peakRss(sleep(1000));
-  await waitFor('every upload answered and closed', () => Promise.all(conns.map((r) => r.closed)).then(() => true), 15_000);
+  await waitFor(
+    'every upload answered and closed',
+    () => Promise.all(conns.map((r) => r.closed)).then(() => true),
+    15_000,
+  );
   const statuses = conns.map((r) => r.status);
   // A refused upload is answered 429 and closed before its body is read; a client still
   // writing may see only the close (its unread data makes the close a TCP reset).
@@ -166,7 +184,8 @@ test('100 stalled 10 MB uploads: past the body budget they get 429 at once, the 
 });
 
 test('slow chunked senders get 408 at ingest.bodyTimeoutMs and are closed', async () => {
-  const head = 'POST /logs HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-ndjson\r\ntransfer-encoding: chunked\r\n\r\n';
+  const head =
+    'POST /logs HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-ndjson\r\ntransfer-encoding: chunked\r\n\r\n';
   const timers: NodeJS.Timeout[] = [];
   const conns = await Promise.all(
     Array.from({ length: 50 }, () =>

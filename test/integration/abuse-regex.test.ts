@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BodyMatcher } from '../../src/health/body-match.js';
-import { loopBoundMs, startChildCollector, slowestHealthz, maxLoopDelayMs, type ChildCollector } from '../helpers/child-collector.js';
+import {
+  loopBoundMs,
+  startChildCollector,
+  slowestHealthz,
+  maxLoopDelayMs,
+  type ChildCollector,
+} from '../helpers/child-collector.js';
 import { startTarget, type Target } from '../helpers/health-targets.js';
 import { tempDir } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -22,7 +28,12 @@ before(async () => {
   target = await startTarget();
   target.set('/evil', { body: 'a'.repeat(30) + '!' });
   target.set('/evil-big', { body: 'a'.repeat(1024 * 1024 - 1) + '!' });
-  collector = await startChildCollector({ 'sink.kind': 'blackhole', 'ingest.ack': 'memory', 'deadLetter.dir': dir.path, 'health.dataDir': `${dir.path}/health` });
+  collector = await startChildCollector({
+    'sink.kind': 'blackhole',
+    'ingest.ack': 'memory',
+    'deadLetter.dir': dir.path,
+    'health.dataDir': `${dir.path}/health`,
+  });
 });
 
 after(async () => {
@@ -36,28 +47,44 @@ test('a catastrophic-backtracking bodyRegex runs without holding the loop, and i
     const res = await fetch(`${collector.url}/admin/checks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ id, name: id, kind: 'http', url: `${target.url}${path}`, ...timing, bodyRegex: '^(a|a)*$' }),
+      body: JSON.stringify({
+        id,
+        name: id,
+        kind: 'http',
+        url: `${target.url}${path}`,
+        ...timing,
+        bodyRegex: '^(a|a)*$',
+      }),
     });
     assert.equal(res.status, 201, await res.text());
   };
-  const runs = (id: string) => async (): Promise<number> => ((await (await fetch(`${collector.url}/admin/checks/${id}/history?limit=10`)).json()) as unknown[]).length;
+  const runs = (id: string) => async (): Promise<number> =>
+    ((await (await fetch(`${collector.url}/admin/checks/${id}/history?limit=10`)).json()) as unknown[]).length;
   await slowestHealthz(collector.url, sleep(1000)); // warm up (first answers include compiling)
   await maxLoopDelayMs(collector.url);
   // First the 31-byte body alone (one matcher thread serves every check in turn, so a slow
   // match delays the others up to its check's timeout): it must be judged a mismatch.
   await add('evil', '/evil', { interval: '500ms', timeout: '500ms' });
   await waitFor('three runs of the small check', async () => (await runs('evil')()) >= 3 || undefined, 20_000);
-  const small = (await (await fetch(`${collector.url}/admin/checks/evil`)).json()) as { lastResult: { message: string | null } };
+  const small = (await (await fetch(`${collector.url}/admin/checks/evil`)).json()) as {
+    lastResult: { message: string | null };
+  };
   assert.match(String(small.lastResult.message), /does not match/);
   // Then 1 MiB against the same pattern: linear, but slower than its 150 ms timeout, so cut.
   await add('evil-big', '/evil-big', { interval: '200ms', timeout: '150ms' });
-  const watched = waitFor('five runs of the large check', async () => (await runs('evil-big')()) >= 5 || undefined, 20_000);
+  const watched = waitFor(
+    'five runs of the large check',
+    async () => (await runs('evil-big')()) >= 5 || undefined,
+    20_000,
+  );
   const { slowestMs, answers } = await slowestHealthz(collector.url, watched);
   assert.ok(answers > 3, `only ${answers} /healthz answers (slowest ${slowestMs.toFixed(0)} ms)`);
   const loopMs = await maxLoopDelayMs(collector.url);
   assert.ok(loopMs < LOOP_BOUND_MS, `the loop was held ${loopMs.toFixed(0)} ms while the checks ran`);
   assert.ok(slowestMs < HEALTHZ_BOUND_MS, `/healthz took ${slowestMs.toFixed(0)} ms while the checks ran`);
-  const big = (await (await fetch(`${collector.url}/admin/checks/evil-big`)).json()) as { lastResult: { message: string | null } };
+  const big = (await (await fetch(`${collector.url}/admin/checks/evil-big`)).json()) as {
+    lastResult: { message: string | null };
+  };
   assert.match(String(big.lastResult.message), /does not match|timeout/);
 });
 

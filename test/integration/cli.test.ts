@@ -6,10 +6,23 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 
 const CLI = fileURLToPath(new URL('../helpers/cli.ts', import.meta.url));
-const sluice = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '', POSTGRES_DSN: '' } });
+const sluice = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: '', POSTGRES_DSN: '' },
+  });
 
 test('config print shows flags in effect with the password and tokens masked', () => {
-  const r = sluice('config', 'print', '--postgres.url', 'postgres://u:secretpw@db.example:5432/logs', '--auth.ingestTokens', 'token-abcdefgh', '--batch.maxRecords', '1234');
+  const r = sluice(
+    'config',
+    'print',
+    '--postgres.url',
+    'postgres://u:secretpw@db.example:5432/logs',
+    '--auth.ingestTokens',
+    'token-abcdefgh',
+    '--batch.maxRecords',
+    '1234',
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /url: postgres:\/\/u:\*\*\*@db\.example:5432\/logs/);
   assert.match(r.stdout, /maxRecords: 1234/);

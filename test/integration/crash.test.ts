@@ -32,10 +32,40 @@ interface Collector {
 function startCollector(pgUrl: string, walDir = join(dir.path, 'wal')): Promise<Collector> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/helpers/cli.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--sink', 'postgres', '--postgres.url', pgUrl,
-      '--postgres.dedupe', 'false', '--ingest.ack', 'durable', '--wal.dir', walDir, '--wal.segmentBytes', '262144',
-      '--deadLetter.dir', join(dir.path, 'dead-letter'), '--batch.maxRecords', '100', '--batch.maxWaitMs', '10', '--writers.count', '4',
-      '--log.pretty', 'false', '--log-level', 'info'],
+    [
+      '--import',
+      'tsx',
+      'test/helpers/cli.ts',
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--sink',
+      'postgres',
+      '--postgres.url',
+      pgUrl,
+      '--postgres.dedupe',
+      'false',
+      '--ingest.ack',
+      'durable',
+      '--wal.dir',
+      walDir,
+      '--wal.segmentBytes',
+      '262144',
+      '--deadLetter.dir',
+      join(dir.path, 'dead-letter'),
+      '--batch.maxRecords',
+      '100',
+      '--batch.maxWaitMs',
+      '10',
+      '--writers.count',
+      '4',
+      '--log.pretty',
+      'false',
+      '--log-level',
+      'info',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLUICE_CONFIG: '' } },
   );
   let out = '';
@@ -63,7 +93,11 @@ function load(url: string, round: number, acked: Set<string>): { stop: () => Pro
       const ids = Array.from({ length: RECORDS_PER_REQUEST }, (_, j) => `c${round}-${w}-${n}-${j}`);
       const body = ids.map((id) => JSON.stringify({ id, service: 'crash', msg: `payload ${id}` })).join('\n');
       try {
-        const res = await fetch(`${url}/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+        const res = await fetch(`${url}/logs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson' },
+          body,
+        });
         await res.arrayBuffer();
         if (res.status === 202) for (const id of ids) acked.add(id);
       } catch {
@@ -111,7 +145,9 @@ test('SIGKILL under load, restart, repeat: every acknowledged record is in Postg
   assert.equal(await last.exited, 0, last.output());
   tally(last.output());
 
-  const dupes = await db.pool.query<{ id: string; n: string }>(`SELECT id, count(*) AS n FROM logs GROUP BY id HAVING count(*) > 1 LIMIT 20`);
+  const dupes = await db.pool.query<{ id: string; n: string }>(
+    `SELECT id, count(*) AS n FROM logs GROUP BY id HAVING count(*) > 1 LIMIT 20`,
+  );
   const stored = new Set((await db.pool.query<{ id: string }>(`SELECT id FROM logs`)).rows.map((r) => r.id));
   const missing = [...acked].filter((id) => !stored.has(id));
   t.diagnostic(
@@ -125,7 +161,10 @@ test('SIGKILL under load, restart, repeat: every acknowledged record is in Postg
   // Whether a kill lands between a COMMIT and its done frame is chance, so the count itself is not
   // asserted here (the next test makes that case happen). But only a replayed batch can have been
   // committed already: no connection is lost here except by a kill, so no retry meets its own commit.
-  assert.ok(duplicateBatchesSkipped <= replayedBatches, `${duplicateBatchesSkipped} batches found committed, of ${replayedBatches} replayed`);
+  assert.ok(
+    duplicateBatchesSkipped <= replayedBatches,
+    `${duplicateBatchesSkipped} batches found committed, of ${replayedBatches} replayed`,
+  );
 });
 
 async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
@@ -134,44 +173,51 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 
   }
 }
 
-test('a kill after the COMMIT and before the done frame: the restart replays the batch, the sink finds it committed, and its rows are stored once', { timeout: 120_000 }, async () => {
-  const own = await createTestDatabase();
-  const proxy = await CommitReplyDropper.start(new URL(own.url));
-  const walDir = join(dir.path, 'wal-commit-kill');
-  const collectors: Collector[] = [];
-  try {
-    const first = await startCollector(proxy.urlFor(own.url), walDir);
-    collectors.push(first);
-    // Started (migrations committed): the next COMMIT is the batch's. The server executes it; the
-    // collector never hears back, so it can neither write the done frame nor count the batch as sent.
-    proxy.dropNextCommitReply({ cut: false });
-    const ids = Array.from({ length: 50 }, (_, j) => `commit-kill-${j}`);
-    const res = await fetch(`${first.url}/logs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-ndjson' },
-      body: ids.map((id) => JSON.stringify({ id, service: 'commit-kill', msg: id })).join('\n'),
-    });
-    assert.equal(res.status, 202);
-    await until(() => proxy.executedCommits === 1, 'the server executed the COMMIT whose reply was dropped');
-    assert.equal(await own.count('logs'), ids.length, 'the batch is committed');
-    first.child.kill('SIGKILL');
-    await first.exited;
-    assert.doesNotMatch(first.output(), /batch was already committed/);
+test(
+  'a kill after the COMMIT and before the done frame: the restart replays the batch, the sink finds it committed, and its rows are stored once',
+  { timeout: 120_000 },
+  async () => {
+    const own = await createTestDatabase();
+    const proxy = await CommitReplyDropper.start(new URL(own.url));
+    const walDir = join(dir.path, 'wal-commit-kill');
+    const collectors: Collector[] = [];
+    try {
+      const first = await startCollector(proxy.urlFor(own.url), walDir);
+      collectors.push(first);
+      // Started (migrations committed): the next COMMIT is the batch's. The server executes it; the
+      // collector never hears back, so it can neither write the done frame nor count the batch as sent.
+      proxy.dropNextCommitReply({ cut: false });
+      const ids = Array.from({ length: 50 }, (_, j) => `commit-kill-${j}`);
+      const res = await fetch(`${first.url}/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body: ids.map((id) => JSON.stringify({ id, service: 'commit-kill', msg: id })).join('\n'),
+      });
+      assert.equal(res.status, 202);
+      await until(() => proxy.executedCommits === 1, 'the server executed the COMMIT whose reply was dropped');
+      assert.equal(await own.count('logs'), ids.length, 'the batch is committed');
+      first.child.kill('SIGKILL');
+      await first.exited;
+      assert.doesNotMatch(first.output(), /batch was already committed/);
 
-    const second = await startCollector(own.url, walDir);
-    collectors.push(second);
-    await until(() => second.output().includes('batch was already committed'), 'the replayed batch is recognised as committed');
-    second.child.kill('SIGTERM');
-    assert.equal(await second.exited, 0, second.output());
-    const out = second.output();
-    assert.match(out, /"batches":1[,}][^\n]*"wal: replayed"/, 'the kill left exactly one batch to replay');
-    assert.equal(out.split('batch was already committed').length - 1, 1, 'found committed once, and counted as done');
-    assert.equal(await own.count('logs'), ids.length, 'no row stored twice');
-    assert.equal(await own.count('logs', `id IN (${ids.map((id) => `'${id}'`).join(', ')})`), ids.length);
-  } finally {
-    for (const c of collectors) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-    await Promise.all(collectors.map((c) => c.exited));
-    await proxy.close();
-    await own.drop();
-  }
-});
+      const second = await startCollector(own.url, walDir);
+      collectors.push(second);
+      await until(
+        () => second.output().includes('batch was already committed'),
+        'the replayed batch is recognised as committed',
+      );
+      second.child.kill('SIGTERM');
+      assert.equal(await second.exited, 0, second.output());
+      const out = second.output();
+      assert.match(out, /"batches":1[,}][^\n]*"wal: replayed"/, 'the kill left exactly one batch to replay');
+      assert.equal(out.split('batch was already committed').length - 1, 1, 'found committed once, and counted as done');
+      assert.equal(await own.count('logs'), ids.length, 'no row stored twice');
+      assert.equal(await own.count('logs', `id IN (${ids.map((id) => `'${id}'`).join(', ')})`), ids.length);
+    } finally {
+      for (const c of collectors) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+      await Promise.all(collectors.map((c) => c.exited));
+      await proxy.close();
+      await own.drop();
+    }
+  },
+);

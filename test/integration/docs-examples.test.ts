@@ -65,7 +65,10 @@ after(async () => {
 for (const page of ['README.md', 'docs/health.md']) {
   test(`every curl example in ${page} succeeds as printed`, { timeout: 60_000 }, async () => {
     const examples = curlExamples(readFileSync(resolve(root, page), 'utf8'));
-    assert.ok(examples.some((e) => e.path.startsWith('/admin/checks/api')), 'the examples address a check by name');
+    assert.ok(
+      examples.some((e) => e.path.startsWith('/admin/checks/api')),
+      'the examples address a check by name',
+    );
     const dir = tempDir();
     // The default sink, as a newcomer runs the examples (the read API needs PostgreSQL).
     const db = await createTestDatabase();
@@ -73,7 +76,11 @@ for (const page of ['README.md', 'docs/health.md']) {
     const app = await startApp(testConfig({ 'sink.kind': 'postgres', 'postgres.url': db.url }, dir.path));
     try {
       for (const e of examples) {
-        const res = await fetch(app.url + e.path, { method: e.method, headers: e.headers, ...(e.body !== undefined ? { body: e.body } : {}) });
+        const res = await fetch(app.url + e.path, {
+          method: e.method,
+          headers: e.headers,
+          ...(e.body !== undefined ? { body: e.body } : {}),
+        });
         const text = await res.text();
         assert.ok(res.status >= 200 && res.status < 300, `${e.line}\n→ ${res.status} ${text}`);
       }
@@ -84,31 +91,43 @@ for (const page of ['README.md', 'docs/health.md']) {
   });
 }
 
-test('a check is addressed by id or name on every route; an unknown one is a 404 naming it', { timeout: 60_000 }, async () => {
-  const dir = tempDir();
-  const app = await startApp(testConfig({}, dir.path));
-  try {
-    const json = { 'content-type': 'application/json' };
-    const created = await fetch(`${app.url}/admin/checks`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'web', kind: 'push', interval: '1h' }) });
-    assert.equal(created.status, 201);
-    const { id } = (await created.json()) as { id: string };
-    for (const key of [id, 'web']) {
-      for (const sub of ['', '/history', '/uptime']) {
-        const res = await fetch(`${app.url}/admin/checks/${key}${sub}`);
-        assert.equal(res.status, 200, `GET /admin/checks/${key}${sub}`);
+test(
+  'a check is addressed by id or name on every route; an unknown one is a 404 naming it',
+  { timeout: 60_000 },
+  async () => {
+    const dir = tempDir();
+    const app = await startApp(testConfig({}, dir.path));
+    try {
+      const json = { 'content-type': 'application/json' };
+      const created = await fetch(`${app.url}/admin/checks`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ name: 'web', kind: 'push', interval: '1h' }),
+      });
+      assert.equal(created.status, 201);
+      const { id } = (await created.json()) as { id: string };
+      for (const key of [id, 'web']) {
+        for (const sub of ['', '/history', '/uptime']) {
+          const res = await fetch(`${app.url}/admin/checks/${key}${sub}`);
+          assert.equal(res.status, 200, `GET /admin/checks/${key}${sub}`);
+        }
+        const one = (await (await fetch(`${app.url}/admin/checks/${key}`)).json()) as { id: string };
+        assert.equal(one.id, id);
       }
-      const one = (await (await fetch(`${app.url}/admin/checks/${key}`)).json()) as { id: string };
-      assert.equal(one.id, id);
+      const put = await fetch(`${app.url}/admin/checks/web`, {
+        method: 'PUT',
+        headers: json,
+        body: JSON.stringify({ name: 'web', kind: 'push', interval: '2h' }),
+      });
+      assert.equal(put.status, 200, await put.text());
+      const missing = await fetch(`${app.url}/admin/checks/nope/history`);
+      assert.equal(missing.status, 404);
+      assert.match(((await missing.json()) as { message: string }).message, /id or name "nope"/);
+      assert.equal((await fetch(`${app.url}/admin/checks/web`, { method: 'DELETE' })).status, 204);
+      assert.equal((await fetch(`${app.url}/admin/checks/${id}`)).status, 404);
+    } finally {
+      await app.stop();
+      dir.remove();
     }
-    const put = await fetch(`${app.url}/admin/checks/web`, { method: 'PUT', headers: json, body: JSON.stringify({ name: 'web', kind: 'push', interval: '2h' }) });
-    assert.equal(put.status, 200, await put.text());
-    const missing = await fetch(`${app.url}/admin/checks/nope/history`);
-    assert.equal(missing.status, 404);
-    assert.match(((await missing.json()) as { message: string }).message, /id or name "nope"/);
-    assert.equal((await fetch(`${app.url}/admin/checks/web`, { method: 'DELETE' })).status, 204);
-    assert.equal((await fetch(`${app.url}/admin/checks/${id}`)).status, 404);
-  } finally {
-    await app.stop();
-    dir.remove();
-  }
-});
+  },
+);

@@ -40,9 +40,30 @@ test('Ctrl-C to the whole process group under load: exit 0 within seconds, every
   const dataDir = join(dir.path, 'ctrl-c');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/helpers/cli.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--sink', 'postgres',
-      '--postgres.embeddedDataDir', join(dataDir, 'postgres'), '--wal.dir', join(dataDir, 'wal'), '--deadLetter.dir', join(dataDir, 'dead-letter'),
-      '--health.dataDir', join(dataDir, 'health'), '--log.pretty', 'false', '--log-level', 'info'],
+    [
+      '--import',
+      'tsx',
+      'test/helpers/cli.ts',
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--sink',
+      'postgres',
+      '--postgres.embeddedDataDir',
+      join(dataDir, 'postgres'),
+      '--wal.dir',
+      join(dataDir, 'wal'),
+      '--deadLetter.dir',
+      join(dataDir, 'dead-letter'),
+      '--health.dataDir',
+      join(dataDir, 'health'),
+      '--log.pretty',
+      'false',
+      '--log-level',
+      'info',
+    ],
     // Its own process group, as a shell gives a foreground job; the group is what a terminal signals.
     { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: collectorEnv() },
   );
@@ -82,7 +103,11 @@ test('Ctrl-C to the whole process group under load: exit 0 within seconds, every
     assert.ok(took < 10_000, `stopped in ${took} ms (the shutdown deadline is 20 s)`);
     const loud = out.split('\n').filter((l) => /"level":(4|5|6)\d/.test(l));
     assert.deepEqual(loud, [], 'no warning or error lines');
-    assert.equal(existsSync(join(dataDir, 'postgres', 'postmaster.pid')), false, 'the server was stopped with the collector');
+    assert.equal(
+      existsSync(join(dataDir, 'postgres', 'postmaster.pid')),
+      false,
+      'the server was stopped with the collector',
+    );
     assert.equal(existsSync(join(dataDir, 'postgres', URL_FILE)), false, 'the URL file does not outlive the server');
 
     const server = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres') });
@@ -127,7 +152,12 @@ test('a server left running by a collector that was killed outright is stopped a
   // A child process starts the server and is then SIGKILLed: no exit handler runs.
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '-e', `import('./src/postgres/embedded.ts').then((m) => m.startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)} })).then(() => console.log('up'))`],
+    [
+      '--import',
+      'tsx',
+      '-e',
+      `import('./src/postgres/embedded.ts').then((m) => m.startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)} })).then(() => console.log('up'))`,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';

@@ -36,8 +36,14 @@ const panel = (type: string, title: RegExp): Target => {
 function expand(sql: string, from: Date, to: Date, vars: Record<string, string[]>): string {
   const quote = (v: string): string => `'${v.replace(/'/g, "''")}'`;
   let s = sql
-    .replace(/\$__timeFilter\((\w+)\)/g, (_m, col: string) => `${col} BETWEEN '${from.toISOString()}' AND '${to.toISOString()}'`)
-    .replace(/\$__timeGroupAlias\((\w+),\s*\$__interval\)/g, (_m, col: string) => `floor(extract(epoch from ${col})/60)*60 AS "time"`);
+    .replace(
+      /\$__timeFilter\((\w+)\)/g,
+      (_m, col: string) => `${col} BETWEEN '${from.toISOString()}' AND '${to.toISOString()}'`,
+    )
+    .replace(
+      /\$__timeGroupAlias\((\w+),\s*\$__interval\)/g,
+      (_m, col: string) => `floor(extract(epoch from ${col})/60)*60 AS "time"`,
+    );
   for (const [name, values] of Object.entries(vars)) s = s.replaceAll(`$${name}`, values.map(quote).join(','));
   assert.ok(!s.includes('$'), `every macro and variable substituted: ${s}`);
   return s;
@@ -52,7 +58,12 @@ describe('Grafana "Sluice logs" dashboard', () => {
   const to = new Date(now + 60_000);
   before(async () => {
     db = await createTestDatabase();
-    app = await startApp(testConfig({ 'sink.kind': 'postgres', 'postgres.url': db.url, 'ingest.ack': 'memory', 'batch.maxWaitMs': 20 }, dir.path));
+    app = await startApp(
+      testConfig(
+        { 'sink.kind': 'postgres', 'postgres.url': db.url, 'ingest.ack': 'memory', 'batch.maxWaitMs': 20 },
+        dir.path,
+      ),
+    );
     const at = (minAgo: number): string => new Date(now - minAgo * 60_000).toISOString();
     const records = [
       { ts: at(5), level: 'info', service: 'api', message: 'ok 1' },
@@ -79,7 +90,10 @@ describe('Grafana "Sluice logs" dashboard', () => {
   test('the service variable lists the services seen in the range', async () => {
     const v = dashboard.templating.list.find((x) => x.name === 'service')!;
     const { rows } = await db.pool.query<{ service: string }>(expand(v.query, from, to, {}));
-    assert.deepEqual(rows.map((r) => r.service), ['api', 'web', 'worker']);
+    assert.deepEqual(
+      rows.map((r) => r.service),
+      ['api', 'web', 'worker'],
+    );
     const level = dashboard.templating.list.find((x) => x.name === 'level')!;
     assert.deepEqual(level.query.split(','), all.level);
   });
@@ -87,14 +101,24 @@ describe('Grafana "Sluice logs" dashboard', () => {
   test('volume by level: a time series per level whose counts add up to the records in range', async () => {
     const t = panel('timeseries', /volume by level/i);
     assert.equal(t.format, 'time_series');
-    const { rows } = await db.pool.query<{ time: string; metric: string; value: string }>(expand(t.rawSql, from, to, all));
+    const { rows } = await db.pool.query<{ time: string; metric: string; value: string }>(
+      expand(t.rawSql, from, to, all),
+    );
     const byLevel: Record<string, number> = {};
     for (const r of rows) byLevel[r.metric] = (byLevel[r.metric] ?? 0) + Number(r.value);
     // The record without a service is not in the chosen services ($service lists names).
     assert.deepEqual(byLevel, { info: 2, error: 2, fatal: 1, warn: 1 });
-    assert.ok(rows.every((r, i) => i === 0 || Number(rows[i - 1]!.time) <= Number(r.time)), 'ordered by time');
-    const errorsOnly = await db.pool.query<{ metric: string; value: string }>(expand(t.rawSql, from, to, { service: ['web'], level: ['error', 'fatal'] }));
-    assert.deepEqual(errorsOnly.rows.map((r) => [r.metric, Number(r.value)]).sort(), [['error', 1], ['fatal', 1]]);
+    assert.ok(
+      rows.every((r, i) => i === 0 || Number(rows[i - 1]!.time) <= Number(r.time)),
+      'ordered by time',
+    );
+    const errorsOnly = await db.pool.query<{ metric: string; value: string }>(
+      expand(t.rawSql, from, to, { service: ['web'], level: ['error', 'fatal'] }),
+    );
+    assert.deepEqual(errorsOnly.rows.map((r) => [r.metric, Number(r.value)]).sort(), [
+      ['error', 1],
+      ['fatal', 1],
+    ]);
   });
 
   test('errors by service: error and fatal counts per service, a missing service shown as (none)', async () => {
@@ -108,28 +132,42 @@ describe('Grafana "Sluice logs" dashboard', () => {
   test('the logs panel: newest first, with time, level, service and message', async () => {
     const t = panel('logs', /logs/i);
     assert.equal(t.format, 'table');
-    const { rows } = await db.pool.query<{ time: Date; level: string; service: string; message: string }>(expand(t.rawSql, from, to, { service: ['api', 'web'], level: ['error', 'fatal'] }));
-    assert.deepEqual(rows.map((r) => r.message), ['failed 2', 'crashed', 'failed 1']);
+    const { rows } = await db.pool.query<{ time: Date; level: string; service: string; message: string }>(
+      expand(t.rawSql, from, to, { service: ['api', 'web'], level: ['error', 'fatal'] }),
+    );
+    assert.deepEqual(
+      rows.map((r) => r.message),
+      ['failed 2', 'crashed', 'failed 1'],
+    );
     assert.ok(rows[0]!.time instanceof Date);
     assert.ok(rows.every((r, i) => i === 0 || rows[i - 1]!.time.getTime() >= r.time.getTime()));
   });
 
   test('every query uses the provisioned PostgreSQL datasource; compose mounts the dashboard where Grafana reads', () => {
-    const provisioned = parse(readFileSync(join(deploy, 'grafana/provisioning/datasources/postgres.yml'), 'utf8')) as { datasources: Array<{ uid: string; type: string; url: string; jsonData: { database: string } }> };
+    const provisioned = parse(readFileSync(join(deploy, 'grafana/provisioning/datasources/postgres.yml'), 'utf8')) as {
+      datasources: Array<{ uid: string; type: string; url: string; jsonData: { database: string } }>;
+    };
     const ds = provisioned.datasources[0]!;
     for (const p of dashboard.panels) {
       assert.equal(p.datasource.uid, ds.uid, p.title);
       for (const t of p.targets) assert.equal(t.datasource.uid, ds.uid, p.title);
     }
     for (const v of dashboard.templating.list) if (v.type === 'query') assert.equal(v.datasource?.uid, ds.uid);
-    const compose = parse(readFileSync(join(deploy, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { volumes?: string[]; environment?: Record<string, string> }> };
-    const provider = parse(readFileSync(join(deploy, 'grafana/provisioning/dashboards/sluice.yml'), 'utf8')) as { providers: Array<{ options: { path: string } }> };
+    const compose = parse(readFileSync(join(deploy, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { volumes?: string[]; environment?: Record<string, string> }>;
+    };
+    const provider = parse(readFileSync(join(deploy, 'grafana/provisioning/dashboards/sluice.yml'), 'utf8')) as {
+      providers: Array<{ options: { path: string } }>;
+    };
     const mount = compose.services.grafana!.volumes!.find((v) => v.startsWith('./grafana/sluice-logs.json:'));
     assert.ok(mount);
     assert.equal(mount.split(':')[1], `${provider.providers[0]!.options.path}/sluice-logs.json`);
     // The datasource reaches the compose postgres service and the database the collector writes.
     assert.equal(ds.url, 'postgres:5432');
     assert.ok(compose.services.postgres);
-    assert.match(compose.services.collector!.environment!.POSTGRES_DSN!, new RegExp(`@postgres:5432/${ds.jsonData.database}$`));
+    assert.match(
+      compose.services.collector!.environment!.POSTGRES_DSN!,
+      new RegExp(`@postgres:5432/${ds.jsonData.database}$`),
+    );
   });
 });

@@ -17,14 +17,19 @@ import { waitFor } from '../helpers/wait-for.js';
 
 type Json = Record<string, unknown>;
 
-
-async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Json & Json[]; headers: Headers }> {
+async function getJson(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Json & Json[]; headers: Headers }> {
   const res = await fetch(url, { headers });
   return { status: res.status, body: (await res.json()) as Json & Json[], headers: res.headers };
 }
 
 function baseConfig(dir: string, extra: Record<string, string | number | boolean> = {}) {
-  return testConfig({ 'ingest.ack': 'memory', 'health.dataDir': join(dir, 'health'), 'batch.maxWaitMs': 20, ...extra }, dir);
+  return testConfig(
+    { 'ingest.ack': 'memory', 'health.dataDir': join(dir, 'health'), 'batch.maxWaitMs': 20, ...extra },
+    dir,
+  );
 }
 
 describe('health checker in the app', () => {
@@ -72,7 +77,10 @@ describe('health checker in the app', () => {
 
   test('admin auth is required, like /admin/jobs', async () => {
     assert.equal((await fetch(`${app.url}/admin/checks`)).status, 401);
-    assert.equal((await fetch(`${app.url}/admin/checks`, { headers: { authorization: 'Bearer wrong-token-x' } })).status, 403);
+    assert.equal(
+      (await fetch(`${app.url}/admin/checks`, { headers: { authorization: 'Bearer wrong-token-x' } })).status,
+      403,
+    );
   });
 
   test('POST → 201 with id; GET has state and since; PUT replaces; DELETE → 204 then 404', async () => {
@@ -123,16 +131,26 @@ describe('health checker in the app', () => {
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(j.field, field, JSON.stringify(j));
     }
-    const broken = await fetch(`${app.url}/admin/checks`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"name":' });
+    const broken = await fetch(`${app.url}/admin/checks`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"name":',
+    });
     assert.equal(broken.status, 400);
     const dup = { id: 'dup-check', name: 'd', kind: 'tcp', host: '127.0.0.1', port: target.port };
     assert.equal((await postJson(`${app.url}/admin/checks`, dup, auth)).status, 201);
     assert.equal((await postJson(`${app.url}/admin/checks`, dup, auth)).status, 409);
     // Concurrent creates of one id: exactly one wins.
     const race = { id: 'race-check', name: 'r', kind: 'push' };
-    const statuses = (await Promise.all(Array.from({ length: 5 }, () => postJson(`${app.url}/admin/checks`, race, auth)))).map((r) => r.status);
+    const statuses = (
+      await Promise.all(Array.from({ length: 5 }, () => postJson(`${app.url}/admin/checks`, race, auth)))
+    ).map((r) => r.status);
     assert.deepEqual(statuses.sort(), [201, 409, 409, 409, 409]);
-    const gz = await fetch(`${app.url}/admin/checks`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify(race)) });
+    const gz = await fetch(`${app.url}/admin/checks`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(JSON.stringify(race)),
+    });
     assert.equal(gz.status, 415);
     const badLimit = await getJson(`${app.url}/admin/checks/dup-check/history?limit=0`, auth);
     assert.equal(badLimit.status, 400);
@@ -147,7 +165,16 @@ describe('health checker in the app', () => {
     target.set('/flip', () => (failing ? { status: 500, body: 'err' } : { status: 200, body: 'ok' }));
     const res = await postJson(
       `${app.url}/admin/checks`,
-      { id: 'flip', name: 'flip', kind: 'http', url: `${target.url}/flip`, interval: '100ms', timeout: '90ms', failureThreshold: 3, successThreshold: 2 },
+      {
+        id: 'flip',
+        name: 'flip',
+        kind: 'http',
+        url: `${target.url}/flip`,
+        interval: '100ms',
+        timeout: '90ms',
+        failureThreshold: 3,
+        successThreshold: 2,
+      },
       auth,
     );
     assert.equal(res.status, 201);
@@ -167,7 +194,11 @@ describe('health checker in the app', () => {
     failing = false;
     await waitFor('up again', async () => (await getJson(`${app.url}/admin/checks/flip`, auth)).body.state === 'up');
     // unknown → up is not alerted; up → down and down → up are, to both webhooks.
-    await waitFor('4 alerts', () => hooks.filter((h) => JSON.stringify(h.body).includes('flip')).length >= 4 || undefined, 8000);
+    await waitFor(
+      '4 alerts',
+      () => hooks.filter((h) => JSON.stringify(h.body).includes('flip')).length >= 4 || undefined,
+      8000,
+    );
     const json = hooks.filter((h) => h.body.event === 'check.state_changed' && (h.body.check as Json).id === 'flip');
     assert.deepEqual(
       json.map((h) => `${h.body.from as string}>${h.body.to as string}`),
@@ -175,10 +206,19 @@ describe('health checker in the app', () => {
     );
     // The payload is as docs/health.md prints it, and its result has a check result's
     // stored snake_case names (the naming rule of docs/api.md).
-    const documented = JSON.parse(/## Alerts[\s\S]*?```json\n([\s\S]*?)```/.exec(readFileSync(new URL('../../docs/health.md', import.meta.url), 'utf8'))![1]!) as Json;
+    const documented = JSON.parse(
+      /## Alerts[\s\S]*?```json\n([\s\S]*?)```/.exec(
+        readFileSync(new URL('../../docs/health.md', import.meta.url), 'utf8'),
+      )![1]!,
+    ) as Json;
     assert.deepEqual(Object.keys(json[0]!.body).sort(), Object.keys(documented).sort());
     assert.deepEqual(Object.keys(json[0]!.body.result as Json).sort(), Object.keys(documented.result as Json).sort());
-    assert.deepEqual(json[0]!.body.result, { error_class: 'status', message: (json[0]!.body.result as Json).message, latency_ms: (json[0]!.body.result as Json).latency_ms, status_code: 500 });
+    assert.deepEqual(json[0]!.body.result, {
+      error_class: 'status',
+      message: (json[0]!.body.result as Json).message,
+      latency_ms: (json[0]!.body.result as Json).latency_ms,
+      status_code: 500,
+    });
     const slack = hooks.filter((h) => typeof h.body.text === 'string' && (h.body.text as string).includes('*flip*'));
     assert.equal(slack.length, 2);
     assert.match(slack[0]!.body.text as string, /is DOWN \(was up\)/);
@@ -191,20 +231,39 @@ describe('health checker in the app', () => {
 
   test('timeouts are their own result, apart from failures', async () => {
     target.set('/hang', { delayMs: 2000 });
-    await postJson(`${app.url}/admin/checks`, { id: 'hang', name: 'hang', kind: 'http', url: `${target.url}/hang`, interval: '300ms', timeout: '100ms' }, auth);
+    await postJson(
+      `${app.url}/admin/checks`,
+      { id: 'hang', name: 'hang', kind: 'http', url: `${target.url}/hang`, interval: '300ms', timeout: '100ms' },
+      auth,
+    );
     const hist = await waitFor('three results', async () => {
       const h = (await getJson(`${app.url}/admin/checks/hang/history`, auth)).body;
       return h.length >= 3 ? h : undefined;
     });
     assert.equal(hist[0]!.error_class, 'timeout');
-    assert.ok(hist.every((h) => h.error_class === 'timeout'), 'every result of the hanging check is a timeout');
+    assert.ok(
+      hist.every((h) => h.error_class === 'timeout'),
+      'every result of the hanging check is a timeout',
+    );
     const text = await app.metrics.render();
     assert.match(text, /sluice_check_runs_total\{kind="http",result="timeout"\} [1-9]/);
     await fetch(`${app.url}/admin/checks/hang`, { method: 'DELETE', headers: auth });
   });
 
   test('push monitor: pings keep it up; silence past interval + grace turns it down (missed); a ping brings it back', async () => {
-    await postJson(`${app.url}/admin/checks`, { id: 'cron', name: 'cron', kind: 'push', service: 'nightly-job', interval: '300ms', grace: '200ms', failureThreshold: 1 }, auth);
+    await postJson(
+      `${app.url}/admin/checks`,
+      {
+        id: 'cron',
+        name: 'cron',
+        kind: 'push',
+        service: 'nightly-job',
+        interval: '300ms',
+        grace: '200ms',
+        failureThreshold: 1,
+      },
+      auth,
+    );
     assert.equal((await postJson(`${app.url}/health`, { service: 'nightly-job', status: 'up' })).status, 202);
     await waitFor('push up', async () => (await getJson(`${app.url}/admin/checks/cron`, auth)).body.state === 'up');
     // Pinging every 150 ms for well past interval + grace (500 ms): it stays up throughout.
@@ -224,7 +283,10 @@ describe('health checker in the app', () => {
     assert.ok(silentFor >= 450, `went down after ${silentFor} ms, before interval + grace`);
     assert.equal((down.lastResult as Json).error_class, 'missed');
     await postJson(`${app.url}/health`, { service: 'nightly-job', status: 'up' });
-    await waitFor('push up again', async () => (await getJson(`${app.url}/admin/checks/cron`, auth)).body.state === 'up');
+    await waitFor(
+      'push up again',
+      async () => (await getJson(`${app.url}/admin/checks/cron`, auth)).body.state === 'up',
+    );
     await fetch(`${app.url}/admin/checks/cron`, { method: 'DELETE', headers: auth });
   });
 });
@@ -250,7 +312,14 @@ describe('1,000 checks', () => {
     const t0 = Date.now();
     await Promise.all(
       Array.from({ length: 1000 }, (_, i) =>
-        app.health.create({ id: `many-${i}`, name: `many ${i}`, kind: 'http', url: `${targets[i % targets.length]!.url}/`, interval: '2s', timeout: '1900ms' }),
+        app.health.create({
+          id: `many-${i}`,
+          name: `many ${i}`,
+          kind: 'http',
+          url: `${targets[i % targets.length]!.url}/`,
+          interval: '2s',
+          timeout: '1900ms',
+        }),
       ),
     );
     const created = Date.now() - t0;
@@ -267,9 +336,14 @@ describe('1,000 checks', () => {
     // On a starved machine (the targets share this process) a few 20 ms answers can miss the
     // 1.9 s timeout; those must show up as timeouts, never as any other failure.
     const notUp = ran.filter((v) => v.state !== 'up');
-    const odd = notUp.filter((v) => v.lastResult?.error_class !== 'timeout').map((v) => `${v.id}: ${v.lastResult?.error_class} ${v.lastResult?.message}`);
+    const odd = notUp
+      .filter((v) => v.lastResult?.error_class !== 'timeout')
+      .map((v) => `${v.id}: ${v.lastResult?.error_class} ${v.lastResult?.message}`);
     assert.deepEqual(odd.slice(0, 5), [], `${odd.length} failed other than by timeout`);
-    assert.ok(notUp.length <= 50, `${notUp.length} of 1000 timed out (event-loop delay max ${(eld.max / 1e6).toFixed(0)} ms)`);
+    assert.ok(
+      notUp.length <= 50,
+      `${notUp.length} of 1000 timed out (event-loop delay max ${(eld.max / 1e6).toFixed(0)} ms)`,
+    );
     assert.ok(created < 2000, `registering took ${created} ms`);
     // One interval after registration (plus slack for a loaded CI machine), every check has run.
     assert.ok(took < created + 2000 + 2500, `took ${took} ms (${created} ms to register)`);
@@ -287,7 +361,14 @@ describe('with a non-postgres sink, API checks persist to a file', () => {
     const target = await startTarget();
     let app = await startApp(baseConfig(dir.path));
     try {
-      await postJson(`${app.url}/admin/checks`, { id: 'kept', name: 'kept', kind: 'tcp', host: '127.0.0.1', port: target.port, interval: '200ms' });
+      await postJson(`${app.url}/admin/checks`, {
+        id: 'kept',
+        name: 'kept',
+        kind: 'tcp',
+        host: '127.0.0.1',
+        port: target.port,
+        interval: '200ms',
+      });
       await waitFor('up', async () => (await getJson(`${app.url}/admin/checks/kept`)).body.state === 'up');
       const since = (await getJson(`${app.url}/admin/checks/kept`)).body.since;
       await app.stop();

@@ -14,7 +14,6 @@ import { waitFor } from '../helpers/wait-for.js';
 
 type Json = Record<string, unknown>;
 
-
 describe('health checks on PostgreSQL', () => {
   let db: TestDatabase;
   let target: Target;
@@ -30,7 +29,11 @@ describe('health checks on PostgreSQL', () => {
     await stopOwnServer();
   });
 
-  const config = () => testConfig({ 'sink.kind': 'postgres', 'postgres.url': db.url, 'ingest.ack': 'memory', 'batch.maxWaitMs': 20 }, dir.path);
+  const config = () =>
+    testConfig(
+      { 'sink.kind': 'postgres', 'postgres.url': db.url, 'ingest.ack': 'memory', 'batch.maxWaitMs': 20 },
+      dir.path,
+    );
 
   test('added via the admin API, it runs; after a restart its definition, state, history and uptime come from PostgreSQL', async () => {
     let failing = false;
@@ -39,22 +42,34 @@ describe('health checks on PostgreSQL', () => {
     let stateBefore: Json;
     try {
       const res = await postJson(`${app.url}/admin/checks`, {
-        name: 'pg-api', kind: 'http', url: `${target.url}/pg`, interval: '150ms', timeout: '100ms', failureThreshold: 2,
+        name: 'pg-api',
+        kind: 'http',
+        url: `${target.url}/pg`,
+        interval: '150ms',
+        timeout: '100ms',
+        failureThreshold: 2,
       });
       assert.equal(res.status, 201);
       const id = ((await res.json()) as Json).id as string;
       assert.equal(await db.count('checks', `id = '${id}'`), 1);
-      await waitFor('5 results stored', async () => ((await db.count('check_results', `check_id = '${id}'`)) >= 5 ? true : undefined));
+      await waitFor('5 results stored', async () =>
+        (await db.count('check_results', `check_id = '${id}'`)) >= 5 ? true : undefined,
+      );
       failing = true;
       await waitFor('down', async () => {
         const b = (await (await fetch(`${app.url}/admin/checks/${id}`)).json()) as Json;
         return b.state === 'down' ? b : undefined;
       });
-      await waitFor('failures stored', async () => ((await db.count('check_results', `check_id = '${id}' AND NOT ok`)) >= 2 ? true : undefined));
+      await waitFor('failures stored', async () =>
+        (await db.count('check_results', `check_id = '${id}' AND NOT ok`)) >= 2 ? true : undefined,
+      );
       stateBefore = (await (await fetch(`${app.url}/admin/checks/${id}`)).json()) as Json;
       await app.stop();
       const stored = await db.count('check_results', `check_id = '${id}'`);
-      assert.equal((await db.pool.query('SELECT state FROM check_state WHERE check_id = $1', [id])).rows[0]?.state, 'down');
+      assert.equal(
+        (await db.pool.query('SELECT state FROM check_state WHERE check_id = $1', [id])).rows[0]?.state,
+        'down',
+      );
 
       // Restart: nothing in memory survives; everything below is read from PostgreSQL.
       app = await startApp(config());
@@ -62,22 +77,35 @@ describe('health checks on PostgreSQL', () => {
       assert.equal(back.name, 'pg-api');
       assert.equal(back.state, 'down');
       assert.equal(back.since, stateBefore.since);
-      assert.equal((back.lastResult as Json | null)?.ok, false, 'the last stored result is shown before the first run here');
+      assert.equal(
+        (back.lastResult as Json | null)?.ok,
+        false,
+        'the last stored result is shown before the first run here',
+      );
       const histRes = await fetch(`${app.url}/admin/checks/${id}/history?limit=1000`);
       assert.equal(histRes.headers.get('x-sluice-history-source'), 'postgres');
       const hist = (await histRes.json()) as Json[];
       assert.ok(hist.length >= stored, `${hist.length} results served, ${stored} stored before the restart`);
       const times = hist.map((h) => Date.parse(h.ts as string));
-      assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+      assert.deepEqual(
+        times,
+        [...times].sort((a, b) => b - a),
+        'newest first',
+      );
       assert.ok(hist.some((h) => h.ok === false && h.status_code === 503 && h.error_class === 'status'));
       assert.ok(hist.some((h) => h.ok === true && h.status_code === 200));
       // from/to narrow the range; limit caps it.
       const oldest = hist[hist.length - 1]!.ts as string;
-      const narrow = (await (await fetch(`${app.url}/admin/checks/${id}/history?to=${encodeURIComponent(oldest)}`)).json()) as Json[];
+      const narrow = (await (
+        await fetch(`${app.url}/admin/checks/${id}/history?to=${encodeURIComponent(oldest)}`)
+      ).json()) as Json[];
       assert.equal(narrow.length, 1);
       assert.equal(((await (await fetch(`${app.url}/admin/checks/${id}/history?limit=2`)).json()) as Json[]).length, 2);
 
-      const up = (await (await fetch(`${app.url}/admin/checks/${id}/uptime`)).json()) as { source: string; windows: Record<string, { percent: number; observedSeconds: number }> };
+      const up = (await (await fetch(`${app.url}/admin/checks/${id}/uptime`)).json()) as {
+        source: string;
+        windows: Record<string, { percent: number; observedSeconds: number }>;
+      };
       assert.equal(up.source, 'postgres');
       const w = up.windows['1h']!;
       assert.ok(w.percent > 0 && w.percent < 100, `uptime ${w.percent}% mixes up and down`);
@@ -111,7 +139,10 @@ describe('health checks on PostgreSQL', () => {
     const js = computeUptime(points, now, maxGap);
     for (const w of ['1h', '24h', '7d', '30d'] as const) {
       assert.ok(js[w].observedSeconds > 0, w);
-      assert.ok(Math.abs(sql[w].observedSeconds - js[w].observedSeconds) < 0.01, `${w}: ${sql[w].observedSeconds} vs ${js[w].observedSeconds}`);
+      assert.ok(
+        Math.abs(sql[w].observedSeconds - js[w].observedSeconds) < 0.01,
+        `${w}: ${sql[w].observedSeconds} vs ${js[w].observedSeconds}`,
+      );
       assert.ok(Math.abs(sql[w].upSeconds - js[w].upSeconds) < 0.01, `${w}: ${sql[w].upSeconds} vs ${js[w].upSeconds}`);
       assert.equal(sql[w].percent, js[w].percent, w);
     }
@@ -123,11 +154,20 @@ describe('health checks on PostgreSQL', () => {
     let id: string;
     let pingAt: number;
     try {
-      const res = await postJson(`${app.url}/admin/checks`, { name: 'cron-restart', kind: 'push', service: 'cron-restart', interval: '2s', grace: '1s', failureThreshold: 1 });
+      const res = await postJson(`${app.url}/admin/checks`, {
+        name: 'cron-restart',
+        kind: 'push',
+        service: 'cron-restart',
+        interval: '2s',
+        grace: '1s',
+        failureThreshold: 1,
+      });
       id = ((await res.json()) as Json).id as string;
       assert.equal((await postJson(`${app.url}/health`, { service: 'cron-restart', status: 'up' })).status, 202);
       pingAt = Date.now();
-      await waitFor('the ping stored as a result', async () => ((await db.count('check_results', `check_id = '${id}'`)) >= 1 ? true : undefined));
+      await waitFor('the ping stored as a result', async () =>
+        (await db.count('check_results', `check_id = '${id}'`)) >= 1 ? true : undefined,
+      );
     } finally {
       await app.stop();
     }
@@ -135,10 +175,14 @@ describe('health checks on PostgreSQL', () => {
     await sleep(Math.max(0, pingAt + 2000 - Date.now()));
     app = await startApp(config());
     try {
-      const down = await waitFor('down after the missed ping', async () => {
-        const b = (await (await fetch(`${app.url}/admin/checks/${id}`)).json()) as Json;
-        return b.state === 'down' ? b : undefined;
-      }, 10_000);
+      const down = await waitFor(
+        'down after the missed ping',
+        async () => {
+          const b = (await (await fetch(`${app.url}/admin/checks/${id}`)).json()) as Json;
+          return b.state === 'down' ? b : undefined;
+        },
+        10_000,
+      );
       const missedAt = Date.parse((down.lastResult as Json).ts as string);
       // Afresh from the start it would be 3 s after the restart: ≥ 5 s after the ping.
       assert.ok(missedAt - pingAt < 4500, `missed ${missedAt - pingAt} ms after the ping (deadline 3000 ms)`);
@@ -155,11 +199,21 @@ describe('health checks on PostgreSQL', () => {
     try {
       const ids: string[] = [];
       for (let i = 0; i < 30; i++) {
-        const res = await postJson(`${app.url}/admin/checks`, { id: `flap-${i}`, name: `flap-${i}`, kind: 'http', url: `${target.url}/flap`, interval: '100ms', timeout: '80ms', failureThreshold: 1 });
+        const res = await postJson(`${app.url}/admin/checks`, {
+          id: `flap-${i}`,
+          name: `flap-${i}`,
+          kind: 'http',
+          url: `${target.url}/flap`,
+          interval: '100ms',
+          timeout: '80ms',
+          failureThreshold: 1,
+        });
         assert.equal(res.status, 201);
         ids.push(`flap-${i}`);
       }
-      await waitFor('state rows saved', async () => ((await db.count('check_state', "check_id LIKE 'flap-%'")) >= 20 ? true : undefined));
+      await waitFor('state rows saved', async () =>
+        (await db.count('check_state', "check_id LIKE 'flap-%'")) >= 20 ? true : undefined,
+      );
       const deletes = await Promise.all(ids.map((id) => fetch(`${app.url}/admin/checks/${id}`, { method: 'DELETE' })));
       assert.deepEqual([...new Set(deletes.map((r) => r.status))], [204]);
       await sleep(300);

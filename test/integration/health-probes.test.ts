@@ -7,7 +7,14 @@ import { after, before, describe, test } from 'node:test';
 import { parseCheck, type CheckDefinition } from '../../src/health/check-schema.js';
 import { runProbe } from '../../src/health/probe.js';
 import { HttpPools } from '../../src/health/probe-http.js';
-import { closedPort, hasOpenssl, opensslDate, selfSigned, startTarget, type Target } from '../helpers/health-targets.js';
+import {
+  closedPort,
+  hasOpenssl,
+  opensslDate,
+  selfSigned,
+  startTarget,
+  type Target,
+} from '../helpers/health-targets.js';
 import { cannotHere } from '../helpers/cannot-here.js';
 
 function check(input: Record<string, unknown>): CheckDefinition {
@@ -47,13 +54,25 @@ describe('health probes', () => {
   });
 
   test('http: expected status lists and ranges', async () => {
-    assert.equal((await runProbe(check({ kind: 'http', url: `${target.url}/teapot`, expectedStatus: [200, 418] }), deps)).status, 'up');
-    assert.equal((await runProbe(check({ kind: 'http', url: `${target.url}/teapot`, expectedStatus: '4xx' }), deps)).status, 'up');
-    assert.equal((await runProbe(check({ kind: 'http', url: `${target.url}/teapot`, expectedStatus: '200-299' }), deps)).status, 'down');
+    assert.equal(
+      (await runProbe(check({ kind: 'http', url: `${target.url}/teapot`, expectedStatus: [200, 418] }), deps)).status,
+      'up',
+    );
+    assert.equal(
+      (await runProbe(check({ kind: 'http', url: `${target.url}/teapot`, expectedStatus: '4xx' }), deps)).status,
+      'up',
+    );
+    assert.equal(
+      (await runProbe(check({ kind: 'http', url: `${target.url}/teapot`, expectedStatus: '200-299' }), deps)).status,
+      'down',
+    );
   });
 
   test('http: a wrong body fails the keyword and regex checks', async () => {
-    const yes = await runProbe(check({ kind: 'http', url: `${target.url}/body`, bodyContains: 'all good', bodyRegex: 'version \\d+\\.\\d+' }), deps);
+    const yes = await runProbe(
+      check({ kind: 'http', url: `${target.url}/body`, bodyContains: 'all good', bodyRegex: 'version \\d+\\.\\d+' }),
+      deps,
+    );
     assert.equal(yes.status, 'up');
     const noWord = await runProbe(check({ kind: 'http', url: `${target.url}/body`, bodyContains: 'healthy' }), deps);
     assert.equal(noWord.status, 'down');
@@ -63,10 +82,16 @@ describe('health probes', () => {
   });
 
   test('http: redirects are followed unless followRedirects is false', async () => {
-    const followed = await runProbe(check({ kind: 'http', url: `${target.url}/moved`, bodyContains: 'all good' }), deps);
+    const followed = await runProbe(
+      check({ kind: 'http', url: `${target.url}/moved`, bodyContains: 'all good' }),
+      deps,
+    );
     assert.equal(followed.status, 'up');
     assert.equal(followed.statusCode, 200);
-    const notFollowed = await runProbe(check({ kind: 'http', url: `${target.url}/moved`, followRedirects: false }), deps);
+    const notFollowed = await runProbe(
+      check({ kind: 'http', url: `${target.url}/moved`, followRedirects: false }),
+      deps,
+    );
     assert.equal(notFollowed.status, 'down');
     assert.equal(notFollowed.statusCode, 302);
   });
@@ -132,7 +157,10 @@ describe('health probes', () => {
 
     test('an expired self-signed certificate is down (tls_expired) with negative days left', async () => {
       const port = await tlsServer([-30, -2]);
-      const r = await runProbe(check({ kind: 'tls', host: '127.0.0.1', port, servername: 'localhost', verifyTls: false }), deps);
+      const r = await runProbe(
+        check({ kind: 'tls', host: '127.0.0.1', port, servername: 'localhost', verifyTls: false }),
+        deps,
+      );
       assert.equal(r.status, 'down');
       assert.equal(r.errorClass, 'tls_expired');
       const days = (r.details as { daysLeft: number }).daysLeft;

@@ -11,7 +11,9 @@ const dir = tempDir();
 let app: App;
 
 before(async () => {
-  app = await startApp(testConfig({ 'sink.kind': 'file', 'ingest.maxBodyBytes': 64 * 1024, 'batch.maxWaitMs': 20 }, dir.path));
+  app = await startApp(
+    testConfig({ 'sink.kind': 'file', 'ingest.maxBodyBytes': 64 * 1024, 'batch.maxWaitMs': 20 }, dir.path),
+  );
 });
 after(async () => {
   await app.stop();
@@ -29,11 +31,15 @@ function storedLines(type: string): Array<Record<string, unknown>> {
 /** Waits for the batcher's maxWait and the writers to leave nothing pending; throws if they never do. */
 async function settled(): Promise<void> {
   const ms = 10_000;
-  for (const deadline = Date.now() + ms; ; ) {
+  for (const deadline = Date.now() + ms; ;) {
     await new Promise((r) => setTimeout(r, 20));
     const s = app.pool.stats();
-    if (app.buffer.stats().records === 0 && app.batcher.pending === 0 && s.queued === 0 && s.inFlight.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`the pipeline did not settle within ${ms} ms: ${JSON.stringify({ buffer: app.buffer.stats(), batcher: app.batcher.pending, writers: s })}`);
+    if (app.buffer.stats().records === 0 && app.batcher.pending === 0 && s.queued === 0 && s.inFlight.length === 0)
+      return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `the pipeline did not settle within ${ms} ms: ${JSON.stringify({ buffer: app.buffer.stats(), batcher: app.batcher.pending, writers: s })}`,
+      );
   }
 }
 
@@ -47,12 +53,20 @@ async function controlStored(tag: string): Promise<void> {
   const res = await postJson(`${app.url}/logs`, { message });
   assert.equal(res.status, 202, 'the control record is accepted');
   await settled();
-  assert.ok(storedLines('log').some((l) => l.message === message), 'the control record sent after the refused ones is stored');
+  assert.ok(
+    storedLines('log').some((l) => l.message === message),
+    'the control record sent after the refused ones is stored',
+  );
 }
 
 describe('POST /logs', () => {
   test('accepts one JSON object with 202 {"accepted":1} and stores it', async () => {
-    const res = await postJson(`${app.url}/logs`, { message: 'one-object', level: 'error', service: 'checkout', order: 42 });
+    const res = await postJson(`${app.url}/logs`, {
+      message: 'one-object',
+      level: 'error',
+      service: 'checkout',
+      order: 42,
+    });
     assert.equal(res.status, 202);
     assert.deepEqual(await res.json(), { accepted: 1 });
     await settled();
@@ -107,13 +121,24 @@ describe('POST /logs', () => {
   });
 
   test('odd input gets a 400 or 415 naming the problem, never a 500, and nothing of it is stored', async () => {
-    const post = (body: string | Buffer, type = 'application/json') => fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': type }, body });
+    const post = (body: string | Buffer, type = 'application/json') =>
+      fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': type }, body });
     const cases: Array<[string, Response, number, RegExp]> = [
       ['epoch past 9999', await post('{"message":"odd-1","ts":1e22}'), 400, /field ts/],
       ['offset beyond 23:59', await post('{"message":"odd-2","ts":"2024-01-01T00:00:00+99:99"}'), 400, /field ts/],
       ['level 9', await post('{"message":"odd-3","level":9}'), 400, /field level/],
-      ['5000 levels of nesting', await post(`{"message":"odd-4","a":${'['.repeat(5000)}${']'.repeat(5000)}}`), 400, /field \(record\) nests deeper than 64 levels \(ingest\.maxDepth\)/],
-      ['invalid UTF-8', await post(Buffer.concat([Buffer.from('{"message":"odd-5 '), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])), 400, /not valid UTF-8/],
+      [
+        '5000 levels of nesting',
+        await post(`{"message":"odd-4","a":${'['.repeat(5000)}${']'.repeat(5000)}}`),
+        400,
+        /field \(record\) nests deeper than 64 levels \(ingest\.maxDepth\)/,
+      ],
+      [
+        'invalid UTF-8',
+        await post(Buffer.concat([Buffer.from('{"message":"odd-5 '), Buffer.from([0xff, 0xfe]), Buffer.from('"}')])),
+        400,
+        /not valid UTF-8/,
+      ],
       ['latin1 charset', await post('{"message":"odd-6"}', 'application/json; charset=latin1'), 415, /charset/],
       ['empty array', await post('[]'), 400, /no records/],
     ];
@@ -121,7 +146,11 @@ describe('POST /logs', () => {
       assert.equal(res.status, status, what);
       assert.match(((await res.json()) as { message: string }).message, message, what);
     }
-    const health = await fetch(`${app.url}/health`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"service":"odd-h","status":"up","deep":${'['.repeat(5000)}${']'.repeat(5000)}}` });
+    const health = await fetch(`${app.url}/health`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"service":"odd-h","status":"up","deep":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+    });
     assert.equal(health.status, 400);
     await controlStored('odd-input');
     assert.ok(!storedLines('log').some((l) => String(l.message).startsWith('odd-')));
@@ -129,11 +158,23 @@ describe('POST /logs', () => {
   });
 
   test('a byte order mark, an explicit utf-8 charset, a __proto__ field and a null ts beside timestamp are all taken as sent', async () => {
-    const bom = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json; charset=UTF-8' }, body: '\ufeff{"message":"bom-json"}' });
+    const bom = await fetch(`${app.url}/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=UTF-8' },
+      body: '\ufeff{"message":"bom-json"}',
+    });
     assert.equal(bom.status, 202);
-    const nd = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: '\ufeff{"message":"bom-nd"}\n' });
+    const nd = await fetch(`${app.url}/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: '\ufeff{"message":"bom-nd"}\n',
+    });
     assert.equal(nd.status, 202);
-    const proto = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"proto","__proto__":{"x":1},"ts":null,"timestamp":"2020-01-02T03:04:05Z"}' });
+    const proto = await fetch(`${app.url}/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"message":"proto","__proto__":{"x":1},"ts":null,"timestamp":"2020-01-02T03:04:05Z"}',
+    });
     assert.equal(proto.status, 202);
     await settled();
     const lines = storedLines('log');
@@ -145,29 +186,61 @@ describe('POST /logs', () => {
   });
 
   test('rejects invalid JSON with 400, an empty body with 400, and a non-JSON type with 415', async () => {
-    const bad = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"msg": ' });
+    const bad = await fetch(`${app.url}/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"msg": ',
+    });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as Record<string, unknown>).error, 'SLUICE_ERR_INVALID_JSON');
-    const badLine = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: '{"msg":"a"}\nnot json\n' });
+    const badLine = await fetch(`${app.url}/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: '{"msg":"a"}\nnot json\n',
+    });
     assert.equal(badLine.status, 400);
     assert.equal(((await badLine.json()) as Record<string, unknown>).line, 2);
-    const empty = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
+    const empty = await fetch(`${app.url}/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '',
+    });
     assert.equal(empty.status, 400);
-    const text = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    const text = await fetch(`${app.url}/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'hello',
+    });
     assert.equal(text.status, 415);
     assert.equal(((await text.json()) as Record<string, unknown>).error, 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE');
-    const enc = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'br' }, body: '{}' });
+    const enc = await fetch(`${app.url}/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'br' },
+      body: '{}',
+    });
     assert.equal(enc.status, 415);
-    const badGzip = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: 'not gzip' });
+    const badGzip = await fetch(`${app.url}/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: 'not gzip',
+    });
     assert.equal(badGzip.status, 400);
   });
 
   test('answers 413 over the body limit, also after decompression (zip bomb)', async () => {
-    const big = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'x'.repeat(70 * 1024) }) });
+    const big = await fetch(`${app.url}/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'x'.repeat(70 * 1024) }),
+    });
     assert.equal(big.status, 413);
     const bomb = gzipSync(JSON.stringify({ message: 'y'.repeat(1024 * 1024) }));
     assert.ok(bomb.length < 64 * 1024);
-    const res = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: bomb });
+    const res = await fetch(`${app.url}/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: bomb,
+    });
     assert.equal(res.status, 413);
     assert.equal(((await res.json()) as Record<string, unknown>).error, 'SLUICE_ERR_BODY_TOO_LARGE');
   });
@@ -177,7 +250,11 @@ describe('POST /logs', () => {
     assert.equal(given.headers.get('x-request-id'), 'my-req-123');
     const generated = await postJson(`${app.url}/logs`, { message: 'rid2' });
     assert.match(generated.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
-    const err = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-request-id': 'err-req-1' }, body: 'x' });
+    const err = await fetch(`${app.url}/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'x-request-id': 'err-req-1' },
+      body: 'x',
+    });
     assert.equal(((await err.json()) as Record<string, unknown>).req_id, 'err-req-1');
   });
 });
@@ -186,7 +263,10 @@ describe('POST /health', () => {
   test('accepts a ping or an array of pings and stores them as health records', async () => {
     const one = await postJson(`${app.url}/health`, { service: 'billing', status: 'up', latency_ms: 12 });
     assert.deepEqual([one.status, await one.json()], [202, { accepted: 1 }]);
-    const two = await postJson(`${app.url}/health`, [{ service: 'db', status: 'down', message: 'conn refused' }, { service: 'cache', status: 'degraded' }]);
+    const two = await postJson(`${app.url}/health`, [
+      { service: 'db', status: 'down', message: 'conn refused' },
+      { service: 'cache', status: 'degraded' },
+    ]);
     assert.deepEqual([two.status, await two.json()], [202, { accepted: 2 }]);
     await settled();
     const pings = storedLines('health');
@@ -195,7 +275,10 @@ describe('POST /health', () => {
   });
 
   test('rejects a ping without a valid status with 400 naming the field', async () => {
-    const res = await postJson(`${app.url}/health`, [{ service: 'a', status: 'up' }, { service: 'b', status: 'on fire' }]);
+    const res = await postJson(`${app.url}/health`, [
+      { service: 'a', status: 'up' },
+      { service: 'b', status: 'on fire' },
+    ]);
     assert.equal(res.status, 400);
     const body = (await res.json()) as Record<string, unknown>;
     assert.deepEqual([body.index, body.field], [1, 'status']);

@@ -32,7 +32,11 @@ async function load(args: string[]): Promise<{ code: number; out: string }> {
 /** Committed records since `from`, once the batcher's timer has flushed what it holds (or after 10 s). */
 async function committedSince(app: App, from: number, expected: number): Promise<number> {
   // A shortfall is for the caller's assertion to report, so the wait's own timeout is not an error.
-  await waitFor(`${expected} records committed`, () => app.pool.stats().committedRecords - from >= expected, 10_000).catch(() => undefined);
+  await waitFor(
+    `${expected} records committed`,
+    () => app.pool.stats().committedRecords - from >= expected,
+    10_000,
+  ).catch(() => undefined);
   await app.pool.idle();
   return app.pool.stats().committedRecords - from;
 }
@@ -68,7 +72,19 @@ describe('sluice load against a running collector', () => {
 
   test('bulk NDJSON with gzip: 100-record requests, the last one partial', async () => {
     const before = app.pool.stats().committedRecords;
-    const { code, r } = await loadJson(['--url', app.url, '--records', '1050', '--clients', '3', '--batch', '100', '--format', 'ndjson', '--gzip']);
+    const { code, r } = await loadJson([
+      '--url',
+      app.url,
+      '--records',
+      '1050',
+      '--clients',
+      '3',
+      '--batch',
+      '100',
+      '--format',
+      'ndjson',
+      '--gzip',
+    ]);
     assert.equal(code, 0);
     assert.equal(r.load.requests, 11);
     assert.equal(r.load.recordsAccepted, 1050);
@@ -80,7 +96,18 @@ describe('sluice load against a running collector', () => {
     const batch = 10;
     const rate = 200; // records per second
     const started = performance.now();
-    const { code, r } = await loadJson(['--url', app.url, '--records', String(records), '--clients', '4', '--batch', String(batch), '--rate', String(rate)]);
+    const { code, r } = await loadJson([
+      '--url',
+      app.url,
+      '--records',
+      String(records),
+      '--clients',
+      '4',
+      '--batch',
+      String(batch),
+      '--rate',
+      String(rate),
+    ]);
     const elapsedMs = performance.now() - started;
     assert.equal(code, 0);
     assert.equal(r.load.requests, records / batch);
@@ -88,7 +115,10 @@ describe('sluice load against a running collector', () => {
     // The last request is due when the records before it have had their time: (200 - 10) / 200 s.
     // A lower bound only (a loaded machine is slower, never faster); 10 ms for timer rounding.
     const lastDueMs = ((records - batch) / rate) * 1000;
-    assert.ok(elapsedMs >= lastDueMs - 10, `paced: ${records} records at ${rate}/s took ${elapsedMs.toFixed(0)} ms, expected at least ${lastDueMs} ms`);
+    assert.ok(
+      elapsedMs >= lastDueMs - 10,
+      `paced: ${records} records at ${rate}/s took ${elapsedMs.toFixed(0)} ms, expected at least ${lastDueMs} ms`,
+    );
   });
 
   test('the text summary names throughput, status codes and percentiles', async () => {
@@ -116,12 +146,22 @@ describe('sluice load when the collector pushes back', () => {
   // A sink that finishes no write until the shutdown deadline aborts it: the buffer fills and stays full.
   const stuck: Sink = {
     name: 'stuck',
-    writeBatch: (_batch, signal) => new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true })),
+    writeBatch: (_batch, signal) =>
+      new Promise<void>((_resolve, reject) =>
+        signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+      ),
     close: async () => {},
   };
   before(async () => {
     const config = testConfig(
-      { 'buffer.maxRecords': 20, 'batch.maxRecords': 5, 'writers.count': 1, 'writers.queue': 1, 'ingest.enqueueTimeoutMs': 0, 'shutdown.timeoutMs': 200 },
+      {
+        'buffer.maxRecords': 20,
+        'batch.maxRecords': 5,
+        'writers.count': 1,
+        'writers.queue': 1,
+        'ingest.enqueueTimeoutMs': 0,
+        'shutdown.timeoutMs': 200,
+      },
       dir.path,
     );
     app = await startApp(config, { sink: stuck });

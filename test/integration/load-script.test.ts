@@ -36,7 +36,9 @@ describe('scripts/load_test.sh', () => {
     const before = app.pool.stats().committedRecords;
     const r = await run(['600', '6', '--url', app.url, '--json', '--quiet']);
     assert.equal(r.code, 0, r.err);
-    const j = JSON.parse(r.out) as { load: { requests: number; recordsAccepted: number; statusCounts: Record<string, number> } };
+    const j = JSON.parse(r.out) as {
+      load: { requests: number; recordsAccepted: number; statusCounts: Record<string, number> };
+    };
     assert.equal(j.load.recordsAccepted, 600);
     assert.deepEqual(j.load.statusCounts, { '202': 600 });
     await waitFor('600 records committed', () => app.pool.stats().committedRecords - before >= 600, 10_000);

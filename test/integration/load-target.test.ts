@@ -15,7 +15,10 @@ import { startApp, tempDir, testConfig } from '../helpers/app.js';
 const CLI = fileURLToPath(new URL('../helpers/cli.ts', import.meta.url));
 
 /** Runs `sluice load` as a child process with exactly this environment (plus PATH). */
-function loadChild(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function loadChild(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'load', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -39,7 +42,9 @@ for (const source of ['PORT', 'SLUICE_SERVER_PORT', 'config file'] as const) {
   test(`with no --url, load sends to the port and token serve would use (${source})`, { timeout: 60_000 }, async () => {
     const dir = tempDir();
     const port = await freePort();
-    const app = await startApp(testConfig({ 'sink.kind': 'blackhole', 'server.port': port, 'auth.ingestTokens': 'load-secret' }, dir.path));
+    const app = await startApp(
+      testConfig({ 'sink.kind': 'blackhole', 'server.port': port, 'auth.ingestTokens': 'load-secret' }, dir.path),
+    );
     try {
       const env: Record<string, string> = { SLUICE_AUTH_INGEST_TOKENS: 'load-secret' };
       if (source === 'PORT') env.PORT = String(port);
@@ -68,15 +73,19 @@ test('a collector that is not there: the failure names the URL that was tried', 
   assert.match(r.stdout, new RegExp(`STOPPED .*ECONNREFUSED.*the collector at http://127\\.0\\.0\\.1:${port} is gone`));
 });
 
-test('60 clients print no process warning (no listener piles up on a shared AbortSignal)', { timeout: 120_000 }, async () => {
-  const dir = tempDir();
-  const app = await startApp(testConfig({ 'sink.kind': 'blackhole' }, dir.path));
-  try {
-    const r = await loadChild(['--url', app.url, '--records', '3000', '--clients', '60', '--quiet'], {});
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.doesNotMatch(r.stderr, /Warning/, r.stderr);
-  } finally {
-    await app.stop();
-    dir.remove();
-  }
-});
+test(
+  '60 clients print no process warning (no listener piles up on a shared AbortSignal)',
+  { timeout: 120_000 },
+  async () => {
+    const dir = tempDir();
+    const app = await startApp(testConfig({ 'sink.kind': 'blackhole' }, dir.path));
+    try {
+      const r = await loadChild(['--url', app.url, '--records', '3000', '--clients', '60', '--quiet'], {});
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stderr, /Warning/, r.stderr);
+    } finally {
+      await app.stop();
+      dir.remove();
+    }
+  },
+);

@@ -10,7 +10,16 @@ import { createTestDatabase, stopOwnServer, type TestDatabase } from '../helpers
 
 interface VerifyJson {
   load: { recordsAccepted: number; runId: string; service: string };
-  verify: { expected: number; landed: number; distinct: number; duplicates: number; missing: number; e2e: { count: number; p50: number; p99: number }; e2eMethod: string; e2eNote: string };
+  verify: {
+    expected: number;
+    landed: number;
+    distinct: number;
+    duplicates: number;
+    missing: number;
+    e2e: { count: number; p50: number; p99: number };
+    e2eMethod: string;
+    e2eNote: string;
+  };
 }
 
 async function loadJson(args: string[]): Promise<{ code: number; r: VerifyJson }> {
@@ -23,7 +32,10 @@ describe('sluice load --verify against PostgreSQL', () => {
   /** What the collector has been sent: ingest requests (any route and status) and records it accepted. */
   async function received(): Promise<{ requests: number; records: number }> {
     const sum = async (name: string): Promise<number> =>
-      ((await app.metrics.registry.getSingleMetric(name)!.get()).values as Array<{ value: number }>).reduce((n, v) => n + v.value, 0);
+      ((await app.metrics.registry.getSingleMetric(name)!.get()).values as Array<{ value: number }>).reduce(
+        (n, v) => n + v.value,
+        0,
+      );
     return { requests: await sum('sluice_ingest_requests_total'), records: await sum('sluice_ingest_records_total') };
   }
 
@@ -32,7 +44,12 @@ describe('sluice load --verify against PostgreSQL', () => {
   let app: App;
   before(async () => {
     db = await createTestDatabase();
-    app = await startApp(testConfig({ 'sink.kind': 'postgres', 'postgres.url': db.url, 'batch.maxWaitMs': 50, 'writers.count': 2 }, dir.path));
+    app = await startApp(
+      testConfig(
+        { 'sink.kind': 'postgres', 'postgres.url': db.url, 'batch.maxWaitMs': 50, 'writers.count': 2 },
+        dir.path,
+      ),
+    );
   });
   after(async () => {
     await app?.stop();
@@ -57,7 +74,20 @@ describe('sluice load --verify against PostgreSQL', () => {
   });
 
   test('a second run in bulk counts only its own rows', async () => {
-    const { code, r } = await loadJson(['--url', app.url, '--records', '2500', '--clients', '4', '--batch', '100', '--format', 'ndjson', '--verify', db.url]);
+    const { code, r } = await loadJson([
+      '--url',
+      app.url,
+      '--records',
+      '2500',
+      '--clients',
+      '4',
+      '--batch',
+      '100',
+      '--format',
+      'ndjson',
+      '--verify',
+      db.url,
+    ]);
     assert.equal(code, 0);
     assert.equal(r.verify.landed, 2500);
     assert.equal(r.verify.e2e.count, 2500);
@@ -67,7 +97,18 @@ describe('sluice load --verify against PostgreSQL', () => {
   test('records that never reach the database are reported missing and exit 1', async () => {
     const elsewhere = await startApp(testConfig({ 'sink.kind': 'blackhole' }, dir.path));
     try {
-      const { code, r } = await loadJson(['--url', elsewhere.url, '--records', '100', '--clients', '5', '--verify', db.url, '--verify-timeout', '1']);
+      const { code, r } = await loadJson([
+        '--url',
+        elsewhere.url,
+        '--records',
+        '100',
+        '--clients',
+        '5',
+        '--verify',
+        db.url,
+        '--verify-timeout',
+        '1',
+      ]);
       assert.equal(code, 1);
       assert.equal(r.verify.landed, 0);
       assert.equal(r.verify.missing, 100);
@@ -81,12 +122,24 @@ describe('sluice load --verify against PostgreSQL', () => {
     try {
       const before = await received();
       let out = '';
-      const code = await main(['load', '--url', app.url, '--records', '10', '--verify', other.url, '--quiet'], (s) => (out += s));
+      const code = await main(
+        ['load', '--url', app.url, '--records', '10', '--verify', other.url, '--quiet'],
+        (s) => (out += s),
+      );
       assert.equal(code, 2);
       assert.equal(out, '');
       assert.deepEqual(await received(), before, 'the collector saw no request and took no record');
       // Control: one request does move these counters, so the comparison above can fail.
-      assert.equal((await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"control"}' })).status, 202);
+      assert.equal(
+        (
+          await fetch(`${app.url}/logs`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"message":"control"}',
+          })
+        ).status,
+        202,
+      );
       const afterControl = await received();
       assert.equal(afterControl.requests, before.requests + 1);
       assert.equal(afterControl.records, before.records + 1);

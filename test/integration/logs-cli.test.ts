@@ -22,14 +22,45 @@ describe('sluice logs', () => {
   const auth = { authorization: `Bearer ${TOKEN}` };
   before(async () => {
     db = await createTestDatabase();
-    app = await startApp(testConfig({ 'sink.kind': 'postgres', 'postgres.url': db.url, 'ingest.ack': 'memory', 'batch.maxWaitMs': 20, 'auth.adminTokens': TOKEN }, dir.path));
+    app = await startApp(
+      testConfig(
+        {
+          'sink.kind': 'postgres',
+          'postgres.url': db.url,
+          'ingest.ack': 'memory',
+          'batch.maxWaitMs': 20,
+          'auth.adminTokens': TOKEN,
+        },
+        dir.path,
+      ),
+    );
     port = new URL(app.url).port;
     const now = Date.now();
     const records = [
-      { id: 'c1', ts: new Date(now - 3 * 60_000).toISOString(), level: 'warn', service: 'api', message: 'disk almost full', attrs: { pct: 91 } },
+      {
+        id: 'c1',
+        ts: new Date(now - 3 * 60_000).toISOString(),
+        level: 'warn',
+        service: 'api',
+        message: 'disk almost full',
+        attrs: { pct: 91 },
+      },
       { id: 'c2', ts: new Date(now - 2 * 60_000).toISOString(), level: 'info', service: 'api', message: 'disk fine' },
-      { id: 'c3', ts: new Date(now - 60_000).toISOString(), level: 'error', service: 'web', message: 'Disk gone', trace_id: 'tr-9' },
-      { id: 'c4', ts: new Date(now - 48 * 3_600_000).toISOString(), level: 'error', service: 'api', message: 'old disk error' },
+      {
+        id: 'c3',
+        ts: new Date(now - 60_000).toISOString(),
+        level: 'error',
+        service: 'web',
+        message: 'Disk gone',
+        trace_id: 'tr-9',
+      },
+      {
+        id: 'c4',
+        ts: new Date(now - 48 * 3_600_000).toISOString(),
+        level: 'error',
+        service: 'api',
+        message: 'old disk error',
+      },
     ];
     assert.equal((await postJson(`${app.url}/logs`, records)).status, 202);
     await waitFor('4 rows', async () => ((await db.count('logs')) === 4 ? true : undefined));
@@ -48,7 +79,16 @@ describe('sluice logs', () => {
   };
 
   test('finds the collector and the token from the config flags, as serve would; text lines oldest first', async () => {
-    const { code, lines } = await run('--port', port, '--host', '127.0.0.1', '--auth.adminTokens', TOKEN, '--since', '1h');
+    const { code, lines } = await run(
+      '--port',
+      port,
+      '--host',
+      '127.0.0.1',
+      '--auth.adminTokens',
+      TOKEN,
+      '--since',
+      '1h',
+    );
     assert.equal(code, 0);
     assert.equal(lines.length, 3);
     assert.match(lines[0]!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} WARN {2}api {2}disk almost full \{"pct":91\}$/);
@@ -82,7 +122,15 @@ describe('sluice logs', () => {
     }
     const err: string[] = [];
     const o = logsOptions(parseArgs(['--url', app.url]));
-    assert.equal(await runLogs(o, () => undefined, new AbortController().signal, (s) => err.push(s)), 1);
+    assert.equal(
+      await runLogs(
+        o,
+        () => undefined,
+        new AbortController().signal,
+        (s) => err.push(s),
+      ),
+      1,
+    );
     assert.match(err.join('\n'), /401/);
     const closed = await new Promise<number>((resolve) => {
       const srv = createServer().listen(0, '127.0.0.1', () => {
@@ -91,22 +139,53 @@ describe('sluice logs', () => {
       });
     });
     const refused = logsOptions(parseArgs(['--url', `http://127.0.0.1:${closed}`]));
-    assert.equal(await runLogs(refused, () => undefined, new AbortController().signal, (s) => err.push(s)), 1);
+    assert.equal(
+      await runLogs(
+        refused,
+        () => undefined,
+        new AbortController().signal,
+        (s) => err.push(s),
+      ),
+      1,
+    );
     assert.match(err.join('\n'), /connection refused/);
   });
 
   test('--follow prints the latest then each accepted record once, until stopped', async () => {
     const lines: string[] = [];
     const ac = new AbortController();
-    const o = logsOptions(parseArgs(['--url', app.url, '--token', TOKEN, '--service', 'live', '--json', '--follow'], ['follow', 'json']));
+    const o = logsOptions(
+      parseArgs(['--url', app.url, '--token', TOKEN, '--service', 'live', '--json', '--follow'], ['follow', 'json']),
+    );
     assert.equal((await postJson(`${app.url}/logs`, { id: 'l0', service: 'live', message: 'before' })).status, 202);
     await waitFor('l0 stored', async () => ((await db.count('logs', "id = 'l0'")) === 1 ? true : undefined));
-    const done = runLogs(o, (s) => lines.push(s), ac.signal, () => undefined);
+    const done = runLogs(
+      o,
+      (s) => lines.push(s),
+      ac.signal,
+      () => undefined,
+    );
     await waitFor('the stored one', () => lines.length === 1);
-    assert.equal((await postJson(`${app.url}/logs`, [{ id: 'l1', service: 'live' }, { id: 'x1', service: 'other' }, { id: 'l2', service: 'live' }], auth)).status, 202);
+    assert.equal(
+      (
+        await postJson(
+          `${app.url}/logs`,
+          [
+            { id: 'l1', service: 'live' },
+            { id: 'x1', service: 'other' },
+            { id: 'l2', service: 'live' },
+          ],
+          auth,
+        )
+      ).status,
+      202,
+    );
     await waitFor('two live ones', () => lines.length === 3);
     ac.abort();
     assert.equal(await done, 0);
-    assert.deepEqual(lines.map((l) => (JSON.parse(l) as { id: string }).id), ['l0', 'l1', 'l2']);
+    assert.deepEqual(
+      lines.map((l) => (JSON.parse(l) as { id: string }).id),
+      ['l0', 'l1', 'l2'],
+    );
   });
 });

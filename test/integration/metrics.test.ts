@@ -58,7 +58,9 @@ class Scrape {
 
   /** Sum over every series of `name` whose labels include `labels`. */
   sum(name: string, labels: Record<string, string> = {}): number {
-    return this.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+    return this.samples
+      .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+      .reduce((a, s) => a + s.value, 0);
   }
 
   series(name: string): Sample[] {
@@ -88,13 +90,23 @@ after(() => dir.remove());
 
 describe('/metrics', () => {
   test('counters and histograms move by exactly what real traffic implies', async () => {
-    const app = await startApp(testConfig({ 'sink.kind': 'file', 'batch.maxWaitMs': 20 }, dir.path), { defaultMetrics: true });
+    const app = await startApp(testConfig({ 'sink.kind': 'file', 'batch.maxWaitMs': 20 }, dir.path), {
+      defaultMetrics: true,
+    });
     try {
       for (const n of [2, 3, 5]) assert.equal((await postJson(`${app.url}/logs`, logs(n, 'm'))).status, 202);
       assert.equal((await postJson(`${app.url}/health`, { service: 'billing', status: 'up' })).status, 202);
-      const bad = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+      const bad = await fetch(`${app.url}/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{not json',
+      });
       assert.equal(bad.status, 400);
-      const text = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+      const text = await fetch(`${app.url}/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'hello',
+      });
       assert.equal(text.status, 415);
       assert.equal((await fetch(`${app.url}/no-such-route`)).status, 404);
       await until('11 records committed', () => app.pool.stats().committedRecords === 11);
@@ -109,7 +121,10 @@ describe('/metrics', () => {
       assert.equal(m.sum('sluice_ingest_requests_total'), 7);
       // Errors by route and stable error code.
       assert.equal(m.value('sluice_ingest_errors_total', { route: '/logs', reason: 'SLUICE_ERR_INVALID_JSON' }), 1);
-      assert.equal(m.value('sluice_ingest_errors_total', { route: '/logs', reason: 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE' }), 1);
+      assert.equal(
+        m.value('sluice_ingest_errors_total', { route: '/logs', reason: 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE' }),
+        1,
+      );
       assert.equal(m.value('sluice_ingest_errors_total', { route: 'unmatched', reason: 'SLUICE_ERR_NOT_FOUND' }), 1);
       assert.equal(m.sum('sluice_ingest_errors_total'), 3);
       // Records by type; rejected requests add none.
@@ -119,7 +134,11 @@ describe('/metrics', () => {
       // Batches: every record in exactly one batch, every batch written once.
       const batches = m.sum('sluice_batches_flushed_total');
       assert.ok(batches >= 1 && batches <= 4, `${batches} batches`);
-      assert.equal(m.value('sluice_batches_flushed_total', { trigger: 'time' }), batches, 'small batches are cut by maxWait');
+      assert.equal(
+        m.value('sluice_batches_flushed_total', { trigger: 'time' }),
+        batches,
+        'small batches are cut by maxWait',
+      );
       assert.equal(m.value('sluice_batch_size_count'), batches);
       assert.equal(m.value('sluice_batch_size_sum'), 11);
       assert.equal(m.value('sluice_batch_bytes_count'), batches);
@@ -148,7 +167,10 @@ describe('/metrics', () => {
       assert.ok(m.value('nodejs_heap_size_used_bytes') > 1e6);
       assert.equal(m.types.get('nodejs_eventloop_lag_seconds'), 'gauge');
       assert.equal(m.types.get('nodejs_gc_duration_seconds'), 'histogram');
-      assert.deepEqual([...m.types.keys()].filter((n) => /^sluice_(process|nodejs)_/.test(n)), []);
+      assert.deepEqual(
+        [...m.types.keys()].filter((n) => /^sluice_(process|nodejs)_/.test(n)),
+        [],
+      );
     } finally {
       await app.stop();
     }
@@ -161,7 +183,16 @@ describe('/metrics', () => {
     // One writer busy with batch 1, batch 2 queued: the batcher stops and 6 of 10 records stay buffered.
     // (Ack mode memory: with the WAL, batches waiting for their cut's sync are not held to writers.queue.)
     const app = await startApp(
-      testConfig({ 'ingest.ack': 'memory', 'writers.count': 1, 'writers.queue': 1, 'batch.maxRecords': 2, 'batch.maxWaitMs': 10 }, dir.path),
+      testConfig(
+        {
+          'ingest.ack': 'memory',
+          'writers.count': 1,
+          'writers.queue': 1,
+          'batch.maxRecords': 2,
+          'batch.maxWaitMs': 10,
+        },
+        dir.path,
+      ),
       { sink },
     );
     try {
@@ -197,7 +228,10 @@ describe('/metrics', () => {
       close: async () => {},
     };
     const app = await startApp(
-      testConfig({ 'retry.maxRetries': 2, 'retry.baseDelayMs': 1, 'retry.maxDelayMs': 2, 'batch.maxWaitMs': 5 }, dir.path),
+      testConfig(
+        { 'retry.maxRetries': 2, 'retry.baseDelayMs': 1, 'retry.maxDelayMs': 2, 'batch.maxWaitMs': 5 },
+        dir.path,
+      ),
       { sink: failing },
     );
     try {
@@ -208,17 +242,39 @@ describe('/metrics', () => {
       assert.equal(m.value('sluice_worker_failures_total', { sink: 'failing' }), 3, 'every failed attempt');
       assert.equal(m.value('sluice_worker_retries_total', { sink: 'failing' }), 2, 'attempts after the first');
       assert.equal(m.value('sluice_dead_letter_total', { sink: 'failing' }), 4, 'records, not batches');
-      assert.equal(m.value('sluice_write_latency_seconds_count', { sink: 'failing' }), 0, 'only successful writes are timed');
-      assert.equal(m.value('sluice_circuit_state', { sink: 'failing' }), 0, '3 failures are below the breaker threshold');
+      assert.equal(
+        m.value('sluice_write_latency_seconds_count', { sink: 'failing' }),
+        0,
+        'only successful writes are timed',
+      );
+      assert.equal(
+        m.value('sluice_circuit_state', { sink: 'failing' }),
+        0,
+        '3 failures are below the breaker threshold',
+      );
     } finally {
       await app.stop();
     }
   });
 
   test('shows the circuit breaker open (1) while a failing sink is cut off', async () => {
-    const down: Sink = { name: 'down', writeBatch: () => Promise.reject(new Error('connection refused')), close: async () => {} };
+    const down: Sink = {
+      name: 'down',
+      writeBatch: () => Promise.reject(new Error('connection refused')),
+      close: async () => {},
+    };
     const app = await startApp(
-      testConfig({ 'breaker.failureThreshold': 2, 'breaker.halfOpenAfterMs': 60_000, 'retry.baseDelayMs': 1, 'retry.maxDelayMs': 2, 'batch.maxWaitMs': 5, 'shutdown.timeoutMs': 200 }, dir.path),
+      testConfig(
+        {
+          'breaker.failureThreshold': 2,
+          'breaker.halfOpenAfterMs': 60_000,
+          'retry.baseDelayMs': 1,
+          'retry.maxDelayMs': 2,
+          'batch.maxWaitMs': 5,
+          'shutdown.timeoutMs': 200,
+        },
+        dir.path,
+      ),
       { sink: down },
     );
     try {
@@ -238,15 +294,29 @@ describe('/metrics', () => {
     try {
       const seriesCount = async (): Promise<number[]> => {
         const m = await Scrape.of(app);
-        return ['sluice_ingest_requests_total', 'sluice_ingest_errors_total', 'sluice_ingest_records_total'].map((n) => m.series(n).length);
+        return ['sluice_ingest_requests_total', 'sluice_ingest_errors_total', 'sluice_ingest_records_total'].map(
+          (n) => m.series(n).length,
+        );
       };
       const send = async (i: number): Promise<void> => {
         const headers = { 'x-request-id': `client-req-${i}`, 'user-agent': `client-agent-${i}` };
-        await postJson(`${app.url}/logs`, { message: `client-msg-${i}`, service: `client-svc-${i}`, level: 'info' }, headers);
+        await postJson(
+          `${app.url}/logs`,
+          { message: `client-msg-${i}`, service: `client-svc-${i}`, level: 'info' },
+          headers,
+        );
         await postJson(`${app.url}/health`, { service: `client-svc-${i}`, status: 'up' }, headers);
         await postJson(`${app.url}/client-path-${i}`, {}, headers);
-        await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': `application/client-type-${i}` }, body: 'x' });
-        await postJson(`${app.url}/logs`, { message: 'bad level', level: `client-level-${i}`, service: `client-svc-${i}` }, headers);
+        await fetch(`${app.url}/logs`, {
+          method: 'POST',
+          headers: { 'content-type': `application/client-type-${i}` },
+          body: 'x',
+        });
+        await postJson(
+          `${app.url}/logs`,
+          { message: 'bad level', level: `client-level-${i}`, service: `client-svc-${i}` },
+          headers,
+        );
       };
       for (let i = 0; i < 3; i++) await send(i);
       const before = await seriesCount();
@@ -264,11 +334,23 @@ describe('/metrics', () => {
   test('health check results count as ingested records of type check; check metrics carry the name and the id', async () => {
     const app = await startApp(testConfig({ 'sink.kind': 'file', 'batch.maxWaitMs': 20 }, dir.path));
     try {
-      const res = await postJson(`${app.url}/admin/checks`, { name: 'self', kind: 'http', url: `${app.url}/healthz`, interval: '100ms', timeout: '90ms' });
+      const res = await postJson(`${app.url}/admin/checks`, {
+        name: 'self',
+        kind: 'http',
+        url: `${app.url}/healthz`,
+        interval: '100ms',
+        timeout: '90ms',
+      });
       assert.equal(res.status, 201);
       const { id } = (await res.json()) as { id: string };
       let m = await Scrape.of(app);
-      for (let i = 0; i < 200 && (m.value('sluice_ingest_records_total', { type: 'check' }) < 3 || m.value('sluice_check_up', { check: 'self', id }) !== 1); i++) {
+      for (
+        let i = 0;
+        i < 200 &&
+        (m.value('sluice_ingest_records_total', { type: 'check' }) < 3 ||
+          m.value('sluice_check_up', { check: 'self', id }) !== 1);
+        i++
+      ) {
         await new Promise((r) => setTimeout(r, 50));
         m = await Scrape.of(app);
       }

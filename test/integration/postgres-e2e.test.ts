@@ -19,7 +19,9 @@ after(async () => {
 async function pgApp(url: string, over: Record<string, string | number | boolean> = {}): Promise<App> {
   const dir = tempDir();
   cleanups.push(dir.remove);
-  return startApp(testConfig({ 'sink.kind': 'postgres', 'postgres.url': url, 'batch.maxWaitMs': 20, ...over }, dir.path));
+  return startApp(
+    testConfig({ 'sink.kind': 'postgres', 'postgres.url': url, 'batch.maxWaitMs': 20, ...over }, dir.path),
+  );
 }
 
 async function post(url: string, contentType: string, body: string): Promise<number> {
@@ -51,14 +53,24 @@ describe('postgres end to end', () => {
       jobs.push(async () => {
         let status: number;
         if (form === 0) {
-          status = await post(`${app.url}/logs`, 'application/json', JSON.stringify({ id: `one-${i}`, msg: `single ${i}`, level: 'warn', service: 'svc' }));
+          status = await post(
+            `${app.url}/logs`,
+            'application/json',
+            JSON.stringify({ id: `one-${i}`, msg: `single ${i}`, level: 'warn', service: 'svc' }),
+          );
           if (status === 202) logs += 1;
         } else if (form === 1) {
-          const arr = Array.from({ length: 10 }, (_, j) => ({ id: `arr-${i}-${j}`, message: `array ${i}.${j}`, attrs: { j } }));
+          const arr = Array.from({ length: 10 }, (_, j) => ({
+            id: `arr-${i}-${j}`,
+            message: `array ${i}.${j}`,
+            attrs: { j },
+          }));
           status = await post(`${app.url}/logs`, 'application/json', JSON.stringify(arr));
           if (status === 202) logs += 10;
         } else {
-          const lines = Array.from({ length: 25 }, (_, j) => JSON.stringify({ id: `nd-${i}-${j}`, msg: `ndjson ${i}.${j}`, ts: Date.now() }));
+          const lines = Array.from({ length: 25 }, (_, j) =>
+            JSON.stringify({ id: `nd-${i}-${j}`, msg: `ndjson ${i}.${j}`, ts: Date.now() }),
+          );
           status = await post(`${app.url}/logs`, 'application/x-ndjson', lines.join('\n'));
           if (status === 202) logs += 25;
         }
@@ -66,7 +78,14 @@ describe('postgres end to end', () => {
       });
       if (i % 10 === 0) {
         jobs.push(async () => {
-          const status = await post(`${app.url}/health`, 'application/json', JSON.stringify([{ service: `s${i}`, status: 'up', latency_ms: 3 }, { service: `s${i}`, status: 'degraded' }]));
+          const status = await post(
+            `${app.url}/health`,
+            'application/json',
+            JSON.stringify([
+              { service: `s${i}`, status: 'up', latency_ms: 3 },
+              { service: `s${i}`, status: 'degraded' },
+            ]),
+          );
           assert.equal(status, 202);
           pings += 2;
         });
@@ -76,7 +95,11 @@ describe('postgres end to end', () => {
     await app.stop();
     assert.equal(logs, 100 * 1 + 100 * 10 + 100 * 25);
     assert.equal(await db.count('logs'), logs);
-    assert.equal(Number((await db.pool.query('SELECT count(DISTINCT id) AS n FROM logs')).rows[0].n), logs, 'no duplicates');
+    assert.equal(
+      Number((await db.pool.query('SELECT count(DISTINCT id) AS n FROM logs')).rows[0].n),
+      logs,
+      'no duplicates',
+    );
     assert.equal(await db.count('health_pings'), pings);
     assert.equal(await db.count('health_pings', "status = 'degraded'"), pings / 2);
     assert.equal(await db.count('logs', "level = 'warn' AND service = 'svc'"), 100);
@@ -110,7 +133,11 @@ describe('postgres end to end', () => {
     const client = async (): Promise<void> => {
       while (loading) {
         const ids = Array.from({ length: 10 }, () => `r-${seq++}`);
-        const status = await post(`${app.url}/logs`, 'application/x-ndjson', ids.map((id) => JSON.stringify({ id, msg: id })).join('\n'));
+        const status = await post(
+          `${app.url}/logs`,
+          'application/x-ndjson',
+          ids.map((id) => JSON.stringify({ id, msg: id })).join('\n'),
+        );
         if (status === 202) accepted.push(...ids);
         else {
           assert.equal(status, 429, 'a full buffer pushes back; nothing else');
@@ -136,12 +163,18 @@ describe('postgres end to end', () => {
       readyz = { status: res.status, reasons: ((await res.json()) as { reasons?: string[] }).reasons ?? [] };
       return res.status === 503 && readyz.reasons.some((r) => /circuit (open|half-open)/.test(r));
     });
-    assert.ok(readyz.reasons.some((r) => /sink postgres/.test(r)), `names the sink: ${readyz.reasons.join('; ')}`);
+    assert.ok(
+      readyz.reasons.some((r) => /sink postgres/.test(r)),
+      `names the sink: ${readyz.reasons.join('; ')}`,
+    );
     assert.ok(app.pool.stats().failures >= 3, 'writers saw the failures');
     await waitFor('the buffer to fill and push back', () => rejected > 0);
 
     server = await startEmbeddedPostgres({ dataDir, port: server.port, settings: TEST_SERVER_SETTINGS });
-    await waitFor('the breaker to close', () => app.pool.stats().breaker === 'closed' && app.pool.stats().committedRecords > 0);
+    await waitFor(
+      'the breaker to close',
+      () => app.pool.stats().breaker === 'closed' && app.pool.stats().committedRecords > 0,
+    );
     loading = false;
     await load;
     await app.stop();
@@ -172,7 +205,10 @@ describe('embedded default', () => {
     const run = async (tag: string): Promise<number> => {
       const app = await pgApp('', { 'postgres.embeddedDataDir': dataDir });
       try {
-        assert.equal(await post(`${app.url}/logs`, 'application/json', JSON.stringify([{ msg: `${tag}-1` }, { msg: `${tag}-2` }])), 202);
+        assert.equal(
+          await post(`${app.url}/logs`, 'application/json', JSON.stringify([{ msg: `${tag}-1` }, { msg: `${tag}-2` }])),
+          202,
+        );
       } finally {
         await app.stop();
       }

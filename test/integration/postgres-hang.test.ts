@@ -16,7 +16,17 @@ import { createTestDatabase, stopOwnServer, type TestDatabase } from '../helpers
 function records(n: number): LogRecord[] {
   const now = Date.now() * 1000;
   return Array.from({ length: n }, (_, i) => ({
-    type: 'log', id: uuidv7(), ts: now, received_at: now, size: 100, level: 'info', service: 'hang', message: `m${i}`, attrs: null, trace_id: null, span_id: null,
+    type: 'log',
+    id: uuidv7(),
+    ts: now,
+    received_at: now,
+    size: 100,
+    level: 'info',
+    service: 'hang',
+    message: `m${i}`,
+    attrs: null,
+    trace_id: null,
+    span_id: null,
   }));
 }
 
@@ -85,30 +95,45 @@ describe('the PostgreSQL sink on a dead network', () => {
     }
   });
 
-  test('a connection that goes silent mid-batch is cut after statementTimeoutMs + 1 s; the retry stores the batch once', { timeout: 60_000 }, async () => {
-    const url = new URL(db.url);
-    const proxy = await FreezingProxy.start(url);
-    const viaProxy = new URL(db.url);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    const sink = sinkFor(viaProxy.toString(), { 'postgres.statementTimeoutMs': 1000, 'postgres.connectTimeoutMs': 2000 });
-    try {
-      await sink.start();
-      const recs = records(500);
-      const b: Batch = { id: uuidv7(), records: recs, bytes: 50_000, createdAt: Date.now(), trigger: 'size', tickets: [], links: [] };
-      proxy.frozen = true;
-      const started = performance.now();
-      await assert.rejects(sink.writeBatch(b, new AbortController().signal));
-      const took = performance.now() - started;
-      assert.ok(took >= 900, `cut after ${took} ms: not before the statement timeout`);
-      assert.ok(took < 15_000, `cut after ${took} ms`);
-      proxy.frozen = false;
-      await sink.writeBatch(b, new AbortController().signal);
-      await sink.writeBatch(b, new AbortController().signal); // and once more: a no-op by its batch id
-      assert.equal(await db.count('logs', "service = 'hang'"), 500);
-    } finally {
-      await sink.close().catch(() => undefined);
-      await proxy.close();
-    }
-  });
+  test(
+    'a connection that goes silent mid-batch is cut after statementTimeoutMs + 1 s; the retry stores the batch once',
+    { timeout: 60_000 },
+    async () => {
+      const url = new URL(db.url);
+      const proxy = await FreezingProxy.start(url);
+      const viaProxy = new URL(db.url);
+      viaProxy.hostname = '127.0.0.1';
+      viaProxy.port = String(proxy.port);
+      const sink = sinkFor(viaProxy.toString(), {
+        'postgres.statementTimeoutMs': 1000,
+        'postgres.connectTimeoutMs': 2000,
+      });
+      try {
+        await sink.start();
+        const recs = records(500);
+        const b: Batch = {
+          id: uuidv7(),
+          records: recs,
+          bytes: 50_000,
+          createdAt: Date.now(),
+          trigger: 'size',
+          tickets: [],
+          links: [],
+        };
+        proxy.frozen = true;
+        const started = performance.now();
+        await assert.rejects(sink.writeBatch(b, new AbortController().signal));
+        const took = performance.now() - started;
+        assert.ok(took >= 900, `cut after ${took} ms: not before the statement timeout`);
+        assert.ok(took < 15_000, `cut after ${took} ms`);
+        proxy.frozen = false;
+        await sink.writeBatch(b, new AbortController().signal);
+        await sink.writeBatch(b, new AbortController().signal); // and once more: a no-op by its batch id
+        assert.equal(await db.count('logs', "service = 'hang'"), 500);
+      } finally {
+        await sink.close().catch(() => undefined);
+        await proxy.close();
+      }
+    },
+  );
 });

@@ -6,7 +6,14 @@ import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import pg from 'pg';
 import { PermanentSinkError } from '../../src/errors.js';
-import { MIN_MICROS, uuidv7, type CheckRecord, type HealthRecord, type LogRecord, type SluiceRecord } from '../../src/record.js';
+import {
+  MIN_MICROS,
+  uuidv7,
+  type CheckRecord,
+  type HealthRecord,
+  type LogRecord,
+  type SluiceRecord,
+} from '../../src/record.js';
 import { MIGRATIONS, standalonePostgresSink } from '../../src/database.js';
 import type { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
 import { migrate } from '../../src/postgres/migrate.js';
@@ -37,7 +44,18 @@ export function logRecord(i: number, over: Partial<LogRecord> = {}): LogRecord {
 }
 
 function healthRecord(i: number): HealthRecord {
-  return { type: 'health', id: uuidv7(), ts: nowUs(), received_at: nowUs(), size: 80, service: `svc-${i % 3}`, status: 'up', latency_ms: 1.5, message: null, attrs: null };
+  return {
+    type: 'health',
+    id: uuidv7(),
+    ts: nowUs(),
+    received_at: nowUs(),
+    size: 80,
+    service: `svc-${i % 3}`,
+    status: 'up',
+    latency_ms: 1.5,
+    message: null,
+    attrs: null,
+  };
 }
 
 function checkRecord(i: number): CheckRecord {
@@ -85,8 +103,14 @@ describe('postgres sink', () => {
   });
 
   test('a mixed batch lands in logs, health_pings and check_results with its fields intact', async () => {
-    const logs = Array.from({ length: 50 }, (_, i) => logRecord(i, { trace_id: i === 0 ? 'a'.repeat(32) : null, level: i === 1 ? 'error' : 'info' }));
-    const records: SluiceRecord[] = [...logs, ...Array.from({ length: 7 }, (_, i) => healthRecord(i)), ...Array.from({ length: 4 }, (_, i) => checkRecord(i))];
+    const logs = Array.from({ length: 50 }, (_, i) =>
+      logRecord(i, { trace_id: i === 0 ? 'a'.repeat(32) : null, level: i === 1 ? 'error' : 'info' }),
+    );
+    const records: SluiceRecord[] = [
+      ...logs,
+      ...Array.from({ length: 7 }, (_, i) => healthRecord(i)),
+      ...Array.from({ length: 4 }, (_, i) => checkRecord(i)),
+    ];
     await sink.writeBatch(batch(records), signal);
     assert.equal(await db.count('logs'), 50);
     assert.equal(await db.count('health_pings'), 7);
@@ -131,7 +155,11 @@ describe('postgres sink', () => {
     const textSink = sinkFor(db.url, { 'postgres.copyFormat': 'text' });
     await textSink.start();
     try {
-      const r = logRecord(1, { message: 'back\\slash, tab\t, newline\n, cr\r, nul\0 end', attrs: '{"k":"v\\u0000x"}', service: null });
+      const r = logRecord(1, {
+        message: 'back\\slash, tab\t, newline\n, cr\r, nul\0 end',
+        attrs: '{"k":"v\\u0000x"}',
+        service: null,
+      });
       await textSink.writeBatch(batch([r]), signal);
       const { rows } = await db.pool.query('SELECT message, attrs, service FROM logs WHERE id = $1', [r.id]);
       assert.equal(rows[0].message, 'back\\slash, tab\t, newline\n, cr\r, nul\uFFFD end');
@@ -140,7 +168,10 @@ describe('postgres sink', () => {
       // The earliest time ingest accepts has a text form (the year 0000 had not: a permanent failure).
       const early = logRecord(2, { ts: MIN_MICROS });
       await textSink.writeBatch(batch([early]), signal);
-      const back = await db.pool.query<{ y: number }>("SELECT extract(year FROM ts AT TIME ZONE 'UTC')::int AS y FROM logs WHERE id = $1", [early.id]);
+      const back = await db.pool.query<{ y: number }>(
+        "SELECT extract(year FROM ts AT TIME ZONE 'UTC')::int AS y FROM logs WHERE id = $1",
+        [early.id],
+      );
       assert.equal(back.rows[0]?.y, 1);
     } finally {
       await textSink.close();
@@ -153,14 +184,26 @@ describe('postgres sink', () => {
       await s.start();
       try {
         // As normalise serialises them: JSON.stringify writes both as escapes jsonb refuses.
-        const attrs = JSON.stringify({ 'tag\0': 1, lone: 'a\ud800b', ['k\udc00']: ['x\0', { 'n\0': 'v\udbff' }], pair: '\ud83d\ude00' });
+        const attrs = JSON.stringify({
+          'tag\0': 1,
+          lone: 'a\ud800b',
+          ['k\udc00']: ['x\0', { 'n\0': 'v\udbff' }],
+          pair: '\ud83d\ude00',
+        });
         const ok = logRecord(1);
         const odd = logRecord(2, { attrs, message: 'lone \ud800 here' });
         await s.writeBatch(batch([ok, odd]), signal);
-        const { rows } = await db.pool.query('SELECT id, attrs, message FROM logs WHERE id = ANY($1)', [[ok.id, odd.id]]);
+        const { rows } = await db.pool.query('SELECT id, attrs, message FROM logs WHERE id = ANY($1)', [
+          [ok.id, odd.id],
+        ]);
         assert.equal(rows.length, 2, 'both records stored');
         const stored = rows.find((r) => r.id === odd.id);
-        assert.deepEqual(stored.attrs, { 'tag\uFFFD': 1, lone: 'a\uFFFDb', 'k\uFFFD': ['x\uFFFD', { 'n\uFFFD': 'v\uFFFD' }], pair: '\u{1F600}' });
+        assert.deepEqual(stored.attrs, {
+          'tag\uFFFD': 1,
+          lone: 'a\uFFFDb',
+          'k\uFFFD': ['x\uFFFD', { 'n\uFFFD': 'v\uFFFD' }],
+          pair: '\u{1F600}',
+        });
         assert.equal(stored.message, 'lone \uFFFD here');
       } finally {
         await s.close();
@@ -202,7 +245,11 @@ describe('postgres sink', () => {
       const h = await behind.health();
       assert.equal(h.ok, false, 'unreachable: not ok');
       assert.match(h.reason ?? '', /^postgres: \S/, `the reason names postgres and the error: ${JSON.stringify(h)}`);
-      assert.match(h.reason ?? '', /ECONNREFUSED|terminated|connect|closed|no answer/i, `the reason says why: ${h.reason}`);
+      assert.match(
+        h.reason ?? '',
+        /ECONNREFUSED|terminated|connect|closed|no answer/i,
+        `the reason says why: ${h.reason}`,
+      );
     } finally {
       await behind.close();
       if (!closed) await proxy.close();
@@ -234,7 +281,11 @@ describe('postgres sink: a lost COMMIT reply', () => {
       // The server commits, but the reply never arrives: to the sink the outcome is unknown.
       await assert.rejects(sink.writeBatch(b, signal));
       assert.equal(proxy.droppedReplies, 1);
-      assert.equal(proxy.executedCommits, 1, 'the proxy cut the connection only once the server had executed the COMMIT');
+      assert.equal(
+        proxy.executedCommits,
+        1,
+        'the proxy cut the connection only once the server had executed the COMMIT',
+      );
       assert.equal(await db.count('logs'), 300, 'the first attempt did commit');
       // What the writer pool does next: retry the same batch.
       await sink.writeBatch(b, signal);
@@ -255,10 +306,21 @@ describe('postgres sink: dedupe on record ids', () => {
       const a = logRecord(1, { id: 'client-key-1' });
       const b = logRecord(2, { id: 'client-key-2' });
       await sink.writeBatch(batch([a, b]), signal);
-      await sink.writeBatch(batch([logRecord(3, { id: 'client-key-1' }), logRecord(4, { id: 'client-key-3' }), logRecord(5, { id: 'client-key-3' })]), signal);
+      await sink.writeBatch(
+        batch([
+          logRecord(3, { id: 'client-key-1' }),
+          logRecord(4, { id: 'client-key-3' }),
+          logRecord(5, { id: 'client-key-3' }),
+        ]),
+        signal,
+      );
       assert.equal(await db.count('logs'), 3);
       assert.equal(await db.count('logs', "id = 'client-key-1'"), 1);
-      assert.equal((await db.pool.query("SELECT message FROM logs WHERE id = 'client-key-1'")).rows[0].message, a.message, 'the first one wins');
+      assert.equal(
+        (await db.pool.query("SELECT message FROM logs WHERE id = 'client-key-1'")).rows[0].message,
+        a.message,
+        'the first one wins',
+      );
       assert.equal(sink.stats().duplicateRecords, 2);
     } finally {
       await sink.close();
@@ -299,16 +361,25 @@ describe('retention', () => {
       assert.ok(names.includes(partitionName(today)), 'today exists');
       assert.ok(names.includes(partitionName(today + 2 * 86_400_000)), 'two days ahead exist');
       // Rows today and 1 day ago (kept) and far in the future (default partition, moved later).
-      await sink.writeBatch(batch([logRecord(1), logRecord(2, { ts: nowUs() - DAY_US }), logRecord(3, { ts: nowUs() + 10 * DAY_US })]), signal);
+      await sink.writeBatch(
+        batch([logRecord(1), logRecord(2, { ts: nowUs() - DAY_US }), logRecord(3, { ts: nowUs() + 10 * DAY_US })]),
+        signal,
+      );
       assert.equal(await db.count('logs_default'), 1);
       // Ten days later: today's and yesterday's partitions are past retention; the future row's day is not.
       const report = await sink.database.maintain(Date.now() + 10 * 86_400_000);
-      assert.ok(report.dropped.includes(partitionName(today)), `dropped today's partition: ${report.dropped.join(',')}`);
+      assert.ok(
+        report.dropped.includes(partitionName(today)),
+        `dropped today's partition: ${report.dropped.join(',')}`,
+      );
       assert.ok(report.created.includes(partitionName(today + 10 * 86_400_000)));
       assert.equal(await db.count('logs'), 1, 'only the row within retention is left');
       assert.equal(await db.count('logs_default'), 0, 'the future row moved into its new daily partition');
       const left = await logPartitions(db.pool);
-      assert.ok(left.every((n) => n >= partitionName(today + 7 * 86_400_000)), `no partition older than retention: ${left.join(',')}`);
+      assert.ok(
+        left.every((n) => n >= partitionName(today + 7 * 86_400_000)),
+        `no partition older than retention: ${left.join(',')}`,
+      );
     } finally {
       await sink.close();
       await db.drop();

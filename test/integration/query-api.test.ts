@@ -33,12 +33,49 @@ describe('GET /api/logs on PostgreSQL', () => {
   const dir = tempDir('sluice-query-');
   before(async () => {
     db = await createTestDatabase();
-    app = await startApp(testConfig({ 'sink.kind': 'postgres', 'postgres.url': db.url, 'ingest.ack': 'memory', 'batch.maxWaitMs': 20 }, dir.path));
+    app = await startApp(
+      testConfig(
+        { 'sink.kind': 'postgres', 'postgres.url': db.url, 'ingest.ack': 'memory', 'batch.maxWaitMs': 20 },
+        dir.path,
+      ),
+    );
     const records = [
-      { id: 'a1', ts: iso(1 * MIN), level: 'info', service: 'api', message: 'GET /users took 12ms', attrs: { user: { id: 42 }, route: '/users' }, trace_id: 't-1', span_id: 's-1' },
-      { id: 'a2', ts: iso(2 * MIN), level: 'error', service: 'api', message: 'Database TIMEOUT after 5s', attrs: { user: { id: '42' } }, trace_id: 't-1', span_id: 's-2' },
-      { id: 'a3', ts: iso(3 * MIN), level: 'warn', service: 'worker', message: 'retrying job 100%_done', attrs: { user: { id: 7 }, ok: true } },
-      { id: 'a4', ts: iso(30 * MIN), level: 'fatal', service: 'worker', message: 'out of memory', attrs: { user: { id: 420 } } },
+      {
+        id: 'a1',
+        ts: iso(1 * MIN),
+        level: 'info',
+        service: 'api',
+        message: 'GET /users took 12ms',
+        attrs: { user: { id: 42 }, route: '/users' },
+        trace_id: 't-1',
+        span_id: 's-1',
+      },
+      {
+        id: 'a2',
+        ts: iso(2 * MIN),
+        level: 'error',
+        service: 'api',
+        message: 'Database TIMEOUT after 5s',
+        attrs: { user: { id: '42' } },
+        trace_id: 't-1',
+        span_id: 's-2',
+      },
+      {
+        id: 'a3',
+        ts: iso(3 * MIN),
+        level: 'warn',
+        service: 'worker',
+        message: 'retrying job 100%_done',
+        attrs: { user: { id: 7 }, ok: true },
+      },
+      {
+        id: 'a4',
+        ts: iso(30 * MIN),
+        level: 'fatal',
+        service: 'worker',
+        message: 'out of memory',
+        attrs: { user: { id: 420 } },
+      },
       { id: 'a5', ts: iso(5 * 60 * MIN), level: 'debug', service: 'billing', message: 'invoice sent', attrs: [1, 2] },
       { id: 'a6', ts: iso(2 * 24 * 60 * MIN), level: 'error', service: 'billing', message: 'old failure' },
       { id: 'a7', ts: iso(4 * MIN), level: 'info', message: 'no service here', attrs: { user: { id: 42.0 } } },
@@ -62,12 +99,25 @@ describe('GET /api/logs on PostgreSQL', () => {
 
   test('newest first, every column in the answer', async () => {
     const page = await get('');
-    assert.deepEqual(page.items.map((i) => i.id), ['a1', 'a2', 'a3', 'a7', 'a4', 'a5', 'a6']);
+    assert.deepEqual(
+      page.items.map((i) => i.id),
+      ['a1', 'a2', 'a3', 'a7', 'a4', 'a5', 'a6'],
+    );
     assert.equal(page.next, null);
     const a1 = page.items[0]!;
     assert.deepEqual(
       { ...a1, ts: undefined, received_at: undefined },
-      { id: 'a1', ts: undefined, received_at: undefined, level: 'info', service: 'api', message: 'GET /users took 12ms', attrs: { user: { id: 42 }, route: '/users' }, trace_id: 't-1', span_id: 's-1' },
+      {
+        id: 'a1',
+        ts: undefined,
+        received_at: undefined,
+        level: 'info',
+        service: 'api',
+        message: 'GET /users took 12ms',
+        attrs: { user: { id: 42 }, route: '/users' },
+        trace_id: 't-1',
+        span_id: 's-1',
+      },
     );
     assert.match(a1.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     assert.ok(Math.abs(Date.parse(a1.ts) - (Date.now() - MIN)) < 30_000);
@@ -125,7 +175,15 @@ describe('GET /api/logs on PostgreSQL', () => {
     assert.deepEqual(seen, ['a1', 'a2', 'a3', 'a7', 'a4', 'a5', 'a6']);
     // Ties on ts are broken by id, so equal timestamps never repeat or vanish across pages.
     const ts = iso(90 * MIN);
-    assert.equal((await postJson(`${app.url}/logs`, ['t1', 't2', 't3'].map((id) => ({ id, ts, service: 'tie' })))).status, 202);
+    assert.equal(
+      (
+        await postJson(
+          `${app.url}/logs`,
+          ['t1', 't2', 't3'].map((id) => ({ id, ts, service: 'tie' })),
+        )
+      ).status,
+      202,
+    );
     await waitFor('ties stored', async () => ((await db.count('logs', "service = 'tie'")) === 3 ? true : undefined));
     const tied: string[] = [];
     let p = await get('?service=tie&limit=1');
@@ -165,7 +223,10 @@ describe('GET /api/logs on PostgreSQL', () => {
   test('GET /api/services: counts and last seen over the window', async () => {
     const res = await fetch(`${app.url}/api/services?window=1h`);
     assert.equal(res.status, 200);
-    const body = (await res.json()) as { window: string; services: Array<{ service: string | null; count: number; last_seen: string }> };
+    const body = (await res.json()) as {
+      window: string;
+      services: Array<{ service: string | null; count: number; last_seen: string }>;
+    };
     assert.equal(body.window, '1h');
     const byName = Object.fromEntries(body.services.map((s) => [String(s.service), s]));
     assert.deepEqual(Object.keys(byName).sort(), ['api', 'late', 'null', 'worker']);
@@ -173,7 +234,10 @@ describe('GET /api/logs on PostgreSQL', () => {
     assert.equal(byName.worker!.count, 2);
     const a1 = (await get('?service=api&limit=1')).items[0]!;
     assert.equal(byName.api!.last_seen, a1.ts);
-    const day = (await (await fetch(`${app.url}/api/services`)).json()) as { window: string; services: Array<{ service: string | null; count: number }> };
+    const day = (await (await fetch(`${app.url}/api/services`)).json()) as {
+      window: string;
+      services: Array<{ service: string | null; count: number }>;
+    };
     assert.equal(day.window, '24h');
     assert.equal(day.services.find((s) => s.service === 'billing')?.count, 1);
     assert.equal((await fetch(`${app.url}/api/services?window=forever`)).status, 400);
@@ -209,7 +273,11 @@ describe('the read API with other sinks and with tokens', () => {
     try {
       for (const path of ['/api/logs', '/api/logs/tail', '/api/services', '/api/status']) {
         assert.equal((await fetch(`${app.url}${path}`)).status, 401, path);
-        assert.equal((await fetch(`${app.url}${path}`, { headers: { authorization: 'Bearer wrong-token-x' } })).status, 403, path);
+        assert.equal(
+          (await fetch(`${app.url}${path}`, { headers: { authorization: 'Bearer wrong-token-x' } })).status,
+          403,
+          path,
+        );
       }
       const ok = await fetch(`${app.url}/api/status`, { headers: { authorization: `Bearer ${token}` } });
       assert.equal(ok.status, 200);

@@ -14,7 +14,9 @@ import { cannotHere } from '../helpers/cannot-here.js';
 class HeldSink implements Sink {
   readonly name = 'held';
   writeBatch(_batch: Batch, signal: AbortSignal): Promise<void> {
-    return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+    return new Promise((_, reject) =>
+      signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+    );
   }
   async close(): Promise<void> {}
 }
@@ -33,7 +35,14 @@ test('/readyz is 503 naming the full WAL disk while ingest answers 429 for it', 
   }
   try {
     const config = testConfig(
-      { 'ingest.ack': 'durable', 'wal.segmentBytes': 65_536, 'buffer.maxRecords': 1_000_000, 'buffer.maxBytes': 512 * 1024 * 1024, 'shutdown.timeoutMs': 1000, 'ingest.enqueueTimeoutMs': 0 },
+      {
+        'ingest.ack': 'durable',
+        'wal.segmentBytes': 65_536,
+        'buffer.maxRecords': 1_000_000,
+        'buffer.maxBytes': 512 * 1024 * 1024,
+        'shutdown.timeoutMs': 1000,
+        'ingest.enqueueTimeoutMs': 0,
+      },
       dir.path,
     );
     const app = await startApp(config, { sink: new HeldSink() });
@@ -41,8 +50,14 @@ test('/readyz is 503 naming the full WAL disk while ingest answers 429 for it', 
       assert.equal((await fetch(`${app.url}/readyz`)).status, 200);
       let refused: Response | undefined;
       for (let i = 0; i < 2000 && !refused; i++) {
-        const body = Array.from({ length: 20 }, (_, j) => JSON.stringify({ id: `full-${i}-${j}`, msg: 'x'.repeat(200) })).join('\n');
-        const res = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+        const body = Array.from({ length: 20 }, (_, j) =>
+          JSON.stringify({ id: `full-${i}-${j}`, msg: 'x'.repeat(200) }),
+        ).join('\n');
+        const res = await fetch(`${app.url}/logs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson' },
+          body,
+        });
         if (res.status === 429) refused = res;
         else assert.equal(res.status, 202, await res.text());
       }
@@ -50,7 +65,10 @@ test('/readyz is 503 naming the full WAL disk while ingest answers 429 for it', 
       const ready = await fetch(`${app.url}/readyz`);
       const body = (await ready.json()) as { reasons?: string[] };
       assert.equal(ready.status, 503);
-      assert.ok(body.reasons?.some((r) => /wal disk full/.test(r)), JSON.stringify(body));
+      assert.ok(
+        body.reasons?.some((r) => /wal disk full/.test(r)),
+        JSON.stringify(body),
+      );
     } finally {
       await app.stop();
     }

@@ -17,7 +17,16 @@ let target: Target;
 let c: ChildCollector;
 const INGEST = 'ingest-tok-S3CRET-1';
 const ADMIN = 'admin-tok-S3CRET-2';
-const secrets = [INGEST, ADMIN, 'bearer-S3CRET-3', 'apikey-S3CRET-4', 'urlpass-S3CRET-5', 'querytok-S3CRET-6', 'hook-S3CRET-7', 'cookie-S3CRET-8'];
+const secrets = [
+  INGEST,
+  ADMIN,
+  'bearer-S3CRET-3',
+  'apikey-S3CRET-4',
+  'urlpass-S3CRET-5',
+  'querytok-S3CRET-6',
+  'hook-S3CRET-7',
+  'cookie-S3CRET-8',
+];
 
 before(async () => {
   db = await createTestDatabase();
@@ -61,7 +70,12 @@ test('no log line and no response shows a configured secret', async () => {
     name: 'private',
     kind: 'http',
     url: `http://user:urlpass-S3CRET-5@${new URL(target.url).host}/private?token=querytok-S3CRET-6`,
-    headers: { authorization: 'Bearer bearer-S3CRET-3', 'x-api-key': 'apikey-S3CRET-4', cookie: 'sid=cookie-S3CRET-8', accept: 'text/plain' },
+    headers: {
+      authorization: 'Bearer bearer-S3CRET-3',
+      'x-api-key': 'apikey-S3CRET-4',
+      cookie: 'sid=cookie-S3CRET-8',
+      accept: 'text/plain',
+    },
     interval: '200ms',
     timeout: '150ms',
   };
@@ -71,25 +85,56 @@ test('no log line and no response shows a configured secret', async () => {
     responses.push([what, res]);
     return res.clone();
   };
-  const created = await call('POST /admin/checks', '/admin/checks', { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify(check) });
+  const created = await call('POST /admin/checks', '/admin/checks', {
+    method: 'POST',
+    headers: { ...admin, 'content-type': 'application/json' },
+    body: JSON.stringify(check),
+  });
   assert.equal(created.status, 201);
-  await waitFor('the check down (an alert sent)', async () => {
-    const v = (await (await fetch(`${c.url}/admin/checks/private`, { headers: admin })).json()) as { state: string };
-    return v.state === 'down' || undefined;
-  }, 15_000);
+  await waitFor(
+    'the check down (an alert sent)',
+    async () => {
+      const v = (await (await fetch(`${c.url}/admin/checks/private`, { headers: admin })).json()) as { state: string };
+      return v.state === 'down' || undefined;
+    },
+    15_000,
+  );
   await call('GET /admin/checks', '/admin/checks', { headers: admin });
   await call('GET /admin/checks/private', '/admin/checks/private', { headers: admin });
   await call('GET history', '/admin/checks/private/history', { headers: admin });
-  await call('PUT /admin/checks/private', '/admin/checks/private', { method: 'PUT', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ ...check, interval: '300ms' }) });
-  await call('bad PUT', '/admin/checks/private', { method: 'PUT', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ ...check, bodyRegex: '(' }) });
+  await call('PUT /admin/checks/private', '/admin/checks/private', {
+    method: 'PUT',
+    headers: { ...admin, 'content-type': 'application/json' },
+    body: JSON.stringify({ ...check, interval: '300ms' }),
+  });
+  await call('bad PUT', '/admin/checks/private', {
+    method: 'PUT',
+    headers: { ...admin, 'content-type': 'application/json' },
+    body: JSON.stringify({ ...check, bodyRegex: '(' }),
+  });
   await call('GET /admin/jobs', '/admin/jobs', { headers: admin });
   await call('GET /metrics', '/metrics');
   await call('GET /readyz', '/readyz');
-  await call('POST /logs', '/logs', { method: 'POST', headers: { authorization: `Bearer ${INGEST}`, 'content-type': 'application/json' }, body: '{"message":"hello"}' });
-  await call('POST /logs wrong token', '/logs', { method: 'POST', headers: { authorization: `Bearer ${INGEST}x`, 'content-type': 'application/json' }, body: '{}' });
-  await call('POST /logs bad', '/logs', { method: 'POST', headers: { authorization: `Bearer ${INGEST}`, 'content-type': 'application/json' }, body: '{"ts":"nope"}' });
+  await call('POST /logs', '/logs', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${INGEST}`, 'content-type': 'application/json' },
+    body: '{"message":"hello"}',
+  });
+  await call('POST /logs wrong token', '/logs', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${INGEST}x`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  await call('POST /logs bad', '/logs', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${INGEST}`, 'content-type': 'application/json' },
+    body: '{"ts":"nope"}',
+  });
 
-  const listed = (await (await fetch(`${c.url}/admin/checks/private`, { headers: admin })).json()) as { url: string; headers: Record<string, string> };
+  const listed = (await (await fetch(`${c.url}/admin/checks/private`, { headers: admin })).json()) as {
+    url: string;
+    headers: Record<string, string>;
+  };
   assert.equal(listed.headers.accept, 'text/plain', 'a header with no secret name is shown');
   assert.equal(listed.headers.authorization, '***');
   assert.match(listed.url, /^http:\/\/user:\*\*\*@/);
@@ -100,15 +145,24 @@ test('no log line and no response shows a configured secret', async () => {
 });
 
 test('maskUrl and maskHeaders hide what they must and keep the rest', () => {
-  assert.equal(maskUrl('postgres://u:p@h:5432/db?password=x&sslmode=require'), 'postgres://u:***@h:5432/db?password=***&sslmode=require');
-  assert.equal(maskUrl('https://hooks.example/x?api_key=k&channel=ops'), 'https://hooks.example/x?api_key=***&channel=ops');
+  assert.equal(
+    maskUrl('postgres://u:p@h:5432/db?password=x&sslmode=require'),
+    'postgres://u:***@h:5432/db?password=***&sslmode=require',
+  );
+  assert.equal(
+    maskUrl('https://hooks.example/x?api_key=k&channel=ops'),
+    'https://hooks.example/x?api_key=***&channel=ops',
+  );
   assert.equal(maskUrl('http://h/plain'), 'http://h/plain');
   assert.equal(maskUrl("host=db password='a b' user=x"), 'host=db password=*** user=x');
-  assert.deepEqual(maskHeaders({ Authorization: 'Bearer x', 'X-Api-Key': 'k', 'X-Auth-Token': 't', Cookie: 'c', Accept: 'a' }), {
-    Authorization: '***',
-    'X-Api-Key': '***',
-    'X-Auth-Token': '***',
-    Cookie: '***',
-    Accept: 'a',
-  });
+  assert.deepEqual(
+    maskHeaders({ Authorization: 'Bearer x', 'X-Api-Key': 'k', 'X-Auth-Token': 't', Cookie: 'c', Accept: 'a' }),
+    {
+      Authorization: '***',
+      'X-Api-Key': '***',
+      'X-Auth-Token': '***',
+      Cookie: '***',
+      Accept: 'a',
+    },
+  );
 });

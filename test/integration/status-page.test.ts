@@ -31,7 +31,13 @@ before(async () => {
 });
 
 async function addCheck(app: App, name: string): Promise<string> {
-  const res = await postJson(`${app.url}/admin/checks`, { name, kind: 'http', url: `${targetUrl}${encodeURIComponent(name)}`, interval: '200ms', timeout: '150ms' });
+  const res = await postJson(`${app.url}/admin/checks`, {
+    name,
+    kind: 'http',
+    url: `${targetUrl}${encodeURIComponent(name)}`,
+    interval: '200ms',
+    timeout: '150ms',
+  });
   assert.equal(res.status, 201);
   return ((await res.json()) as { id: string }).id;
 }
@@ -42,7 +48,11 @@ describe('public status page', () => {
     await addCheck(app, 'storefront');
     await addCheck(app, 'internal-db');
     const status = await waitFor('storefront up', async () => {
-      const s = (await (await fetch(`${app.url}/status.json`)).json()) as { title: string; overall: string; checks: Array<Record<string, unknown>> };
+      const s = (await (await fetch(`${app.url}/status.json`)).json()) as {
+        title: string;
+        overall: string;
+        checks: Array<Record<string, unknown>>;
+      };
       return s.checks[0]?.state === 'up' ? s : undefined;
     });
     assert.equal(status.title, 'Acme status');
@@ -88,7 +98,9 @@ describe('UI routes', () => {
     const app = await appWith({});
     const id = await addCheck(app, 'bars');
     const hours = await waitFor('results in the current hour', async () => {
-      const h = (await (await fetch(`${app.url}/api/checks/${id}/history?bucket=hour`)).json()) as { items: Array<{ up: number; total: number }> };
+      const h = (await (await fetch(`${app.url}/api/checks/${id}/history?bucket=hour`)).json()) as {
+        items: Array<{ up: number; total: number }>;
+      };
       return h.items.at(-1)!.total >= 2 ? h : undefined;
     });
     assert.equal(hours.items.length, 24);

@@ -21,10 +21,11 @@ async function app(over: Record<string, string | number | boolean> = {}): Promis
   return a;
 }
 
-const records = (s: SseStream): Array<Record<string, unknown>> => s.events.filter((e) => e.event === 'message').map((e) => JSON.parse(e.data) as Record<string, unknown>);
+const records = (s: SseStream): Array<Record<string, unknown>> =>
+  s.events.filter((e) => e.event === 'message').map((e) => JSON.parse(e.data) as Record<string, unknown>);
 
 describe('live tail', () => {
-  test('delivers each accepted record matching the filters, in the API\'s item shape', async () => {
+  test("delivers each accepted record matching the filters, in the API's item shape", async () => {
     const a = await app();
     const all = await openSse(`${a.url}/api/logs/tail`);
     const some = await openSse(`${a.url}/api/logs/tail?service=api&level=warn&q=disk&attr.user.id=42`);
@@ -32,7 +33,16 @@ describe('live tail', () => {
     assert.equal(all.status, 200);
     assert.match(String(all.res.headers['content-type']), /^text\/event-stream/);
     const sent = [
-      { id: 'r1', service: 'api', level: 'error', message: 'Disk full', attrs: { user: { id: '42' } }, trace_id: 't', span_id: 's', ts: '2026-11-25T10:00:00.123456Z' },
+      {
+        id: 'r1',
+        service: 'api',
+        level: 'error',
+        message: 'Disk full',
+        attrs: { user: { id: '42' } },
+        trace_id: 't',
+        span_id: 's',
+        ts: '2026-11-25T10:00:00.123456Z',
+      },
       { id: 'r2', service: 'api', level: 'info', message: 'disk ok', attrs: { user: { id: 42 } } },
       { id: 'r3', service: 'web', level: 'error', message: 'disk full', attrs: { user: { id: 42 } } },
       { id: 'r4', service: 'api', level: 'fatal', message: 'no DISK left', attrs: { user: { id: 42 } } },
@@ -41,23 +51,49 @@ describe('live tail', () => {
     assert.equal((await postJson(`${a.url}/logs`, sent)).status, 202);
     await waitFor('all five on the unfiltered stream', () => records(all).length === 5);
     await waitFor('two on the filtered stream', () => records(some).length === 2);
-    assert.deepEqual(records(all).map((r) => r.id), ['r1', 'r2', 'r3', 'r4', 'r5']);
-    assert.deepEqual(records(some).map((r) => r.id), ['r1', 'r4']);
+    assert.deepEqual(
+      records(all).map((r) => r.id),
+      ['r1', 'r2', 'r3', 'r4', 'r5'],
+    );
+    assert.deepEqual(
+      records(some).map((r) => r.id),
+      ['r1', 'r4'],
+    );
     const r1 = records(all)[0]!;
-    assert.deepEqual({ ...r1, received_at: undefined }, {
-      id: 'r1', ts: '2026-11-25T10:00:00.123456Z', received_at: undefined, level: 'error', service: 'api', message: 'Disk full',
-      attrs: { user: { id: '42' } }, trace_id: 't', span_id: 's',
-    });
+    assert.deepEqual(
+      { ...r1, received_at: undefined },
+      {
+        id: 'r1',
+        ts: '2026-11-25T10:00:00.123456Z',
+        received_at: undefined,
+        level: 'error',
+        service: 'api',
+        message: 'Disk full',
+        attrs: { user: { id: '42' } },
+        trace_id: 't',
+        span_id: 's',
+      },
+    );
     // A rejected request (bad record) sends nothing.
     assert.equal((await postJson(`${a.url}/logs`, [{ id: 'bad', level: 'loud' }])).status, 400);
     assert.equal((await postJson(`${a.url}/logs`, { id: 'r6', service: 'api' })).status, 202);
     await waitFor('r6', () => records(all).length === 6);
-    assert.deepEqual(records(all).map((r) => r.id).slice(-1), ['r6']);
+    assert.deepEqual(
+      records(all)
+        .map((r) => r.id)
+        .slice(-1),
+      ['r6'],
+    );
   });
 
   test('range parameters and bad filters are 400s naming the parameter', async () => {
     const a = await app();
-    for (const [qs, field] of [['from=1h', 'from'], ['cursor=x', 'cursor'], ['level=loud', 'level'], ['limit=5', 'limit']]) {
+    for (const [qs, field] of [
+      ['from=1h', 'from'],
+      ['cursor=x', 'cursor'],
+      ['level=loud', 'level'],
+      ['limit=5', 'limit'],
+    ]) {
       const res = await fetch(`${a.url}/api/logs/tail?${qs}`);
       assert.equal(res.status, 400, qs);
       assert.equal(((await res.json()) as { field: string }).field, field);
@@ -65,7 +101,12 @@ describe('live tail', () => {
   });
 
   test('a subscriber that stops reading gets event: dropped with the count; memory stays bounded', async () => {
-    const a = await app({ 'tail.queueRecords': 10, 'buffer.maxRecords': 100000, 'buffer.maxBytes': 256 * 1024 * 1024, 'ingest.maxBodyBytes': 64 * 1024 * 1024 });
+    const a = await app({
+      'tail.queueRecords': 10,
+      'buffer.maxRecords': 100000,
+      'buffer.maxBytes': 256 * 1024 * 1024,
+      'ingest.maxBodyBytes': 64 * 1024 * 1024,
+    });
     const slow = await openSse(`${a.url}/api/logs/tail`);
     cleanups.push(slow.close);
     slow.res.pause();
@@ -80,9 +121,15 @@ describe('live tail', () => {
     assert.ok(a.tail.stats().dropped > 0, 'records were dropped for the slow subscriber');
     slow.res.resume();
     // One notice per gap (the socket may have drained now and then while the posts went on).
-    const droppedCount = (): number => slow.events.filter((e) => e.event === 'dropped').reduce((n, e) => n + (JSON.parse(e.data) as { count: number }).count, 0);
+    const droppedCount = (): number =>
+      slow.events
+        .filter((e) => e.event === 'dropped')
+        .reduce((n, e) => n + (JSON.parse(e.data) as { count: number }).count, 0);
     await waitFor('a dropped notice', () => droppedCount() > 0);
-    await waitFor('everything not dropped delivered, the rest counted', () => records(slow).length + droppedCount() === sent);
+    await waitFor(
+      'everything not dropped delivered, the rest counted',
+      () => records(slow).length + droppedCount() === sent,
+    );
     const count = droppedCount();
     // Delivered records keep their order across the gaps.
     const got = records(slow).map((r) => r.id as string);

@@ -36,7 +36,10 @@ interface OtlpSpan {
   service: string;
 }
 interface OtlpRequest {
-  resourceSpans: Array<{ resource: { attributes: OtlpAttr[] }; scopeSpans: Array<{ spans: Array<Omit<OtlpSpan, 'service'>> }> }>;
+  resourceSpans: Array<{
+    resource: { attributes: OtlpAttr[] };
+    scopeSpans: Array<{ spans: Array<Omit<OtlpSpan, 'service'>> }>;
+  }>;
 }
 
 // OTLP span kinds and status codes (the wire values, not the API's enums).
@@ -54,7 +57,12 @@ function attr(span: { attributes: OtlpAttr[] }, key: string): string | number | 
 }
 
 /** A minimal OTLP/HTTP JSON trace receiver. */
-async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; requests: number; close: () => Promise<void> }> {
+async function startReceiver(): Promise<{
+  url: string;
+  spans: OtlpSpan[];
+  requests: number;
+  close: () => Promise<void>;
+}> {
   const state = { spans: [] as OtlpSpan[], requests: 0 };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -70,7 +78,8 @@ async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; reques
       const data = JSON.parse(body.toString('utf8')) as OtlpRequest;
       for (const rs of data.resourceSpans) {
         const service = String(attr(rs.resource, 'service.name'));
-        for (const ss of rs.scopeSpans) for (const s of ss.spans) state.spans.push({ ...s, links: s.links ?? [], service });
+        for (const ss of rs.scopeSpans)
+          for (const s of ss.spans) state.spans.push({ ...s, links: s.links ?? [], service });
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
@@ -108,7 +117,10 @@ describe('tracing', () => {
     const rx = await startReceiver();
     // Three records in two requests make one batch, cut by size (deterministic, no timer).
     const app = await startApp(
-      testConfig({ 'sink.kind': 'blackhole', 'tracing.endpoint': rx.url, 'batch.maxRecords': 3, 'batch.maxWaitMs': 10_000 }, dir.path),
+      testConfig(
+        { 'sink.kind': 'blackhole', 'tracing.endpoint': rx.url, 'batch.maxRecords': 3, 'batch.maxWaitMs': 10_000 },
+        dir.path,
+      ),
     );
     try {
       const withParent = await postJson(`${app.url}/logs`, [{ message: 'a' }, { message: 'b' }], {
@@ -150,7 +162,10 @@ describe('tracing', () => {
     assert.equal(attr(batch, 'sluice.batch.requests'), 2);
     assert.ok(!batch.parentSpanId, 'the batch is not a child of any one request');
     const links = batch.links.map((l) => `${l.traceId}/${l.spanId}`).sort();
-    assert.deepEqual(links, [`${logsSpan.traceId}/${logsSpan.spanId}`, `${healthSpan.traceId}/${healthSpan.spanId}`].sort());
+    assert.deepEqual(
+      links,
+      [`${logsSpan.traceId}/${logsSpan.spanId}`, `${healthSpan.traceId}/${healthSpan.spanId}`].sort(),
+    );
 
     const writes = rx.spans.filter((s) => s.name === 'sluice.sink.write');
     assert.equal(writes.length, 1);
@@ -174,7 +189,10 @@ describe('tracing', () => {
       close: async () => {},
     };
     const app = await startApp(
-      testConfig({ 'tracing.endpoint': rx.url, 'batch.maxRecords': 1, 'retry.baseDelayMs': 1, 'retry.maxDelayMs': 2 }, dir.path),
+      testConfig(
+        { 'tracing.endpoint': rx.url, 'batch.maxRecords': 1, 'retry.baseDelayMs': 1, 'retry.maxDelayMs': 2 },
+        dir.path,
+      ),
       { sink: flaky },
     );
     try {
@@ -185,19 +203,33 @@ describe('tracing', () => {
       await rx.close();
     }
     const batch = rx.spans.find((s) => s.name === 'sluice.batch.flush')!;
-    const writes = rx.spans.filter((s) => s.name === 'sluice.sink.write').sort((a, b) => Number(attr(a, 'sluice.write.attempt')) - Number(attr(b, 'sluice.write.attempt')));
-    assert.deepEqual(writes.map((w) => attr(w, 'sluice.write.attempt')), [1, 2]);
+    const writes = rx.spans
+      .filter((s) => s.name === 'sluice.sink.write')
+      .sort((a, b) => Number(attr(a, 'sluice.write.attempt')) - Number(attr(b, 'sluice.write.attempt')));
+    assert.deepEqual(
+      writes.map((w) => attr(w, 'sluice.write.attempt')),
+      [1, 2],
+    );
     assert.ok(writes.every((w) => w.parentSpanId === batch.spanId));
     assert.equal(writes[0]!.status.code, STATUS_ERROR);
-    assert.ok(writes[0]!.events.some((e) => e.name === 'exception'), 'the exception is recorded');
+    assert.ok(
+      writes[0]!.events.some((e) => e.name === 'exception'),
+      'the exception is recorded',
+    );
     assert.notEqual(writes[1]!.status.code, STATUS_ERROR);
   });
 
   test("follows the caller's sampling decision: an unsampled request is neither exported nor linked", async () => {
     const rx = await startReceiver();
-    const app = await startApp(testConfig({ 'sink.kind': 'blackhole', 'tracing.endpoint': rx.url, 'batch.maxRecords': 1 }, dir.path));
+    const app = await startApp(
+      testConfig({ 'sink.kind': 'blackhole', 'tracing.endpoint': rx.url, 'batch.maxRecords': 1 }, dir.path),
+    );
     try {
-      const res = await postJson(`${app.url}/logs`, { message: 'unsampled' }, { traceparent: `00-${TRACE_ID}-${PARENT_ID}-00` });
+      const res = await postJson(
+        `${app.url}/logs`,
+        { message: 'unsampled' },
+        { traceparent: `00-${TRACE_ID}-${PARENT_ID}-00` },
+      );
       assert.equal(res.status, 202);
       await committed(app, 1);
     } finally {
@@ -213,8 +245,12 @@ describe('tracing', () => {
   test('each app exports to its own endpoint when several run in one process', async () => {
     const [rxA, rxB] = await Promise.all([startReceiver(), startReceiver()]);
     const common = { 'sink.kind': 'blackhole', 'batch.maxRecords': 1 };
-    const a = await startApp(testConfig({ ...common, 'tracing.endpoint': rxA.url, 'tracing.serviceName': 'sluice-a' }, dir.path));
-    const b = await startApp(testConfig({ ...common, 'tracing.endpoint': rxB.url, 'tracing.serviceName': 'sluice-b' }, dir.path));
+    const a = await startApp(
+      testConfig({ ...common, 'tracing.endpoint': rxA.url, 'tracing.serviceName': 'sluice-a' }, dir.path),
+    );
+    const b = await startApp(
+      testConfig({ ...common, 'tracing.endpoint': rxB.url, 'tracing.serviceName': 'sluice-b' }, dir.path),
+    );
     try {
       assert.equal((await postJson(`${a.url}/logs`, { message: 'to a' })).status, 202);
       assert.equal((await postJson(`${b.url}/logs`, { message: 'to b' })).status, 202);
@@ -229,11 +265,17 @@ describe('tracing', () => {
 
   test('is off without an endpoint: requests are not traced and batches carry no links', async () => {
     const batches: Batch[] = [];
-    const capture: Sink = { name: 'capture', writeBatch: async (b: Batch) => void batches.push(b), close: async () => {} };
+    const capture: Sink = {
+      name: 'capture',
+      writeBatch: async (b: Batch) => void batches.push(b),
+      close: async () => {},
+    };
     const app = await startApp(testConfig({ 'batch.maxRecords': 2 }, dir.path), { sink: capture });
     try {
       assert.equal(app.tracing.enabled, false);
-      const res = await postJson(`${app.url}/logs`, [{ message: 'x' }, { message: 'y' }], { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` });
+      const res = await postJson(`${app.url}/logs`, [{ message: 'x' }, { message: 'y' }], {
+        traceparent: `00-${TRACE_ID}-${PARENT_ID}-01`,
+      });
       assert.equal(res.status, 202);
       await committed(app, 2);
     } finally {
@@ -244,7 +286,9 @@ describe('tracing', () => {
   });
 
   test('OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_SERVICE_NAME configure tracing; a bad endpoint is refused', () => {
-    const { config } = loadConfig({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318', OTEL_SERVICE_NAME: 'edge' } });
+    const { config } = loadConfig({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318', OTEL_SERVICE_NAME: 'edge' },
+    });
     assert.equal(config.tracing.endpoint, 'http://otel:4318');
     assert.equal(config.tracing.serviceName, 'edge');
     assert.equal(loadConfig({ env: {} }).config.tracing.endpoint, '');
@@ -255,7 +299,10 @@ describe('tracing', () => {
 describe('parseTraceparent', () => {
   test('reads a valid W3C traceparent with its sampled flag and tracestate', () => {
     const ctx = parseTraceparent(`00-${TRACE_ID}-${PARENT_ID}-01`, 'vendor=abc');
-    assert.deepEqual({ ...ctx, traceState: undefined }, { traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: 1, isRemote: true, traceState: undefined });
+    assert.deepEqual(
+      { ...ctx, traceState: undefined },
+      { traceId: TRACE_ID, spanId: PARENT_ID, traceFlags: 1, isRemote: true, traceState: undefined },
+    );
     assert.equal(ctx!.traceState!.get('vendor'), 'abc');
   });
 

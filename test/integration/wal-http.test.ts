@@ -28,7 +28,9 @@ class GateSink implements Sink {
   async writeBatch(batch: Batch, signal: AbortSignal): Promise<void> {
     await Promise.race([
       this.gate,
-      new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true })),
+      new Promise<never>((_, reject) =>
+        signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+      ),
     ]);
     this.batches.push(batch.id);
     for (const r of batch.records) this.ids.push(r.id);
@@ -36,15 +38,27 @@ class GateSink implements Sink {
   async close(): Promise<void> {}
 }
 
-const body = (n: number, tag: string) => Array.from({ length: n }, (_, i) => JSON.stringify({ id: `${tag}-${i}`, msg: 'x'.repeat(200) })).join('\n');
-const post = (url: string, n: number, tag: string) => fetch(`${url}/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: body(n, tag) });
+const body = (n: number, tag: string) =>
+  Array.from({ length: n }, (_, i) => JSON.stringify({ id: `${tag}-${i}`, msg: 'x'.repeat(200) })).join('\n');
+const post = (url: string, n: number, tag: string) =>
+  fetch(`${url}/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: body(n, tag) });
 
 describe('ack mode durable', () => {
   test('a full WAL answers 429 with Retry-After, not a crash, and admits again once the sink catches up', async () => {
     const dir = tempDir();
     const sink = new GateSink();
     const app = await startApp(
-      testConfig({ 'ingest.ack': 'durable', 'wal.segmentBytes': 8192, 'wal.maxBytes': 32_768, 'ingest.enqueueTimeoutMs': 0, 'batch.maxWaitMs': 5, 'ingest.retryAfterSeconds': 3 }, dir.path),
+      testConfig(
+        {
+          'ingest.ack': 'durable',
+          'wal.segmentBytes': 8192,
+          'wal.maxBytes': 32_768,
+          'ingest.enqueueTimeoutMs': 0,
+          'batch.maxWaitMs': 5,
+          'ingest.retryAfterSeconds': 3,
+        },
+        dir.path,
+      ),
       { sink },
     );
     cleanups.push(dir.remove, () => app.stop());
@@ -60,11 +74,17 @@ describe('ack mode durable', () => {
     assert.equal(((await res.json()) as { error: string }).error, 'SLUICE_ERR_BUFFER_FULL');
     assert.ok(accepted > 0);
     assert.equal((await fetch(`${app.url}/healthz`)).status, 200, 'still serving');
-    const jobs = (await (await fetch(`${app.url}/admin/jobs`)).json()) as { wal?: { diskBytes: number; maxDiskBytes: number; unsettledBatches: number } };
+    const jobs = (await (await fetch(`${app.url}/admin/jobs`)).json()) as {
+      wal?: { diskBytes: number; maxDiskBytes: number; unsettledBatches: number };
+    };
     assert.equal(jobs.wal?.maxDiskBytes, 32_768, '/admin/jobs shows the WAL');
     assert.ok(jobs.wal.diskBytes > 16_384, `the WAL is near its cap (${jobs.wal.diskBytes} bytes)`);
     sink.open();
-    await waitFor(() => `every accepted record written (${sink.ids.length} of ${accepted})`, () => sink.ids.length >= accepted, 10_000);
+    await waitFor(
+      () => `every accepted record written (${sink.ids.length} of ${accepted})`,
+      () => sink.ids.length >= accepted,
+      10_000,
+    );
     assert.equal(sink.ids.length, accepted);
     // Segments are deleted as their batches settle, and the room they free takes requests again.
     await waitFor('a request admitted again', async () => (await post(app.url, 10, 'later')).status === 202, 10_000);
@@ -73,7 +93,10 @@ describe('ack mode durable', () => {
   test('at the shutdown deadline unwritten batches stay in the WAL; the next start sends each of them once', async () => {
     const dir = tempDir();
     cleanups.push(dir.remove);
-    const config = testConfig({ 'ingest.ack': 'durable', 'shutdown.timeoutMs': 300, 'batch.maxWaitMs': 5, 'batch.maxRecords': 7 }, dir.path);
+    const config = testConfig(
+      { 'ingest.ack': 'durable', 'shutdown.timeoutMs': 300, 'batch.maxWaitMs': 5, 'batch.maxRecords': 7 },
+      dir.path,
+    );
     const stuck = new GateSink();
     const first = await startApp(config, { sink: stuck });
     for (let i = 0; i < 5; i++) assert.equal((await post(first.url, 10, `k${i}`)).status, 202);
@@ -84,11 +107,18 @@ describe('ack mode durable', () => {
     const sink = new GateSink();
     sink.open();
     const second = await startApp(config, { sink });
-    await waitFor(() => `the kept records sent (${sink.ids.length} of 50)`, () => sink.ids.length >= 50, 10_000);
+    await waitFor(
+      () => `the kept records sent (${sink.ids.length} of 50)`,
+      () => sink.ids.length >= 50,
+      10_000,
+    );
     await second.stop();
     assert.equal(sink.ids.length, 50);
     assert.equal(new Set(sink.ids).size, 50, 'no record twice');
-    assert.ok(sink.batches.every((id) => id.startsWith('wal-')), 'ids derived from WAL positions');
+    assert.ok(
+      sink.batches.every((id) => id.startsWith('wal-')),
+      'ids derived from WAL positions',
+    );
     // A third start has nothing left to send: stop() drains what start-up replayed into the
     // open sink, so anything replayed would be in it by the time stop() returns.
     const none = new GateSink();

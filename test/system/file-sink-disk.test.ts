@@ -31,11 +31,35 @@ describe('FileSink and the directory fsync', () => {
       for (const b of ${JSON.stringify([batch(many(8, 0)), batch(many(8, 8))])}) await sink.writeBatch(b);
       await sink.close();`;
     const repo = fileURLToPath(new URL('../..', import.meta.url));
-    const run = spawnSync('strace', ['-f', '-qq', '-o', trace, '-e', 'trace=openat,fsync,fdatasync,close', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], { cwd: repo, encoding: 'utf8' });
-    if (run.error || /ptrace|not permitted/i.test(run.stderr)) return cannotHere(t, `cannot run strace here: ${String(run.error ?? run.stderr).trim()}`);
+    const run = spawnSync(
+      'strace',
+      [
+        '-f',
+        '-qq',
+        '-o',
+        trace,
+        '-e',
+        'trace=openat,fsync,fdatasync,close',
+        process.execPath,
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        script,
+      ],
+      { cwd: repo, encoding: 'utf8' },
+    );
+    if (run.error || /ptrace|not permitted/i.test(run.stderr))
+      return cannotHere(t, `cannot run strace here: ${String(run.error ?? run.stderr).trim()}`);
     assert.equal(run.status, 0, run.stderr);
     const events = syscalls(readFileSync(trace, 'utf8'));
-    const created = events.filter((e) => e.call === 'openat' && e.path.startsWith(dir.path + '/') && e.path.endsWith('.ndjson') && e.flags.includes('O_CREAT'));
+    const created = events.filter(
+      (e) =>
+        e.call === 'openat' &&
+        e.path.startsWith(dir.path + '/') &&
+        e.path.endsWith('.ndjson') &&
+        e.flags.includes('O_CREAT'),
+    );
     assert.equal(created.length, 2, 'the second batch rotated into a new file');
     for (const file of created) {
       assert.ok(
@@ -54,7 +78,8 @@ describe('FileSink when the disk or the file-size limit runs out mid-batch', () 
     await sink.start();
     // A soft limit on this test process (the runner gives each test file its own process, and
     // nothing else here writes a regular file meanwhile); only the sink's file gets near 8 KiB.
-    const limit = (value: string): void => void execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${value}:`], { stdio: 'pipe' });
+    const limit = (value: string): void =>
+      void execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${value}:`], { stdio: 'pipe' });
     try {
       limit('8192');
     } catch (err) {
@@ -69,20 +94,23 @@ describe('FileSink when the disk or the file-size limit runs out mid-batch', () 
     await retryAfterRefusal(sink, dir.path, refused, 'EFBIG');
   });
 
-  test('a full disk (ENOSPC on a small tmpfs) fails the batch, leaves no torn line, and the retry appends whole lines', { timeout: 20_000 }, (t) =>
-    onTmpfs(t, '64k', async (dir) => {
-      const filler = join(dir, 'filler');
-      writeFileSync(filler, Buffer.alloc(48 * 1024));
-      const sink = new FileSink({ dir, maxBytes: 1e9, maxAgeMs: 1e9, fsync: true });
-      await sink.start();
-      try {
-        const refused = await writeUntilRefused(sink);
-        rmSync(filler);
-        await retryAfterRefusal(sink, dir, refused, 'ENOSPC');
-      } finally {
-        await sink.close().catch(() => undefined);
-      }
-    }),
+  test(
+    'a full disk (ENOSPC on a small tmpfs) fails the batch, leaves no torn line, and the retry appends whole lines',
+    { timeout: 20_000 },
+    (t) =>
+      onTmpfs(t, '64k', async (dir) => {
+        const filler = join(dir, 'filler');
+        writeFileSync(filler, Buffer.alloc(48 * 1024));
+        const sink = new FileSink({ dir, maxBytes: 1e9, maxAgeMs: 1e9, fsync: true });
+        await sink.start();
+        try {
+          const refused = await writeUntilRefused(sink);
+          rmSync(filler);
+          await retryAfterRefusal(sink, dir, refused, 'ENOSPC');
+        } finally {
+          await sink.close().catch(() => undefined);
+        }
+      }),
   );
 });
 
@@ -120,7 +148,11 @@ async function retryAfterRefusal(sink: FileSink, dir: string, refused: Refused, 
   await sink.close();
   const after = linesIn(dir, 'log-');
   assert.equal(after.torn, 0, 'the retry did not append onto a half line');
-  assert.deepEqual(after.ids, [...refused.acked, ...refused.failed.records.map((r) => r.id), ...next.records.map((r) => r.id)]);
+  assert.deepEqual(after.ids, [
+    ...refused.acked,
+    ...refused.failed.records.map((r) => r.id),
+    ...next.records.map((r) => r.id),
+  ]);
 }
 
 interface Syscall {

@@ -22,7 +22,10 @@ interface Violation {
 /** Runs the cruiser over `src` in `cwd`; the violations it reports (it exits non-zero on any). */
 async function cruise(cwd: string): Promise<Violation[]> {
   try {
-    const { stdout } = await run(process.execPath, [CRUISER, 'src', '--config', CONFIG, '--output-type', 'json'], { cwd, maxBuffer: 64 << 20 });
+    const { stdout } = await run(process.execPath, [CRUISER, 'src', '--config', CONFIG, '--output-type', 'json'], {
+      cwd,
+      maxBuffer: 64 << 20,
+    });
     return (JSON.parse(stdout) as { summary: { violations: Violation[] } }).summary.violations;
   } catch (err) {
     const { stdout } = err as { stdout?: string };
@@ -40,7 +43,13 @@ after(() => {
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-arch-'));
   trees.push(dir);
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true }, include: ['src'] }));
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true },
+      include: ['src'],
+    }),
+  );
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), text);

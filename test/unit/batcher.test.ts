@@ -5,9 +5,20 @@ import { MemoryBuffer } from '../../src/pipeline/memory-buffer.js';
 import { Ticket, type Batch } from '../../src/batch.js';
 import type { LogRecord } from '../../src/record.js';
 
-
 function rec(i: number, size = 100): LogRecord {
-  return { type: 'log', id: `r${i}`, ts: 1, received_at: 1, level: 'info', service: null, message: `m${i}`, attrs: null, trace_id: null, span_id: null, size };
+  return {
+    type: 'log',
+    id: `r${i}`,
+    ts: 1,
+    received_at: 1,
+    level: 'info',
+    service: null,
+    message: `m${i}`,
+    attrs: null,
+    trace_id: null,
+    span_id: null,
+    size,
+  };
 }
 
 function setup(opts: { maxRecords?: number; maxBytes?: number; maxWaitMs?: number; room?: () => boolean } = {}) {
@@ -20,7 +31,11 @@ function setup(opts: { maxRecords?: number; maxBytes?: number; maxWaitMs?: numbe
     opts.room ?? (() => true),
   );
   const push = (n: number, size = 100, start = 0, ticket?: Ticket) =>
-    buffer.push(Array.from({ length: n }, (_, i) => rec(start + i, size)), n * size, { timeoutMs: 0, ...(ticket ? { ticket } : {}) });
+    buffer.push(
+      Array.from({ length: n }, (_, i) => rec(start + i, size)),
+      n * size,
+      { timeoutMs: 0, ...(ticket ? { ticket } : {}) },
+    );
   return { buffer, batcher, batches, push };
 }
 
@@ -32,8 +47,17 @@ describe('Batcher', () => {
     const { batches, push } = setup({ maxRecords: 10 });
     await push(25);
     assert.equal(batches.length, 2);
-    assert.deepEqual(batches.map((b) => [b.records.length, b.trigger]), [[10, 'size'], [10, 'size']]);
-    assert.deepEqual(batches[0]!.records.map((r) => r.id), Array.from({ length: 10 }, (_, i) => `r${i}`));
+    assert.deepEqual(
+      batches.map((b) => [b.records.length, b.trigger]),
+      [
+        [10, 'size'],
+        [10, 'size'],
+      ],
+    );
+    assert.deepEqual(
+      batches[0]!.records.map((r) => r.id),
+      Array.from({ length: 10 }, (_, i) => `r${i}`),
+    );
   });
 
   test('flushes a partial batch after maxWait since its first record, with trigger time', async () => {
@@ -53,16 +77,19 @@ describe('Batcher', () => {
   test('flushes at maxBytes, with trigger bytes, never splitting a record', async () => {
     const { batches, push } = setup({ maxRecords: 1000, maxBytes: 1000 });
     await push(25, 300);
-    assert.deepEqual(batches.map((b) => [b.records.length, b.bytes, b.trigger]), [
-      [3, 900, 'bytes'],
-      [3, 900, 'bytes'],
-      [3, 900, 'bytes'],
-      [3, 900, 'bytes'],
-      [3, 900, 'bytes'],
-      [3, 900, 'bytes'],
-      [3, 900, 'bytes'],
-      [3, 900, 'bytes'],
-    ]);
+    assert.deepEqual(
+      batches.map((b) => [b.records.length, b.bytes, b.trigger]),
+      [
+        [3, 900, 'bytes'],
+        [3, 900, 'bytes'],
+        [3, 900, 'bytes'],
+        [3, 900, 'bytes'],
+        [3, 900, 'bytes'],
+        [3, 900, 'bytes'],
+        [3, 900, 'bytes'],
+        [3, 900, 'bytes'],
+      ],
+    );
     mock.timers.tick(100);
     assert.equal(batches.at(-1)!.records.length, 1, 'the remainder flushes on time');
   });
@@ -100,19 +127,32 @@ describe('Batcher', () => {
     const { batcher, batches, push } = setup({ maxRecords: 10, room: () => room });
     await push(25);
     batcher.drain();
-    assert.deepEqual(batches.map((b) => [b.records.length, b.trigger]), [[10, 'size'], [10, 'size'], [5, 'shutdown']]);
+    assert.deepEqual(
+      batches.map((b) => [b.records.length, b.trigger]),
+      [
+        [10, 'size'],
+        [10, 'size'],
+        [5, 'shutdown'],
+      ],
+    );
     room = true;
     batcher.pump();
     assert.equal(batches.length, 3, 'a stopped batcher pulls nothing more');
   });
 
-  test('carries tickets with the count of each request\'s records in the batch', async () => {
+  test("carries tickets with the count of each request's records in the batch", async () => {
     const { batches, push } = setup({ maxRecords: 4 });
     const a = new Ticket(3);
     const b = new Ticket(3);
     await push(3, 100, 0, a);
     await push(3, 100, 3, b);
     assert.equal(batches.length, 1);
-    assert.deepEqual(batches[0]!.tickets.map(([t, n]) => [t === a ? 'a' : 'b', n]), [['a', 3], ['b', 1]]);
+    assert.deepEqual(
+      batches[0]!.tickets.map(([t, n]) => [t === a ? 'a' : 'b', n]),
+      [
+        ['a', 3],
+        ['b', 1],
+      ],
+    );
   });
 });

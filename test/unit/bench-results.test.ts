@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { resultsDir } from '../../bench/lib/results-dir.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const ignored = (path: string): boolean => spawnSync('git', ['check-ignore', '-q', relative(root, path)], { cwd: root }).status === 0;
+const ignored = (path: string): boolean =>
+  spawnSync('git', ['check-ignore', '-q', relative(root, path)], { cwd: root }).status === 0;
 
 test('a --quick run writes where git ignores it; a full run writes where git sees it', () => {
   assert.equal(ignored(join(resultsDir(true), '2026-12-02.md')), true, 'quick results are git-ignored');
@@ -17,5 +18,8 @@ test('a --quick run writes where git ignores it; a full run writes where git see
 
 test('no quick run is committed', () => {
   const tracked = execFileSync('git', ['ls-files', 'bench/results'], { cwd: root, encoding: 'utf8' }).split('\n');
-  assert.deepEqual(tracked.filter((f) => /quick/.test(f)), []);
+  assert.deepEqual(
+    tracked.filter((f) => /quick/.test(f)),
+    [],
+  );
 });

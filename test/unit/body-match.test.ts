@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 /** Runs `source` (ESM, top-level await) from a file in a child Node with tsx; resolves with its exit and output. */
-function runChild(source: string, killAfterMs: number): Promise<{ code: number | null; signal: string | null; out: string }> {
+function runChild(
+  source: string,
+  killAfterMs: number,
+): Promise<{ code: number | null; signal: string | null; out: string }> {
   // A file, not `-e` with --input-type=module: workers inherit that flag, and the matcher's
   // worker source is CommonJS.
   const dir = mkdtempSync(join(tmpdir(), 'sluice-body-match-'));

@@ -13,7 +13,11 @@ after(() => dir.remove());
 function config(flags: Record<string, string>) {
   return loadConfig({
     env: {},
-    flags: { 'health.dataDir': join(dir.path, 'health'), 'postgres.embeddedDataDir': join(dir.path, 'postgres'), ...flags },
+    flags: {
+      'health.dataDir': join(dir.path, 'health'),
+      'postgres.embeddedDataDir': join(dir.path, 'postgres'),
+      ...flags,
+    },
   }).config;
 }
 

@@ -23,7 +23,9 @@ describe('config', () => {
       assert.notEqual(k.description, '', `${k.key} has no description`);
       assert.notEqual(k.default, undefined, `${k.key} has no default`);
       // With no file, env or flag, the loaded value is that default, and says it came from there.
-      const loaded = k.key.split('.').reduce<unknown>((v, part) => (v as Record<string, unknown> | undefined)?.[part], config);
+      const loaded = k.key
+        .split('.')
+        .reduce<unknown>((v, part) => (v as Record<string, unknown> | undefined)?.[part], config);
       assert.deepEqual(loaded, k.default, `${k.key} loads as its default`);
       assert.equal(origins.get(k.key), 'default', `${k.key} comes from the default`);
     }
@@ -64,15 +66,28 @@ describe('config', () => {
       () => loadConfig({ env: { SLUICE_INGEST_ENQUEUE_TIMEOUT_MS: 'abc' } }),
       (err: unknown) => {
         assert.ok(err instanceof SluiceError);
-        assert.match(err.message, /ingest\.enqueueTimeoutMs = "abc" \(from env SLUICE_INGEST_ENQUEUE_TIMEOUT_MS\): expected number/);
+        assert.match(
+          err.message,
+          /ingest\.enqueueTimeoutMs = "abc" \(from env SLUICE_INGEST_ENQUEUE_TIMEOUT_MS\): expected number/,
+        );
         return true;
       },
     );
-    assert.throws(() => loadConfig({ env: {}, flags: { 'log.level': 'loud' } }), /log\.level = "loud" \(from flag --log\.level\): expected one of trace, debug/);
+    assert.throws(
+      () => loadConfig({ env: {}, flags: { 'log.level': 'loud' } }),
+      /log\.level = "loud" \(from flag --log\.level\): expected one of trace, debug/,
+    );
     assert.throws(() => loadConfig({ env: {}, flags: { 'writers.count': '0' } }), /writers\.count = 0 .*>=1/);
     // A list key names the entry and field, with the value found there and where it came from.
-    assert.throws(() => loadConfig({ env: {}, flags: { checks: '[{"kind":"tcp","name":"a","host":"h","port":0}]' } }), /checks\[0\]\.port = 0 \(from flag --checks\)/);
-    assert.equal(loadConfig({ env: {}, flags: { 'buffer.highWaterMark': '1e-1' } }).config.buffer.highWaterMark, 0.1, 'signed exponents are numbers');
+    assert.throws(
+      () => loadConfig({ env: {}, flags: { checks: '[{"kind":"tcp","name":"a","host":"h","port":0}]' } }),
+      /checks\[0\]\.port = 0 \(from flag --checks\)/,
+    );
+    assert.equal(
+      loadConfig({ env: {}, flags: { 'buffer.highWaterMark': '1e-1' } }).config.buffer.highWaterMark,
+      0.1,
+      'signed exponents are numbers',
+    );
   });
 
   test('an unknown key in a file or flag is an error, not silently ignored', () => {
@@ -88,7 +103,10 @@ describe('config', () => {
   test('a file that is not valid YAML is reported with its path', () => {
     const file = join(dir.path, 'bad.yaml');
     writeFileSync(file, 'server: [unclosed\n');
-    assert.throws(() => loadConfig({ file, env: {} }), new RegExp(`config file ${file.replace(/[.]/g, '\\.')} is not valid YAML`));
+    assert.throws(
+      () => loadConfig({ file, env: {} }),
+      new RegExp(`config file ${file.replace(/[.]/g, '\\.')} is not valid YAML`),
+    );
   });
 
   test('lists come from comma-separated env values and secrets are masked when printed', () => {

@@ -37,14 +37,26 @@ const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']
 const IMPLICIT_LABELS = new Set(['instance', 'job', 'le']);
 
 /** The metric names an expression selects, and the label names it matches or groups on. */
-function promqlNames(expr: string): { metrics: string[]; selectors: Array<{ metric: string | undefined; labels: string[] }>; grouping: string[] } {
+function promqlNames(expr: string): {
+  metrics: string[];
+  selectors: Array<{ metric: string | undefined; labels: string[] }>;
+  grouping: string[];
+} {
   let e = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
   const selectors: Array<{ metric: string | undefined; labels: string[] }> = [];
   for (const m of e.matchAll(/([a-zA-Z_:][\w:]*)?\s*\{([^}]*)\}/g)) {
     selectors.push({ metric: m[1], labels: [...m[2]!.matchAll(/(\w+)\s*(?:=~|!~|!=|=)/g)].map((l) => l[1]!) });
   }
-  const grouping = [...e.matchAll(GROUPING)].flatMap((g) => g[2]!.split(',').map((s) => s.trim()).filter(Boolean));
-  e = e.replace(/\{[^}]*\}/g, ' ').replace(/\[[^\]]*\]/g, ' ').replace(GROUPING, ' ');
+  const grouping = [...e.matchAll(GROUPING)].flatMap((g) =>
+    g[2]!
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  e = e
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(GROUPING, ' ');
   const metrics: string[] = [];
   for (const t of e.matchAll(/\d+(?:\.\d+)?(?:e[+-]?\d+)?|[a-zA-Z_:][\w:]*(\s*\()?/gi)) {
     if (/^\d/.test(t[0]) || t[1] !== undefined || KEYWORDS.has(t[0].toLowerCase())) continue; // numbers, functions, operators
@@ -61,7 +73,12 @@ function exported(): Map<string, Set<string>> {
     // prom-client keeps each metric's declared label names on the object.
     const labels = new Set((m as unknown as { labelNames?: readonly string[] }).labelNames ?? []);
     const type = (m as unknown as { type: string }).type;
-    const names = type === 'histogram' ? ['_bucket', '_sum', '_count'].map((s) => m.name + s) : type === 'summary' ? [m.name, `${m.name}_sum`, `${m.name}_count`] : [m.name];
+    const names =
+      type === 'histogram'
+        ? ['_bucket', '_sum', '_count'].map((s) => m.name + s)
+        : type === 'summary'
+          ? [m.name, `${m.name}_sum`, `${m.name}_count`]
+          : [m.name];
     for (const n of names) out.set(n, labels);
   }
   return out;
@@ -77,11 +94,17 @@ const exprs = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.tit
 
 describe('promqlNames', () => {
   test('finds metric names and labels but not functions, aggregations, numbers or variables', () => {
-    const r = promqlNames('histogram_quantile(0.99, sum by (le, sink) (rate(sluice_write_latency_seconds_bucket{instance=~"$instance"}[$__rate_interval]))) / 1e3 + on (job) up');
+    const r = promqlNames(
+      'histogram_quantile(0.99, sum by (le, sink) (rate(sluice_write_latency_seconds_bucket{instance=~"$instance"}[$__rate_interval]))) / 1e3 + on (job) up',
+    );
     assert.deepEqual(r.metrics, ['sluice_write_latency_seconds_bucket', 'up']);
     assert.deepEqual(r.selectors, [{ metric: 'sluice_write_latency_seconds_bucket', labels: ['instance'] }]);
     assert.deepEqual(r.grouping, ['le', 'sink', 'job']);
-    assert.deepEqual(promqlNames('sum(rate(a_total[5m])) / sum(rate(b_total[5m])) > bool 0 or c').metrics, ['a_total', 'b_total', 'c']);
+    assert.deepEqual(promqlNames('sum(rate(a_total[5m])) / sum(rate(b_total[5m])) > bool 0 or c').metrics, [
+      'a_total',
+      'b_total',
+      'c',
+    ]);
   });
 
   test('would flag a misspelt metric', () => {
@@ -99,7 +122,8 @@ describe('Grafana dashboard (deploy/grafana/sluice.json)', () => {
     assert.equal(dashboard.title, 'Sluice');
     const ids = panels.map((p) => p.id);
     assert.equal(new Set(ids).size, ids.length, 'panel ids are unique');
-    for (const p of panels) assert.ok(p.gridPos && p.gridPos.w > 0 && p.gridPos.x + p.gridPos.w <= 24, `${p.title}: gridPos`);
+    for (const p of panels)
+      assert.ok(p.gridPos && p.gridPos.w > 0 && p.gridPos.x + p.gridPos.w <= 24, `${p.title}: gridPos`);
     assert.ok(exprs.length >= 20);
   });
 
@@ -122,10 +146,12 @@ describe('Grafana dashboard (deploy/grafana/sluice.json)', () => {
       const { metrics, selectors, grouping } = promqlNames(expr);
       for (const s of selectors) {
         const own = names.get(s.metric ?? '') ?? new Set<string>();
-        for (const l of s.labels) assert.ok(own.has(l) || IMPLICIT_LABELS.has(l), `${panel}: ${s.metric} has no label ${l}`);
+        for (const l of s.labels)
+          assert.ok(own.has(l) || IMPLICIT_LABELS.has(l), `${panel}: ${s.metric} has no label ${l}`);
       }
       const any = new Set(metrics.flatMap((m) => [...(names.get(m) ?? [])]));
-      for (const l of grouping) assert.ok(any.has(l) || IMPLICIT_LABELS.has(l), `${panel}: no metric in ${expr} has label ${l}`);
+      for (const l of grouping)
+        assert.ok(any.has(l) || IMPLICIT_LABELS.has(l), `${panel}: no metric in ${expr} has label ${l}`);
     }
   });
 
@@ -133,19 +159,37 @@ describe('Grafana dashboard (deploy/grafana/sluice.json)', () => {
     const used = new Set(exprs.flatMap(({ expr }) => promqlNames(expr).metrics));
     const usedBase = new Set([...used].map((m) => m.replace(/_(bucket|sum|count)$/, '')));
     const required = [
-      'sluice_ingest_requests_total', 'sluice_ingest_errors_total', 'sluice_ingest_records_total', 'sluice_batch_size', 'sluice_batch_bytes',
-      'sluice_batches_flushed_total', 'sluice_worker_failures_total', 'sluice_worker_retries_total', 'sluice_write_latency_seconds',
-      'sluice_e2e_latency_seconds', 'sluice_buffer_records', 'sluice_buffer_bytes', 'sluice_circuit_state', 'sluice_dead_letter_total',
-      'sluice_check_up', 'sluice_check_duration_seconds', 'sluice_scheduler_lag_seconds',
-      'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds',
+      'sluice_ingest_requests_total',
+      'sluice_ingest_errors_total',
+      'sluice_ingest_records_total',
+      'sluice_batch_size',
+      'sluice_batch_bytes',
+      'sluice_batches_flushed_total',
+      'sluice_worker_failures_total',
+      'sluice_worker_retries_total',
+      'sluice_write_latency_seconds',
+      'sluice_e2e_latency_seconds',
+      'sluice_buffer_records',
+      'sluice_buffer_bytes',
+      'sluice_circuit_state',
+      'sluice_dead_letter_total',
+      'sluice_check_up',
+      'sluice_check_duration_seconds',
+      'sluice_scheduler_lag_seconds',
+      'nodejs_eventloop_lag_p99_seconds',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_gc_duration_seconds',
     ];
     for (const r of required) assert.ok(usedBase.has(r) || used.has(r), `${r} has no panel`);
     const titles = panels.map((p) => p.title.toLowerCase()).join('\n');
-    for (const topic of ['ingested', 'latency', 'buffer fill', 'errors', 'retries', 'breaker', 'check status']) assert.ok(titles.includes(topic), `no panel about ${topic}`);
+    for (const topic of ['ingested', 'latency', 'buffer fill', 'errors', 'retries', 'breaker', 'check status'])
+      assert.ok(titles.includes(topic), `no panel about ${topic}`);
   });
 
   test('every query uses the provisioned Prometheus datasource', () => {
-    const provisioned = parse(readFileSync(join(deploy, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as { datasources: Array<{ uid: string; type: string }> };
+    const provisioned = parse(
+      readFileSync(join(deploy, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8'),
+    ) as { datasources: Array<{ uid: string; type: string }> };
     const ds = provisioned.datasources.find((d) => d.type === 'prometheus')!;
     for (const p of panels.filter((x) => x.targets)) {
       assert.equal(p.datasource?.uid, ds.uid, p.title);
@@ -169,16 +213,23 @@ describe('Prometheus and Grafana wiring (deploy/)', () => {
     assert.equal(job.metrics_path ?? '/metrics', '/metrics');
     const [host, port] = job.static_configs[0]!.targets[0]!.split(':');
     assert.ok(compose.services[host!], `no compose service ${host}`);
-    assert.ok(compose.services[host!]!.ports!.some((p) => p.endsWith(`:${port}`)), `${host} does not expose ${port}`);
+    assert.ok(
+      compose.services[host!]!.ports!.some((p) => p.endsWith(`:${port}`)),
+      `${host} does not expose ${port}`,
+    );
     assert.ok(compose.services.prometheus!.volumes!.some((v) => v.startsWith('./prometheus.yml:')));
   });
 
   test('Grafana provisions the dashboard from where compose mounts sluice.json, and the datasource points at the prometheus service', () => {
-    const provider = parse(readFileSync(join(deploy, 'grafana/provisioning/dashboards/sluice.yml'), 'utf8')) as { providers: Array<{ options: { path: string } }> };
+    const provider = parse(readFileSync(join(deploy, 'grafana/provisioning/dashboards/sluice.yml'), 'utf8')) as {
+      providers: Array<{ options: { path: string } }>;
+    };
     const mount = compose.services.grafana!.volumes!.find((v) => v.startsWith('./grafana/sluice.json:'))!;
     const target = mount.split(':')[1]!;
     assert.equal(target, `${provider.providers[0]!.options.path}/sluice.json`);
-    const ds = parse(readFileSync(join(deploy, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as { datasources: Array<{ url: string }> };
+    const ds = parse(readFileSync(join(deploy, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as {
+      datasources: Array<{ url: string }>;
+    };
     const url = new URL(ds.datasources[0]!.url);
     assert.ok(compose.services[url.hostname], `no compose service ${url.hostname}`);
     assert.ok(compose.services[url.hostname]!.ports!.some((p) => p.endsWith(`:${url.port}`)));

@@ -11,7 +11,16 @@ const root = resolve(import.meta.dirname, '../..');
 const deploy = join(root, 'deploy');
 
 interface Compose {
-  services: Record<string, { build?: { context: string; dockerfile: string }; volumes?: string[]; environment?: Record<string, string>; ports?: string[]; image?: string }>;
+  services: Record<
+    string,
+    {
+      build?: { context: string; dockerfile: string };
+      volumes?: string[];
+      environment?: Record<string, string>;
+      ports?: string[];
+      image?: string;
+    }
+  >;
 }
 
 describe('deploy files', () => {
@@ -39,7 +48,8 @@ describe('deploy files', () => {
   test('every COPY source in the Dockerfile exists and the entrypoint is the CLI', () => {
     const lines = readFileSync(join(deploy, 'Dockerfile'), 'utf8').split('\n');
     for (const line of lines.filter((l) => /^COPY (?!--from)/.test(l))) {
-      for (const src of line.split(/\s+/).slice(1, -1)) assert.ok(existsSync(join(root, src)), `COPY ${src} is missing`);
+      for (const src of line.split(/\s+/).slice(1, -1))
+        assert.ok(existsSync(join(root, src)), `COPY ${src} is missing`);
     }
     assert.ok(lines.some((l) => l.includes('ENTRYPOINT ["node", "bin/sluice.js"]')));
     assert.ok(existsSync(join(root, 'bin/sluice.js')));
@@ -54,18 +64,30 @@ describe('deploy files', () => {
     assert.doesNotMatch(user, /^(root|0)(:|$)/);
     const chown = runtime.findIndex((l) => new RegExp(`chown (-R )?${user}(:${user})? /app/data`).test(l));
     assert.ok(chown >= 0 && chown < runtime.indexOf(users[0]!), `/app/data is chowned to ${user} before USER`);
-    assert.ok(runtime.indexOf(users[0]!) < runtime.findIndex((l) => l.startsWith('ENTRYPOINT')), 'the entrypoint runs as that user');
+    assert.ok(
+      runtime.indexOf(users[0]!) < runtime.findIndex((l) => l.startsWith('ENTRYPOINT')),
+      'the entrypoint runs as that user',
+    );
   });
 
   test('only the collector, Grafana and Prometheus are published: PostgreSQL keeps 5432 off the host', () => {
-    const published = Object.entries(compose.services).flatMap(([name, svc]) => (svc.ports ?? []).map((p) => `${name} ${p}`));
+    const published = Object.entries(compose.services).flatMap(([name, svc]) =>
+      (svc.ports ?? []).map((p) => `${name} ${p}`),
+    );
     assert.deepEqual(published.sort(), ['collector 8080:8080', 'grafana 3000:3000', 'prometheus 9090:9090']);
   });
 
   test('Grafana shows the stored logs: a PostgreSQL datasource on the compose database and a logs dashboard mounted', () => {
     const grafana = compose.services.grafana!;
     const dsFile = parse(readFileSync(join(deploy, 'grafana/provisioning/datasources/postgres.yml'), 'utf8')) as {
-      datasources: { uid: string; type: string; url: string; user: string; jsonData: { database: string }; secureJsonData: { password: string } }[];
+      datasources: {
+        uid: string;
+        type: string;
+        url: string;
+        user: string;
+        jsonData: { database: string };
+        secureJsonData: { password: string };
+      }[];
     };
     const ds = dsFile.datasources[0]!;
     const dsn = new URL(compose.services.collector!.environment!.POSTGRES_DSN!);
@@ -75,7 +97,9 @@ describe('deploy files', () => {
     assert.equal(ds.secureJsonData.password, dsn.password);
     assert.equal(ds.jsonData.database, dsn.pathname.slice(1));
     assert.ok(grafana.volumes!.some((v) => v.startsWith('./grafana/sluice-logs.json:/var/lib/grafana/dashboards/')));
-    const dash = JSON.parse(readFileSync(join(deploy, 'grafana/sluice-logs.json'), 'utf8')) as { panels: { type: string; datasource: { uid: string }; targets: { rawSql: string }[] }[] };
+    const dash = JSON.parse(readFileSync(join(deploy, 'grafana/sluice-logs.json'), 'utf8')) as {
+      panels: { type: string; datasource: { uid: string }; targets: { rawSql: string }[] }[];
+    };
     const logs = dash.panels.find((p) => p.type === 'logs');
     assert.ok(logs, 'a logs panel');
     assert.equal(logs.datasource.uid, ds.uid);

@@ -22,8 +22,14 @@ describe('FileSink', () => {
     const files = readdirSync(dir.path).sort();
     assert.equal(files.length, 2);
     assert.ok(files[0]!.startsWith('health-') && files[1]!.startsWith('log-'));
-    const logs = readFileSync(join(dir.path, files[1]!), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.deepEqual(logs.map((l) => l.id), ['l0', 'l1']);
+    const logs = readFileSync(join(dir.path, files[1]!), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      logs.map((l) => l.id),
+      ['l0', 'l1'],
+    );
     assert.equal(logs[1]!.ts, '2026-09-21T14:13:20.000001Z');
     assert.deepEqual(logs[0]!.attrs, { k: 1 });
     assert.ok(!('size' in logs[0]!), 'internal accounting stays internal');
@@ -69,7 +75,13 @@ describe('FileSink', () => {
     assert.deepEqual(fdsUnder(dir.path), [], 'close() closed every handle the sink opened');
     const { ids, torn } = linesIn(dir.path, 'log-');
     assert.equal(torn, 0);
-    assert.deepEqual([...ids].sort(), many(160, 0).map((r) => r.id).sort(), 'every line once');
+    assert.deepEqual(
+      [...ids].sort(),
+      many(160, 0)
+        .map((r) => r.id)
+        .sort(),
+      'every line once',
+    );
   });
 
   test('close() closes every file even when syncing one of them fails, then reports that error', async () => {
@@ -84,7 +96,6 @@ describe('FileSink', () => {
     await assert.rejects(sink.close(), { code: 'EBADF' });
     assert.deepEqual(fdsUnder(dir.path), [], 'the other file was closed too');
   });
-
 });
 
 /** Paths under `dir` this process holds open, from /proc/self/fd. */

@@ -53,7 +53,11 @@ async function startHook(answer: Answer): Promise<Hook> {
     let data = '';
     req.on('data', (c: Buffer) => (data += c.toString()));
     req.on('end', () => {
-      const body = JSON.parse(data) as { check: { id: string }; to: CheckStateName; result: { message: string | null } };
+      const body = JSON.parse(data) as {
+        check: { id: string };
+        to: CheckStateName;
+        result: { message: string | null };
+      };
       const r: Received = { check: body.check.id, to: body.to, tag: body.result.message, status: 0 };
       hook.seen.push(r);
       const reply = (status: number): void => {
@@ -82,10 +86,18 @@ function event(check: string, from: CheckStateName, to: CheckStateName, tag: str
 }
 
 function alerter(hook: Hook, extra: Partial<AlerterOptions> = {}): Alerter {
-  return new Alerter({ webhooks: [webhookSchema.parse(hook.url)], retries: 5, baseDelayMs: 20, timeoutMs: 10_000, logger: pino({ level: 'silent' }), ...extra });
+  return new Alerter({
+    webhooks: [webhookSchema.parse(hook.url)],
+    retries: 5,
+    baseDelayMs: 20,
+    timeoutMs: 10_000,
+    logger: pino({ level: 'silent' }),
+    ...extra,
+  });
 }
 
-const delivered = (h: Hook, check?: string): Received[] => h.seen.filter((r) => r.status === 200 && (check === undefined || r.check === check));
+const delivered = (h: Hook, check?: string): Received[] =>
+  h.seen.filter((r) => r.status === 200 && (check === undefined || r.check === check));
 
 test('a retried down never lands after the later up: one delivery per check at a time', async () => {
   // The first attempt fails; without ordering the `up` would arrive first and the retried
@@ -120,7 +132,10 @@ test('a newer event replaces an unsent one for the same check, both behind a del
     // db waits for the single request slot: b1 is replaced by b2.
     a.notify(event('db', 'up', 'down', 'b1'));
     a.notify(event('db', 'down', 'up', 'b2'));
-    assert.deepEqual({ ...a.stats(), inFlight: undefined }, { queued: 2, inFlight: undefined, lanes: 2, replaced: 3, dropped: 0 });
+    assert.deepEqual(
+      { ...a.stats(), inFlight: undefined },
+      { queued: 2, inFlight: undefined, lanes: 2, replaced: 3, dropped: 0 },
+    );
     hook.answer = () => ({ status: 200 });
     hook.release();
     await waitFor('three deliveries', () => delivered(hook).length === 3);
@@ -142,7 +157,9 @@ test('a newer event replaces an unsent one for the same check, both behind a del
 test('past maxQueued the oldest unsent events are dropped and counted in rate-limited warnings', async () => {
   const hook = await startHook(() => 'hang');
   const lines: Array<{ msg: string; dropped?: number }> = [];
-  const sink = new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(JSON.parse(chunk.toString()) as { msg: string }), cb()) });
+  const sink = new Writable({
+    write: (chunk: Buffer, _e, cb) => (lines.push(JSON.parse(chunk.toString()) as { msg: string }), cb()),
+  });
   const a = alerter(hook, { maxInFlightPerWebhook: 1, maxQueued: 5, logger: pino({ level: 'warn' }, sink) });
   try {
     a.notify(event('c0', 'up', 'down'));
@@ -212,7 +229,8 @@ test('stop() during retries and a hanging request resolves promptly and nothing 
   const a = alerter(hook, { baseDelayMs: 200, timeoutMs: 60_000 });
   for (let i = 0; i < 5; i++) a.notify(event(`c${i}`, 'up', 'down'));
   a.notify(event('slow', 'up', 'down'));
-  const retried = (): boolean => ['c0', 'c1', 'c2', 'c3', 'c4'].every((c) => hook.seen.filter((r) => r.check === c).length >= 2);
+  const retried = (): boolean =>
+    ['c0', 'c1', 'c2', 'c3', 'c4'].every((c) => hook.seen.filter((r) => r.check === c).length >= 2);
   await waitFor('a retry of each failing check', () => (t.mock.timers.tick(50), retried()));
   await waitFor('the hanging request', () => hook.seen.some((r) => r.check === 'slow'));
   // Failures since the last retry sit in backoff now, their timers pending.
@@ -229,8 +247,15 @@ test('stop() during retries and a hanging request resolves promptly and nothing 
   assert.deepEqual(a.stats(), { queued: 0, inFlight: 0, lanes: 0, replaced: 0, dropped: 0 });
   // The hook answers one more request of the test's own, so any request sent before it
   // would have been seen too.
-  await fetch(hook.url, { method: 'POST', body: JSON.stringify({ check: { id: 'probe' }, to: 'up', result: { message: null } }) });
-  assert.deepEqual(hook.seen.slice(seen).map((r) => r.check), ['probe'], 'requests after stop()');
+  await fetch(hook.url, {
+    method: 'POST',
+    body: JSON.stringify({ check: { id: 'probe' }, to: 'up', result: { message: null } }),
+  });
+  assert.deepEqual(
+    hook.seen.slice(seen).map((r) => r.check),
+    ['probe'],
+    'requests after stop()',
+  );
   await hook.close();
 });
 

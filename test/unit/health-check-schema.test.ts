@@ -27,7 +27,14 @@ test('durations: strings with units, compound strings, and plain milliseconds', 
 });
 
 test('the API contract example parses, with defaults applied', () => {
-  const r = parseCheck({ name: 'api', kind: 'http', url: 'http://127.0.0.1:9000/', interval: '10s', timeout: '2s', failureThreshold: 2 });
+  const r = parseCheck({
+    name: 'api',
+    kind: 'http',
+    url: 'http://127.0.0.1:9000/',
+    interval: '10s',
+    timeout: '2s',
+    failureThreshold: 2,
+  });
   assert.ok(r.ok);
   assert.equal(r.check.kind, 'http');
   assert.equal(r.check.interval, 10_000);
@@ -77,7 +84,10 @@ test('invalid checks name the field at fault', () => {
     [{ name: 'x', kind: 'push', grace: 'soon' }, 'grace'],
     [{ name: 'x', kind: 'http', url: 'http://x/', id: '../etc' }, 'id'],
     [{ name: 'x', kind: 'http', url: 'http://x/', headers: { 'bad name': 'v' } }, 'headers.bad name'],
-    [{ name: 'x', kind: 'http', url: 'http://x/', headers: { 'Transfer-Encoding': 'chunked' } }, 'headers.Transfer-Encoding'],
+    [
+      { name: 'x', kind: 'http', url: 'http://x/', headers: { 'Transfer-Encoding': 'chunked' } },
+      'headers.Transfer-Encoding',
+    ],
     [{ name: 'x', kind: 'http', url: 'http://x/', headers: { 'x-a': 'one\r\ntwo' } }, 'headers.x-a'],
     [{ name: 'x', kind: 'http', url: 'http://x/', body: 'hello' }, 'body'],
   ];
@@ -98,14 +108,24 @@ test('push checks listen for their name unless a service is given; host keys gro
 });
 
 test('the config file checks list is validated at load, with the entry and field in the message', () => {
-  const ok = loadConfig({ env: { SLUICE_CHECKS: JSON.stringify([{ name: 'web', kind: 'http', url: 'http://127.0.0.1/' }]) } });
+  const ok = loadConfig({
+    env: { SLUICE_CHECKS: JSON.stringify([{ name: 'web', kind: 'http', url: 'http://127.0.0.1/' }]) },
+  });
   assert.equal(ok.config.checks.length, 1);
   assert.throws(
     () => loadConfig({ env: { SLUICE_CHECKS: JSON.stringify([{ name: 'web', kind: 'http', url: 'nope' }]) } }),
     /checks.*url/s,
   );
   assert.throws(
-    () => loadConfig({ env: { SLUICE_CHECKS: JSON.stringify([{ name: 'a', kind: 'tcp', host: 'h', port: 1 }, { name: 'a', kind: 'tcp', host: 'h', port: 2 }]) } }),
+    () =>
+      loadConfig({
+        env: {
+          SLUICE_CHECKS: JSON.stringify([
+            { name: 'a', kind: 'tcp', host: 'h', port: 1 },
+            { name: 'a', kind: 'tcp', host: 'h', port: 2 },
+          ]),
+        },
+      }),
     /used by two checks/,
   );
 });

@@ -10,12 +10,20 @@ import { lookupAll, lookupAllAbortable, lookupStats, probeLookup } from '../../s
 import { HttpPools } from '../../src/health/probe-http.js';
 import { runProbe } from '../../src/health/probe.js';
 
-const once = (hostname: string) => new Promise<string[]>((resolve, reject) => lookupAll(hostname, 0, (err, a) => (err ? reject(err) : resolve(a.map((x) => x.address)))));
+const once = (hostname: string) =>
+  new Promise<string[]>((resolve, reject) =>
+    lookupAll(hostname, 0, (err, a) => (err ? reject(err) : resolve(a.map((x) => x.address)))),
+  );
 
 test('lookups run two at a time; the rest wait in line and all get their answer', async () => {
   const names = Array.from({ length: 8 }, (_, i) => (i % 2 ? 'localhost' : `n${i}.invalid`));
   const distinct = new Set(names).size;
-  const all = names.map((n) => once(n).then((a) => ['ok', a] as const, (e: NodeJS.ErrnoException) => ['err', e.code] as const));
+  const all = names.map((n) =>
+    once(n).then(
+      (a) => ['ok', a] as const,
+      (e: NodeJS.ErrnoException) => ['err', e.code] as const,
+    ),
+  );
   const s = lookupStats();
   assert.equal(s.running, 2);
   assert.equal(s.running + s.waiting, distinct, 'one lookup per distinct name');
@@ -52,13 +60,18 @@ test("a connect's lookup (tcp, tls probes) whose probe was aborted is dropped to
 
 test('probeLookup answers as net.connect expects: one address, or all of them, of the family asked for', async () => {
   const lookup = probeLookup();
-  const one = await new Promise<[string, number]>((res, rej) => lookup('localhost', { family: 4 }, (err, address, family) => (err ? rej(err) : res([address as string, family!]))));
+  const one = await new Promise<[string, number]>((res, rej) =>
+    lookup('localhost', { family: 4 }, (err, address, family) => (err ? rej(err) : res([address as string, family!]))),
+  );
   assert.deepEqual(one, ['127.0.0.1', 4]);
   const all = await new Promise<Array<{ address: string; family: number }>>((res, rej) =>
-    lookup('localhost', { all: true }, ((err: Error | null, addresses: Array<{ address: string; family: number }>) => (err ? rej(err) : res(addresses))) as never),
+    lookup('localhost', { all: true }, ((err: Error | null, addresses: Array<{ address: string; family: number }>) =>
+      err ? rej(err) : res(addresses)) as never),
   );
   assert.ok(all.some((a) => a.address === '127.0.0.1'));
-  const missing = await new Promise<NodeJS.ErrnoException | null>((res) => lookup('no-such-host.invalid', {}, (err) => res(err)));
+  const missing = await new Promise<NodeJS.ErrnoException | null>((res) =>
+    lookup('no-such-host.invalid', {}, (err) => res(err)),
+  );
   assert.equal(missing?.code, 'ENOTFOUND');
 });
 
@@ -70,7 +83,15 @@ test('runProbe settles as soon as its caller aborts, not at the probe timeout', 
   const pools = new HttpPools(4);
   try {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    const check = { kind: 'http', name: 'x', url, method: 'GET', timeout: 60_000, interval: 60_000, expectStatus: ['200-299'] } as unknown as CheckDefinition;
+    const check = {
+      kind: 'http',
+      name: 'x',
+      url,
+      method: 'GET',
+      timeout: 60_000,
+      interval: 60_000,
+      expectStatus: ['200-299'],
+    } as unknown as CheckDefinition;
     const started = performance.now();
     const r = await runProbe(check, { http: pools }, ac.signal);
     assert.equal(r.errorClass, 'aborted');

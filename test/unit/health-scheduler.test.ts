@@ -32,7 +32,9 @@ test("first runs are spread over the interval, each at its id's offset", async (
 test("a check's offset is a pure function of its id: the same in another process (a restart)", () => {
   const here = [spreadFraction('check-7'), spreadFraction('api-billing')];
   const script = `import('${new URL('../../src/health/scheduler.ts', import.meta.url).href}').then((m) => console.log(JSON.stringify([m.spreadFraction('check-7'), m.spreadFraction('api-billing')])))`;
-  const there = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' })) as number[];
+  const there = JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' }),
+  ) as number[];
   assert.deepEqual(there, here);
   assert.notEqual(here[0], here[1], 'different ids, different offsets');
 });
@@ -141,7 +143,18 @@ test('stop() waits for runs in progress', async (t) => {
   let finished = false;
   let stopped = false;
   const s = new Scheduler({ concurrency: 4, perHost: 4 });
-  s.add({ id: 'long', intervalMs: 60_000, host: null, run: async () => { await delay(200); finished = true; } }, 0);
+  s.add(
+    {
+      id: 'long',
+      intervalMs: 60_000,
+      host: null,
+      run: async () => {
+        await delay(200);
+        finished = true;
+      },
+    },
+    0,
+  );
   s.start();
   await time.advance(1);
   assert.equal(s.isRunning('long'), true);

@@ -12,7 +12,15 @@ const dir = tempDir('sluice-store-');
 after(() => dir.remove());
 
 const check = (id: string, url = 'http://127.0.0.1:1/'): Check =>
-  ({ id, name: id, kind: 'http', url, source: 'api', createdAt: '2026-11-28T00:00:00.000Z', updatedAt: '2026-11-28T00:00:00.000Z' }) as unknown as Check;
+  ({
+    id,
+    name: id,
+    kind: 'http',
+    url,
+    source: 'api',
+    createdAt: '2026-11-28T00:00:00.000Z',
+    updatedAt: '2026-11-28T00:00:00.000Z',
+  }) as unknown as Check;
 
 test('a put or delete whose write fails is undone: the next write and a restart do not store it', async () => {
   const path = join(dir.path, 'a', 'checks.json');

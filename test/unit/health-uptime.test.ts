@@ -45,7 +45,14 @@ test('gaps longer than maxGap count neither way; a window with no data is null',
 
 test('a result that started before the window only counts inside it', () => {
   const now = 5 * H;
-  const u = computeUptime([{ ts: now - H - 30 * 60_000, ok: false }, { ts: now - 30 * 60_000, ok: true }], now, 2 * H);
+  const u = computeUptime(
+    [
+      { ts: now - H - 30 * 60_000, ok: false },
+      { ts: now - 30 * 60_000, ok: true },
+    ],
+    now,
+    2 * H,
+  );
   assert.equal(u['1h'].upSeconds, 1800);
   assert.equal(u['1h'].observedSeconds, 3600);
   assert.equal(u['1h'].percent, 50);

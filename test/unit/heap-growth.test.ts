@@ -22,11 +22,18 @@ test('0 leaves V8 its own heuristics: no flag is set', () => {
 
 test('the default is 50 and the env variable sets it', () => {
   assert.equal(loadConfig({ env: {}, flags: {} }).config.runtime.heapGrowthPercent, 50);
-  assert.equal(loadConfig({ env: { SLUICE_RUNTIME_HEAP_GROWTH_PERCENT: '30' }, flags: {} }).config.runtime.heapGrowthPercent, 30);
+  assert.equal(
+    loadConfig({ env: { SLUICE_RUNTIME_HEAP_GROWTH_PERCENT: '30' }, flags: {} }).config.runtime.heapGrowthPercent,
+    30,
+  );
 });
 
 test('a value outside 0..1000 or not a whole number is refused, naming the setting', () => {
   for (const bad of ['-1', '1001', '12.5']) {
-    assert.throws(() => loadConfig({ env: { SLUICE_RUNTIME_HEAP_GROWTH_PERCENT: bad }, flags: {} }), /heapGrowthPercent/, bad);
+    assert.throws(
+      () => loadConfig({ env: { SLUICE_RUNTIME_HEAP_GROWTH_PERCENT: bad }, flags: {} }),
+      /heapGrowthPercent/,
+      bad,
+    );
   }
 });

@@ -8,10 +8,16 @@ import { normaliseHealth, normaliseLog } from '../../src/ingest/normalise.js';
 import { parseBody } from '../../src/ingest/parse-body.js';
 import { formatMicros, parseRfc3339 } from '../../src/record.js';
 
-const parse = (text: string, ndjson = false) => parseBody(Buffer.from(text), ndjson, 1_700_000_000_000_000, normaliseLog);
+const parse = (text: string, ndjson = false) =>
+  parseBody(Buffer.from(text), ndjson, 1_700_000_000_000_000, normaliseLog);
 
 function refused(text: string, field: RegExp, ndjson = false): void {
-  assert.throws(() => parse(text, ndjson), (err: unknown) => err instanceof SluiceError && err.statusCode === 400 && field.test(String(err.problems?.[0]?.field)), text.slice(0, 60));
+  assert.throws(
+    () => parse(text, ndjson),
+    (err: unknown) =>
+      err instanceof SluiceError && err.statusCode === 400 && field.test(String(err.problems?.[0]?.field)),
+    text.slice(0, 60),
+  );
 }
 
 test('the last microsecond of 9999 is taken, the first of 10000 is not', () => {
@@ -28,11 +34,16 @@ test('1e400 and integers past 2^53 are refused with the field named, as JSON, ND
   refused('{"message":"m","n":12345678901234567890}', /^n$/);
   refused('[{"message":"ok"},{"message":"m","attrs":{"list":[1,-1e999]}}]', /^attrs\.list\[1\]$/);
   refused('{"message":"ok"}\n{"x":9007199254740993}', /^x$/, true);
-  assert.throws(() => parseBody(Buffer.from('{"service":"s","status":"up","q":1e400}'), false, 0, normaliseHealth), /field q /);
+  assert.throws(
+    () => parseBody(Buffer.from('{"service":"s","status":"up","q":1e400}'), false, 0, normaliseHealth),
+    /field q /,
+  );
   // An integer past 2^53 in any notation is refused (its value cannot tell which digits were meant).
   refused('{"message":"m","f":1.5e300}', /^f$/);
   // What a double keeps is taken, also when it looks long; the same digits as strings, always.
-  const ok = parse('{"message":"m","attrs":{"max":9007199254740991,"f":1.5e-300,"s":"12345678901234567890","e":"1e400"}}');
+  const ok = parse(
+    '{"message":"m","attrs":{"max":9007199254740991,"f":1.5e-300,"s":"12345678901234567890","e":"1e400"}}',
+  );
   assert.equal(ok.records[0]!.attrs, '{"max":9007199254740991,"f":1.5e-300,"s":"12345678901234567890","e":"1e400"}');
 });
 

@@ -9,11 +9,18 @@ import { LatencyHistogram } from '../../src/load/histogram.js';
 
 test('single, JSON-array and NDJSON bodies parse into the records asked for', () => {
   const now = Date.UTC(2026, 10, 25, 10, 0, 0) + 0.123;
-  for (const [format, batched, count] of [['json', false, 1], ['json', true, 7], ['ndjson', true, 7]] as const) {
+  for (const [format, batched, count] of [
+    ['json', false, 1],
+    ['json', true, 7],
+    ['ndjson', true, 7],
+  ] as const) {
     const b = bodyBuilder(format, 'run1', 'load-run1', batched);
     const parsed = parseBody(Buffer.from(b.build(40, count, now)), format === 'ndjson', 0, normaliseLog);
     assert.equal(parsed.records.length, count);
-    assert.deepEqual(parsed.records.map((r) => r.id), Array.from({ length: count }, (_, i) => `run1-${40 + i}`));
+    assert.deepEqual(
+      parsed.records.map((r) => r.id),
+      Array.from({ length: count }, (_, i) => `run1-${40 + i}`),
+    );
     assert.ok(parsed.records.every((r) => r.service === 'load-run1' && r.ts === Math.round(now * 1000)));
   }
 });

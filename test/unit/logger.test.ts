@@ -43,22 +43,33 @@ describe('logger', () => {
     log.debug('no');
     log.warn('yes');
     log.error('yes');
-    assert.deepEqual(lines.map((l) => l.level), ['warn', 'error']);
+    assert.deepEqual(
+      lines.map((l) => l.level),
+      ['warn', 'error'],
+    );
   });
 
   test('pretty-prints when asked, or on auto only while stdout is a terminal', () => {
     assert.equal(wantsPretty({ level: 'info', pretty: 'auto' }, true, false), true);
     assert.equal(wantsPretty({ level: 'info', pretty: 'auto' }, false, false), false);
-    assert.equal(wantsPretty({ level: 'info', pretty: 'auto' }, true, true), false, 'an explicit destination stays JSON');
+    assert.equal(
+      wantsPretty({ level: 'info', pretty: 'auto' }, true, true),
+      false,
+      'an explicit destination stays JSON',
+    );
     assert.equal(wantsPretty({ level: 'info', pretty: 'true' }, false, false), true);
     assert.equal(wantsPretty({ level: 'info', pretty: 'false' }, true, false), false);
   });
 
-  test('lines about a request carry its req_id (the client\'s X-Request-Id when valid)', async () => {
+  test("lines about a request carry its req_id (the client's X-Request-Id when valid)", async () => {
     const { lines, stream } = capture();
     const app = await appLoggingTo('debug', stream);
     try {
-      const res = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'client-id-42' }, body: '{oops' });
+      const res = await fetch(`${app.url}/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'client-id-42' },
+        body: '{oops',
+      });
       assert.equal(res.status, 400);
       assert.equal(res.headers.get('x-request-id'), 'client-id-42');
       const generated = await postJson(`${app.url}/logs`, { message: 'x', level: 'loud' });
@@ -67,7 +78,10 @@ describe('logger', () => {
       assert.ok(genId);
       const about = lines.filter((l) => l.msg === 'request rejected');
       assert.equal(about.length, 2);
-      assert.deepEqual(about.map((l) => l.req_id), ['client-id-42', genId]);
+      assert.deepEqual(
+        about.map((l) => l.req_id),
+        ['client-id-42', genId],
+      );
       assert.ok(about.every((l) => l.service === 'sluice' && l.level === 'debug'));
     } finally {
       await app.stop();
@@ -80,7 +94,10 @@ describe('logger', () => {
     try {
       const before = lines.length;
       for (let i = 0; i < 20; i++) {
-        const res = await postJson(`${app.url}/logs`, Array.from({ length: 50 }, (_, j) => ({ message: `r${i}-${j}`, level: 'error' })));
+        const res = await postJson(
+          `${app.url}/logs`,
+          Array.from({ length: 50 }, (_, j) => ({ message: `r${i}-${j}`, level: 'error' })),
+        );
         assert.equal(res.status, 202);
       }
       await waitFor('1000 records committed', () => app.pool.stats().committedRecords === 1000);

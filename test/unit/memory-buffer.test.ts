@@ -5,7 +5,17 @@ import { MemoryBuffer } from '../../src/pipeline/memory-buffer.js';
 import type { LogRecord } from '../../src/record.js';
 
 const rec = (i: number, size = 100): LogRecord => ({
-  type: 'log', id: `r${i}`, ts: 1, received_at: 1, level: 'info', service: null, message: null, attrs: null, trace_id: null, span_id: null, size,
+  type: 'log',
+  id: `r${i}`,
+  ts: 1,
+  received_at: 1,
+  level: 'info',
+  service: null,
+  message: null,
+  attrs: null,
+  trace_id: null,
+  span_id: null,
+  size,
 });
 const many = (n: number, start = 0, size = 100) => Array.from({ length: n }, (_, i) => rec(start + i, size));
 
@@ -39,7 +49,10 @@ describe('MemoryBuffer', () => {
     b.take(5, 1e9);
     await waiting;
     assert.equal(b.stats().records, 10);
-    assert.deepEqual(b.take(100, 1e9).records.map((r) => r.id), ['r5', 'r6', 'r7', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14']);
+    assert.deepEqual(
+      b.take(100, 1e9).records.map((r) => r.id),
+      ['r5', 'r6', 'r7', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14'],
+    );
   });
 
   test('a waiting producer gets BUFFER_FULL after its timeout and nothing of it is admitted', async () => {
@@ -56,7 +69,11 @@ describe('MemoryBuffer', () => {
     const b = new MemoryBuffer({ maxRecords: 10, maxBytes: 1e9, retryAfterSeconds: 1 });
     await b.push(many(8), 800, { timeoutMs: 0 });
     const big = b.push(many(5, 100), 500, { timeoutMs: 5000 });
-    await assert.rejects(b.push(many(1, 200), 100, { timeoutMs: 0 }), /buffer full/, 'a small push may not overtake the waiting one');
+    await assert.rejects(
+      b.push(many(1, 200), 100, { timeoutMs: 0 }),
+      /buffer full/,
+      'a small push may not overtake the waiting one',
+    );
     b.take(8, 1e9);
     await big;
     assert.equal(b.take(100, 1e9).records[0]!.id, 'r100');
@@ -73,10 +90,16 @@ describe('MemoryBuffer', () => {
     await b.push(many(3), 300, { timeoutMs: 0 });
     await b.push(many(3, 3), 300, { timeoutMs: 0 });
     const t1 = b.take(4, 1e9);
-    assert.deepEqual(t1.records.map((r) => r.id), ['r0', 'r1', 'r2', 'r3']);
+    assert.deepEqual(
+      t1.records.map((r) => r.id),
+      ['r0', 'r1', 'r2', 'r3'],
+    );
     assert.equal(t1.more, true);
     const t2 = b.take(100, 150);
-    assert.deepEqual(t2.records.map((r) => r.id), ['r4']);
+    assert.deepEqual(
+      t2.records.map((r) => r.id),
+      ['r4'],
+    );
     assert.equal(t2.bytes, 100);
     assert.equal(b.take(100, 1e9).records.length, 1);
     assert.equal(b.take(100, 1e9).more, false);
@@ -88,7 +111,10 @@ describe('MemoryBuffer', () => {
     const waiting = b.push(many(1, 2), 100, { timeoutMs: 5000 });
     b.close();
     await assert.rejects(waiting, (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_ERR_SHUTTING_DOWN');
-    await assert.rejects(b.push(many(1, 3), 100, { timeoutMs: 0 }), (e: unknown) => e instanceof SluiceError && e.statusCode === 503);
+    await assert.rejects(
+      b.push(many(1, 3), 100, { timeoutMs: 0 }),
+      (e: unknown) => e instanceof SluiceError && e.statusCode === 503,
+    );
     assert.equal(b.take(10, 1e9).records.length, 2);
   });
 });

@@ -72,7 +72,11 @@ describe('uuidv7', () => {
 
 describe('normaliseLog', () => {
   test('maps fields, moves unknown top-level fields into attrs, and sets ids and times', () => {
-    const r = normaliseLog({ msg: 'hi', level: 'WARN', service: 'api', user: 'u1', attrs: { a: 1 }, trace_id: 'abc' }, { index: 0 }, NOW);
+    const r = normaliseLog(
+      { msg: 'hi', level: 'WARN', service: 'api', user: 'u1', attrs: { a: 1 }, trace_id: 'abc' },
+      { index: 0 },
+      NOW,
+    );
     assert.ok(r.ok);
     assert.equal(r.record.message, 'hi');
     assert.equal(r.record.level, 'warn');
@@ -120,7 +124,11 @@ describe('normaliseLog', () => {
 
 describe('normaliseHealth', () => {
   test('requires service and a known status', () => {
-    const ok = normaliseHealth({ service: 'db', status: 'degraded', latency_ms: 12.5, region: 'eu' }, { index: 0 }, NOW);
+    const ok = normaliseHealth(
+      { service: 'db', status: 'degraded', latency_ms: 12.5, region: 'eu' },
+      { index: 0 },
+      NOW,
+    );
     assert.ok(ok.ok);
     assert.equal(ok.record.type, 'health');
     assert.equal(ok.record.latency_ms, 12.5);
@@ -143,7 +151,11 @@ function referenceParse(s: string): number | null {
   const m = REFERENCE.exec(s);
   if (!m) return null;
   const [, y, mo, d, h, mi, sec, frac, , sign, oh, om] = m;
-  const month = Number(mo), day = Number(d), hour = Number(h), minute = Number(mi), second = Number(sec);
+  const month = Number(mo),
+    day = Number(d),
+    hour = Number(h),
+    minute = Number(mi),
+    second = Number(sec);
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return null;
   const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, Math.min(second, 59)));
   date.setUTCFullYear(Number(y), month - 1, day);
@@ -156,12 +168,37 @@ function referenceParse(s: string): number | null {
 describe('parseRfc3339 agrees with a regex reference', () => {
   test('on valid, edge and broken timestamps', () => {
     const cases = [
-      '2026-11-25T09:00:00Z', '2026-11-25t09:00:00z', '2026-11-25 09:00:00Z', '2026-11-25T09:00:00.1Z', '2026-11-25T09:00:00.123456789Z',
-      '2026-11-25T09:00:00.1234567890Z', '2026-11-25T09:00:00.Z', '2024-02-29T00:00:00Z', '2025-02-29T00:00:00Z', '2100-02-29T00:00:00Z',
-      '2000-02-29T00:00:00Z', '2026-04-31T00:00:00Z', '2026-12-31T23:59:60Z', '2026-12-31T24:00:00Z', '2026-13-01T00:00:00Z',
-      '2026-00-10T00:00:00Z', '2026-01-00T00:00:00Z', '2026-06-15T12:30:00+05:30', '2026-06-15T12:30:00-0800', '2026-06-15T12:30:00+05:3',
-      '2026-06-15T12:30:00', '2026-06-15T12:30:00ZZ', '2026-06-15T12:30:00.5+01:00', '0099-06-15T12:30:00Z', '2026-6-15T12:30:00Z',
-      '2026-06-15X12:30:00Z', 'abcd-ef-ghTij:kl:mnZ', '2026-06-15T12:30:0aZ', '', '2026-06-15T12:30:00.000001Z', '1970-01-01T00:00:00Z',
+      '2026-11-25T09:00:00Z',
+      '2026-11-25t09:00:00z',
+      '2026-11-25 09:00:00Z',
+      '2026-11-25T09:00:00.1Z',
+      '2026-11-25T09:00:00.123456789Z',
+      '2026-11-25T09:00:00.1234567890Z',
+      '2026-11-25T09:00:00.Z',
+      '2024-02-29T00:00:00Z',
+      '2025-02-29T00:00:00Z',
+      '2100-02-29T00:00:00Z',
+      '2000-02-29T00:00:00Z',
+      '2026-04-31T00:00:00Z',
+      '2026-12-31T23:59:60Z',
+      '2026-12-31T24:00:00Z',
+      '2026-13-01T00:00:00Z',
+      '2026-00-10T00:00:00Z',
+      '2026-01-00T00:00:00Z',
+      '2026-06-15T12:30:00+05:30',
+      '2026-06-15T12:30:00-0800',
+      '2026-06-15T12:30:00+05:3',
+      '2026-06-15T12:30:00',
+      '2026-06-15T12:30:00ZZ',
+      '2026-06-15T12:30:00.5+01:00',
+      '0099-06-15T12:30:00Z',
+      '2026-6-15T12:30:00Z',
+      '2026-06-15X12:30:00Z',
+      'abcd-ef-ghTij:kl:mnZ',
+      '2026-06-15T12:30:0aZ',
+      '',
+      '2026-06-15T12:30:00.000001Z',
+      '1970-01-01T00:00:00Z',
     ];
     for (const c of cases) assert.equal(parseRfc3339(c), referenceParse(c), c);
     // And a few thousand random valid ones.

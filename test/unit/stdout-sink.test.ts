@@ -13,8 +13,18 @@ test('writes each record of a batch as one JSON line, in order, with RFC 3339 ti
   await sink.writeBatch(batch([log(0), ping(0), log(1)]));
   await sink.close();
   assert.ok(text.endsWith('\n'));
-  const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.deepEqual(lines.map((l) => [l.type, l.id]), [['log', 'l0'], ['health', 'h0'], ['log', 'l1']]);
+  const lines = text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(
+    lines.map((l) => [l.type, l.id]),
+    [
+      ['log', 'l0'],
+      ['health', 'h0'],
+      ['log', 'l1'],
+    ],
+  );
   assert.equal(lines[2]!.ts, '2026-09-21T14:13:20.000001Z');
   assert.deepEqual(lines[0]!.attrs, { k: 1 });
   assert.ok(!('size' in lines[0]!), 'internal accounting stays internal');

@@ -14,7 +14,17 @@ const dirs: Array<() => void> = [];
 after(() => dirs.forEach((d) => d()));
 
 const rec = (i: number): LogRecord => ({
-  type: 'log', id: `r${i}`, ts: 1_700_000_000_000_000, received_at: 1_700_000_000_000_000, level: 'info', service: 's', message: `m${i}`, attrs: null, trace_id: null, span_id: null, size: 100,
+  type: 'log',
+  id: `r${i}`,
+  ts: 1_700_000_000_000_000,
+  received_at: 1_700_000_000_000_000,
+  level: 'info',
+  service: 's',
+  message: `m${i}`,
+  attrs: null,
+  trace_id: null,
+  span_id: null,
+  size: 100,
 });
 const many = (n: number, start = 0) => Array.from({ length: n }, (_, i) => rec(start + i));
 
@@ -60,7 +70,15 @@ const subjects: Record<string, (maxWaitingBytes: number) => Promise<Subject>> = 
       free: (n) => {
         const t = buffer.take(n, Infinity);
         const id = buffer.cut();
-        buffer.started({ id, records: t.records, bytes: t.bytes, createdAt: 0, trigger: 'size', tickets: [], links: [] });
+        buffer.started({
+          id,
+          records: t.records,
+          bytes: t.bytes,
+          createdAt: 0,
+          trigger: 'size',
+          tickets: [],
+          links: [],
+        });
       },
     };
   },
@@ -74,7 +92,10 @@ for (const [name, make] of Object.entries(subjects)) {
       const p = s.buffer.pushDeferred(a, { timeoutMs: 1000 });
       assert.equal(a.parses, 1, 'parsed before the push returned');
       await p;
-      assert.deepEqual(a.records?.map((r) => r.id), ['r0', 'r1', 'r2']);
+      assert.deepEqual(
+        a.records?.map((r) => r.id),
+        ['r0', 'r1', 'r2'],
+      );
     });
 
     test('a request that has to wait is parsed only at the head of the line, then admitted in order', async () => {
@@ -104,15 +125,25 @@ for (const [name, make] of Object.entries(subjects)) {
       const bad = request(1, 150, 100, true);
       const good = request(2, 200);
       const pFirst = s.buffer.pushDeferred(first, { timeoutMs: 5000 });
-      const badRejected = assert.rejects(s.buffer.pushDeferred(bad, { timeoutMs: 5000 }), (err: unknown) => err instanceof SluiceError && err.statusCode === 400);
+      const badRejected = assert.rejects(
+        s.buffer.pushDeferred(bad, { timeoutMs: 5000 }),
+        (err: unknown) => err instanceof SluiceError && err.statusCode === 400,
+      );
       const pGood = s.buffer.pushDeferred(good, { timeoutMs: 5000 });
       assert.equal(bad.parses, 0);
       s.free(10);
       await Promise.all([pFirst, badRejected, pGood]);
       assert.equal(bad.parses, 1);
-      assert.deepEqual(good.records?.map((r) => r.id), ['r200', 'r201']);
+      assert.deepEqual(
+        good.records?.map((r) => r.id),
+        ['r200', 'r201'],
+      );
       assert.equal(s.buffer.stats().waiting, 0);
-      assert.deepEqual(s.buffer.take(100, Infinity).records.map((r) => r.id), ['r100', 'r200', 'r201'], 'nothing of the bad request admitted');
+      assert.deepEqual(
+        s.buffer.take(100, Infinity).records.map((r) => r.id),
+        ['r100', 'r200', 'r201'],
+        'nothing of the bad request admitted',
+      );
     });
 
     test('past maxWaitingBytes a request gets BUFFER_FULL at once, unparsed', async () => {
@@ -123,7 +154,10 @@ for (const [name, make] of Object.entries(subjects)) {
       const c = request(1, 300, 200); // would make 1100
       const pa = s.buffer.pushDeferred(a, { timeoutMs: 5000 });
       const pb = s.buffer.pushDeferred(b, { timeoutMs: 5000 });
-      await assert.rejects(s.buffer.pushDeferred(c, { timeoutMs: 5000 }), (err: unknown) => err instanceof SluiceError && err.code === 'SLUICE_ERR_BUFFER_FULL');
+      await assert.rejects(
+        s.buffer.pushDeferred(c, { timeoutMs: 5000 }),
+        (err: unknown) => err instanceof SluiceError && err.code === 'SLUICE_ERR_BUFFER_FULL',
+      );
       assert.equal(c.parses, 0, 'refused without being parsed');
       assert.equal(s.buffer.stats().waiting, 2);
       s.free(10);
@@ -156,7 +190,10 @@ for (const [name, make] of Object.entries(subjects)) {
       await pSmall;
       // Admitted right after the head's timeout, not at its own (5 s) or at the next take.
       assert.ok(performance.now() - started < 2500, `admitted after ${performance.now() - started} ms`);
-      assert.deepEqual(small.records?.map((r) => r.id), ['r200']);
+      assert.deepEqual(
+        small.records?.map((r) => r.id),
+        ['r200'],
+      );
     });
 
     test('waiting requests time out with BUFFER_FULL; each is parsed once, at its turn, and nothing of them is admitted', async () => {

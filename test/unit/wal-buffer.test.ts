@@ -24,7 +24,9 @@ async function counter(metrics: Metrics, name: string): Promise<number> {
   const m = await metrics.registry.getSingleMetric(name)!.get();
   // A counter has one value; a histogram's count is its `_count` sample.
   const values = m.values as Array<{ value: number; metricName?: string }>;
-  const v = values.some((x) => x.metricName === `${name}_count`) ? values.find((x) => x.metricName === `${name}_count`) : values[0];
+  const v = values.some((x) => x.metricName === `${name}_count`)
+    ? values.find((x) => x.metricName === `${name}_count`)
+    : values[0];
   return v?.value ?? 0;
 }
 
@@ -38,7 +40,10 @@ describe('WalBuffer', () => {
     await wal.push(many(2, 3), 200, { timeoutMs: 0 });
     assert.equal(readable, 2);
     const t = wal.take(10, Infinity);
-    assert.deepEqual(t.records.map((r) => r.id), ['r0', 'r1', 'r2', 'r3', 'r4']);
+    assert.deepEqual(
+      t.records.map((r) => r.id),
+      ['r0', 'r1', 'r2', 'r3', 'r4'],
+    );
     assert.equal(t.more, false);
     await wal.shutdown();
   });
@@ -50,7 +55,11 @@ describe('WalBuffer', () => {
     await new Promise((r) => setImmediate(r)); // the first write is now under way
     const rest = Array.from({ length: 50 }, (_, i) => wal.push(many(1, i + 1), 100, { timeoutMs: 0 }));
     await Promise.all([first, ...rest]);
-    assert.equal(await counter(metrics, 'sluice_wal_fsync_seconds'), 2, 'one fsync for the first push, one for the 50 that waited');
+    assert.equal(
+      await counter(metrics, 'sluice_wal_fsync_seconds'),
+      2,
+      'one fsync for the first push, one for the 50 that waited',
+    );
     assert.equal(wal.take(100, Infinity).records.length, 51);
     await wal.shutdown();
   });
@@ -80,10 +89,15 @@ describe('WalBuffer', () => {
     const b = await openWal(dir);
     assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 0, 'every byte on disk is a valid frame');
     const again = b.wal.recovered();
-    assert.deepEqual(again.map((x) => x.id), [b2.id]);
+    assert.deepEqual(
+      again.map((x) => x.id),
+      [b2.id],
+    );
     assert.deepEqual(again[0]!.records, b2.records);
     const rest = b.wal.take(1000, Infinity).records.map((r) => r.id);
-    const expected = many(next + 2).map((r) => r.id).slice(35);
+    const expected = many(next + 2)
+      .map((r) => r.id)
+      .slice(35);
     assert.deepEqual(rest, expected, 'every record after the two batches, in order, nothing from a stale buffer tail');
     await b.wal.shutdown();
     await a.wal.shutdown().catch(() => undefined);
@@ -104,7 +118,10 @@ describe('WalBuffer', () => {
     const b = await openWal(dir);
     assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 0, 'every byte on disk is a valid frame');
     const again = b.wal.recovered();
-    assert.deepEqual(again.map((x) => x.id), [b2.id]);
+    assert.deepEqual(
+      again.map((x) => x.id),
+      [b2.id],
+    );
     assert.deepEqual(again[0]!.records, b2.records);
     assert.equal(again[0]!.trigger, 'replay');
     assert.equal(await counter(b.metrics, 'sluice_wal_replayed_records_total'), 7 + 5);
@@ -146,12 +163,18 @@ describe('WalBuffer', () => {
     writeFileSync(path, readFileSync(path).subarray(0, good - 20)); // the crash tore the last frame
     const b = await openWal(dir);
     assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 1);
-    assert.deepEqual(b.wal.take(100, Infinity).records.map((r) => r.id), ['r0', 'r1', 'r2']);
+    assert.deepEqual(
+      b.wal.take(100, Infinity).records.map((r) => r.id),
+      ['r0', 'r1', 'r2'],
+    );
     assert.ok(statSync(path).size < good - 20, 'the torn frame was cut off');
     await b.wal.shutdown();
     const c = await openWal(dir);
     assert.equal(await counter(c.metrics, 'sluice_wal_repairs_total'), 0);
-    assert.deepEqual(c.wal.take(100, Infinity).records.map((r) => r.id), ['r0', 'r1', 'r2']);
+    assert.deepEqual(
+      c.wal.take(100, Infinity).records.map((r) => r.id),
+      ['r0', 'r1', 'r2'],
+    );
     await c.wal.shutdown();
   });
 
@@ -172,7 +195,11 @@ describe('WalBuffer', () => {
     writeFileSync(path, buf);
     const b = await openWal(dir);
     assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 1, 'the repair is counted');
-    assert.deepEqual(b.wal.take(100, Infinity).records.map((r) => r.id), ['r0', 'r1'], 'the changed frame and the intact one after it are dropped');
+    assert.deepEqual(
+      b.wal.take(100, Infinity).records.map((r) => r.id),
+      ['r0', 'r1'],
+      'the changed frame and the intact one after it are dropped',
+    );
     assert.ok(statSync(path).size < buf.length, 'the segment was truncated at the changed frame');
     // New records after the repair get positions past anything the lost bytes could have held.
     await b.wal.push(many(1, 9), 100, { timeoutMs: 0 });
@@ -195,12 +222,22 @@ describe('WalBuffer', () => {
     const b = await openWal(dir);
     assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 1);
     assert.ok(!segments(dir).includes(torn), 'the headerless segment is gone');
-    assert.deepEqual(b.wal.take(100, Infinity).records.map((r) => r.id), ['r0', 'r1', 'r2']);
+    assert.deepEqual(
+      b.wal.take(100, Infinity).records.map((r) => r.id),
+      ['r0', 'r1', 'r2'],
+    );
     await b.wal.push(many(1, 3), 100, { timeoutMs: 0 });
     await b.wal.shutdown();
     const c = await openWal(dir);
-    assert.equal(await counter(c.metrics, 'sluice_wal_repairs_total'), 0, 'segments written after the repair are whole');
-    assert.deepEqual(c.wal.take(100, Infinity).records.map((r) => r.id), ['r0', 'r1', 'r2', 'r3']);
+    assert.equal(
+      await counter(c.metrics, 'sluice_wal_repairs_total'),
+      0,
+      'segments written after the repair are whole',
+    );
+    assert.deepEqual(
+      c.wal.take(100, Infinity).records.map((r) => r.id),
+      ['r0', 'r1', 'r2', 'r3'],
+    );
     await c.wal.shutdown();
   });
 
@@ -215,7 +252,10 @@ describe('WalBuffer', () => {
     appendFileSync(path, Buffer.from('garbage after the tail'));
     const b = await openWal(dir);
     assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 1);
-    assert.deepEqual(b.wal.take(100, Infinity).records.map((r) => r.id), ['r0', 'r1', 'r2', 'r3']);
+    assert.deepEqual(
+      b.wal.take(100, Infinity).records.map((r) => r.id),
+      ['r0', 'r1', 'r2', 'r3'],
+    );
     assert.equal(statSync(path).size, good, 'cut back to the last whole frame');
     await b.wal.shutdown();
   });
@@ -226,7 +266,10 @@ describe('WalBuffer', () => {
     let accepted = 0;
     let full: unknown;
     for (let i = 0; i < 200 && !full; i++) {
-      await wal.push(many(5, i * 5), 500, { timeoutMs: 0 }).then(() => accepted++, (err: unknown) => (full = err));
+      await wal.push(many(5, i * 5), 500, { timeoutMs: 0 }).then(
+        () => accepted++,
+        (err: unknown) => (full = err),
+      );
     }
     assert.ok(full instanceof SluiceError, 'the cap was reached');
     assert.equal(full.code, 'SLUICE_ERR_BUFFER_FULL');

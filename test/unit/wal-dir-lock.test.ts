@@ -35,7 +35,17 @@ const LOCK_MODULE = resolve(import.meta.dirname, '../../src/pipeline/wal/dir-loc
 describe('wal.dir lock', () => {
   test('a running collector keeps the directory: a second one is refused, naming the pid, and touches nothing', async () => {
     const dir = newDir();
-    const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `import { lockDir } from ${JSON.stringify(LOCK_MODULE)}; await lockDir(${JSON.stringify(dir)}); console.log('locked'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const holder = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { lockDir } from ${JSON.stringify(LOCK_MODULE)}; await lockDir(${JSON.stringify(dir)}); console.log('locked'); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     try {
       await new Promise<void>((ok, fail) => {
         holder.stdout.on('data', (c: Buffer) => c.toString().includes('locked') && ok());

@@ -3,7 +3,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { crc32c } from '../../src/pipeline/wal/crc32c.js';
-import { FrameType, decodeFrame, decodeSegmentHeader, encodeRange, encodeSegmentHeader, pendingRecords, recordFrameBytes, writeRecordFrame } from '../../src/pipeline/wal/frame.js';
+import {
+  FrameType,
+  decodeFrame,
+  decodeSegmentHeader,
+  encodeRange,
+  encodeSegmentHeader,
+  pendingRecords,
+  recordFrameBytes,
+  writeRecordFrame,
+} from '../../src/pipeline/wal/frame.js';
 import { decodeRecordRows, encodeRecordRows } from '../../src/pipeline/wal/record-codec.js';
 import type { CheckRecord, HealthRecord, LogRecord } from '../../src/record.js';
 
@@ -16,7 +25,17 @@ function recordFrame(records: LogRecord[], firstSeq: number): Buffer {
 }
 
 const rec = (i: number): LogRecord => ({
-  type: 'log', id: `r${i}`, ts: 1_700_000_000_000_000 + i, received_at: 1_700_000_000_000_001, level: 'warn', service: 'api', message: `m ${i} ✓`, attrs: '{"k":1}', trace_id: null, span_id: null, size: 120,
+  type: 'log',
+  id: `r${i}`,
+  ts: 1_700_000_000_000_000 + i,
+  received_at: 1_700_000_000_000_001,
+  level: 'warn',
+  service: 'api',
+  message: `m ${i} ✓`,
+  attrs: '{"k":1}',
+  trace_id: null,
+  span_id: null,
+  size: 120,
 });
 
 describe('crc32c', () => {
@@ -49,12 +68,41 @@ describe('frames', () => {
   });
 
   test('every record type round-trips through the positional codec, nulls and unicode included', () => {
-    const health: HealthRecord = { type: 'health', id: 'h1', ts: 5, received_at: 6, size: 80, service: 'db', status: 'degraded', latency_ms: 12.5, message: null, attrs: '{"a":[1,"é"]}' };
-    const check: CheckRecord = {
-      type: 'check', id: 'c1', ts: 7, received_at: 8, size: 90, check_id: 'k', check_name: 'home', kind: 'http', ok: false, status: 'down',
-      latency_ms: null, status_code: 503, error_class: 'http_status', message: 'bad "gateway"\n', details: null,
+    const health: HealthRecord = {
+      type: 'health',
+      id: 'h1',
+      ts: 5,
+      received_at: 6,
+      size: 80,
+      service: 'db',
+      status: 'degraded',
+      latency_ms: 12.5,
+      message: null,
+      attrs: '{"a":[1,"é"]}',
     };
-    const records = [rec(1), health, check, { ...rec(2), trace_id: 'ab'.repeat(16), span_id: 'cd'.repeat(8), service: null }];
+    const check: CheckRecord = {
+      type: 'check',
+      id: 'c1',
+      ts: 7,
+      received_at: 8,
+      size: 90,
+      check_id: 'k',
+      check_name: 'home',
+      kind: 'http',
+      ok: false,
+      status: 'down',
+      latency_ms: null,
+      status_code: 503,
+      error_class: 'http_status',
+      message: 'bad "gateway"\n',
+      details: null,
+    };
+    const records = [
+      rec(1),
+      health,
+      check,
+      { ...rec(2), trace_id: 'ab'.repeat(16), span_id: 'cd'.repeat(8), service: null },
+    ];
     assert.deepEqual(decodeRecordRows(encodeRecordRows(records)), records);
     assert.throws(() => decodeRecordRows('[[9,"x"]]'), /bad row/);
     assert.throws(() => decodeRecordRows('[[0,"too few"]]'), /bad row/);

@@ -13,12 +13,26 @@ const dirs: Array<() => void> = [];
 after(() => dirs.forEach((d) => d()));
 
 const rec = (i: number): LogRecord => ({
-  type: 'log', id: `r${i}`, ts: 1_700_000_000_000_000, received_at: 1_700_000_000_000_000, level: 'info', service: 's', message: `m${i}`, attrs: null, trace_id: null, span_id: null, size: 100,
+  type: 'log',
+  id: `r${i}`,
+  ts: 1_700_000_000_000_000,
+  received_at: 1_700_000_000_000_000,
+  level: 'info',
+  service: 's',
+  message: `m${i}`,
+  attrs: null,
+  trace_id: null,
+  span_id: null,
+  size: 100,
 });
 
 async function fsyncs(metrics: Metrics): Promise<number> {
   const m = await metrics.registry.getSingleMetric('sluice_wal_fsync_seconds')!.get();
-  return (m.values as Array<{ value: number; metricName?: string }>).find((v) => v.metricName === 'sluice_wal_fsync_seconds_count')?.value ?? 0;
+  return (
+    (m.values as Array<{ value: number; metricName?: string }>).find(
+      (v) => v.metricName === 'sluice_wal_fsync_seconds_count',
+    )?.value ?? 0
+  );
 }
 
 /** Ten single-record pushes 10 ms apart; resolves with the fsyncs they took and when each was acknowledged. */

@@ -24,15 +24,27 @@ after(() => dirs.forEach((d) => d()));
 
 const many = (n: number, start = 0): LogRecord[] =>
   Array.from({ length: n }, (_, i) => ({
-    type: 'log', id: `r${start + i}`, ts: 1, received_at: 1, level: 'info', service: null, message: 'm', attrs: null, trace_id: null, span_id: null, size: 100,
+    type: 'log',
+    id: `r${start + i}`,
+    ts: 1,
+    received_at: 1,
+    level: 'info',
+    service: null,
+    message: 'm',
+    attrs: null,
+    trace_id: null,
+    span_id: null,
+    size: 100,
   }));
 
 /** Cut frames on disk right now, read without touching the files. */
 function cutsOnDisk(dir: string): string[] {
   const out: string[] = [];
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.wal')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith('.wal'))
+    .sort()) {
     const buf = readFileSync(join(dir, f));
-    for (let off = SEGMENT_HEADER; off < buf.length; ) {
+    for (let off = SEGMENT_HEADER; off < buf.length;) {
       const r = decodeFrame(buf, off);
       if ('error' in r) break;
       if (r.frame.type === FrameType.Cut) out.push(`${r.frame.from}-${r.frame.to}`);
@@ -49,16 +61,30 @@ async function pipeline(sink: Sink, opts: { maxRetries?: number } = {}) {
   const logger = pino({ level: 'silent' });
   const metrics = new Metrics({ defaultMetrics: false });
   const wal = await WalBuffer.open({
-    maxRecords: 1e6, maxBytes: 1e12, retryAfterSeconds: 1, logger, metrics,
+    maxRecords: 1e6,
+    maxBytes: 1e12,
+    retryAfterSeconds: 1,
+    logger,
+    metrics,
     wal: { dir: walDir, segmentBytes: 1 << 20, maxBytes: 1 << 26, groupCommitDelayMs: 0 },
   });
   const pool = new WriterPool({
-    sink, writers: 2, queue: 2, logger, metrics, ledger: wal,
+    sink,
+    writers: 2,
+    queue: 2,
+    logger,
+    metrics,
+    ledger: wal,
     retry: { maxRetries: opts.maxRetries ?? 0, baseDelayMs: 1, maxDelayMs: 2 },
     breaker: { failureThreshold: 100, halfOpenAfterMs: 50 },
     deadLetter: new DeadLetter(join(d.path, 'dead-letter')),
   });
-  const batcher = new Batcher(wal, { maxRecords: 10, maxBytes: 1e9, maxWaitMs: 5 }, (b) => pool.submit(b), () => pool.hasRoom());
+  const batcher = new Batcher(
+    wal,
+    { maxRecords: 10, maxBytes: 1e9, maxWaitMs: 5 },
+    (b) => pool.submit(b),
+    () => pool.hasRoom(),
+  );
   pool.onRoom(() => batcher.pump());
   return { wal, pool, batcher, walDir, deadLetterFile: join(d.path, 'dead-letter', `${sink.name}.ndjson`) };
 }
@@ -81,15 +107,28 @@ describe('WAL + batcher + writer pool', () => {
     // The last two records go out on the batcher's timer: wait until every record reached the sink.
     await waitFor('all 22 records are committed', () => p.pool.stats().committedRecords === 22, 10_000);
     await p.pool.idle();
-    assert.deepEqual(seen.map((s) => s.id.split('-').slice(2).join('-')), ['0-10', '10-20', '20-22']);
-    assert.ok(seen.every((s) => s.cutOnDisk), 'cut frame was on disk at write time');
-    assert.deepEqual(seen.flatMap((s) => s.records), many(22).map((r) => r.id));
+    assert.deepEqual(
+      seen.map((s) => s.id.split('-').slice(2).join('-')),
+      ['0-10', '10-20', '20-22'],
+    );
+    assert.ok(
+      seen.every((s) => s.cutOnDisk),
+      'cut frame was on disk at write time',
+    );
+    assert.deepEqual(
+      seen.flatMap((s) => s.records),
+      many(22).map((r) => r.id),
+    );
     assert.equal(p.wal.walStats().unsettledBatches, 0, 'every commit was reported to the buffer');
     await p.wal.shutdown();
   });
 
   test('a dead-lettered batch is settled too (it left the collector through the dead-letter file)', async () => {
-    const sink: Sink = { name: 'bad', writeBatch: () => Promise.reject(new PermanentSinkError('bad data')), close: async () => {} };
+    const sink: Sink = {
+      name: 'bad',
+      writeBatch: () => Promise.reject(new PermanentSinkError('bad data')),
+      close: async () => {},
+    };
     const p = await pipeline(sink);
     await p.wal.push(many(5), 500, { timeoutMs: 0 });
     // Every record fails: the batch is narrowed down to its 5 records, each dead-lettered.
@@ -103,13 +142,18 @@ describe('WAL + batcher + writer pool', () => {
   test('at the deadline, batches stay unsettled in the WAL and nothing is dead-lettered', async () => {
     const sink: Sink = {
       name: 'stuck',
-      writeBatch: (_b: Batch, signal: AbortSignal) => new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
+      writeBatch: (_b: Batch, signal: AbortSignal) =>
+        new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
       close: async () => {},
     };
     const p = await pipeline(sink);
     await p.wal.push(many(25), 2500, { timeoutMs: 0 });
     // Two writers are stuck in the sink and the third batch (cut on the batcher's timer) is sealed or queued.
-    await waitFor('three batches are cut and two are in the sink', () => p.wal.walStats().unsettledBatches === 3 && p.pool.stats().inFlight.length === 2, 10_000);
+    await waitFor(
+      'three batches are cut and two are in the sink',
+      () => p.wal.walStats().unsettledBatches === 3 && p.pool.stats().inFlight.length === 2,
+      10_000,
+    );
     p.batcher.drain();
     p.pool.abortAll('deadline');
     await p.pool.idle();

@@ -61,7 +61,15 @@ function initial(c: CheckView | undefined): Record<string, string> {
   return out;
 }
 
-export function CheckForm({ check, onDone, onCancel }: { check?: CheckView; onDone: (c: CheckView) => void; onCancel: () => void }) {
+export function CheckForm({
+  check,
+  onDone,
+  onCancel,
+}: {
+  check?: CheckView;
+  onDone: (c: CheckView) => void;
+  onCancel: () => void;
+}) {
   const [values, setValues] = useState(() => initial(check));
   const [problems, setProblems] = useState<FieldProblem[]>([]);
   const [general, setGeneral] = useState('');
@@ -83,7 +91,8 @@ export function CheckForm({ check, onDone, onCancel }: { check?: CheckView; onDo
         delete body[f.name];
         continue;
       }
-      if (f.type === 'number' || (DURATIONS.has(f.name) && /^\d+$/.test(raw))) body[f.name] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+      if (f.type === 'number' || (DURATIONS.has(f.name) && /^\d+$/.test(raw)))
+        body[f.name] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
       else if (f.name === 'expectedStatus' && raw.includes(',')) body[f.name] = raw.split(',').map((s) => s.trim());
       else body[f.name] = raw;
     }
@@ -94,7 +103,8 @@ export function CheckForm({ check, onDone, onCancel }: { check?: CheckView; onDo
       onDone(saved);
     } catch (err) {
       if (err instanceof ApiError) {
-        const list = err.body.problems ?? (err.body.field ? [{ field: err.body.field, message: err.body.message ?? '' }] : []);
+        const list =
+          err.body.problems ?? (err.body.field ? [{ field: err.body.field, message: err.body.message ?? '' }] : []);
         setProblems(list);
         const known = new Set(shown.map((f) => f.name));
         const unplaced = list.filter((p) => !known.has(p.field.split('.')[0]!));
@@ -121,7 +131,12 @@ export function CheckForm({ check, onDone, onCancel }: { check?: CheckView; onDo
       )}
       <div class="field">
         <label for="f-kind">Kind</label>
-        <select id="f-kind" value={kind} disabled={!!check} onChange={(e) => setValues({ ...values, kind: e.currentTarget.value })}>
+        <select
+          id="f-kind"
+          value={kind}
+          disabled={!!check}
+          onChange={(e) => setValues({ ...values, kind: e.currentTarget.value })}
+        >
           {KINDS.map((k) => (
             <option key={k} value={k}>
               {k}

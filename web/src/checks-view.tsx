@@ -81,7 +81,10 @@ export function ChecksView() {
 
   const pause = async (c: CheckView) => {
     try {
-      await api(`/admin/checks/${encodeURIComponent(c.id)}`, { method: 'PUT', body: { ...definitionOf(c), enabled: !c.enabled } });
+      await api(`/admin/checks/${encodeURIComponent(c.id)}`, {
+        method: 'PUT',
+        body: { ...definitionOf(c), enabled: !c.enabled },
+      });
       setChecks((list) => list?.map((x) => (x.id === c.id ? { ...x, enabled: !c.enabled } : x)) ?? null);
     } catch (e) {
       setError(e instanceof ApiError ? e.message : String(e));
@@ -119,7 +122,9 @@ export function ChecksView() {
           onDone={(c) => {
             setEditing(null);
             setSelected(c.id);
-            setChecks((list) => [...(list ?? []).filter((x) => x.id !== c.id), c].sort((a, b) => a.name.localeCompare(b.name)));
+            setChecks((list) =>
+              [...(list ?? []).filter((x) => x.id !== c.id), c].sort((a, b) => a.name.localeCompare(b.name)),
+            );
             refresh();
           }}
         />
@@ -153,7 +158,11 @@ export function ChecksView() {
                   <StateBadge state={c.enabled ? c.state : 'paused'} />
                 </td>
                 <td title={c.since}>{ago(c.since)}</td>
-                <td>{uptime.has(c.id) ? `${percent(uptime.get(c.id)?.['24h'])} / ${percent(uptime.get(c.id)?.['30d'])}` : '–'}</td>
+                <td>
+                  {uptime.has(c.id)
+                    ? `${percent(uptime.get(c.id)?.['24h'])} / ${percent(uptime.get(c.id)?.['30d'])}`
+                    : '–'}
+                </td>
                 <td class="muted">
                   {c.lastResult
                     ? `${c.lastResult.status}${c.lastResult.latency_ms !== null ? ` · ${Math.round(c.lastResult.latency_ms)} ms` : ''}${c.lastResult.error_class ? ` · ${c.lastResult.error_class}` : ''}`
@@ -165,10 +174,19 @@ export function ChecksView() {
                       <button type="button" onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
                         Edit
                       </button>
-                      <button type="button" onClick={() => void pause(c)} aria-label={`${c.enabled ? 'Pause' : 'Resume'} ${c.name}`}>
+                      <button
+                        type="button"
+                        onClick={() => void pause(c)}
+                        aria-label={`${c.enabled ? 'Pause' : 'Resume'} ${c.name}`}
+                      >
                         {c.enabled ? 'Pause' : 'Resume'}
                       </button>
-                      <button type="button" class="danger" onClick={() => void remove(c)} aria-label={`Delete ${c.name}`}>
+                      <button
+                        type="button"
+                        class="danger"
+                        onClick={() => void remove(c)}
+                        aria-label={`Delete ${c.name}`}
+                      >
                         Delete
                       </button>
                     </div>
@@ -220,8 +238,9 @@ function CheckDetail({ check, tick }: { check: CheckView; tick: number }) {
         <ul class="incidents">
           {incidents.map((i) => (
             <li key={i.start}>
-              <StateBadge state="down" /> {timeOf(i.start)} — {i.end ? `${timeOf(i.end)} (${duration(Date.parse(i.end) - Date.parse(i.start))})` : 'ongoing'} · {i.results} failed
-              result{i.results === 1 ? '' : 's'} · {i.error}
+              <StateBadge state="down" /> {timeOf(i.start)} —{' '}
+              {i.end ? `${timeOf(i.end)} (${duration(Date.parse(i.end) - Date.parse(i.start))})` : 'ongoing'} ·{' '}
+              {i.results} failed result{i.results === 1 ? '' : 's'} · {i.error}
             </li>
           ))}
         </ul>

@@ -31,11 +31,22 @@ export const EMPTY_FILTERS: LogFilters = { range: '1h', services: [], level: '',
 function attrParam(attr: string): [string, string] | null {
   const eq = attr.indexOf('=');
   if (eq <= 0) return null;
-  return [`attr.${attr.slice(0, eq).trim().replace(/^attr\./, '')}`, attr.slice(eq + 1).trim()];
+  return [
+    `attr.${attr
+      .slice(0, eq)
+      .trim()
+      .replace(/^attr\./, '')}`,
+    attr.slice(eq + 1).trim(),
+  ];
 }
 
 function params(f: LogFilters, live: boolean): Record<string, string | string[] | undefined> {
-  const p: Record<string, string | string[] | undefined> = { service: f.services, level: f.level, q: f.q, trace_id: f.trace_id };
+  const p: Record<string, string | string[] | undefined> = {
+    service: f.services,
+    level: f.level,
+    q: f.q,
+    trace_id: f.trace_id,
+  };
   if (!live) p.from = f.range;
   const a = attrParam(f.attr);
   if (a) p[a[0]] = a[1];
@@ -149,12 +160,17 @@ export function LogsView({ filters, setFilters }: { filters: LogFilters; setFilt
   };
 
   const set = (patch: Partial<LogFilters>) => setFilters({ ...filters, ...patch });
-  const serviceNames = useMemo(() => [...new Set([...services.map((s) => s.service ?? ''), ...filters.services].filter(Boolean))].sort(), [services, filters.services]);
+  const serviceNames = useMemo(
+    () => [...new Set([...services.map((s) => s.service ?? ''), ...filters.services].filter(Boolean))].sort(),
+    [services, filters.services],
+  );
   const attrBad = filters.attr !== '' && !attrParam(filters.attr);
 
   return (
     <section class="view logs" aria-labelledby="logs-h">
-      <h1 id="logs-h" class="sr-only">Logs</h1>
+      <h1 id="logs-h" class="sr-only">
+        Logs
+      </h1>
       <form
         class="filters"
         onSubmit={(e) => {
@@ -199,7 +215,12 @@ export function LogsView({ filters, setFilters }: { filters: LogFilters; setFilt
         </label>
         <label class="grow">
           Search messages
-          <input type="search" value={draft.q} placeholder="text in the message" onInput={(e) => setDraft({ ...draft, q: e.currentTarget.value })} />
+          <input
+            type="search"
+            value={draft.q}
+            placeholder="text in the message"
+            onInput={(e) => setDraft({ ...draft, q: e.currentTarget.value })}
+          />
         </label>
         <label>
           Attribute
@@ -252,7 +273,13 @@ export function LogsView({ filters, setFilters }: { filters: LogFilters; setFilt
         render={(r) => (
           <>
             <div class={`log-row lvl-${r.level}`}>
-              <button type="button" class="expand" aria-expanded={open.has(r.id)} aria-label={`Show record ${r.id}`} onClick={() => toggle(r.id)}>
+              <button
+                type="button"
+                class="expand"
+                aria-expanded={open.has(r.id)}
+                aria-label={`Show record ${r.id}`}
+                onClick={() => toggle(r.id)}
+              >
                 {open.has(r.id) ? '▾' : '▸'}
               </button>
               <span class="ts">{timeOf(r.ts)}</span>
@@ -263,7 +290,13 @@ export function LogsView({ filters, setFilters }: { filters: LogFilters; setFilt
               </span>
               <span class="trace">
                 {r.trace_id && (
-                  <button type="button" class="link" title={r.trace_id} aria-label={`Filter by trace ${r.trace_id}`} onClick={() => set({ trace_id: r.trace_id ?? '' })}>
+                  <button
+                    type="button"
+                    class="link"
+                    title={r.trace_id}
+                    aria-label={`Filter by trace ${r.trace_id}`}
+                    onClick={() => set({ trace_id: r.trace_id ?? '' })}
+                  >
                     {r.trace_id.slice(0, 12)}
                   </button>
                 )}
@@ -283,7 +316,9 @@ export function LogsView({ filters, setFilters }: { filters: LogFilters; setFilt
         )}
       />
       {rows.length === 0 && !loading && !error && (
-        <p class="empty">{live ? 'Waiting for records that match…' : 'No records match these filters in this time range.'}</p>
+        <p class="empty">
+          {live ? 'Waiting for records that match…' : 'No records match these filters in this time range.'}
+        </p>
       )}
       {!live && next && (
         <button type="button" class="more" disabled={loading} onClick={loadMore}>

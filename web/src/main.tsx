@@ -88,7 +88,12 @@ function App() {
         <button type="button" class="ghost" onClick={() => setNeedToken((v) => !v)} aria-expanded={needToken}>
           Token
         </button>
-        <button type="button" class="ghost" onClick={() => setTheme(nextTheme(theme))} title="Switch theme (auto follows the system)">
+        <button
+          type="button"
+          class="ghost"
+          onClick={() => setTheme(nextTheme(theme))}
+          title="Switch theme (auto follows the system)"
+        >
           Theme: {theme}
         </button>
       </header>
@@ -104,7 +109,12 @@ function App() {
         >
           <label>
             Admin token (auth.adminTokens; kept in this browser)
-            <input type="password" value={tokenDraft} autoComplete="off" onInput={(e) => setTokenDraft(e.currentTarget.value)} />
+            <input
+              type="password"
+              value={tokenDraft}
+              autoComplete="off"
+              onInput={(e) => setTokenDraft(e.currentTarget.value)}
+            />
           </label>
           <button type="submit">Save</button>
         </form>

@@ -73,12 +73,18 @@ function Stat({ label, value, tone }: { label: string; value: string; tone?: str
   );
 }
 
-const ms = (s: number | null) => (s === null ? '–' : s < 1 ? `${(s * 1000).toFixed(s < 0.01 ? 1 : 0)} ms` : `${s.toFixed(2)} s`);
+const ms = (s: number | null) =>
+  s === null ? '–' : s < 1 ? `${(s * 1000).toFixed(s < 0.01 ? 1 : 0)} ms` : `${s.toFixed(2)} s`;
 
 export function PipelineView() {
   const [cur, setCur] = useState<Sample | null>(null);
   const [rates, setRates] = useState({ in: null as number | null, out: null as number | null });
-  const [e2e, setE2e] = useState<{ p50: number | null; p95: number | null; p99: number | null; n: number }>({ p50: null, p95: null, p99: null, n: 0 });
+  const [e2e, setE2e] = useState<{ p50: number | null; p95: number | null; p99: number | null; n: number }>({
+    p50: null,
+    p95: null,
+    p99: null,
+    n: 0,
+  });
   const [series, setSeries] = useState<{ xs: number[]; ys: number[] }>({ xs: [], ys: [] });
   const [error, setError] = useState('');
   const prev = useRef<Sample | null>(null);
@@ -100,7 +106,10 @@ export function PipelineView() {
           // Nothing committed in the interval: show the percentiles since start instead of blanks.
           const use = n > 0 ? d : s.e2e;
           setE2e({ p50: quantile(use, 0.5), p95: quantile(use, 0.95), p99: quantile(use, 0.99), n });
-          setSeries((old) => ({ xs: [...old.xs, s.at / 1000].slice(-KEEP_POINTS), ys: [...old.ys, out].slice(-KEEP_POINTS) }));
+          setSeries((old) => ({
+            xs: [...old.xs, s.at / 1000].slice(-KEEP_POINTS),
+            ys: [...old.ys, out].slice(-KEEP_POINTS),
+          }));
         } else {
           setE2e({ p50: quantile(s.e2e, 0.5), p95: quantile(s.e2e, 0.95), p99: quantile(s.e2e, 0.99), n: 0 });
         }
@@ -138,15 +147,33 @@ export function PipelineView() {
       {j && (
         <>
           <div class="stats">
-            <Stat label="records/s received" value={rates.in === null ? '–' : rates.in.toFixed(rates.in < 10 ? 1 : 0)} />
-            <Stat label="records/s written" value={rates.out === null ? '–' : rates.out.toFixed(rates.out < 10 ? 1 : 0)} />
+            <Stat
+              label="records/s received"
+              value={rates.in === null ? '–' : rates.in.toFixed(rates.in < 10 ? 1 : 0)}
+            />
+            <Stat
+              label="records/s written"
+              value={rates.out === null ? '–' : rates.out.toFixed(rates.out < 10 ? 1 : 0)}
+            />
             <Stat label="end-to-end p50" value={ms(e2e.p50)} />
             <Stat label="end-to-end p95" value={ms(e2e.p95)} />
             <Stat label="end-to-end p99" value={ms(e2e.p99)} />
-            <Stat label="circuit breaker" value={j.writers.breaker} tone={j.writers.breaker === 'closed' ? 'good' : 'bad'} />
+            <Stat
+              label="circuit breaker"
+              value={j.writers.breaker}
+              tone={j.writers.breaker === 'closed' ? 'good' : 'bad'}
+            />
             <Stat label="retries" value={String(j.writers.retries)} tone={j.writers.retries > 0 ? 'warn' : ''} />
-            <Stat label="failed writes" value={String(j.writers.failures)} tone={j.writers.failures > 0 ? 'warn' : ''} />
-            <Stat label="dead-lettered records" value={String(j.dead_letter.records)} tone={j.dead_letter.records > 0 ? 'bad' : ''} />
+            <Stat
+              label="failed writes"
+              value={String(j.writers.failures)}
+              tone={j.writers.failures > 0 ? 'warn' : ''}
+            />
+            <Stat
+              label="dead-lettered records"
+              value={String(j.dead_letter.records)}
+              tone={j.dead_letter.records > 0 ? 'bad' : ''}
+            />
             <Stat label="committed records" value={j.writers.committedRecords.toLocaleString()} />
           </div>
           <figure>
@@ -154,8 +181,18 @@ export function PipelineView() {
             <TimeChart xs={series.xs} ys={series.ys} label="records/s" unit="rec/s" height={160} windowSeconds={300} />
           </figure>
           <div class="meters">
-            <Meter label="Buffer (records)" value={j.buffer.records} max={j.buffer.maxRecords} text={`${j.buffer.records.toLocaleString()} / ${j.buffer.maxRecords.toLocaleString()}`} />
-            <Meter label="Buffer (bytes)" value={j.buffer.bytes} max={j.buffer.maxBytes} text={`${bytes(j.buffer.bytes)} / ${bytes(j.buffer.maxBytes)}`} />
+            <Meter
+              label="Buffer (records)"
+              value={j.buffer.records}
+              max={j.buffer.maxRecords}
+              text={`${j.buffer.records.toLocaleString()} / ${j.buffer.maxRecords.toLocaleString()}`}
+            />
+            <Meter
+              label="Buffer (bytes)"
+              value={j.buffer.bytes}
+              max={j.buffer.maxBytes}
+              text={`${bytes(j.buffer.bytes)} / ${bytes(j.buffer.maxBytes)}`}
+            />
             {j.wal ? (
               <Meter
                 label={`WAL disk (${j.wal.segments} segments${j.wal.outOfSpace ? ', OUT OF SPACE' : ''})`}
@@ -168,7 +205,8 @@ export function PipelineView() {
             )}
           </div>
           <p class="muted">
-            writers: {j.writers.inFlight.length} writing, {j.writers.queued} batches queued · batcher holds {j.batcher.pending} records
+            writers: {j.writers.inFlight.length} writing, {j.writers.queued} batches queued · batcher holds{' '}
+            {j.batcher.pending} records
             {j.writers.lastError ? ` · last error: ${j.writers.lastError}` : ''}
           </p>
         </>

@@ -44,7 +44,9 @@ export function TimeChart({ xs, ys, label, unit, height = 200, windowSeconds }: 
         height,
         legend: { show: false },
         scales: {
-          x: windowSeconds ? { time: true, range: () => [Date.now() / 1000 - windowSeconds, Date.now() / 1000] } : { time: true },
+          x: windowSeconds
+            ? { time: true, range: () => [Date.now() / 1000 - windowSeconds, Date.now() / 1000] }
+            : { time: true },
           y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] as [number, number] },
         },
         axes: [axis, { ...axis, label: unit, size: 56 }],

@@ -15,7 +15,10 @@ export function UptimeBars({ items, label, unit }: { items: Bucket[]; label: str
         {items.map((b) => {
           const cls = b.total === 0 ? 'none' : b.down === 0 ? 'up' : b.down === b.total ? 'down' : 'partial';
           const when = unit === 'hour' ? new Date(b.start).toLocaleString() : new Date(b.start).toLocaleDateString();
-          const title = b.total === 0 ? `${when}: no data` : `${when}: ${b.up}/${b.total} up${b.avg_latency_ms !== null ? `, avg ${Math.round(b.avg_latency_ms)} ms` : ''}`;
+          const title =
+            b.total === 0
+              ? `${when}: no data`
+              : `${when}: ${b.up}/${b.total} up${b.avg_latency_ms !== null ? `, avg ${Math.round(b.avg_latency_ms)} ms` : ''}`;
           return <span key={b.start} class={`bar ${cls}`} title={title} />;
         })}
       </div>

@@ -51,7 +51,12 @@ export function VirtualList<T>({ items, heightOf, keyOf, render, label, version 
   for (let i = first; i < items.length && offsets[i]! < limit; i++) {
     const item = items[i]!;
     rows.push(
-      <div key={keyOf(item)} class="vrow" role="listitem" style={{ top: `${offsets[i]}px`, height: `${heightOf(item)}px` }}>
+      <div
+        key={keyOf(item)}
+        class="vrow"
+        role="listitem"
+        style={{ top: `${offsets[i]}px`, height: `${heightOf(item)}px` }}
+      >
         {render(item, i)}
       </div>,
     );

@@ -47,13 +47,22 @@ export async function lockDir(dir: string, opts: LockOptions = {}): Promise<DirL
     }
     const owner = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
     if (owner === process.pid && !heldHere.has(path)) {
-      const age = Date.now() - (await stat(path).then((s) => s.mtimeMs, () => 0));
+      const age =
+        Date.now() -
+        (await stat(path).then(
+          (s) => s.mtimeMs,
+          () => 0,
+        ));
       if (age < staleMs) {
         if (Date.now() < waitUntil) {
           await sleep(Math.min(500, staleMs / 4));
           continue;
         }
-        throw inUse(dir, path, `a process with our own pid ${owner} that keeps it fresh (another container sharing this volume?)`);
+        throw inUse(
+          dir,
+          path,
+          `a process with our own pid ${owner} that keeps it fresh (another container sharing this volume?)`,
+        );
       }
     } else if (owner !== process.pid && Number.isInteger(owner) && owner > 0 && isRunningNode(owner)) {
       throw inUse(dir, path, `another collector (pid ${owner})`);
@@ -69,7 +78,10 @@ export async function lockDir(dir: string, opts: LockOptions = {}): Promise<DirL
 }
 
 function inUse(dir: string, path: string, by: string): SluiceError {
-  return new SluiceError('SLUICE_ERR_CONFIG', `wal.dir ${dir} is in use by ${by}; give each collector its own wal.dir (if no collector runs there, delete ${path})`);
+  return new SluiceError(
+    'SLUICE_ERR_CONFIG',
+    `wal.dir ${dir} is in use by ${by}; give each collector its own wal.dir (if no collector runs there, delete ${path})`,
+  );
 }
 
 function hold(path: string, staleMs: number): DirLock {

@@ -108,7 +108,9 @@ export function encodeSegmentHeader(walId: Buffer, segment: number, startSeq: nu
   return buf;
 }
 
-export function decodeSegmentHeader(buf: Buffer): { walId: Buffer; segment: number; startSeq: number } | { error: string } {
+export function decodeSegmentHeader(
+  buf: Buffer,
+): { walId: Buffer; segment: number; startSeq: number } | { error: string } {
   if (buf.length < SEGMENT_HEADER) return { error: 'truncated segment header' };
   if (!buf.subarray(0, 8).equals(MAGIC)) return { error: 'not a sluice WAL segment (bad magic)' };
   if (crc32c(buf, 0, 40) !== buf.readUInt32LE(40)) return { error: 'segment header checksum mismatch' };

@@ -7,11 +7,27 @@ import type { CheckRecord, HealthRecord, LogRecord, SluiceRecord } from '../../r
 
 const LOG = ['id', 'ts', 'received_at', 'size', 'level', 'service', 'message', 'attrs', 'trace_id', 'span_id'] as const;
 const HEALTH = ['id', 'ts', 'received_at', 'size', 'service', 'status', 'latency_ms', 'message', 'attrs'] as const;
-const CHECK = ['id', 'ts', 'received_at', 'size', 'check_id', 'check_name', 'kind', 'ok', 'status', 'latency_ms', 'status_code', 'error_class', 'message', 'details'] as const;
+const CHECK = [
+  'id',
+  'ts',
+  'received_at',
+  'size',
+  'check_id',
+  'check_name',
+  'kind',
+  'ok',
+  'status',
+  'latency_ms',
+  'status_code',
+  'error_class',
+  'message',
+  'details',
+] as const;
 
 // Compile-time: each list names every field of its type except `type` (a build error otherwise).
 type Covers<R, L extends readonly string[]> = Exclude<keyof R, L[number] | 'type'> extends never ? true : never;
-const covered: [Covers<LogRecord, typeof LOG>, Covers<HealthRecord, typeof HEALTH>, Covers<CheckRecord, typeof CHECK>] = [true, true, true];
+const covered: [Covers<LogRecord, typeof LOG>, Covers<HealthRecord, typeof HEALTH>, Covers<CheckRecord, typeof CHECK>] =
+  [true, true, true];
 void covered;
 
 /** Serialises records to the frame payload (a JSON array of positional rows). */
@@ -20,9 +36,28 @@ export function encodeRecordRows(records: readonly SluiceRecord[]): string {
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     // Literal arrays, not a loop over the field lists: this is the hot path.
-    if (r.type === 'log') rows[i] = [0, r.id, r.ts, r.received_at, r.size, r.level, r.service, r.message, r.attrs, r.trace_id, r.span_id];
-    else if (r.type === 'health') rows[i] = [1, r.id, r.ts, r.received_at, r.size, r.service, r.status, r.latency_ms, r.message, r.attrs];
-    else rows[i] = [2, r.id, r.ts, r.received_at, r.size, r.check_id, r.check_name, r.kind, r.ok, r.status, r.latency_ms, r.status_code, r.error_class, r.message, r.details];
+    if (r.type === 'log')
+      rows[i] = [0, r.id, r.ts, r.received_at, r.size, r.level, r.service, r.message, r.attrs, r.trace_id, r.span_id];
+    else if (r.type === 'health')
+      rows[i] = [1, r.id, r.ts, r.received_at, r.size, r.service, r.status, r.latency_ms, r.message, r.attrs];
+    else
+      rows[i] = [
+        2,
+        r.id,
+        r.ts,
+        r.received_at,
+        r.size,
+        r.check_id,
+        r.check_name,
+        r.kind,
+        r.ok,
+        r.status,
+        r.latency_ms,
+        r.status_code,
+        r.error_class,
+        r.message,
+        r.details,
+      ];
   }
   return JSON.stringify(rows);
 }
@@ -40,7 +75,8 @@ export function decodeRecordRows(json: string): SluiceRecord[] {
   return rows.map((row: unknown) => {
     if (!Array.isArray(row)) throw new Error('row is not an array');
     const spec = TYPES[row[0] as number];
-    if (!spec || row.length !== spec[1].length + 1) throw new Error(`bad row (type ${String(row[0])}, ${row.length} fields)`);
+    if (!spec || row.length !== spec[1].length + 1)
+      throw new Error(`bad row (type ${String(row[0])}, ${row.length} fields)`);
     const rec: Record<string, unknown> = { type: spec[0] };
     spec[1].forEach((field, i) => (rec[field] = row[i + 1]));
     return rec as unknown as SluiceRecord;

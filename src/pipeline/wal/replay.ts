@@ -35,7 +35,17 @@ export interface Replayed {
 }
 
 export async function replaySegments(dir: string, logger: Logger): Promise<Replayed> {
-  const out: Replayed = { walId: undefined, segments: [], nextSegment: 1, chunks: [], cuts: [], done: new Set(), recordEnd: 0, repaired: 0, droppedBytes: 0 };
+  const out: Replayed = {
+    walId: undefined,
+    segments: [],
+    nextSegment: 1,
+    chunks: [],
+    cuts: [],
+    done: new Set(),
+    recordEnd: 0,
+    repaired: 0,
+    droppedBytes: 0,
+  };
   let names: string[];
   try {
     names = await readdir(dir);
@@ -66,7 +76,10 @@ export async function replaySegments(dir: string, logger: Logger): Promise<Repla
     while (offset < buf.length) {
       const r = decodeFrame(buf, offset);
       if ('error' in r) {
-        logger.warn({ file: path, offset, droppedBytes: buf.length - offset, err: r.error }, 'wal: torn or corrupt tail truncated');
+        logger.warn(
+          { file: path, offset, droppedBytes: buf.length - offset, err: r.error },
+          'wal: torn or corrupt tail truncated',
+        );
         out.repaired++;
         out.droppedBytes += buf.length - offset;
         await truncate(path, offset);

@@ -17,7 +17,13 @@ import { fsyncPath, writeFully } from '../../durable-fs.js';
 import { errorMessage } from '../../errors.js';
 import { withTimeout } from '../../timeout.js';
 import { sleep } from '../backoff.js';
-import { SEGMENT_HEADER, encodeSegmentHeader, recordFrameBytes, writeRecordFrame, type PendingRecords } from './frame.js';
+import {
+  SEGMENT_HEADER,
+  encodeSegmentHeader,
+  recordFrameBytes,
+  writeRecordFrame,
+  type PendingRecords,
+} from './frame.js';
 
 export interface Segment {
   no: number;
@@ -97,7 +103,12 @@ export class SegmentLog {
   }
 
   /** Opens a new active segment after the given (replayed) ones; earlier segments are never appended to. */
-  static async open(opts: SegmentLogOptions, sealed: Segment[], nextNo: number, recordEnd: number): Promise<SegmentLog> {
+  static async open(
+    opts: SegmentLogOptions,
+    sealed: Segment[],
+    nextNo: number,
+    recordEnd: number,
+  ): Promise<SegmentLog> {
     await mkdir(opts.dir, { recursive: true });
     const { segment, fh } = await createSegment(opts, nextNo, recordEnd);
     const log = new SegmentLog(opts, sealed, segment, fh);
@@ -143,7 +154,11 @@ export class SegmentLog {
     while (this.sealed.length > 0 && this.sealed[0]!.recordEnd <= watermark) {
       const seg = this.sealed.shift()!;
       this.sealedBytes -= seg.size;
-      deleted.push(unlink(seg.path).catch((err: unknown) => this.opts.logger.warn({ file: seg.path, err: errorMessage(err) }, 'wal: could not delete a settled segment')));
+      deleted.push(
+        unlink(seg.path).catch((err: unknown) =>
+          this.opts.logger.warn({ file: seg.path, err: errorMessage(err) }, 'wal: could not delete a settled segment'),
+        ),
+      );
     }
     if (deleted.length > 0 && !this.reserved) void Promise.all(deleted).then(() => this.restoreReserve());
   }
@@ -165,7 +180,10 @@ export class SegmentLog {
       const left = this.queue.splice(0);
       this.queuedBytes = 0;
       for (const e of left) e.done(new Error('WAL closed before this frame was written'));
-      this.opts.logger.warn({ frames: left.length, dir: this.opts.dir }, 'wal: closed at the shutdown deadline with frames unwritten (disk full?); the next start recovers from what is on disk');
+      this.opts.logger.warn(
+        { frames: left.length, dir: this.opts.dir },
+        'wal: closed at the shutdown deadline with frames unwritten (disk full?); the next start recovers from what is on disk',
+      );
     }
     clearInterval(this.spaceTimer);
     this.closed = true;
@@ -191,7 +209,11 @@ export class SegmentLog {
         this.rollWanted = false;
         await this.roll().then(
           () => this.release(this.watermark),
-          (err: unknown) => this.opts.logger.warn({ err: errorMessage(err) }, 'wal: could not roll a settled segment to free its space; retrying'),
+          (err: unknown) =>
+            this.opts.logger.warn(
+              { err: errorMessage(err) },
+              'wal: could not roll a settled segment to free its space; retrying',
+            ),
         );
         continue;
       }
@@ -199,11 +221,13 @@ export class SegmentLog {
       let group: Entry[] = [];
       let stage = 'roll';
       try {
-        if (this.active.size > SEGMENT_HEADER && this.active.size + this.queue[0]!.size > segmentBytes) await this.roll();
+        if (this.active.size > SEGMENT_HEADER && this.active.size + this.queue[0]!.size > segmentBytes)
+          await this.roll();
         let n = 0;
         let bytes = 0;
         const room = segmentBytes - this.active.size;
-        while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.size <= room)) bytes += this.queue[n++]!.size;
+        while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.size <= room))
+          bytes += this.queue[n++]!.size;
         group = this.queue.splice(0, n);
         this.queuedBytes -= bytes;
         const data = this.layOut(group, bytes);
@@ -254,10 +278,16 @@ export class SegmentLog {
     const retry = group.filter((e) => e.retry);
     for (const e of group) if (!e.retry || this.failed) e.done(err);
     if (this.failed) {
-      logger.fatal({ err: errorMessage(err), stage, file: this.active.path }, 'wal: write failed; durable ingest is refused (500) until restart');
+      logger.fatal(
+        { err: errorMessage(err), stage, file: this.active.path },
+        'wal: write failed; durable ingest is refused (500) until restart',
+      );
       return;
     }
-    logger.error({ err: errorMessage(err), stage, file: this.active.path }, 'wal: write failed; the requests in it were refused');
+    logger.error(
+      { err: errorMessage(err), stage, file: this.active.path },
+      'wal: write failed; the requests in it were refused',
+    );
     this.queue.unshift(...retry);
     this.queuedBytes += retry.reduce((n, e) => n + e.size, 0);
     await sleep(100);
@@ -266,7 +296,10 @@ export class SegmentLog {
   private async releaseReserve(): Promise<void> {
     await rm(join(this.opts.dir, RESERVE_FILE), { force: true });
     this.reserved = false;
-    this.opts.logger.error({ dir: this.opts.dir }, 'wal: disk full; its reserve is released so batches can still be cut and settled; new records are refused (429) until space frees');
+    this.opts.logger.error(
+      { dir: this.opts.dir },
+      'wal: disk full; its reserve is released so batches can still be cut and settled; new records are refused (429) until space frees',
+    );
     this.watchSpace();
   }
 
@@ -315,7 +348,11 @@ export class SegmentLog {
         }
       } catch (err) {
         await rm(path, { force: true }).catch(() => undefined);
-        if (wasOut && !this.spaceTimer) this.opts.logger.error({ dir: this.opts.dir, err: errorMessage(err) }, 'wal: no room for the disk reserve; records are refused (429) until space frees');
+        if (wasOut && !this.spaceTimer)
+          this.opts.logger.error(
+            { dir: this.opts.dir, err: errorMessage(err) },
+            'wal: no room for the disk reserve; records are refused (429) until space frees',
+          );
         this.watchSpace();
       } finally {
         this.restoring = undefined;
@@ -335,7 +372,8 @@ export class SegmentLog {
       if (target.length <= KEEP_WRITE_BUFFER_BYTES) this.writeBuffer = target;
     }
     let at = 0;
-    for (const e of group) at = Buffer.isBuffer(e.frame) ? at + e.frame.copy(target, at) : writeRecordFrame(target, at, e.frame);
+    for (const e of group)
+      at = Buffer.isBuffer(e.frame) ? at + e.frame.copy(target, at) : writeRecordFrame(target, at, e.frame);
     return target.subarray(0, bytes);
   }
 
@@ -349,7 +387,11 @@ export class SegmentLog {
   }
 }
 
-async function createSegment(opts: SegmentLogOptions, no: number, recordEnd: number): Promise<{ segment: Segment; fh: FileHandle }> {
+async function createSegment(
+  opts: SegmentLogOptions,
+  no: number,
+  recordEnd: number,
+): Promise<{ segment: Segment; fh: FileHandle }> {
   const path = segmentPath(opts.dir, no);
   const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | DSYNC);
   try {
@@ -364,4 +406,3 @@ async function createSegment(opts: SegmentLogOptions, no: number, recordEnd: num
   }
   return { segment: { no, path, size: SEGMENT_HEADER, recordEnd }, fh };
 }
-

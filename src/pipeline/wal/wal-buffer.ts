@@ -98,7 +98,10 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   static async open(opts: WalBufferOptions): Promise<WalBuffer> {
     const { wal } = opts;
     if (wal.maxBytes < 2 * wal.segmentBytes) {
-      throw new SluiceError('SLUICE_ERR_CONFIG', `wal.maxBytes (${wal.maxBytes}) must be at least twice wal.segmentBytes (${wal.segmentBytes})`);
+      throw new SluiceError(
+        'SLUICE_ERR_CONFIG',
+        `wal.maxBytes (${wal.maxBytes}) must be at least twice wal.segmentBytes (${wal.segmentBytes})`,
+      );
     }
     await mkdir(wal.dir, { recursive: true });
     const lock = await lockDir(wal.dir);
@@ -192,7 +195,13 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   }
 
   stats(): BufferStats {
-    return { records: this.records, bytes: this.bytes, maxRecords: this.opts.maxRecords, maxBytes: this.opts.maxBytes, waiting: this.waiters.length };
+    return {
+      records: this.records,
+      bytes: this.bytes,
+      maxRecords: this.opts.maxRecords,
+      maxBytes: this.opts.maxBytes,
+      waiting: this.waiters.length,
+    };
   }
 
   close(): void {
@@ -241,7 +250,13 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   }
 
   walStats(): WalStats {
-    return { diskBytes: this.log.bytes, maxDiskBytes: this.opts.wal.maxBytes, segments: this.log.segments, unsettledBatches: this.unsettled.size, outOfSpace: this.log.outOfSpace };
+    return {
+      diskBytes: this.log.bytes,
+      maxDiskBytes: this.opts.wal.maxBytes,
+      segments: this.log.segments,
+      unsettledBatches: this.unsettled.size,
+      outOfSpace: this.log.outOfSpace,
+    };
   }
 
   /** Writes what is queued (done frames), for at most `waitMs`, and closes the segment. Call after the writers are idle. */
@@ -257,7 +272,8 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   private fits(w: Waiter): boolean {
     if (this.log.outOfSpace) return false;
     const n = w.records.length;
-    if (this.records > 0 && (this.records + n > this.opts.maxRecords || this.bytes + w.bytes > this.opts.maxBytes)) return false;
+    if (this.records > 0 && (this.records + n > this.opts.maxRecords || this.bytes + w.bytes > this.opts.maxBytes))
+      return false;
     w.frame ??= pendingRecords(w.records);
     // An idle WAL takes any one request, so a request larger than the cap is not refused forever.
     const idle = this.records === 0 && this.unsettled.size === 0 && this.log.bytes <= 2 * this.opts.wal.segmentBytes;
@@ -297,7 +313,10 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   }
 
   private admitWaiters(): void {
-    this.waiters.release((w) => this.fits(w), (w) => this.admit(w));
+    this.waiters.release(
+      (w) => this.fits(w),
+      (w) => this.admit(w),
+    );
   }
 
   /** Rebuilds in-flight batches exactly as they were cut, and queues the records never cut. */
@@ -340,27 +359,52 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     const toBatch = (from: number, to: number, records: SluiceRecord[]): void => {
       const id = this.idPrefix + `${from}-${to}`;
       this.unsettled.set(id, [from, to]);
-      this.replayed.push({ id, records, bytes: records.reduce((n, r) => n + r.size, 0), createdAt: now, trigger: 'replay', tickets: [], links: [] });
+      this.replayed.push({
+        id,
+        records,
+        bytes: records.reduce((n, r) => n + r.size, 0),
+        createdAt: now,
+        trigger: 'replay',
+        tickets: [],
+        links: [],
+      });
     };
     for (const [from, to] of cuts) {
       if (rep.done.has(`${from}-${to}`)) continue;
       const records = pending.get(from);
       if (records) toBatch(from, to, records);
-      else this.opts.logger.error({ from, to }, 'wal: a cut batch has no records left (segment damaged); nothing to resend');
+      else
+        this.opts.logger.error(
+          { from, to },
+          'wal: a cut batch has no records left (segment damaged); nothing to resend',
+        );
     }
     if (orphans.length > 0) {
       // Only after damage in the middle of the log: records whose cut was lost. Sent once more, as their own batch.
       const from = orphans[0]![0];
       const to = orphans[orphans.length - 1]![0] + 1;
-      this.opts.logger.error({ from, to, records: orphans.length }, 'wal: records without their cut frame (segment damaged); resending them as one batch');
-      toBatch(from, to, orphans.map(([, r]) => r));
+      this.opts.logger.error(
+        { from, to, records: orphans.length },
+        'wal: records without their cut frame (segment damaged); resending them as one batch',
+      );
+      toBatch(
+        from,
+        to,
+        orphans.map(([, r]) => r),
+      );
     }
     if (this.takeable === 0) cutEnd = this.nextSeq;
     this.takenEnd = this.cutStart = cutEnd;
     const replayedRecords = this.replayed.reduce((n, b) => n + b.records.length, 0) + this.takeable;
     if (replayedRecords > 0 || rep.repaired > 0) {
       this.opts.logger.info(
-        { batches: this.replayed.length, records: replayedRecords, uncut: this.takeable, repaired: rep.repaired, segments: rep.segments.length },
+        {
+          batches: this.replayed.length,
+          records: replayedRecords,
+          uncut: this.takeable,
+          repaired: rep.repaired,
+          segments: rep.segments.length,
+        },
         'wal: replayed',
       );
     }
@@ -379,11 +423,19 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   }
 
   private noSpace(cause?: Error): SluiceError {
-    return new SluiceError('SLUICE_ERR_BUFFER_FULL', { cause: 'no disk space for the write-ahead log' }, { retryAfter: this.opts.retryAfterSeconds, cause });
+    return new SluiceError(
+      'SLUICE_ERR_BUFFER_FULL',
+      { cause: 'no disk space for the write-ahead log' },
+      { retryAfter: this.opts.retryAfterSeconds, cause },
+    );
   }
 
   private writeFailed(err: Error): SluiceError {
     if (DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '')) return this.noSpace(err);
-    return new SluiceError('SLUICE_ERR_INTERNAL', `the write-ahead log could not store the records: ${errorMessage(err)}`, { cause: err });
+    return new SluiceError(
+      'SLUICE_ERR_INTERNAL',
+      `the write-ahead log could not store the records: ${errorMessage(err)}`,
+      { cause: err },
+    );
   }
 }

@@ -146,7 +146,10 @@ export class FileSink implements Sink {
     const previous = this.turns.get(type) ?? Promise.resolve();
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
-    this.turns.set(type, previous.then(() => done));
+    this.turns.set(
+      type,
+      previous.then(() => done),
+    );
     return previous.then(() => release);
   }
 }

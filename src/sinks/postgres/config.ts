@@ -9,21 +9,70 @@ export const postgresConfig = z
       .refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL, or empty')
       .default('')
       .describe('Connection URL (env DATABASE_URL or POSTGRES_DSN also work); empty: start the embedded PostgreSQL'),
-    poolSize: z.number().int().min(0).max(1000).default(0).describe('Connections in the pool; 0: writers.count + 2 (health checks, maintenance)'),
-    statementTimeoutMs: z.number().int().min(0).default(30_000).describe('Server statement_timeout, and the longest one batch write may take before its connection is cut (0: none)'),
-    connectTimeoutMs: z.number().int().min(100).default(5000).describe('Give up connecting after this long (the writer pool then retries)'),
-    copyFormat: z.enum(['binary', 'text']).default('binary').describe('COPY wire format (binary measured faster, see docs/postgres.md)'),
-    dedupe: z.boolean().default(false).describe('Drop records whose id was already stored (client idempotency keys); costs throughput, see docs/postgres.md'),
-    partitionDaysAhead: z.number().int().min(1).max(60).default(3).describe('Daily partitions of logs created ahead of today'),
-    embeddedDataDir: z.string().min(1).default('./data/postgres').describe('Data directory of the embedded PostgreSQL (kept across restarts)'),
-    embeddedPort: z.number().int().min(0).max(65535).default(0).describe('Port of the embedded PostgreSQL on 127.0.0.1; 0: the port of the last start when free (kept in the data directory), else a free one'),
+    poolSize: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(0)
+      .describe('Connections in the pool; 0: writers.count + 2 (health checks, maintenance)'),
+    statementTimeoutMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(30_000)
+      .describe(
+        'Server statement_timeout, and the longest one batch write may take before its connection is cut (0: none)',
+      ),
+    connectTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(5000)
+      .describe('Give up connecting after this long (the writer pool then retries)'),
+    copyFormat: z
+      .enum(['binary', 'text'])
+      .default('binary')
+      .describe('COPY wire format (binary measured faster, see docs/postgres.md)'),
+    dedupe: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Drop records whose id was already stored (client idempotency keys); costs throughput, see docs/postgres.md',
+      ),
+    partitionDaysAhead: z
+      .number()
+      .int()
+      .min(1)
+      .max(60)
+      .default(3)
+      .describe('Daily partitions of logs created ahead of today'),
+    embeddedDataDir: z
+      .string()
+      .min(1)
+      .default('./data/postgres')
+      .describe('Data directory of the embedded PostgreSQL (kept across restarts)'),
+    embeddedPort: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(0)
+      .describe(
+        'Port of the embedded PostgreSQL on 127.0.0.1; 0: the port of the last start when free (kept in the data directory), else a free one',
+      ),
   })
   .prefault({});
 
 export const retentionConfig = z
   .object({
     days: z.number().int().min(1).default(7).describe('Days of logs kept: older daily partitions are dropped'),
-    intervalMs: z.number().int().min(1000).default(3_600_000).describe('How often partitions are created ahead and old ones dropped'),
+    intervalMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(3_600_000)
+      .describe('How often partitions are created ahead and old ones dropped'),
   })
   .prefault({});
 

@@ -6,11 +6,31 @@ export type CopyFormat = 'binary' | 'text';
 
 /** Target table and columns per record type; column order is the encoding order below. */
 export const TABLES: Record<RecordType, { table: string; columns: readonly string[] }> = {
-  log: { table: 'logs', columns: ['id', 'ts', 'received_at', 'level', 'service', 'message', 'attrs', 'trace_id', 'span_id'] },
-  health: { table: 'health_pings', columns: ['id', 'ts', 'received_at', 'service', 'status', 'latency_ms', 'message', 'attrs'] },
+  log: {
+    table: 'logs',
+    columns: ['id', 'ts', 'received_at', 'level', 'service', 'message', 'attrs', 'trace_id', 'span_id'],
+  },
+  health: {
+    table: 'health_pings',
+    columns: ['id', 'ts', 'received_at', 'service', 'status', 'latency_ms', 'message', 'attrs'],
+  },
   check: {
     table: 'check_results',
-    columns: ['id', 'ts', 'received_at', 'check_id', 'check_name', 'kind', 'ok', 'status', 'latency_ms', 'status_code', 'error_class', 'message', 'details'],
+    columns: [
+      'id',
+      'ts',
+      'received_at',
+      'check_id',
+      'check_name',
+      'kind',
+      'ok',
+      'status',
+      'latency_ms',
+      'status_code',
+      'error_class',
+      'message',
+      'details',
+    ],
   },
 };
 
@@ -39,7 +59,13 @@ function cleanValue(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(cleanValue);
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) Object.defineProperty(out, cleanString(k), { value: cleanValue(x), enumerable: true, writable: true, configurable: true });
+    for (const [k, x] of Object.entries(v))
+      Object.defineProperty(out, cleanString(k), {
+        value: cleanValue(x),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   }
   return v;
@@ -197,7 +223,11 @@ function binaryCheck(w: BinaryWriter, r: CheckRecord): void {
 }
 
 /** The result is a view of `w`'s buffer: valid until `w` encodes again. */
-export function encodeBinary(records: readonly SluiceRecord[], sizeHint: number, w = new BinaryWriter(sizeHint)): Buffer {
+export function encodeBinary(
+  records: readonly SluiceRecord[],
+  sizeHint: number,
+  w = new BinaryWriter(sizeHint),
+): Buffer {
   w.header();
   for (const r of records) {
     if (r.type === 'log') binaryLog(w, r);
@@ -263,6 +293,11 @@ export function encodeText(records: readonly SluiceRecord[]): Buffer {
 }
 
 /** Encodes records (all of one type) in the given format. */
-export function encodeRows(records: readonly SluiceRecord[], format: CopyFormat, sizeHint: number, writer?: BinaryWriter): Buffer {
+export function encodeRows(
+  records: readonly SluiceRecord[],
+  format: CopyFormat,
+  sizeHint: number,
+  writer?: BinaryWriter,
+): Buffer {
   return format === 'binary' ? encodeBinary(records, sizeHint, writer) : encodeText(records);
 }

@@ -79,7 +79,10 @@ export class PostgresSink implements Sink {
       // A plain SELECT would not see a COMMIT still under way on the cut connection (the server
       // finishes it regardless). Inserting the same id waits for that transaction to end, then
       // conflicts if it committed; rolled back either way.
-      const r = await client.query('INSERT INTO sluice_batches (batch_id, records) VALUES ($1, 0) ON CONFLICT DO NOTHING', [batchId]);
+      const r = await client.query(
+        'INSERT INTO sluice_batches (batch_id, records) VALUES ($1, 0) ON CONFLICT DO NOTHING',
+        [batchId],
+      );
       return (r.rowCount ?? 0) === 0;
     } finally {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -111,7 +114,10 @@ export class PostgresSink implements Sink {
     const onAbort = (): void => cut(`aborted: ${errorMessage(signal.reason)}`);
     signal.addEventListener('abort', onAbort, { once: true });
     const limit = this.opts.statementTimeoutMs;
-    const timer = limit > 0 ? setTimeout(() => cut(`batch write took longer than ${limit + 1000} ms: connection cut`), limit + 1000) : undefined;
+    const timer =
+      limit > 0
+        ? setTimeout(() => cut(`batch write took longer than ${limit + 1000} ms: connection cut`), limit + 1000)
+        : undefined;
     const encoder = this.spareEncoders.pop() ?? new BinaryWriter(batch.bytes);
     try {
       await this.writeInTransaction(client, batch, encoder);
@@ -141,7 +147,10 @@ export class PostgresSink implements Sink {
     if (res[1]?.rowCount === 0) {
       await client.query('ROLLBACK');
       this.counters.duplicateBatches++;
-      this.log.info({ batch: batch.id, records: batch.records.length }, 'postgres: batch was already committed (lost COMMIT reply); counted as done');
+      this.log.info(
+        { batch: batch.id, records: batch.records.length },
+        'postgres: batch was already committed (lost COMMIT reply); counted as done',
+      );
       return;
     }
     for (const type of TYPES) {
@@ -149,7 +158,12 @@ export class PostgresSink implements Sink {
       if (!records) continue;
       const { table, columns } = TABLES[type];
       // The encoder is reused by the next type only after this COPY has finished with its bytes.
-      const data = encodeOrReject(records, this.copyFormat, Math.ceil((batch.bytes * records.length) / batch.records.length) * 2, encoder);
+      const data = encodeOrReject(
+        records,
+        this.copyFormat,
+        Math.ceil((batch.bytes * records.length) / batch.records.length) * 2,
+        encoder,
+      );
       if (!this.opts.dedupe) {
         await copy(client, copySql(table, columns, this.copyFormat), data);
         continue;
@@ -173,7 +187,9 @@ export class PostgresSink implements Sink {
   private async ensureStaging(client: pg.PoolClient): Promise<void> {
     if (this.staged.has(client)) return;
     for (const type of TYPES) {
-      await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${stagingTable(type)} (LIKE ${TABLES[type].table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
+      await client.query(
+        `CREATE TEMP TABLE IF NOT EXISTS ${stagingTable(type)} (LIKE ${TABLES[type].table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`,
+      );
     }
     this.staged.add(client);
   }
@@ -207,7 +223,12 @@ function groupByType(records: readonly SluiceRecord[]): Map<RecordType, SluiceRe
 }
 
 /** A record the encoder cannot represent (a number out of its column's range) fails the same way on every retry. */
-function encodeOrReject(records: readonly SluiceRecord[], format: CopyFormat, sizeHint: number, encoder: BinaryWriter): Buffer {
+function encodeOrReject(
+  records: readonly SluiceRecord[],
+  format: CopyFormat,
+  sizeHint: number,
+  encoder: BinaryWriter,
+): Buffer {
   try {
     return encodeRows(records, format, sizeHint, encoder);
   } catch (err) {
