@@ -22,6 +22,8 @@ const UI_WAIT_MS = 20_000;
 let db: TestDatabase;
 let app: App;
 let dir: ReturnType<typeof tempDir>;
+// Set by the first test. Without chromium, openBrowser skips it outside CI and FAILS it under
+// CI=true (cannot-here.ts); the later tests' `t.skip('no browser')` only follows that verdict.
 let browser: TestBrowser | undefined;
 let page: Page;
 let target: Server | undefined;
