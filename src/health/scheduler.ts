@@ -3,6 +3,9 @@
 // registered at once spread out instead of firing together, and keep their place across
 // restarts. Runs go through a global concurrency limit and a per-host limit; a job whose
 // previous run is still going (or still queued) skips its turn rather than overlapping.
+// A global probe rate cap (token bucket) holds runs over it in the queue until a token comes:
+// they are delayed (their lag shows it), and a run still queued at its next turn is skipped.
+import { TokenBucket } from './token-bucket.js';
 // Lag = when a run actually starts − when it was due, including time spent waiting for a slot.
 
 export interface SchedulerJob {
@@ -16,6 +19,8 @@ export interface SchedulerJob {
 export interface SchedulerOptions {
   concurrency: number;
   perHost: number;
+  /** Runs started per second at most, over all jobs (bursts up to one second's worth); 0 or absent: no cap. */
+  probesPerSecond?: number;
   /** Called with each run's scheduling lag in milliseconds. */
   onLag?: (ms: number) => void;
   /** Called when a due run is skipped because the previous one has not finished. */
@@ -70,8 +75,13 @@ export class Scheduler {
   private readonly idleWaiters: Array<() => void> = [];
   private started = 0;
   private overlaps = 0;
+  private readonly bucket: TokenBucket | undefined;
+  private rateTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly opts: SchedulerOptions) {}
+  constructor(private readonly opts: SchedulerOptions) {
+    const rate = opts.probesPerSecond ?? 0;
+    if (rate > 0) this.bucket = new TokenBucket(rate, Math.max(1, rate), performance.now());
+  }
 
   /** Adds (or replaces) a job. Its first run is `firstInMs` from now, or its spread offset. */
   add(job: SchedulerJob, firstInMs?: number): void {
@@ -119,6 +129,8 @@ export class Scheduler {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Infinity;
+    clearTimeout(this.rateTimer);
+    this.rateTimer = undefined;
     for (let i = this.readyHead; i < this.ready.length; i++) this.ready[i]!.state = 'idle';
     for (const list of this.hostWait.values()) for (const e of list) e.state = 'idle';
     this.ready = [];
@@ -195,17 +207,34 @@ export class Scheduler {
 
   private pump(): void {
     while (this.running < this.opts.concurrency && this.readyHead < this.ready.length) {
-      const e = this.ready[this.readyHead++]!;
+      const e = this.ready[this.readyHead]!;
+      const live = !e.removed && e.state === 'queued';
+      if (live && this.bucket && !this.bucket.take(performance.now())) {
+        this.waitForToken();
+        return;
+      }
+      this.readyHead++;
       if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
         this.ready = this.ready.slice(this.readyHead);
         this.readyHead = 0;
       }
-      if (e.removed || e.state !== 'queued') {
+      if (!live) {
         this.release(e.job.host);
         continue;
       }
       this.launch(e);
     }
+  }
+
+  private waitForToken(): void {
+    if (this.rateTimer || this.stopped) return;
+    this.rateTimer = setTimeout(
+      () => {
+        this.rateTimer = undefined;
+        if (!this.stopped) this.pump();
+      },
+      Math.max(1, this.bucket!.waitMs(performance.now())),
+    );
   }
 
   private launch(e: Entry): void {

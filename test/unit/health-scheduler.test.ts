@@ -186,3 +186,32 @@ test('a turn due exactly when the loop wakes (after a stall) runs once, not twic
   assert.equal(runs, 2, 'one run for the stalled turn');
   assert.deepEqual(overlaps, [], 'and not counted as an overlap of itself');
 });
+
+test('the probe rate cap holds: runs over it wait for a token, and a run still waiting at its next turn is skipped', async (t) => {
+  const time = useFakeTime(t);
+  const starts: number[] = [];
+  let overlaps = 0;
+  const lags: number[] = [];
+  // 100 jobs a second asked for, 10 a second allowed.
+  const s = new Scheduler({
+    concurrency: 1000,
+    perHost: 1000,
+    probesPerSecond: 10,
+    onOverlap: () => overlaps++,
+    onLag: (ms) => lags.push(ms),
+  });
+  for (let i = 0; i < 100; i++)
+    s.add({ id: `c${i}`, intervalMs: 1000, host: null, run: async () => void starts.push(time.now()) });
+  s.start();
+  await time.advance(5000);
+  await s.stop();
+  // A full bucket (10) at the start, then 10 a second: never more in any one-second window.
+  assert.ok(starts.length <= 10 + 50, `${starts.length} runs started in 5 s`);
+  assert.ok(starts.length >= 50, `the cap is used, not idle: ${starts.length} runs`);
+  for (const [i, at] of starts.entries()) {
+    const inWindow = starts.filter((x) => x > at - 1000 && x <= at).length;
+    assert.ok(inWindow <= 20, `${inWindow} runs in the second before run ${i}`);
+  }
+  assert.ok(overlaps > 0, 'turns that came while the last run still waited are skipped (and counted)');
+  assert.ok(Math.max(...lags) >= 500, 'the wait shows as lag');
+});
