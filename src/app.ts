@@ -216,6 +216,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       ingest: config.ingest,
       sink: config.sink,
       postgres: config.postgres,
+      server: config.server,
     },
     buffer,
     metrics,
@@ -377,6 +378,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       await server.listen({ host: config.server.host, port: config.server.port });
       const addr = server.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
+      health.listeningOn(port);
       const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
       url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       accepting = true;

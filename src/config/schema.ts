@@ -17,11 +17,12 @@ import { sinkConfig } from '../sinks/config.js';
 import { logConfig, tracingConfig } from '../observability/config.js';
 import { healthConfig } from '../health/config.js';
 import { configChecksSchema } from '../health/check-schema.js';
+import { configChecksRefused } from '../health/check-policy.js';
 import { walConfig } from '../pipeline/wal/config.js';
 import { tailConfig } from '../query/config.js';
 import { statusPageConfig } from '../ui/config.js';
 
-export const configSchema = z.object({
+const configFields = z.object({
   server: serverConfig,
   log: logConfig,
   auth: authConfig,
@@ -65,6 +66,12 @@ export const configSchema = z.object({
         .describe('Deadline for a graceful stop; what is left then goes to the dead-letter file'),
     })
     .prefault({}),
+});
+
+// Checks of the config file meet the same health.* limits as those of the admin API.
+export const configSchema = configFields.superRefine((c, ctx) => {
+  for (const p of configChecksRefused(c.checks, c.health, c.server.port))
+    ctx.addIssue({ code: 'custom', path: ['checks', p.index, p.field], message: `${p.field}: ${p.message}` });
 });
 
 export type Config = z.infer<typeof configSchema>;

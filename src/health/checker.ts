@@ -31,6 +31,8 @@ import type { HealthStorage } from './storage.js';
 import type { CheckStore, StoredState } from './store.js';
 import type { Uptime } from './uptime.js';
 import { checksOrigin, type ChecksOriginConfig } from './checks-origin.js';
+import { checkPolicyProblem } from './check-policy.js';
+import { TargetPolicy } from './target-policy.js';
 
 /** The checker's slice of the config. */
 export interface HealthCheckerConfig {
@@ -41,6 +43,8 @@ export interface HealthCheckerConfig {
   /** Where checks registered under another sink may be (logged at start). */
   sink: ChecksOriginConfig['sink'];
   postgres: ChecksOriginConfig['postgres'];
+  /** The collector's own port: checks may not reach it (0 until it listens: see listeningOn). */
+  server: { port: number };
 }
 
 export interface HealthCheckerDeps {
@@ -66,6 +70,7 @@ export class HealthChecker {
   private readonly push: PushMonitors;
   private readonly alerter: Alerter;
   private readonly pools: HttpPools;
+  private readonly targets: TargetPolicy;
   private readonly results: ResultQueue;
   private readonly states: StateAlerts;
   private store: CheckStore | undefined;
@@ -77,13 +82,15 @@ export class HealthChecker {
     this.scheduler = new Scheduler({
       concurrency: h.concurrency,
       perHost: h.perHostConcurrency,
+      probesPerSecond: h.maxProbesPerSecond,
       onLag: (ms) => {
         lag.observe(ms / 1000);
         this.lagListener?.(ms);
       },
       onOverlap: (id) => this.countRun(this.registry.get(id)?.check.kind ?? 'unknown', 'skipped_overlap'),
     });
-    this.pools = new HttpPools(h.perHostConcurrency);
+    this.targets = new TargetPolicy(h, [deps.config.server.port]);
+    this.pools = new HttpPools(h.perHostConcurrency, this.targets);
     this.push = new PushMonitors((id, outcome) => {
       const e = this.registry.get(id);
       if (e) this.apply(e, outcome);
@@ -117,6 +124,7 @@ export class HealthChecker {
       activate: (check, stored) => this.activate(check, stored),
       deactivate: (e, deleted) => this.deactivate(e, deleted),
       settled: (id) => this.states.settled(id),
+      vet: (def) => checkPolicyProblem(def, h, this.targets),
     });
   }
 
@@ -133,6 +141,11 @@ export class HealthChecker {
 
   get storeKind(): 'postgres' | 'file' | undefined {
     return this.store?.kind;
+  }
+
+  /** The collector listens on this port (a configured port 0 is known only now): checks may not reach it. */
+  listeningOn(port: number): void {
+    this.targets.addListenerPort(port);
   }
 
   schedulerStats(): ReturnType<Scheduler['stats']> {
@@ -162,8 +175,13 @@ export class HealthChecker {
         continue;
       }
       const r = parseCheck(stripMeta(c));
-      if (!r.ok) {
-        logger.warn({ check: c.id, problems: r.problems }, 'stored check no longer valid: not run');
+      const refused = r.ok ? checkPolicyProblem(r.check, config.health, this.targets) : null;
+      if (!r.ok || refused) {
+        const problems = r.ok ? [refused] : r.problems;
+        logger.warn(
+          { check: c.id, problems },
+          'stored check no longer valid (or no longer allowed by health.*): not run',
+        );
         continue;
       }
       this.registry.add(
@@ -311,7 +329,7 @@ export class HealthChecker {
     }
     e.running = true;
     try {
-      const result = await runProbe(e.check, { http: this.pools }, e.ac.signal);
+      const result = await runProbe(e.check, { http: this.pools, targets: this.targets }, e.ac.signal);
       if (e.ac.signal.aborted || this.registry.get(id) !== e) return;
       this.apply(e, result);
     } finally {

@@ -2,6 +2,19 @@
 // The checks themselves are the top-level `checks:` list (see check-schema.ts).
 import { z } from 'zod';
 import { webhookSchema } from './alert-schema.js';
+import { parseRule } from './target-match.js';
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+const targetRules = z
+  .array(z.string().max(300))
+  .max(10_000)
+  .superRefine((list, ctx) => {
+    list.forEach((text, i) => {
+      const r = parseRule(text);
+      if (typeof r === 'string') ctx.addIssue({ code: 'custom', path: [i], message: `"${text}" ${r}` });
+    });
+  });
 
 export const healthConfig = z
   .object({
@@ -59,6 +72,41 @@ export const healthConfig = z
       .describe(
         'Alert events waiting to be sent, over all webhooks; past it the oldest is dropped (counted in sluice_alerts_discarded_total)',
       ),
+    denyTargets: targetRules
+      .default([])
+      .describe(
+        'Targets checks may not reach, besides the built-in list (link-local, cloud metadata, 0.0.0.0, the collector itself): CIDRs, addresses or host patterns (*.internal), each with an optional :port',
+      ),
+    allowTargets: targetRules
+      .default([])
+      .describe(
+        'Exceptions to the deny rules: an address rule here lifts address deny rules, a name rule lifts name deny rules (never the collector itself)',
+      ),
+    minIntervalMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(86_400_000)
+      .default(1000)
+      .describe('Shortest interval a check may ask for; a check asking less is refused (400)'),
+    maxProbesPerSecond: z
+      .number()
+      .min(0)
+      .default(500)
+      .describe(
+        'Probe runs started per second over all checks (token bucket); runs over it wait their turn; 0 = no cap',
+      ),
+    allowMethods: z
+      .array(
+        z.string().regex(new RegExp(`^(${HTTP_METHODS.join('|')})$`, 'i'), `must be one of ${HTTP_METHODS.join(', ')}`),
+      )
+      .min(1)
+      .default(['GET', 'HEAD'])
+      .describe('HTTP methods http checks may use; others (and so request bodies) are refused (400)'),
+    allowHostHeader: z
+      .boolean()
+      .default(false)
+      .describe('Whether http checks may set their own Host header (a virtual-host override)'),
   })
   .prefault({});
 

@@ -64,15 +64,24 @@ export function lookupAllAbortable(hostname: string, signal: AbortSignal): Promi
   });
 }
 
+/** Keeps the resolved addresses a connection may use, or says why none may be (target-guard.ts). */
+export type Vet = (addresses: LookupAddress[]) => LookupAddress[] | Error;
+
 /**
  * For `net.connect` / `tls.connect` / undici's `connect` options. With `signal` (a tcp or tls
  * probe's), a lookup the probe no longer waits for is dropped before it starts; undici's shared
- * pools have no per-request signal, but keep-alive makes their lookups rare.
+ * pools have no per-request signal, but keep-alive makes their lookups rare. With `vet`, only
+ * the addresses it keeps are handed to the connect: what was checked is what is connected to.
  */
-export function probeLookup(signal?: AbortSignal): LookupFunction {
+export function probeLookup(signal?: AbortSignal, vet?: Vet): LookupFunction {
   return (hostname, options, callback) => {
     const cancel = lookupAll(hostname, options.hints ?? 0, (err, all) => {
       signal?.removeEventListener('abort', cancel);
+      if (!err && vet) {
+        const kept = vet(all);
+        if (kept instanceof Error) return callback(kept as NodeJS.ErrnoException, '', 0);
+        all = kept;
+      }
       answer(hostname, options, callback, err, all);
     });
     signal?.addEventListener('abort', cancel, { once: true });

@@ -4,8 +4,12 @@
 import type { DnsCheck } from './check-schema.js';
 import { lookupAllAbortable } from './lookup.js';
 import { failure, round, type ProbeResult } from './probe-result.js';
+import { assertHostAllowed } from './target-guard.js';
+import type { TargetPolicy } from './target-policy.js';
 
-export async function probeDns(check: DnsCheck, signal: AbortSignal): Promise<ProbeResult> {
+export async function probeDns(check: DnsCheck, signal: AbortSignal, targets: TargetPolicy): Promise<ProbeResult> {
+  // Only name rules apply: the query goes to the resolver, nothing is sent to the addresses.
+  assertHostAllowed(targets, check.hostname, 0);
   const started = performance.now();
   const found = await lookupAllAbortable(check.hostname, signal);
   const latencyMs = round(performance.now() - started);

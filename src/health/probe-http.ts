@@ -5,7 +5,8 @@
 // otherwise it is drained so the connection goes back to the pool.
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { HttpCheck } from './check-schema.js';
-import { probeLookup } from './lookup.js';
+import { guardedConnector } from './target-guard.js';
+import { TargetPolicy } from './target-policy.js';
 import { failure, round, type ProbeResult } from './probe-result.js';
 import { BodyMatcher } from './body-match.js';
 
@@ -18,7 +19,11 @@ export class HttpPools {
   private readonly agents = new Map<string, Dispatcher>();
   private readonly closers: Agent[] = [];
 
-  constructor(private readonly connectionsPerOrigin: number) {}
+  constructor(
+    private readonly connectionsPerOrigin: number,
+    /** Checked on every new connection, so on every redirect hop too. */
+    private readonly targets = new TargetPolicy({ allowTargets: [], denyTargets: [] }),
+  ) {}
 
   get(verifyTls: boolean, followRedirects: boolean): Dispatcher {
     const key = `${verifyTls ? 'v' : 'n'}${followRedirects ? 'f' : 's'}`;
@@ -28,7 +33,7 @@ export class HttpPools {
         connections: this.connectionsPerOrigin,
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 120_000,
-        connect: { rejectUnauthorized: verifyTls, lookup: probeLookup() },
+        connect: guardedConnector(this.targets, { rejectUnauthorized: verifyTls }),
       });
       this.closers.push(agent);
       d = followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })) : agent;

@@ -36,6 +36,7 @@ const CODE_CLASSES: Record<string, string> = {
   UND_ERR_BODY_TIMEOUT: 'timeout',
   CERT_HAS_EXPIRED: 'tls_expired',
   UND_ERR_MAX_REDIRECTS: 'too_many_redirects',
+  SLUICE_ERR_TARGET_DENIED: 'denied',
 };
 
 /** A short, stable class for an error from node:net/tls/dns or undici. */

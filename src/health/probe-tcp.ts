@@ -1,13 +1,15 @@
 // tcp probe: the check passes when a TCP connection to host:port is established.
 import { connect } from 'node:net';
 import type { TcpCheck } from './check-schema.js';
-import { probeLookup } from './lookup.js';
+import { assertHostAllowed, guardedLookup } from './target-guard.js';
+import type { TargetPolicy } from './target-policy.js';
 import { round, type ProbeResult } from './probe-result.js';
 
-export function probeTcp(check: TcpCheck, signal: AbortSignal): Promise<ProbeResult> {
+export function probeTcp(check: TcpCheck, signal: AbortSignal, targets: TargetPolicy): Promise<ProbeResult> {
   const started = performance.now();
   return new Promise<ProbeResult>((resolve, reject) => {
-    const socket = connect({ host: check.host, port: check.port, lookup: probeLookup(signal) });
+    assertHostAllowed(targets, check.host, check.port);
+    const socket = connect({ host: check.host, port: check.port, lookup: guardedLookup(targets, check.port, signal) });
     const onAbort = (): void => {
       socket.destroy();
       reject(signal.reason as Error);

@@ -4,22 +4,24 @@
 import { isIP } from 'node:net';
 import { connect, type PeerCertificate } from 'node:tls';
 import type { TlsCheck } from './check-schema.js';
-import { probeLookup } from './lookup.js';
+import { assertHostAllowed, guardedLookup } from './target-guard.js';
+import type { TargetPolicy } from './target-policy.js';
 import { failure, round, type ProbeResult } from './probe-result.js';
 
 const DAY_MS = 86_400_000;
 
-export function probeTls(check: TlsCheck, signal: AbortSignal): Promise<ProbeResult> {
+export function probeTls(check: TlsCheck, signal: AbortSignal, targets: TargetPolicy): Promise<ProbeResult> {
   const started = performance.now();
   const servername = check.servername ?? (isIP(check.host) ? undefined : check.host);
   return new Promise<ProbeResult>((resolve, reject) => {
+    assertHostAllowed(targets, check.host, check.port);
     // We verify ourselves after the handshake, so an invalid chain is reported, not thrown.
     const socket = connect({
       host: check.host,
       port: check.port,
       servername,
       rejectUnauthorized: false,
-      lookup: probeLookup(signal),
+      lookup: guardedLookup(targets, check.port, signal),
     });
     const onAbort = (): void => {
       socket.destroy();

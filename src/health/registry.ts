@@ -37,6 +37,8 @@ export interface RegistryOptions extends RegistryHooks {
   maxChecks: number;
   /** The store in use (known once health started). */
   store: () => CheckStore;
+  /** What the operator's settings refuse about a valid definition (check-policy.ts), or null. */
+  vet?: (def: CheckDefinition) => CheckProblem | null;
 }
 
 export class CheckRegistry {
@@ -80,7 +82,7 @@ export class CheckRegistry {
   create(input: unknown): Promise<RegisteredCheck> {
     let def: CheckDefinition;
     try {
-      def = validate(input);
+      def = validate(input, this.opts.vet);
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -139,7 +141,7 @@ export class CheckRegistry {
     const e = this.mustGet(id);
     if (e.check.source === 'config')
       throw new SluiceError('SLUICE_ERR_CONFLICT', `check "${id}" is defined in the config file: change it there`);
-    const def = validate(input);
+    const def = validate(input, this.opts.vet);
     if (def.id !== undefined && def.id !== id) {
       throw new SluiceError(
         'SLUICE_ERR_INVALID_CHECK',
@@ -181,13 +183,11 @@ export class CheckRegistry {
   }
 }
 
-function validate(input: unknown): CheckDefinition {
+function validate(input: unknown, vet?: RegistryOptions['vet']): CheckDefinition {
   const r = parseCheck(input);
-  if (r.ok) return r.check;
-  const first: CheckProblem = r.problems[0]!;
-  throw new SluiceError(
-    'SLUICE_ERR_INVALID_CHECK',
-    { field: first.field, problem: first.message },
-    { problems: r.problems },
-  );
+  const refused = r.ok ? (vet?.(r.check) ?? null) : null;
+  if (r.ok && refused === null) return r.check;
+  const problems = r.ok ? [refused!] : r.problems;
+  const first: CheckProblem = problems[0]!;
+  throw new SluiceError('SLUICE_ERR_INVALID_CHECK', { field: first.field, problem: first.message }, { problems });
 }

@@ -22,6 +22,8 @@ export function testConfig(overrides: Record<string, string | number | boolean> 
     'log.pretty': 'false',
     // Tests that want PostgreSQL say so; the rest must not start an embedded server by accident.
     'sink.kind': 'file',
+    // Tests run checks every few hundred ms to see them run; production's floor is 1 s.
+    'health.minIntervalMs': '100',
   };
   if (dir) {
     flags['file.dir'] = join(dir, 'logs');

@@ -33,6 +33,7 @@ before(async () => {
     'ingest.ack': 'memory',
     'deadLetter.dir': dir.path,
     'health.dataDir': `${dir.path}/health`,
+    'health.minIntervalMs': 100,
   });
 });
 

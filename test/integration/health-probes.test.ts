@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { parseCheck, type CheckDefinition } from '../../src/health/check-schema.js';
 import { runProbe } from '../../src/health/probe.js';
 import { HttpPools } from '../../src/health/probe-http.js';
+import { TargetPolicy } from '../../src/health/target-policy.js';
 import {
   closedPort,
   hasOpenssl,
@@ -25,8 +26,9 @@ function check(input: Record<string, unknown>): CheckDefinition {
 
 describe('health probes', () => {
   let target: Target;
-  const pools = new HttpPools(8);
-  const deps = { http: pools };
+  const targets = new TargetPolicy({ allowTargets: [], denyTargets: [] });
+  const pools = new HttpPools(8, targets);
+  const deps = { http: pools, targets };
 
   before(async () => {
     target = await startTarget();

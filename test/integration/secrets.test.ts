@@ -46,6 +46,7 @@ before(async () => {
       'auth.ingestTokens': INGEST,
       'auth.adminTokens': ADMIN,
       'health.webhooks': JSON.stringify(['http://127.0.0.1:9/hook?token=hook-S3CRET-7']),
+      'health.minIntervalMs': 100,
     },
     { DATABASE_URL: u.toString() },
   );

@@ -62,6 +62,11 @@ const CASES: Record<ErrorCode, { details: ErrorDetails; status: number; message:
     status: 400,
     message: 'invalid check: interval must be at least 1s',
   },
+  SLUICE_ERR_TARGET_DENIED: {
+    details: { target: '169.254.169.254', rule: 'built-in rule 169.254.169.254 (cloud metadata)' },
+    status: 400,
+    message: '169.254.169.254 is denied by built-in rule 169.254.169.254 (cloud metadata); nothing was sent to it',
+  },
   SLUICE_ERR_INVALID_QUERY: {
     details: { field: 'limit', problem: 'must be an integer' },
     status: 400,

@@ -9,6 +9,7 @@ import type { CheckDefinition } from '../../src/health/check-schema.js';
 import { lookupAll, lookupAllAbortable, lookupStats, probeLookup } from '../../src/health/lookup.js';
 import { HttpPools } from '../../src/health/probe-http.js';
 import { runProbe } from '../../src/health/probe.js';
+import { TargetPolicy } from '../../src/health/target-policy.js';
 
 const once = (hostname: string) =>
   new Promise<string[]>((resolve, reject) =>
@@ -93,7 +94,11 @@ test('runProbe settles as soon as its caller aborts, not at the probe timeout', 
       expectStatus: ['200-299'],
     } as unknown as CheckDefinition;
     const started = performance.now();
-    const r = await runProbe(check, { http: pools }, ac.signal);
+    const r = await runProbe(
+      check,
+      { http: pools, targets: new TargetPolicy({ allowTargets: [], denyTargets: [] }) },
+      ac.signal,
+    );
     assert.equal(r.errorClass, 'aborted');
     assert.ok(performance.now() - started < 30_000, 'long before the 60 s timeout');
   } finally {
