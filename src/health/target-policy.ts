@@ -43,7 +43,6 @@ export class TargetPolicy {
   private readonly deny: NamedRule[];
   private readonly allow: Rule[];
   private readonly listenerPorts = new Set<number>();
-  private localAddresses: Ip[] = [];
 
   constructor(config: TargetRulesConfig, listenerPorts: Iterable<number> = []) {
     this.deny = [
@@ -57,7 +56,6 @@ export class TargetPolicy {
   /** The collector listens on this port (known once it listens when configured as 0). */
   addListenerPort(port: number): void {
     if (port > 0) this.listenerPorts.add(port);
-    this.localAddresses = readLocalAddresses();
   }
 
   /** A host as a check names it (an address in any form the resolver takes, or a name). */
@@ -91,7 +89,8 @@ export class TargetPolicy {
   private isLocal(ip: Ip): boolean {
     if (matchesIp(LOOPBACK_V4, ip, 0) || matchesIp(LOOPBACK_V6, ip, 0)) return true;
     if (UNSPECIFIED.some((r) => matchesIp(r, ip, 0))) return true;
-    return this.localAddresses.some((a) => a.v === ip.v && a.n === ip.n);
+    // Read each time (only for the listener's port): interfaces come and go (DHCP, containers).
+    return readLocalAddresses().some((a) => a.v === ip.v && a.n === ip.n);
   }
 }
 
