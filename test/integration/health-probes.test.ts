@@ -127,6 +127,40 @@ describe('health probes', () => {
     assert.equal(r.errorClass, 'connection_refused');
   });
 
+  test('tcp, tls, dns: a denied target fails the run as denied, literal or resolved; nothing connects', async () => {
+    let connections = 0;
+    target.server.on('connection', () => connections++);
+    const before = connections;
+    const strict = new TargetPolicy({
+      allowTargets: [],
+      denyTargets: [`127.0.0.0/8:${target.port}`, '::1', 'denied.test'],
+    });
+    const strictPools = new HttpPools(2, strict);
+    const d = { http: strictPools, targets: strict };
+    try {
+      for (const c of [
+        { kind: 'tcp', host: '127.0.0.1', port: target.port },
+        { kind: 'tcp', host: '2130706433', port: target.port }, // 127.0.0.1 in decimal
+        { kind: 'tcp', host: 'localhost', port: target.port },
+        { kind: 'tls', host: 'localhost', port: target.port },
+        { kind: 'http', url: `http://localhost:${target.port}/` },
+        { kind: 'dns', hostname: 'Denied.Test.' },
+      ]) {
+        const r = await runProbe(check(c), d);
+        assert.equal(r.errorClass, 'denied', `${JSON.stringify(c)}: ${r.message}`);
+        assert.match(r.message!, /is denied by health\.denyTargets rule .*; nothing was sent to it/);
+      }
+      assert.equal(connections, before, 'no connection reached the target');
+      // Another port of the same address is not covered by the rule.
+      assert.equal(
+        (await runProbe(check({ kind: 'tcp', host: '127.0.0.1', port: await closedPort() }), d)).errorClass,
+        'connection_refused',
+      );
+    } finally {
+      await strictPools.close();
+    }
+  });
+
   test('dns: localhost resolves; an expected address that is not there fails; a bad name fails', async () => {
     const r = await runProbe(check({ kind: 'dns', hostname: 'localhost' }), deps);
     assert.equal(r.status, 'up');
