@@ -107,8 +107,9 @@ export async function runSchedulerBench(opts: SchedulerBenchOptions = {}): Promi
       'health.concurrency': '512',
       'health.perHostConcurrency': '64',
       'health.maxChecks': String(checks),
-      // The scheduler's own capacity is measured: no probe rate cap.
+      // The scheduler's own capacity is measured: no probe rate caps.
       'health.maxProbesPerSecond': '0',
+      'health.maxProbesPerSecondPerHost': '0',
     },
   }).config;
   // The check list is file-only config; set it directly (the same path a config file takes).

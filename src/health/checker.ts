@@ -83,6 +83,7 @@ export class HealthChecker {
       concurrency: h.concurrency,
       perHost: h.perHostConcurrency,
       probesPerSecond: h.maxProbesPerSecond,
+      probesPerSecondPerHost: h.maxProbesPerSecondPerHost,
       onLag: (ms) => {
         lag.observe(ms / 1000);
         this.lagListener?.(ms);

@@ -96,6 +96,11 @@ export const healthConfig = z
       .describe(
         'Probe runs started per second over all checks (token bucket); runs over it wait their turn; 0 = no cap',
       ),
+    maxProbesPerSecondPerHost: z
+      .number()
+      .min(0)
+      .default(50)
+      .describe('Probe runs started per second against one host:port (token bucket); runs over it wait; 0 = no cap'),
     allowMethods: z
       .array(
         z.string().regex(new RegExp(`^(${HTTP_METHODS.join('|')})$`, 'i'), `must be one of ${HTTP_METHODS.join(', ')}`),

@@ -3,8 +3,10 @@
 // registered at once spread out instead of firing together, and keep their place across
 // restarts. Runs go through a global concurrency limit and a per-host limit; a job whose
 // previous run is still going (or still queued) skips its turn rather than overlapping.
-// A global probe rate cap (token bucket) holds runs over it in the queue until a token comes:
-// they are delayed (their lag shows it), and a run still queued at its next turn is skipped.
+// A global probe rate cap and a per-host one (token buckets) hold runs over them in the queue
+// until a token comes: they are delayed (their lag shows it), and a run still queued at its
+// next turn is skipped. A run waiting for its host's token is parked aside, so it does not
+// hold up runs of other hosts.
 import { TokenBucket } from './token-bucket.js';
 // Lag = when a run actually starts − when it was due, including time spent waiting for a slot.
 
@@ -21,6 +23,8 @@ export interface SchedulerOptions {
   perHost: number;
   /** Runs started per second at most, over all jobs (bursts up to one second's worth); 0 or absent: no cap. */
   probesPerSecond?: number;
+  /** The same, per host key; 0 or absent: no cap. */
+  probesPerSecondPerHost?: number;
   /** Called with each run's scheduling lag in milliseconds. */
   onLag?: (ms: number) => void;
   /** Called when a due run is skipped because the previous one has not finished. */
@@ -77,6 +81,9 @@ export class Scheduler {
   private overlaps = 0;
   private readonly bucket: TokenBucket | undefined;
   private rateTimer: NodeJS.Timeout | undefined;
+  private readonly hostBuckets = new Map<string, TokenBucket>();
+  /** Per host: runs waiting for that host's next token, and the timer that brings them back. */
+  private readonly hostParked = new Map<string, { entries: Entry[]; timer: NodeJS.Timeout }>();
 
   constructor(private readonly opts: SchedulerOptions) {
     const rate = opts.probesPerSecond ?? 0;
@@ -131,6 +138,11 @@ export class Scheduler {
     this.timerAt = Infinity;
     clearTimeout(this.rateTimer);
     this.rateTimer = undefined;
+    for (const p of this.hostParked.values()) {
+      clearTimeout(p.timer);
+      for (const e of p.entries) e.state = 'idle';
+    }
+    this.hostParked.clear();
     for (let i = this.readyHead; i < this.ready.length; i++) this.ready[i]!.state = 'idle';
     for (const list of this.hostWait.values()) for (const e of list) e.state = 'idle';
     this.ready = [];
@@ -143,6 +155,7 @@ export class Scheduler {
   stats(): SchedulerStats {
     let waiting = 0;
     for (const l of this.hostWait.values()) waiting += l.length;
+    for (const p of this.hostParked.values()) waiting += p.entries.length;
     return {
       jobs: this.entries.size,
       running: this.running,
@@ -209,7 +222,9 @@ export class Scheduler {
     while (this.running < this.opts.concurrency && this.readyHead < this.ready.length) {
       const e = this.ready[this.readyHead]!;
       const live = !e.removed && e.state === 'queued';
-      if (live && this.bucket && !this.bucket.take(performance.now())) {
+      const now = performance.now();
+      // Only a token of the global bucket that will be used is taken: look before taking.
+      if (live && this.bucket && this.bucket.waitMs(now) > 0) {
         this.waitForToken();
         return;
       }
@@ -222,8 +237,42 @@ export class Scheduler {
         this.release(e.job.host);
         continue;
       }
+      const hostBucket = this.hostBucket(e.job.host, now);
+      if (hostBucket && !hostBucket.take(now)) {
+        this.park(e, e.job.host!, hostBucket.waitMs(now));
+        continue;
+      }
+      this.bucket?.take(now);
       this.launch(e);
     }
+  }
+
+  private hostBucket(host: string | null, now: number): TokenBucket | undefined {
+    const rate = this.opts.probesPerSecondPerHost ?? 0;
+    if (host === null || rate <= 0) return undefined;
+    let b = this.hostBuckets.get(host);
+    if (!b) this.hostBuckets.set(host, (b = new TokenBucket(rate, Math.max(1, rate), now)));
+    return b;
+  }
+
+  /** Sets a run aside (keeping its host slot) until its host has a token again. */
+  private park(e: Entry, host: string, waitMs: number): void {
+    const parked = this.hostParked.get(host);
+    if (parked) {
+      parked.entries.push(e);
+      return;
+    }
+    const timer = setTimeout(
+      () => {
+        const p = this.hostParked.get(host);
+        this.hostParked.delete(host);
+        if (!p || this.stopped) return;
+        for (const x of p.entries) this.ready.push(x);
+        this.pump();
+      },
+      Math.max(1, waitMs),
+    );
+    this.hostParked.set(host, { entries: [e], timer });
   }
 
   private waitForToken(): void {

@@ -215,3 +215,20 @@ test('the probe rate cap holds: runs over it wait for a token, and a run still w
   assert.ok(overlaps > 0, 'turns that came while the last run still waited are skipped (and counted)');
   assert.ok(Math.max(...lags) >= 500, 'the wait shows as lag');
 });
+
+test("the per-host rate cap holds for a busy host without holding up another host's runs", async (t) => {
+  const time = useFakeTime(t);
+  const starts = { busy: [] as number[], quiet: [] as number[] };
+  const s = new Scheduler({ concurrency: 1000, perHost: 1000, probesPerSecondPerHost: 5 });
+  for (let i = 0; i < 50; i++)
+    s.add({ id: `b${i}`, intervalMs: 1000, host: 'busy:80', run: async () => void starts.busy.push(time.now()) });
+  for (let i = 0; i < 4; i++)
+    s.add({ id: `q${i}`, intervalMs: 1000, host: 'quiet:80', run: async () => void starts.quiet.push(time.now()) });
+  s.start();
+  await time.advance(5000);
+  await s.stop();
+  assert.ok(starts.busy.length <= 5 + 25, `busy host: ${starts.busy.length} runs in 5 s`);
+  assert.ok(starts.busy.length >= 25, `busy host's cap is used: ${starts.busy.length}`);
+  // 4 runs a second, under its cap: every turn of the quiet host runs, on time.
+  assert.ok(starts.quiet.length >= 19, `quiet host: ${starts.quiet.length} runs in 5 s`);
+});
