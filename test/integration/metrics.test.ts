@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import type { App } from '../../src/app.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
+import { startTarget } from '../helpers/health-targets.js';
 
 interface Sample {
   name: string;
@@ -333,11 +334,13 @@ describe('/metrics', () => {
 
   test('health check results count as ingested records of type check; check metrics carry the name and the id', async () => {
     const app = await startApp(testConfig({ 'sink.kind': 'file', 'batch.maxWaitMs': 20 }, dir.path));
+    // A check may not reach the collector's own port: it probes a server of its own.
+    const target = await startTarget();
     try {
       const res = await postJson(`${app.url}/admin/checks`, {
         name: 'self',
         kind: 'http',
-        url: `${app.url}/healthz`,
+        url: `${target.url}/healthz`,
         interval: '100ms',
         timeout: '90ms',
       });
@@ -361,6 +364,7 @@ describe('/metrics', () => {
       assert.deepEqual((await Scrape.of(app)).series('sluice_check_up'), [], 'a deleted check leaves no series');
     } finally {
       await app.stop();
+      await target.close();
     }
   });
 });
