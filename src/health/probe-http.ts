@@ -1,6 +1,7 @@
 // http probe over undici keep-alive pools: one Agent per (verify TLS × follow redirects)
 // combination, shared by every check, with connections per origin capped at the per-host
-// limit. The body is read only when a keyword or regex must match, and then at most 1 MiB
+// limit, each connecting through the target guard (every connection, so every redirect hop,
+// is checked against the target policy: target-guard.ts). The body is read only when a keyword or regex must match, and then at most 1 MiB
 // (a regex is matched off the event loop: body-match.ts);
 // otherwise it is drained so the connection goes back to the pool.
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
