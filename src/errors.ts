@@ -20,6 +20,9 @@ export const ERRORS = {
   SLUICE_ERR_INVALID_RECORD: { status: 400, message: '{where}: {detail}; nothing from this request was stored' },
   SLUICE_ERR_EMPTY_BODY: { status: 400, message: 'no records: {detail}' },
   SLUICE_ERR_INVALID_GZIP: { status: 400, message: 'body is not valid {encoding}: {detail}' },
+  // Loki push and Elasticsearch _bulk: the detail is the whole message, worded as those servers word theirs.
+  SLUICE_ERR_LOKI_PUSH: { status: 400, message: '{detail}' },
+  SLUICE_ERR_BULK_REQUEST: { status: 400, message: '{detail}' },
   SLUICE_ERR_UNSUPPORTED_ENCODING: { status: 415, message: 'unsupported Content-Encoding "{encoding}": {accepted}' },
   SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,

@@ -111,7 +111,7 @@ export class HealthChecker {
       buffer: deps.buffer,
       enqueueTimeoutMs: deps.config.ingest.enqueueTimeoutMs,
       logger: deps.logger,
-      onAccepted: (n) => deps.metrics.ingestRecords.labels('check').inc(n),
+      onAccepted: (n) => deps.metrics.ingestRecords.labels({ type: 'check' }).inc(n),
     });
     this.states = new StateAlerts({
       alerter: this.alerter,

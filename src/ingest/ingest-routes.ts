@@ -74,7 +74,7 @@ function ingestHandler<T extends SluiceRecord>(
     req.body = undefined;
     const ndjson = isNdjson(req.headers['content-type']);
     const receivedAt = nowMicros();
-    const counter = ctx.metrics.ingestRecords.labels(type);
+    const counter = ctx.metrics.ingestRecords.labels({ type });
     const spanContext = requestSpanContext(req);
     const push = (pending: DeferredRecords): void => {
       enqueue(ctx, pending, spanContext).then(
@@ -102,14 +102,14 @@ function ingestHandler<T extends SluiceRecord>(
   };
 }
 
-function refuseWhenFull(ctx: IngestContext): void {
+export function refuseWhenFull(ctx: IngestContext): void {
   const s = ctx.buffer.stats();
   if (s.waiting === 0 && s.records < s.maxRecords && s.bytes < s.maxBytes) return;
   throw new SluiceError('SLUICE_ERR_BUFFER_FULL', {}, { retryAfter: ctx.config.ingest.retryAfterSeconds });
 }
 
 // The shutdown gate lives in the handlers rather than an onRequest hook: one hook less per request.
-function refuseWhenStopping(ctx: IngestContext): void {
+export function refuseWhenStopping(ctx: IngestContext): void {
   if (!ctx.accepting()) {
     throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', {}, { retryAfter: ctx.config.ingest.retryAfterSeconds });
   }

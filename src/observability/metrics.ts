@@ -29,8 +29,8 @@ export class Metrics {
   });
   readonly ingestRecords = new Counter({
     name: 'sluice_ingest_records_total',
-    help: 'Records accepted into the buffer, by type',
-    labelNames: ['type'] as const,
+    help: "Records accepted into the buffer, by type, and by protocol for the shippers' protocols (loki, elasticsearch)",
+    labelNames: ['type', 'protocol'] as const,
     registers: [this.registry],
   });
   readonly batchSize = new Histogram({
@@ -183,7 +183,7 @@ export class Metrics {
     // the first scrape and rate()/increase() see the first increment.
     for (const t of FLUSH_TRIGGERS) this.batchesFlushed.labels(t).inc(0);
     for (const r of ['replaced', 'dropped', 'abandoned']) this.alertsDiscarded.labels(r).inc(0);
-    for (const t of RECORD_TYPES) this.ingestRecords.labels(t).inc(0);
+    for (const t of RECORD_TYPES) this.ingestRecords.labels({ type: t }).inc(0);
   }
 
   /** Creates the per-sink series at zero (see the constructor): failures and dead letters are rare, but their panels should read 0, not "no data". */

@@ -25,6 +25,16 @@ const CASES: Record<ErrorCode, { details: ErrorDetails; status: number; message:
     status: 400,
     message: 'body is not valid gzip: incorrect header check',
   },
+  SLUICE_ERR_LOKI_PUSH: {
+    details: 'error at least one label pair is required per stream',
+    status: 400,
+    message: 'error at least one label pair is required per stream',
+  },
+  SLUICE_ERR_BULK_REQUEST: {
+    details: 'The bulk request must be terminated by a newline [\\n]',
+    status: 400,
+    message: 'The bulk request must be terminated by a newline [\\n]',
+  },
   SLUICE_ERR_UNSUPPORTED_ENCODING: {
     details: { encoding: 'br', accepted: 'use gzip, deflate or none' },
     status: 415,

@@ -1,0 +1,24 @@
+// What the shippers' protocol routes (Loki push, Elasticsearch _bulk) share once a request is
+// decoded: the same enqueue as POST /logs (buffer, ack modes, WAL, limits), the records counted
+// under their protocol, and the accepted records handed to the live tail.
+import type { FastifyRequest } from 'fastify';
+import type { DeferredRecords } from '../pipeline/buffer.js';
+import { requestSpanContext } from '../observability/tracing.js';
+import type { LogRecord } from '../record.js';
+import { enqueue, type IngestContext } from './enqueue.js';
+
+/** Resolves with the request's records once accepted as the ack mode promises; rejects as enqueue does. */
+export function pushLogs(
+  ctx: IngestContext,
+  req: FastifyRequest,
+  pending: DeferredRecords,
+  protocol: string,
+  onLogs?: (records: readonly LogRecord[]) => void,
+): Promise<LogRecord[]> {
+  return enqueue(ctx, pending, requestSpanContext(req)).then(() => {
+    const records = pending.records as LogRecord[];
+    ctx.metrics.ingestRecords.labels({ type: 'log', protocol }).inc(records.length);
+    if (records.length > 0) onLogs?.(records);
+    return records;
+  });
+}
