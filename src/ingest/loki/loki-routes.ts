@@ -1,0 +1,95 @@
+// POST /loki/api/v1/push: Loki's push API, so Promtail, Alloy, pino-loki, winston-loki, Vector's
+// loki sink and Fluent Bit's loki output ship into Sluice unchanged. Protobuf (Snappy block
+// format, Loki's default when no Content-Type is sent) and JSON (optionally gzip/deflate).
+// Answers as Loki does: 204 with no body; errors as plain text (clients log the body), 400 for
+// a bad push (nothing stored), 429/503 with Retry-After, which Loki clients retry.
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { SluiceError } from '../../errors.js';
+import { bearerAuth } from '../../http/auth.js';
+import { toSluiceError } from '../../http/error-handler.js';
+import { nowMicros, type LogRecord } from '../../record.js';
+import { decodeBody } from '../body.js';
+import type { IngestContext } from '../enqueue.js';
+import { refuseWhenFull, refuseWhenStopping } from '../ingest-routes.js';
+import { pushLogs } from '../push-logs.js';
+import { decodePushJson } from './push-json.js';
+import { decodePushProto, unsnappy } from './push-proto.js';
+import { streamsToRecords } from './to-records.js';
+
+export const LOKI_PUSH_PATH = '/loki/api/v1/push';
+const PROTOCOL = 'loki';
+
+export interface LokiHooks {
+  onLogs?: (records: readonly LogRecord[]) => void;
+}
+
+function mediaType(req: FastifyRequest): string {
+  return (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+}
+
+/** Content-Encoding as Loki takes it: none or snappy (the protobuf is Snappy-framed anyway), gzip, deflate. */
+function encodingOf(req: FastifyRequest): 'identity' | 'gzip' | 'deflate' {
+  const e = (req.headers['content-encoding'] ?? '').trim().toLowerCase();
+  if (e === '' || e === 'identity' || e === 'snappy') return 'identity';
+  if (e === 'gzip' || e === 'x-gzip') return 'gzip';
+  if (e === 'deflate') return 'deflate';
+  throw new SluiceError('SLUICE_ERR_UNSUPPORTED_ENCODING', {
+    encoding: e,
+    accepted: 'use gzip, deflate, snappy or none',
+  });
+}
+
+export function lokiRoutes(ctx: IngestContext, hooks: LokiHooks = {}): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    const limit = ctx.config.ingest.maxBodyBytes;
+    app.removeAllContentTypeParsers();
+    // Any Content-Type: Loki reads everything but application/json as protobuf.
+    app.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: limit },
+      (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => {
+        let encoding: ReturnType<typeof encodingOf>;
+        try {
+          encoding = encodingOf(req);
+        } catch (err) {
+          return done(err as Error);
+        }
+        if (encoding === 'identity') return done(null, body);
+        (decodeBody(body, encoding, limit) as Promise<Buffer>).then((decoded) => done(null, decoded), done);
+      },
+    );
+    app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      const e = toSluiceError(err, req.routeOptions.bodyLimit);
+      ctx.metrics.ingestErrors.labels(LOKI_PUSH_PATH, e.code).inc();
+      ctx.metrics.countRequest(LOKI_PUSH_PATH, e.statusCode);
+      if (e.code === 'SLUICE_ERR_INTERNAL') req.log.error({ err }, 'request failed');
+      if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
+      if (e.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="sluice"');
+      // Loki answers errors as text/plain ending in a newline; its clients log the body as is.
+      void reply.code(e.statusCode).type('text/plain; charset=utf-8').send(`${e.message}\n`);
+    });
+    const auth = bearerAuth(ctx.config.auth.ingestTokens);
+    if (auth) app.addHook('onRequest', auth);
+
+    app.post(LOKI_PUSH_PATH, (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+      refuseWhenStopping(ctx);
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      req.body = undefined;
+      const json = mediaType(req) === 'application/json';
+      const max = ctx.limits.maxRecords;
+      const receivedAt = nowMicros();
+      // A large body that would wait for room anyway is refused before it is decoded.
+      if (body.length > 256 * 1024) refuseWhenFull(ctx);
+      const parse = () =>
+        streamsToRecords(json ? decodePushJson(body, max) : decodePushProto(unsnappy(body, limit), max), receivedAt);
+      pushLogs(ctx, req, { parse, rawBytes: body.length }, PROTOCOL, hooks.onLogs).then(
+        () => {
+          ctx.metrics.countRequest(LOKI_PUSH_PATH, 204);
+          void reply.code(204).send();
+        },
+        (err: unknown) => reply.send(err),
+      );
+      return reply;
+    });
+  };
+}

@@ -1,0 +1,67 @@
+// Decodes a Loki push in its JSON form: {"streams":[{"stream":{labels},"values":[["<ns>","line",
+// {structured metadata}?]]}]}, as pino-loki, Vector's loki sink (codec json) and curl send it.
+import { isUtf8 } from 'node:buffer';
+import { overLimit } from '../nesting.js';
+import { tooMany } from './push-proto.js';
+import { nanosToMicros, pushError, type LokiEntry, type LokiStream } from './streams.js';
+
+/** A push is at most 5 levels deep; anything past this is not one, and is refused before JSON.parse builds it. */
+const MAX_NESTING = 8;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function pairs(o: Record<string, unknown>, what: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const k of Object.keys(o)) {
+    const v = o[k];
+    if (typeof v !== 'string') throw pushError(`${what}: value of "${k}" must be a string, got ${JSON.stringify(v)}`);
+    out.push([k, v]);
+  }
+  return out;
+}
+
+function entry(v: unknown, where: string): LokiEntry {
+  if (!Array.isArray(v) || v.length < 2 || v.length > 3)
+    throw pushError(`${where}: must be an array ["<unix epoch in nanoseconds>", "<log line>", {structured metadata}?]`);
+  const [ts, line, meta] = v as [unknown, unknown, unknown];
+  const us = typeof ts === 'string' ? nanosToMicros(ts) : undefined;
+  if (us === undefined)
+    throw pushError(`${where}: timestamp ${JSON.stringify(ts)} must be a string of the Unix epoch in nanoseconds`);
+  if (typeof line !== 'string') throw pushError(`${where}: log line must be a string`);
+  let metadata: Array<[string, string]> | undefined;
+  if (meta !== undefined && meta !== null) {
+    if (!isObject(meta)) throw pushError(`${where}: structured metadata must be an object of strings`);
+    metadata = pairs(meta, `${where}: structured metadata`);
+  }
+  return { us, line, metadata };
+}
+
+export function decodePushJson(body: Buffer, maxEntries: number): LokiStream[] {
+  if (!isUtf8(body)) throw pushError('request body is not valid UTF-8');
+  if (overLimit(body, 0, body.length, { depth: MAX_NESTING, keys: Infinity }))
+    throw pushError(`request body nests deeper than a push can (${MAX_NESTING})`);
+  let v: unknown;
+  try {
+    v = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw pushError(`invalid JSON: ${(err as Error).message}`);
+  }
+  if (!isObject(v) || !Array.isArray(v.streams))
+    throw pushError('request body must be an object {"streams":[{"stream":{...},"values":[[ts, line], ...]}]}');
+  const streams: LokiStream[] = [];
+  let count = 0;
+  v.streams.forEach((s: unknown, i: number) => {
+    if (!isObject(s)) throw pushError(`streams[${i}] must be an object {"stream":{...},"values":[...]}`);
+    const labels = isObject(s.stream) ? pairs(s.stream, `streams[${i}].stream`) : undefined;
+    if (labels === undefined && s.stream !== undefined && s.stream !== null)
+      throw pushError(`streams[${i}].stream must be an object of label names to strings`);
+    if (!Array.isArray(s.values)) throw pushError(`streams[${i}].values must be an array`);
+    count += s.values.length;
+    if (count > maxEntries) throw tooMany(maxEntries);
+    const entries = s.values.map((e: unknown, j: number) => entry(e, `streams[${i}].values[${j}]`));
+    streams.push({ labels: labels ?? [], entries });
+  });
+  return streams;
+}
