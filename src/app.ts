@@ -18,6 +18,7 @@ import { errorMessage } from './errors.js';
 import { installErrorHandler } from './http/error-handler.js';
 import { ingestRoutes } from './ingest/ingest-routes.js';
 import { installBodyGuard } from './ingest/body-guard.js';
+import { elasticsearchRoutes } from './ingest/elasticsearch/elasticsearch-routes.js';
 import { lokiRoutes } from './ingest/loki/loki-routes.js';
 import { LazyChildLogger } from './observability/lazy-child-logger.js';
 import { createLogger } from './observability/logger.js';
@@ -234,6 +235,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     }),
   );
   await server.register(lokiRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
+  await server.register(elasticsearchRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
   const walStats = wal ? () => wal.walStats() : undefined;
   const readiness = new Readiness({
     highWaterMark: config.buffer.highWaterMark,

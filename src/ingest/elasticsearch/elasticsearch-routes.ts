@@ -1,0 +1,133 @@
+// Elasticsearch's bulk API (POST|PUT /_bulk, /<index>/_bulk) and the probes its clients send at
+// start, so Filebeat, Fluent Bit's es output, Vector's elasticsearch sink and
+// @elastic/elasticsearch ship into Sluice unchanged. Every answer carries
+// x-elastic-product: Elasticsearch (the JS client refuses a server without it) and errors come
+// in Elasticsearch's shape. A full buffer answers the whole request 429
+// es_rejected_execution_exception with Retry-After (nothing stored), as Elasticsearch does
+// under indexing pressure; the shippers retry it.
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { bearerAuth } from '../../http/auth.js';
+import { toSluiceError } from '../../http/error-handler.js';
+import { nowMicros, type LogRecord } from '../../record.js';
+import { checkEncoding, decodeBody } from '../body.js';
+import type { IngestContext } from '../enqueue.js';
+import { refuseWhenFull, refuseWhenStopping } from '../ingest-routes.js';
+import { pushLogs } from '../push-logs.js';
+import { parseBulk, type BulkItem, type ParsedBulk } from './bulk.js';
+import { esErrorBody, esTypeOf } from './es-errors.js';
+import { ES_CLIENT, isEsClient, registerProbes } from './probes.js';
+
+const PROTOCOL = 'elasticsearch';
+
+export interface ElasticsearchHooks {
+  onLogs?: (records: readonly LogRecord[]) => void;
+}
+
+function itemJson(item: BulkItem, seqNo: number): object {
+  const head = { _index: item.index, _id: item.id ?? null };
+  if (item.error) return { [item.op]: { ...head, status: item.error.status, error: item.error.cause } };
+  return {
+    [item.op]: {
+      ...head,
+      _version: 1,
+      result: 'created',
+      _shards: { total: 1, successful: 1, failed: 0 },
+      _seq_no: seqNo,
+      _primary_term: 1,
+      status: 201,
+    },
+  };
+}
+
+function bulkResponse(parsed: ParsedBulk, tookMs: number): string {
+  let errors = false;
+  let seq = 0;
+  const items = parsed.items.map((it) => {
+    if (it.error) errors = true;
+    return itemJson(it, it.error ? 0 : seq++);
+  });
+  return JSON.stringify({ took: tookMs, errors, items });
+}
+
+export function elasticsearchRoutes(ctx: IngestContext, hooks: ElasticsearchHooks = {}): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    const limit = ctx.config.ingest.maxBodyBytes;
+    app.removeAllContentTypeParsers();
+    // Clients send application/x-ndjson, application/json or application/vnd.elasticsearch+x-ndjson.
+    app.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: limit },
+      (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => {
+        let encoding: ReturnType<typeof checkEncoding>;
+        try {
+          encoding = checkEncoding(req.headers);
+        } catch (err) {
+          return done(err as Error);
+        }
+        if (encoding === 'identity') return done(null, body);
+        (decodeBody(body, encoding, limit) as Promise<Buffer>).then((decoded) => done(null, decoded), done);
+      },
+    );
+    app.addHook('onSend', (_req, reply, payload, done) => {
+      void reply.header('x-elastic-product', 'Elasticsearch');
+      done(null, payload);
+    });
+    app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      const e = toSluiceError(err, req.routeOptions.bodyLimit);
+      const route = req.routeOptions.url ?? 'unmatched';
+      ctx.metrics.ingestErrors.labels(route, e.code).inc();
+      ctx.metrics.countRequest(route, e.statusCode);
+      if (e.code === 'SLUICE_ERR_INTERNAL') req.log.error({ err }, 'request failed');
+      if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
+      if (e.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="sluice"');
+      // A bulk error carries its ES type as its one problem's field (bulk.ts).
+      const type =
+        e.code === 'SLUICE_ERR_BULK_REQUEST' ? (e.problems?.[0]?.field ?? esTypeOf(400)) : esTypeOf(e.statusCode);
+      void reply
+        .code(e.statusCode)
+        .type('application/json')
+        .send(esErrorBody(e.statusCode, { type, reason: e.message }));
+    });
+    // The JS client's constraint on GET / and HEAD /<index>: ES clients get the banner, browsers the UI.
+    app.addConstraintStrategy({
+      name: ES_CLIENT,
+      storage() {
+        const handlers = new Map<string, unknown>();
+        return {
+          get: (v: string) => (handlers.get(v) ?? null) as never,
+          set: (v: string, h: unknown) => void handlers.set(v, h),
+        };
+      },
+      deriveConstraint: (req: FastifyRequest['raw']) => (isEsClient(req) ? 'yes' : undefined),
+      mustMatchWhenDerived: false,
+    } as unknown as Parameters<FastifyInstance['addConstraintStrategy']>[0]);
+    const auth = bearerAuth(ctx.config.auth.ingestTokens);
+    if (auth) app.addHook('onRequest', auth);
+    registerProbes(app);
+
+    const bulk = (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+      refuseWhenStopping(ctx);
+      const t0 = performance.now();
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      req.body = undefined;
+      const { index } = (req.params ?? {}) as { index?: string };
+      const receivedAt = nowMicros();
+      if (body.length > 256 * 1024) refuseWhenFull(ctx);
+      let parsed: ParsedBulk | undefined;
+      const parse = () => (parsed = parseBulk(body, index, receivedAt, ctx.limits));
+      pushLogs(ctx, req, { parse, rawBytes: body.length }, PROTOCOL, hooks.onLogs).then(
+        () => {
+          ctx.metrics.countRequest(req.routeOptions.url ?? 'unmatched', 200);
+          const took = Math.round(performance.now() - t0);
+          void reply.code(200).type('application/json').send(bulkResponse(parsed!, took));
+        },
+        (err: unknown) => reply.send(err),
+      );
+      return reply;
+    };
+    app.post('/_bulk', bulk);
+    app.put('/_bulk', bulk);
+    app.post('/:index/_bulk', bulk);
+    app.put('/:index/_bulk', bulk);
+  };
+}
