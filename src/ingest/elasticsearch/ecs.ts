@@ -12,29 +12,60 @@ function isObject(v: unknown): v is Doc {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Takes `a.b` from the document, dotted ("log.level") or nested ({log:{level}}); nested parents left empty are removed. */
-function take(doc: Doc, parent: string, child: string, accept: (v: unknown) => boolean): unknown {
+/** What the mapping took from a document: left out of attrs (the document itself is not changed). */
+interface Taken {
+  top: Set<string>;
+  /** parent → child taken from a nested object. */
+  nested: Map<string, string>;
+}
+
+/** Reads `a.b` from the document, dotted ("log.level") or nested ({log:{level}}), and marks it taken. */
+function take(doc: Doc, taken: Taken, parent: string, child: string, accept: (v: unknown) => boolean): unknown {
   const dotted = `${parent}.${child}`;
   if (Object.hasOwn(doc, dotted) && accept(doc[dotted])) {
-    const v = doc[dotted];
-    delete doc[dotted];
-    return v;
+    taken.top.add(dotted);
+    return doc[dotted];
   }
   const p = doc[parent];
   if (isObject(p) && Object.hasOwn(p, child) && accept(p[child])) {
-    const v = p[child];
-    delete p[child];
-    if (Object.keys(p).length === 0) delete doc[parent];
-    return v;
+    taken.nested.set(parent, child);
+    return p[child];
   }
   return undefined;
 }
 
-function takeTop(doc: Doc, key: string, accept: (v: unknown) => boolean): unknown {
+function takeTop(doc: Doc, taken: Taken, key: string, accept: (v: unknown) => boolean): unknown {
   if (!Object.hasOwn(doc, key) || !accept(doc[key])) return undefined;
-  const v = doc[key];
-  delete doc[key];
-  return v;
+  taken.top.add(key);
+  return doc[key];
+}
+
+function put(o: Doc, k: string, v: unknown): void {
+  if (k === '__proto__')
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
+
+/**
+ * The document less what was taken, plus _index. Built as a copy rather than by deleting from
+ * the document: deletes turn V8 objects into slower dictionary-mode ones.
+ */
+function rest(doc: Doc, taken: Taken, index: string): Doc {
+  const out: Doc = {};
+  for (const k in doc) {
+    if (taken.top.has(k)) continue;
+    const child = taken.nested.get(k);
+    if (child === undefined) {
+      put(out, k, doc[k]);
+      continue;
+    }
+    const parent = doc[k] as Doc;
+    let copy: Doc | undefined;
+    for (const c in parent) if (c !== child) put((copy ??= {}), c, parent[c]);
+    if (copy) put(out, k, copy);
+  }
+  out._index = index;
+  return out;
 }
 
 const isString = (v: unknown): boolean => typeof v === 'string';
@@ -42,23 +73,23 @@ const isLevel = (v: unknown): boolean => normaliseLevel(v) !== null;
 const isShortString = (v: unknown): boolean => typeof v === 'string' && v.length <= 64;
 const isTime = (v: unknown): boolean => v !== undefined && v !== null;
 
-/** The record for a document (a parsed JSON object, which this consumes), or the field at fault. */
+/** The record for a document (a parsed JSON object), or the field at fault. */
 export function ecsToRecord(
   doc: Doc,
   index: string,
   id: string | undefined,
   receivedAt: number,
 ): Normalised<LogRecord> {
-  const ts = takeTop(doc, '@timestamp', isTime);
-  const message = takeTop(doc, 'message', isString);
-  const level = take(doc, 'log', 'level', isLevel) ?? takeTop(doc, 'level', isLevel);
-  const service = take(doc, 'service', 'name', isString) ?? takeTop(doc, 'service', isString);
-  const traceId = take(doc, 'trace', 'id', isShortString);
-  const spanId = take(doc, 'span', 'id', isShortString);
-  doc._index = index;
+  const taken: Taken = { top: new Set(), nested: new Map() };
+  const ts = takeTop(doc, taken, '@timestamp', isTime);
+  const message = takeTop(doc, taken, 'message', isString);
+  const level = take(doc, taken, 'log', 'level', isLevel) ?? takeTop(doc, taken, 'level', isLevel);
+  const service = take(doc, taken, 'service', 'name', isString) ?? takeTop(doc, taken, 'service', isString);
+  const traceId = take(doc, taken, 'trace', 'id', isShortString);
+  const spanId = take(doc, taken, 'span', 'id', isShortString);
   const r = normaliseLog(
     {
-      attrs: doc,
+      attrs: rest(doc, taken, index),
       ...(ts !== undefined ? { ts } : {}),
       ...(message !== undefined ? { message } : {}),
       ...(level !== undefined ? { level } : {}),
