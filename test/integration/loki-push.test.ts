@@ -163,6 +163,12 @@ describe('Loki push: the mapping and the answers', () => {
     assert.deepEqual(b!.attrs, { service: 'meta-svc', detected_level: 'warning', region: 'eu' });
   });
 
+  test("GET /ready answers as Loki does (Vector's loki healthcheck)", async () => {
+    const res = await fetch(`${app.url}/ready`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'ready\n');
+  });
+
   test('an empty push is 204 and stores nothing', async () => {
     assert.equal((await push('{"streams":[]}', { 'content-type': 'application/json' })).status, 204);
     // Snappy's block format for zero bytes: a PushRequest with no streams.

@@ -71,6 +71,13 @@ export function lokiRoutes(ctx: IngestContext, hooks: LokiHooks = {}): FastifyPl
     const auth = bearerAuth(ctx.config.auth.ingestTokens);
     if (auth) app.addHook('onRequest', auth);
 
+    // Vector's loki sink checks GET /ready at start (its healthcheck), as Loki answers it.
+    app.get('/ready', (_req, reply) =>
+      ctx.accepting()
+        ? reply.type('text/plain; charset=utf-8').send('ready\n')
+        : reply.code(503).type('text/plain; charset=utf-8').send('shutting down\n'),
+    );
+
     app.post(LOKI_PUSH_PATH, (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
       refuseWhenStopping(ctx);
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
