@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ROOT, startCollector } from '../lib/child.js';
-import { measure, ndjsonBodies, type ProtocolRow } from './drive.js';
+import { ndjsonBodies, type Measured, type ProtocolRow } from './drive.js';
+import { interleaved } from './rounds.js';
 
 const RECORDS_PER_BODY = 100;
 const BODIES = 16;
@@ -47,7 +48,7 @@ function body(b: number): { bulk: Buffer; plain: object[] } {
 
 export async function run(opts: { quick: boolean }): Promise<ProtocolRow[]> {
   execFileSync(process.execPath, [resolve(ROOT, 'scripts/ensure-build.mjs')], { cwd: ROOT, stdio: 'inherit' });
-  const seconds = opts.quick ? 2 : 6;
+  const seconds = opts.quick ? 2 : 3;
   const built = Array.from({ length: BODIES }, (_, b) => body(b));
   const bulk = built.map((x) => x.bulk);
   const ndjson = ndjsonBodies(built.map((x) => x.plain));
@@ -62,13 +63,11 @@ export async function run(opts: { quick: boolean }): Promise<ProtocolRow[]> {
     dir,
   );
   try {
-    const common = { url: c.url, recordsPerBody: RECORDS_PER_BODY, seconds };
-    const nd = { path: '/logs', headers: { 'content-type': 'application/x-ndjson' }, bodies: ndjson };
-    const es = { path: '/_bulk', headers: { 'content-type': 'application/x-ndjson' }, bodies: bulk };
-    await measure({ ...common, ...nd, seconds: 0.5 });
-    await measure({ ...common, ...es, seconds: 0.5 });
-    const base = await measure({ ...common, ...nd });
-    const m = await measure({ ...common, ...es });
+    const common = { url: c.url, recordsPerBody: RECORDS_PER_BODY };
+    const nd = { ...common, path: '/logs', headers: { 'content-type': 'application/x-ndjson' }, bodies: ndjson };
+    const es = { ...common, path: '/_bulk', headers: { 'content-type': 'application/x-ndjson' }, bodies: bulk };
+    await interleaved([nd, es], 1, 0.5);
+    const [base, m] = (await interleaved([nd, es], opts.quick ? 1 : 5, seconds)) as [Measured, Measured];
     return [
       {
         protocol: 'Elasticsearch _bulk',

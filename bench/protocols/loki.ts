@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ROOT, startCollector } from '../lib/child.js';
 import { pushJson, pushProto, type PushStream } from '../../test/helpers/loki-push.js';
-import { measure, ndjsonBodies, type ProtocolRow } from './drive.js';
+import { ndjsonBodies, type Measured, type ProtocolRow } from './drive.js';
+import { interleaved } from './rounds.js';
 
 const RECORDS_PER_BODY = 100;
 const BODIES = 16;
@@ -46,7 +47,7 @@ function bodyStreams(b: number): { streams: PushStream[]; plain: object[] } {
 
 export async function run(opts: { quick: boolean }): Promise<ProtocolRow[]> {
   execFileSync(process.execPath, [resolve(ROOT, 'scripts/ensure-build.mjs')], { cwd: ROOT, stdio: 'inherit' });
-  const seconds = opts.quick ? 2 : 6;
+  const seconds = opts.quick ? 2 : 3;
   const built = Array.from({ length: BODIES }, (_, b) => bodyStreams(b));
   const proto = built.map((x) => pushProto(x.streams));
   const json = built.map((x) => pushJson(x.streams));
@@ -62,41 +63,23 @@ export async function run(opts: { quick: boolean }): Promise<ProtocolRow[]> {
     dir,
   );
   try {
-    const common = { url: c.url, recordsPerBody: RECORDS_PER_BODY, seconds };
-    // A short warm-up of each path, so the first measured one does not pay for the JIT alone.
-    const warm = { ...common, seconds: 0.5 };
-    await measure({ ...warm, path: '/logs', headers: { 'content-type': 'application/x-ndjson' }, bodies: ndjson });
-    await measure({
-      ...warm,
-      path: '/loki/api/v1/push',
-      headers: { 'content-type': 'application/x-protobuf' },
-      bodies: proto,
-    });
-    await measure({
-      ...warm,
-      path: '/loki/api/v1/push',
-      headers: { 'content-type': 'application/json' },
-      bodies: json,
-    });
-    const base = await measure({
-      ...common,
-      path: '/logs',
-      headers: { 'content-type': 'application/x-ndjson' },
-      bodies: ndjson,
-    });
-    const p = await measure({
+    const common = { url: c.url, recordsPerBody: RECORDS_PER_BODY };
+    const nd = { ...common, path: '/logs', headers: { 'content-type': 'application/x-ndjson' }, bodies: ndjson };
+    const lp = {
       ...common,
       path: '/loki/api/v1/push',
       headers: { 'content-type': 'application/x-protobuf' },
       bodies: proto,
-    });
-    const j = await measure({
-      ...common,
-      path: '/loki/api/v1/push',
-      headers: { 'content-type': 'application/json' },
-      bodies: json,
-    });
-    const row = (protocol: string, m: typeof p, bodies: Buffer[], ndjsonBytes: number): ProtocolRow => ({
+    };
+    const lj = { ...common, path: '/loki/api/v1/push', headers: { 'content-type': 'application/json' }, bodies: json };
+    // A warm-up round, so the first measured path does not pay for the JIT alone.
+    await interleaved([nd, lp, lj], 1, 0.5);
+    const [base, p, j] = (await interleaved([nd, lp, lj], opts.quick ? 1 : 5, seconds)) as [
+      Measured,
+      Measured,
+      Measured,
+    ];
+    const row = (protocol: string, m: Measured, bodies: Buffer[], ndjsonBytes: number): ProtocolRow => ({
       protocol,
       recordsPerBody: RECORDS_PER_BODY,
       recordsPerSec: m.recordsPerSec,
@@ -105,8 +88,8 @@ export async function run(opts: { quick: boolean }): Promise<ProtocolRow[]> {
       errors: m.errors + base.errors,
       note: `body ${Math.round(avg(bodies))} B vs NDJSON ${Math.round(ndjsonBytes)} B`,
     });
-    const nd = avg(ndjson);
-    return [row('Loki push (snappy protobuf)', p, proto, nd), row('Loki push (JSON)', j, json, nd)];
+    const ndBytes = avg(ndjson);
+    return [row('Loki push (snappy protobuf)', p, proto, ndBytes), row('Loki push (JSON)', j, json, ndBytes)];
   } finally {
     await c.stop();
     rmSync(dir, { recursive: true, force: true });
