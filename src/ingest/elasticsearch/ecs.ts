@@ -1,5 +1,5 @@
 // Maps one Elasticsearch document onto a log record, reading ECS names first (docs/ingest.md):
-// @timestamp → ts, message → message, log.level (else level) → level, service.name (else a
+// @timestamp (else timestamp) → ts, message → message, log.level (else level) → level, service.name (else a
 // string service) → service, trace.id / span.id → trace_id / span_id, the action's _id → id.
 // The fields read are taken out of the document (dotted or nested); the rest is attrs, with the
 // index name under attrs._index. A level Sluice does not know stays in attrs (level info).
@@ -81,7 +81,8 @@ export function ecsToRecord(
   receivedAt: number,
 ): Normalised<LogRecord> {
   const taken: Taken = { top: new Set(), nested: new Map() };
-  const ts = takeTop(doc, taken, '@timestamp', isTime);
+  // Vector's events carry their time in `timestamp`: read when there is no ECS @timestamp.
+  const ts = takeTop(doc, taken, '@timestamp', isTime) ?? takeTop(doc, taken, 'timestamp', isTime);
   const message = takeTop(doc, taken, 'message', isString);
   const level = take(doc, taken, 'log', 'level', isLevel) ?? takeTop(doc, taken, 'level', isLevel);
   const service = take(doc, taken, 'service', 'name', isString) ?? takeTop(doc, taken, 'service', isString);
@@ -101,7 +102,7 @@ export function ecsToRecord(
     {},
     receivedAt,
   );
-  if (!r.ok && r.problem.field === 'ts') r.problem.field = '@timestamp';
+  if (!r.ok && r.problem.field === 'ts') r.problem.field = taken.top.has('@timestamp') ? '@timestamp' : 'timestamp';
   if (!r.ok && r.problem.field === 'id') r.problem.field = '_id';
   return r;
 }
