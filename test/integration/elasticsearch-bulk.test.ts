@@ -173,6 +173,44 @@ describe('Elasticsearch clients', () => {
     );
   });
 
+  test('a large bulk (parsed in slices) stores every good document and fails only the bad one', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      lines.push('{"create":{"_index":"big"}}');
+      lines.push(
+        i === 1234
+          ? '{"message": broken'
+          : JSON.stringify({ message: `big ${i} ${'x'.repeat(60)}`, service: 'es-big' }),
+      );
+    }
+    const body = `${lines.join('\n')}\n`;
+    assert.ok(body.length > 256 * 1024, 'past the size parsed in one go');
+    const res = await fetch(`${app.url}/_bulk`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body,
+    });
+    assert.equal(res.status, 200);
+    const r = (await res.json()) as { errors: boolean; items: Array<{ create: { status: number } }> };
+    assert.equal(r.items.length, 3000);
+    assert.deepEqual(
+      r.items.flatMap((it, i) => (it.create.status === 201 ? [] : [[i, it.create.status]])),
+      [[1234, 400]],
+    );
+    assert.equal(await db.count('logs', `service = 'es-big'`), 2999);
+  });
+
+  test('a body of blank lines is a whole-request 400, as in Elasticsearch', async () => {
+    const res = await fetch(`${app.url}/_bulk`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: '\n\n',
+    });
+    assert.equal(res.status, 400);
+    const e = (await res.json()) as { error: { type: string; reason: string } };
+    assert.equal(e.error.type, 'action_request_validation_exception');
+  });
+
   test('a malformed action line fails the whole request in ES shape, nothing stored', async () => {
     const before = await db.count('logs');
     const body = '{"create":{"_index":"x"}}\n{"message":"would be fine","service":"es-bad"}\n{"explode":{}}\n{}\n';

@@ -4,11 +4,12 @@
 // answered per item as not supported. A body whose action lines cannot be read fails whole
 // (400, as Elasticsearch does), as does one past the request limits.
 import { isUtf8 } from 'node:buffer';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { SluiceError } from '../../errors.js';
 import type { LogRecord } from '../../record.js';
 import { overLimit } from '../nesting.js';
 import { INEXACT_NUMBER_PROBLEM, inexactNumberAt } from '../normalise.js';
-import type { ParseLimits } from '../parse-body.js';
+import { SLICE_CHARS, type ParseLimits } from '../parse-body.js';
 import { ecsToRecord } from './ecs.js';
 import type { EsCause } from './es-errors.js';
 
@@ -93,29 +94,55 @@ function readAction(body: Buffer, s: number, e: number, lineNo: number): { op: B
   return { op: op as BulkOp, meta };
 }
 
-export function parseBulk(
-  body: Buffer,
-  defaultIndex: string | undefined,
-  receivedAt: number,
-  limits: ParseLimits,
-): ParsedBulk {
-  if (!isUtf8(body)) throw bulkError('request body is not valid UTF-8', 'parse_exception');
-  const ls = lines(body);
-  if (ls.length === 0)
-    throw bulkError('Validation Failed: 1: no requests added;', 'action_request_validation_exception');
-  const items: BulkItem[] = [];
-  const records: LogRecord[] = [];
-  let bytes = 0;
-  const docLimits = { depth: limits.maxDepth, keys: limits.maxKeys };
-  let last: { op: BulkOp; meta: Record<string, unknown>; start: number; len: number } | undefined;
-  for (let i = 0; i < ls.length;) {
-    const [s, e, lineNo, blank] = ls[i++]!;
+/** One _bulk body being parsed: a line check at construction, then actions by `step`s. */
+class BulkParse {
+  private readonly ls: Array<[number, number, number, boolean]>;
+  private readonly items: BulkItem[] = [];
+  private readonly records: LogRecord[] = [];
+  private bytes = 0;
+  /** The next line to read. */
+  private i = 0;
+  private last: { op: BulkOp; meta: Record<string, unknown>; start: number; len: number } | undefined;
+  private readonly docLimits: { depth: number; keys: number };
+
+  constructor(
+    private readonly body: Buffer,
+    private readonly defaultIndex: string | undefined,
+    private readonly receivedAt: number,
+    private readonly limits: ParseLimits,
+  ) {
+    if (!isUtf8(body)) throw bulkError('request body is not valid UTF-8', 'parse_exception');
+    this.ls = lines(body);
+    if (this.ls.every((l) => l[3]))
+      throw bulkError('Validation Failed: 1: no requests added;', 'action_request_validation_exception');
+    this.docLimits = { depth: limits.maxDepth, keys: limits.maxKeys };
+  }
+
+  /** Reads actions from about `chars` bytes of the body (one at least); true when done. */
+  step(chars: number): boolean {
+    const stop = this.i < this.ls.length ? this.ls[this.i]![0] + chars : 0;
+    while (this.i < this.ls.length) {
+      this.next();
+      if (this.i < this.ls.length && this.ls[this.i]![0] >= stop) return false;
+    }
+    return true;
+  }
+
+  result(): ParsedBulk {
+    return { items: this.items, records: this.records, bytes: this.bytes };
+  }
+
+  /** The action at line `i` and its document, if it has one. */
+  private next(): void {
+    const { body, ls, items, records, limits, defaultIndex, receivedAt, docLimits } = this;
+    const [s, e, lineNo, blank] = ls[this.i++]!;
     // Blank lines between actions are skipped; a blank document line is that item's error.
-    if (blank) continue;
+    if (blank) return;
     // Shippers repeat one action line for a whole batch: the same bytes are read once.
+    const last = this.last;
     if (last === undefined || e - s !== last.len || body.compare(body, last.start, last.start + last.len, s, e) !== 0)
-      last = { ...readAction(body, s, e, lineNo), start: s, len: e - s };
-    const { op, meta } = last;
+      this.last = { ...readAction(body, s, e, lineNo), start: s, len: e - s };
+    const { op, meta } = this.last!;
     if (items.length >= limits.maxRecords)
       throw new SluiceError(
         'SLUICE_ERR_TOO_MANY_RECORDS',
@@ -135,10 +162,10 @@ export function parseBulk(
           reason: 'delete is not supported: Sluice stores logs append-only',
         },
       };
-      continue;
+      return;
     }
-    const source = ls[i++];
-    if (source === undefined || (source[3] && i === ls.length))
+    const source = ls[this.i++];
+    if (source === undefined || (source[3] && this.i === ls.length))
       throw bulkError(
         `The bulk request must be terminated by a newline [\\n]: no source for the action on line [${lineNo}]`,
       );
@@ -150,19 +177,19 @@ export function parseBulk(
           reason: 'update is not supported: Sluice stores logs append-only',
         },
       };
-      continue;
+      return;
     }
     if (index === '') {
       item.error = {
         status: 400,
         cause: { type: 'action_request_validation_exception', reason: 'Validation Failed: 1: index is missing;' },
       };
-      continue;
+      return;
     }
     const [ds, de, , emptyDoc] = source;
     if (emptyDoc) {
       item.error = docError('failed to parse: the document line is empty');
-      continue;
+      return;
     }
     const over = overLimit(body, ds, de, docLimits);
     if (over) {
@@ -171,7 +198,7 @@ export function parseBulk(
           ? `failed to parse: the document nests deeper than ${limits.maxDepth} levels (ingest.maxDepth)`
           : `failed to parse: the document holds more than ${limits.maxKeys} keys and items (ingest.maxKeysPerRecord)`,
       );
-      continue;
+      return;
     }
     const docText = body.toString('utf8', ds, de);
     let doc: unknown;
@@ -179,26 +206,49 @@ export function parseBulk(
       doc = JSON.parse(docText);
     } catch (err) {
       item.error = docError(`failed to parse: ${(err as Error).message}`);
-      continue;
+      return;
     }
     if (!isObject(doc)) {
       item.error = docError('failed to parse: the document must be a JSON object');
-      continue;
+      return;
     }
     const inexact = MAYBE_INEXACT.test(docText) ? inexactNumberAt(doc, '') : null;
     if (inexact !== null) {
       item.error = docError(`failed to parse field [${inexact}]: ${INEXACT_NUMBER_PROBLEM}`);
-      continue;
+      return;
     }
     const r = ecsToRecord(doc, index, id, receivedAt);
     if (!r.ok) {
       item.error = docError(`failed to parse field [${r.problem.field}]: ${r.problem.field} ${r.problem.message}`);
-      continue;
+      return;
     }
     item.id = r.record.id;
     item.record = r.record;
     records.push(r.record);
-    bytes += r.record.size;
+    this.bytes += r.record.size;
   }
-  return { items, records, bytes };
+}
+
+/** Parses a body in one go (bodies up to SYNC_MAX_BYTES). */
+export function parseBulk(
+  body: Buffer,
+  defaultIndex: string | undefined,
+  receivedAt: number,
+  limits: ParseLimits,
+): ParsedBulk {
+  const p = new BulkParse(body, defaultIndex, receivedAt, limits);
+  while (!p.step(Number.MAX_SAFE_INTEGER));
+  return p.result();
+}
+
+/** Parses a large body a slice at a time, letting the event loop run between slices. */
+export async function parseBulkAsync(
+  body: Buffer,
+  defaultIndex: string | undefined,
+  receivedAt: number,
+  limits: ParseLimits,
+): Promise<ParsedBulk> {
+  const p = new BulkParse(body, defaultIndex, receivedAt, limits);
+  while (!p.step(SLICE_CHARS)) await yieldToLoop();
+  return p.result();
 }

@@ -12,8 +12,9 @@ import { nowMicros, type LogRecord } from '../../record.js';
 import { checkEncoding, decodeBody } from '../body.js';
 import type { IngestContext } from '../enqueue.js';
 import { refuseWhenFull, refuseWhenStopping } from '../ingest-routes.js';
+import { SYNC_MAX_BYTES } from '../parse-body.js';
 import { pushLogs } from '../push-logs.js';
-import { parseBulk, type BulkItem, type ParsedBulk } from './bulk.js';
+import { parseBulk, parseBulkAsync, type BulkItem, type ParsedBulk } from './bulk.js';
 import { esErrorBody, esTypeOf } from './es-errors.js';
 import { ES_CLIENT, isEsClient, registerProbes } from './probes.js';
 
@@ -112,15 +113,26 @@ export function elasticsearchRoutes(ctx: IngestContext, hooks: ElasticsearchHook
       req.body = undefined;
       const { index } = (req.params ?? {}) as { index?: string };
       const receivedAt = nowMicros();
-      if (body.length > 256 * 1024) refuseWhenFull(ctx);
       let parsed: ParsedBulk | undefined;
-      const parse = () => (parsed = parseBulk(body, index, receivedAt, ctx.limits));
-      pushLogs(ctx, req, { parse, rawBytes: body.length }, PROTOCOL, hooks.onLogs).then(
-        () => {
-          ctx.metrics.countRequest(req.routeOptions.url ?? 'unmatched', 200);
-          const took = Math.round(performance.now() - t0);
-          void reply.code(200).type('application/json').send(bulkResponse(parsed!, took));
-        },
+      const push = (parse: () => ParsedBulk, rawBytes: number): void => {
+        pushLogs(ctx, req, { parse, rawBytes }, PROTOCOL, hooks.onLogs).then(
+          () => {
+            ctx.metrics.countRequest(req.routeOptions.url ?? 'unmatched', 200);
+            const took = Math.round(performance.now() - t0);
+            void reply.code(200).type('application/json').send(bulkResponse(parsed!, took));
+          },
+          (err: unknown) => reply.send(err),
+        );
+      };
+      if (body.length <= SYNC_MAX_BYTES) {
+        push(() => (parsed = parseBulk(body, index, receivedAt, ctx.limits)), body.length);
+        return reply;
+      }
+      // As POST /logs: a large body is parsed a slice at a time so the loop serves others meanwhile,
+      // and one that would have to wait for room anyway is refused before that work is spent.
+      refuseWhenFull(ctx);
+      parseBulkAsync(body, index, receivedAt, ctx.limits).then(
+        (p) => push(() => (parsed = p), p.bytes),
         (err: unknown) => reply.send(err),
       );
       return reply;
