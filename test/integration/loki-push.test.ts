@@ -99,6 +99,8 @@ describe('Loki push with real clients', () => {
         labels: { job },
         onConnectionError: (err: unknown) => errors.push(err),
       });
+      // winston-loki falls back to JSON when the snappy binding cannot load: make sure it did not.
+      assert.equal((transport as unknown as { batcher: { options: { json: boolean } } }).batcher.options.json, json);
       const logger = winston.createLogger({ transports: [transport] });
       logger.info('first line', { labels: { component: 'db' } });
       logger.warn('second line');
