@@ -4,7 +4,7 @@
 // (PostgreSQL tables, or file + memory) is handed in by the composition root.
 import type { Logger } from 'pino';
 import { SluiceError } from '../errors.js';
-import type { Metrics } from '../observability/metrics.js';
+import { CHECKER_PROTOCOL, type Metrics } from '../observability/metrics.js';
 import type { RecordBuffer } from '../pipeline/buffer.js';
 import { nowMicros, type HealthRecord } from '../record.js';
 import type { AlertEvent } from './alert-schema.js';
@@ -111,7 +111,7 @@ export class HealthChecker {
       buffer: deps.buffer,
       enqueueTimeoutMs: deps.config.ingest.enqueueTimeoutMs,
       logger: deps.logger,
-      onAccepted: (n) => deps.metrics.ingestRecords.labels({ type: 'check' }).inc(n),
+      onAccepted: (n) => deps.metrics.ingestRecords.labels('check', CHECKER_PROTOCOL).inc(n),
     });
     this.states = new StateAlerts({
       alerter: this.alerter,

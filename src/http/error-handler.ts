@@ -3,7 +3,19 @@
 // the request id. A client's mistake is never a 500.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError, type ErrorCode } from '../errors.js';
-import type { Metrics } from '../observability/metrics.js';
+import { SLUICE_PROTOCOL, type Metrics } from '../observability/metrics.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The wire protocol of an ingest route, for the `protocol` metrics label; `sluice` when unset. */
+    protocol?: string;
+  }
+}
+
+/** The `protocol` label of a request: its route's `config.protocol`, else Sluice's own API. */
+export function routeProtocol(req: FastifyRequest): string {
+  return req.routeOptions.config?.protocol ?? SLUICE_PROTOCOL;
+}
 
 /** A 413 naming the limit and the key that sets it (the wire size here, the decompressed size in ingest/body.ts). */
 export function tooLarge(limit: number, what: string): SluiceError {
@@ -40,8 +52,9 @@ export function installErrorHandler(app: FastifyInstance, metrics: Metrics): voi
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     const e = toSluiceError(err, req.routeOptions.bodyLimit);
     const route = req.routeOptions.url ?? 'unmatched';
-    metrics.ingestErrors.labels(route, e.code).inc();
-    metrics.countRequest(route, e.statusCode);
+    const protocol = routeProtocol(req);
+    metrics.ingestErrors.labels(route, e.code, protocol).inc();
+    metrics.countRequest(route, e.statusCode, protocol);
     if (e.statusCode >= 500 && e.code === 'SLUICE_ERR_INTERNAL') req.log.error({ err }, 'request failed');
     else req.log.debug({ code: e.code, msg: e.message }, 'request rejected');
     if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
@@ -50,7 +63,7 @@ export function installErrorHandler(app: FastifyInstance, metrics: Metrics): voi
   });
   app.setNotFoundHandler((req, reply) => {
     metrics.countRequest('unmatched', 404);
-    metrics.ingestErrors.labels('unmatched', 'SLUICE_ERR_NOT_FOUND').inc();
+    metrics.ingestErrors.labels('unmatched', 'SLUICE_ERR_NOT_FOUND', SLUICE_PROTOCOL).inc();
     const e = new SluiceError('SLUICE_ERR_NOT_FOUND', { what: `route ${req.method} ${req.url}` });
     void reply.code(404).send({ ...e.toJSON(), req_id: req.id });
   });

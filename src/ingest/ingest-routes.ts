@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../errors.js';
 import type { DeferredRecords } from '../pipeline/buffer.js';
+import { SLUICE_PROTOCOL } from '../observability/metrics.js';
 import { requestSpanContext } from '../observability/tracing.js';
 import { nowMicros, type HealthRecord, type LogRecord, type RecordType, type SluiceRecord } from '../record.js';
 import { bearerAuth } from '../http/auth.js';
@@ -74,7 +75,7 @@ function ingestHandler<T extends SluiceRecord>(
     req.body = undefined;
     const ndjson = isNdjson(req.headers['content-type']);
     const receivedAt = nowMicros();
-    const counter = ctx.metrics.ingestRecords.labels({ type });
+    const counter = ctx.metrics.ingestRecords.labels(type, SLUICE_PROTOCOL);
     const spanContext = requestSpanContext(req);
     const push = (pending: DeferredRecords): void => {
       enqueue(ctx, pending, spanContext).then(
@@ -102,14 +103,14 @@ function ingestHandler<T extends SluiceRecord>(
   };
 }
 
-export function refuseWhenFull(ctx: IngestContext): void {
+function refuseWhenFull(ctx: IngestContext): void {
   const s = ctx.buffer.stats();
   if (s.waiting === 0 && s.records < s.maxRecords && s.bytes < s.maxBytes) return;
   throw new SluiceError('SLUICE_ERR_BUFFER_FULL', {}, { retryAfter: ctx.config.ingest.retryAfterSeconds });
 }
 
 // The shutdown gate lives in the handlers rather than an onRequest hook: one hook less per request.
-export function refuseWhenStopping(ctx: IngestContext): void {
+function refuseWhenStopping(ctx: IngestContext): void {
   if (!ctx.accepting()) {
     throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', {}, { retryAfter: ctx.config.ingest.retryAfterSeconds });
   }

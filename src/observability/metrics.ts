@@ -2,11 +2,20 @@
 // can run several apps in one process. Label values come from fixed sets or config, never
 // from client input, so series counts stay bounded.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { RECORD_TYPES } from '../record.js';
+import { RECORD_TYPES, type RecordType } from '../record.js';
 import type { FlushTrigger } from '../batch.js';
 import { CountingHistogram } from './counting-histogram.js';
 
 const FLUSH_TRIGGERS: readonly FlushTrigger[] = ['size', 'bytes', 'time', 'shutdown', 'replay'];
+
+/**
+ * The `protocol` label of the ingest counters: which wire format a request or record came in.
+ * Sluice's own HTTP API (POST /logs, /health, and every other route) is `sluice`; the health
+ * checker's results are `checker`; each ingest protocol names itself (`otlp_http`, `otlp_grpc`,
+ * …) through its route's `config.protocol` and `Metrics.initProtocol`.
+ */
+export const SLUICE_PROTOCOL = 'sluice';
+export const CHECKER_PROTOCOL = 'checker';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SIZE_BUCKETS = [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 50000];
@@ -17,19 +26,19 @@ export class Metrics {
 
   readonly ingestRequests = new Counter({
     name: 'sluice_ingest_requests_total',
-    help: 'HTTP ingest requests by route and status code',
-    labelNames: ['route', 'code'] as const,
+    help: 'Ingest requests by route, status code and protocol (gRPC answers counted by their HTTP equivalent)',
+    labelNames: ['route', 'code', 'protocol'] as const,
     registers: [this.registry],
   });
   readonly ingestErrors = new Counter({
     name: 'sluice_ingest_errors_total',
-    help: 'Rejected ingest requests by route and reason (error code)',
-    labelNames: ['route', 'reason'] as const,
+    help: 'Rejected ingest requests by route, reason (error code) and protocol',
+    labelNames: ['route', 'reason', 'protocol'] as const,
     registers: [this.registry],
   });
   readonly ingestRecords = new Counter({
     name: 'sluice_ingest_records_total',
-    help: "Records accepted into the buffer, by type, and by protocol for the shippers' protocols (loki, elasticsearch)",
+    help: 'Records accepted into the buffer, by type and protocol',
     labelNames: ['type', 'protocol'] as const,
     registers: [this.registry],
   });
@@ -183,7 +192,13 @@ export class Metrics {
     // the first scrape and rate()/increase() see the first increment.
     for (const t of FLUSH_TRIGGERS) this.batchesFlushed.labels(t).inc(0);
     for (const r of ['replaced', 'dropped', 'abandoned']) this.alertsDiscarded.labels(r).inc(0);
-    for (const t of RECORD_TYPES) this.ingestRecords.labels({ type: t }).inc(0);
+    for (const t of RECORD_TYPES)
+      this.ingestRecords.labels(t, t === 'check' ? CHECKER_PROTOCOL : SLUICE_PROTOCOL).inc(0);
+  }
+
+  /** Creates an ingest protocol's record series at zero (see the constructor); called where its routes or listener are set up. */
+  initProtocol(protocol: string, types: readonly RecordType[] = ['log']): void {
+    for (const t of types) this.ingestRecords.labels(t, protocol).inc(0);
   }
 
   /** Creates the per-sink series at zero (see the constructor): failures and dead letters are rare, but their panels should read 0, not "no data". */
@@ -198,12 +213,12 @@ export class Metrics {
   private readonly collectHooks: Array<() => void> = [];
   private readonly requestCounters = new Map<string, { inc: () => void }>();
 
-  /** Counts one finished HTTP request; label children are cached (this runs per request). */
-  countRequest(route: string, code: number): void {
-    const key = `${route} ${code}`;
+  /** Counts one finished ingest request; label children are cached (this runs per request). */
+  countRequest(route: string, code: number, protocol: string = SLUICE_PROTOCOL): void {
+    const key = `${route} ${code} ${protocol}`;
     let c = this.requestCounters.get(key);
     if (!c) {
-      c = this.ingestRequests.labels(route, String(code));
+      c = this.ingestRequests.labels(route, String(code), protocol);
       this.requestCounters.set(key, c);
     }
     c.inc();

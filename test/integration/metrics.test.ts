@@ -113,25 +113,43 @@ describe('/metrics', () => {
       await until('11 records committed', () => app.pool.stats().committedRecords === 11);
 
       const m = await Scrape.of(app);
-      // Requests by registered route pattern and status code; 'unmatched' for no route.
-      assert.equal(m.value('sluice_ingest_requests_total', { route: '/logs', code: '202' }), 3);
-      assert.equal(m.value('sluice_ingest_requests_total', { route: '/health', code: '202' }), 1);
-      assert.equal(m.value('sluice_ingest_requests_total', { route: '/logs', code: '400' }), 1);
-      assert.equal(m.value('sluice_ingest_requests_total', { route: '/logs', code: '415' }), 1);
-      assert.equal(m.value('sluice_ingest_requests_total', { route: 'unmatched', code: '404' }), 1);
+      // Requests by registered route pattern, status code and protocol; 'unmatched' for no route.
+      assert.equal(m.value('sluice_ingest_requests_total', { route: '/logs', code: '202', protocol: 'sluice' }), 3);
+      assert.equal(m.value('sluice_ingest_requests_total', { route: '/health', code: '202', protocol: 'sluice' }), 1);
+      assert.equal(m.value('sluice_ingest_requests_total', { route: '/logs', code: '400', protocol: 'sluice' }), 1);
+      assert.equal(m.value('sluice_ingest_requests_total', { route: '/logs', code: '415', protocol: 'sluice' }), 1);
+      assert.equal(m.value('sluice_ingest_requests_total', { route: 'unmatched', code: '404', protocol: 'sluice' }), 1);
       assert.equal(m.sum('sluice_ingest_requests_total'), 7);
       // Errors by route and stable error code.
-      assert.equal(m.value('sluice_ingest_errors_total', { route: '/logs', reason: 'SLUICE_ERR_INVALID_JSON' }), 1);
       assert.equal(
-        m.value('sluice_ingest_errors_total', { route: '/logs', reason: 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE' }),
+        m.value('sluice_ingest_errors_total', {
+          route: '/logs',
+          reason: 'SLUICE_ERR_INVALID_JSON',
+          protocol: 'sluice',
+        }),
         1,
       );
-      assert.equal(m.value('sluice_ingest_errors_total', { route: 'unmatched', reason: 'SLUICE_ERR_NOT_FOUND' }), 1);
+      assert.equal(
+        m.value('sluice_ingest_errors_total', {
+          route: '/logs',
+          reason: 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE',
+          protocol: 'sluice',
+        }),
+        1,
+      );
+      assert.equal(
+        m.value('sluice_ingest_errors_total', {
+          route: 'unmatched',
+          reason: 'SLUICE_ERR_NOT_FOUND',
+          protocol: 'sluice',
+        }),
+        1,
+      );
       assert.equal(m.sum('sluice_ingest_errors_total'), 3);
       // Records by type; rejected requests add none.
-      assert.equal(m.value('sluice_ingest_records_total', { type: 'log' }), 10);
-      assert.equal(m.value('sluice_ingest_records_total', { type: 'health' }), 1);
-      assert.equal(m.value('sluice_ingest_records_total', { type: 'check' }), 0);
+      assert.equal(m.value('sluice_ingest_records_total', { type: 'log', protocol: 'sluice' }), 10);
+      assert.equal(m.value('sluice_ingest_records_total', { type: 'health', protocol: 'sluice' }), 1);
+      assert.equal(m.value('sluice_ingest_records_total', { type: 'check', protocol: 'checker' }), 0);
       // Batches: every record in exactly one batch, every batch written once.
       const batches = m.sum('sluice_batches_flushed_total');
       assert.ok(batches >= 1 && batches <= 4, `${batches} batches`);
@@ -350,14 +368,17 @@ describe('/metrics', () => {
       for (
         let i = 0;
         i < 200 &&
-        (m.value('sluice_ingest_records_total', { type: 'check' }) < 3 ||
+        (m.value('sluice_ingest_records_total', { type: 'check', protocol: 'checker' }) < 3 ||
           m.value('sluice_check_up', { check: 'self', id }) !== 1);
         i++
       ) {
         await new Promise((r) => setTimeout(r, 50));
         m = await Scrape.of(app);
       }
-      assert.ok(m.value('sluice_ingest_records_total', { type: 'check' }) >= 3, 'check results counted');
+      assert.ok(
+        m.value('sluice_ingest_records_total', { type: 'check', protocol: 'checker' }) >= 3,
+        'check results counted',
+      );
       assert.equal(m.value('sluice_check_up', { check: 'self', id }), 1);
       assert.ok(m.value('sluice_check_duration_seconds_count', { check: 'self', id }) >= 3);
       assert.equal((await fetch(`${app.url}/admin/checks/self`, { method: 'DELETE' })).status, 204);
