@@ -20,6 +20,8 @@ import { ingestRoutes } from './ingest/ingest-routes.js';
 import { installBodyGuard } from './ingest/body-guard.js';
 import { elasticsearchRoutes } from './ingest/elasticsearch/elasticsearch-routes.js';
 import { lokiRoutes } from './ingest/loki/loki-routes.js';
+import { createOtlpGrpcServer, type OtlpGrpcServer } from './ingest/otlp/grpc-server.js';
+import { otlpHttpRoutes } from './ingest/otlp/http-routes.js';
 import { LazyChildLogger } from './observability/lazy-child-logger.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -70,6 +72,8 @@ export interface App {
   readonly health: HealthChecker;
   /** Live tail subscribers (GET /api/logs/tail), fed by ingest. */
   readonly tail: LogTail;
+  /** The OTLP/gRPC receiver, when otlp.grpcPort is set. */
+  readonly otlpGrpc: OtlpGrpcServer | undefined;
   /** Base URL once listening, e.g. http://127.0.0.1:8080 */
   readonly url: string;
   start(): Promise<void>;
@@ -236,6 +240,16 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   );
   await server.register(lokiRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
   await server.register(elasticsearchRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
+  await server.register(otlpHttpRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
+  const otlpGrpc =
+    config.otlp.grpcPort > 0
+      ? createOtlpGrpcServer(ingestCtx, {
+          host: config.otlp.grpcHost || config.server.host,
+          port: config.otlp.grpcPort,
+          logger,
+          onLogs: (records) => tail.publish(records),
+        })
+      : undefined;
   const walStats = wal ? () => wal.walStats() : undefined;
   const readiness = new Readiness({
     highWaterMark: config.buffer.highWaterMark,
@@ -289,7 +303,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // Tail streams never end by themselves: server.close() would wait for them.
     tail.close();
     // In-flight requests finish (ack-mode `sink` waits still need the pipeline running).
+    const grpcStopped = otlpGrpc?.stop(deadlineAt - Date.now());
     const closed = await withTimeout(closeListener(server), deadlineAt - Date.now(), () => 'deadline' as const);
+    await grpcStopped;
     // Past the deadline a connection still open (a body trickling in) is cut: it would
     // otherwise hold the process until requestTimeout.
     if (closed === 'deadline') server.server.closeAllConnections();
@@ -341,6 +357,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     deadLetter,
     health,
     tail,
+    otlpGrpc,
     get url() {
       return url;
     },
@@ -385,6 +402,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       health.listeningOn(port);
       const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
       url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      await otlpGrpc?.start();
       accepting = true;
       logger.info({ url, sink: sink.name, ack: config.ingest.ack, writers: config.writers.count }, 'sluice listening');
     },

@@ -18,6 +18,10 @@ export interface FieldProblem {
 export const ERRORS = {
   SLUICE_ERR_INVALID_JSON: { status: 400, message: 'invalid JSON: {detail}' },
   SLUICE_ERR_INVALID_RECORD: { status: 400, message: '{where}: {detail}; nothing from this request was stored' },
+  SLUICE_ERR_INVALID_OTLP: {
+    status: 400,
+    message: 'invalid OTLP {encoding} payload: {detail}; nothing from this request was stored',
+  },
   SLUICE_ERR_EMPTY_BODY: { status: 400, message: 'no records: {detail}' },
   SLUICE_ERR_INVALID_GZIP: { status: 400, message: 'body is not valid {encoding}: {detail}' },
   // Loki push and Elasticsearch _bulk: the detail is the whole message, worded as those servers word theirs.

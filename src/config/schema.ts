@@ -5,6 +5,7 @@ import { fileSinkConfig } from '../sinks/file/config.js';
 import { postgresConfig, retentionConfig } from '../sinks/postgres/config.js';
 import { authConfig, serverConfig } from '../http/config.js';
 import { ingestConfig } from '../ingest/config.js';
+import { otlpConfig } from '../ingest/otlp/config.js';
 import {
   batchConfig,
   breakerConfig,
@@ -27,6 +28,7 @@ const configFields = z.object({
   log: logConfig,
   auth: authConfig,
   ingest: ingestConfig,
+  otlp: otlpConfig,
   buffer: bufferConfig,
   batch: batchConfig,
   writers: writersConfig,

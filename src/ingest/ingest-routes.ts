@@ -110,7 +110,7 @@ function refuseWhenFull(ctx: IngestContext): void {
 }
 
 // The shutdown gate lives in the handlers rather than an onRequest hook: one hook less per request.
-function refuseWhenStopping(ctx: IngestContext): void {
+export function refuseWhenStopping(ctx: IngestContext): void {
   if (!ctx.accepting()) {
     throw new SluiceError('SLUICE_ERR_SHUTTING_DOWN', {}, { retryAfter: ctx.config.ingest.retryAfterSeconds });
   }

@@ -15,6 +15,11 @@ const CASES: Record<ErrorCode, { details: ErrorDetails; status: number; message:
     status: 400,
     message: 'line 3: field level must be a string; nothing from this request was stored',
   },
+  SLUICE_ERR_INVALID_OTLP: {
+    details: { encoding: 'protobuf', detail: 'index out of range: 12 + 10 > 12' },
+    status: 400,
+    message: 'invalid OTLP protobuf payload: index out of range: 12 + 10 > 12; nothing from this request was stored',
+  },
   SLUICE_ERR_EMPTY_BODY: {
     details: 'request body is empty',
     status: 400,

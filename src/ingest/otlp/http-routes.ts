@@ -1,0 +1,105 @@
+// OTLP/HTTP logs: POST /v1/logs, binary protobuf or OTLP/JSON, optionally gzipped. Records take
+// the same path as POST /logs (enqueue: buffer, ack modes, WAL, limits; the ingest auth; the
+// live tail). Answers in OTLP's terms: 200 with an ExportLogsServiceResponse (a partial success
+// when some records were refused), and a google.rpc.Status body, in the request's encoding,
+// with every error — 429/503 with Retry-After and RetryInfo when the client should come back.
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { SluiceError } from '../../errors.js';
+import { bearerAuth } from '../../http/auth.js';
+import { toSluiceError } from '../../http/error-handler.js';
+import { requestSpanContext } from '../../observability/tracing.js';
+import { nowMicros, type LogRecord } from '../../record.js';
+import { checkEncoding, decodeBody } from '../body.js';
+import { enqueue, type IngestContext } from '../enqueue.js';
+import { refuseWhenStopping, type IngestHooks } from '../ingest-routes.js';
+import { checkCharset } from '../parse-body.js';
+import { encodeExportResponse, exportResponseJson, type PartialSuccess } from './codec.js';
+import { readExport } from './read-export.js';
+import { statusBody } from './status.js';
+
+export const OTLP_HTTP_PROTOCOL = 'otlp_http';
+const PROTOBUF_TYPES = ['application/x-protobuf', 'application/protobuf'];
+const JSON_TYPE = 'application/json';
+const ACCEPTED = 'application/x-protobuf or application/json (OTLP/HTTP)';
+
+function isJson(req: FastifyRequest): boolean {
+  const ct = req.headers['content-type'];
+  return ct !== undefined && ct.split(';', 1)[0]!.trim().toLowerCase() === JSON_TYPE;
+}
+
+export function otlpHttpRoutes(ctx: IngestContext, hooks: Pick<IngestHooks, 'onLogs'> = {}): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    const limit = ctx.config.ingest.maxBodyBytes;
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser(
+      [...PROTOBUF_TYPES, JSON_TYPE],
+      { parseAs: 'buffer', bodyLimit: limit },
+      (req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => {
+        let encoding: ReturnType<typeof checkEncoding>;
+        try {
+          if (isJson(req)) checkCharset(req.headers['content-type']);
+          encoding = checkEncoding(req.headers);
+        } catch (err) {
+          return done(err as Error);
+        }
+        if (encoding === 'identity') return done(null, body);
+        (decodeBody(body, encoding, limit) as Promise<Buffer>).then((decoded) => done(null, decoded), done);
+      },
+    );
+    const auth = bearerAuth(ctx.config.auth.ingestTokens);
+    if (auth) app.addHook('onRequest', auth);
+    app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) =>
+      answerError(ctx, err, req, reply),
+    );
+    ctx.metrics.initProtocol(OTLP_HTTP_PROTOCOL);
+    app.post('/v1/logs', { config: { protocol: OTLP_HTTP_PROTOCOL } }, exportHandler(ctx, hooks.onLogs));
+  };
+}
+
+function exportHandler(ctx: IngestContext, onLogs?: (records: LogRecord[]) => void) {
+  const counter = ctx.metrics.ingestRecords.labels('log', OTLP_HTTP_PROTOCOL);
+  return (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    refuseWhenStopping(ctx);
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    req.body = undefined;
+    const json = isJson(req);
+    // Decoded at once, not at its turn in the buffer: the answer must say how many were refused.
+    const mapped = readExport(body, json ? 'json' : 'protobuf', nowMicros(), ctx.limits);
+    const partial: PartialSuccess = { rejected: mapped.rejected, message: mapped.rejectedMessage };
+    if (mapped.records.length === 0) return succeed(ctx, reply, json, partial);
+    enqueue(ctx, { parse: () => mapped, rawBytes: body.length }, requestSpanContext(req)).then(
+      () => {
+        counter.inc(mapped.records.length);
+        onLogs?.(mapped.records);
+        succeed(ctx, reply, json, partial);
+      },
+      (err: unknown) => reply.send(err),
+    );
+    return reply;
+  };
+}
+
+function succeed(ctx: IngestContext, reply: FastifyReply, json: boolean, partial: PartialSuccess): FastifyReply {
+  ctx.metrics.countRequest('/v1/logs', 200, OTLP_HTTP_PROTOCOL);
+  if (json) return reply.code(200).type(JSON_TYPE).send(exportResponseJson(partial));
+  return reply.code(200).type('application/x-protobuf').send(encodeExportResponse(partial));
+}
+
+/** Like the app's error handler (same metrics and logging), with OTLP's Status body. */
+function answerError(ctx: IngestContext, err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  let e = toSluiceError(err, req.routeOptions.bodyLimit);
+  if (e.code === 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE' && !(err instanceof SluiceError))
+    e = new SluiceError('SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE', { accepted: ACCEPTED });
+  const route = req.routeOptions.url ?? 'unmatched';
+  ctx.metrics.ingestErrors.labels(route, e.code, OTLP_HTTP_PROTOCOL).inc();
+  ctx.metrics.countRequest(route, e.statusCode, OTLP_HTTP_PROTOCOL);
+  if (e.statusCode >= 500 && e.code === 'SLUICE_ERR_INTERNAL') req.log.error({ err }, 'request failed');
+  else req.log.debug({ code: e.code, msg: e.message }, 'request rejected');
+  if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
+  if (e.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="sluice"');
+  const json = isJson(req);
+  void reply
+    .code(e.statusCode)
+    .type(json ? JSON_TYPE : 'application/x-protobuf')
+    .send(statusBody(e, json));
+}
