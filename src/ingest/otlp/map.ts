@@ -118,7 +118,7 @@ function int64(v: unknown): number | string {
   throw new Rejected('intValue is not an integer');
 }
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const ALL_ZERO = /^0+$/;
 
 /** trace_id / span_id: bytes (protobuf) or hex (OTLP/JSON) → lowercase hex; empty or all zero → null. */
 function idHex(v: unknown, bytes: number, field: string): string | null {
@@ -128,15 +128,17 @@ function idHex(v: unknown, bytes: number, field: string): string | null {
   if (v instanceof Uint8Array) {
     if (v.length === 0) return null;
     if (v.length !== bytes) throw new Rejected(`${field} must be ${bytes} bytes, got ${v.length}`);
-    hex = '';
-    for (let i = 0; i < v.length; i++) hex += HEX[v[i]!];
+    let zero = true;
+    for (let i = 0; i < v.length; i++) if (v[i] !== 0) zero = false;
+    if (zero) return null;
+    return Buffer.from(v.buffer, v.byteOffset, v.length).toString('hex');
   } else if (typeof v === 'string') {
     if (v.length === 0) return null;
     if (v.length !== bytes * 2 || !/^[0-9a-fA-F]+$/.test(v))
       throw new Rejected(`${field} must be ${bytes * 2} hex digits`);
     hex = v.toLowerCase();
   } else throw new Rejected(`${field} must be ${bytes * 2} hex digits`);
-  return /^0+$/.test(hex) ? null : hex;
+  return ALL_ZERO.test(hex) ? null : hex;
 }
 
 /** Counts what one record holds, against ingest.maxKeysPerRecord and ingest.maxDepth. */
@@ -158,45 +160,54 @@ function anyValue(v: unknown, budget: Budget, depth: number): unknown {
     if (v === undefined || v === null) return null;
     throw new Rejected('an AnyValue must be an object');
   }
-  const own = (k: string): boolean => Object.prototype.hasOwnProperty.call(v, k);
-  if (own('stringValue')) {
-    if (typeof v.stringValue !== 'string') throw new Rejected('stringValue must be a string');
-    return v.stringValue;
-  }
-  if (own('boolValue')) {
-    if (typeof v.boolValue !== 'boolean') throw new Rejected('boolValue must be a boolean');
-    return v.boolValue;
-  }
-  if (own('intValue')) return int64(v.intValue);
-  if (own('doubleValue')) {
-    const d = v.doubleValue;
-    // Infinity and NaN have no JSON number: kept as their text, as proto3 JSON writes them.
-    if (typeof d === 'number') return Number.isFinite(d) ? d : String(d);
-    if (typeof d === 'string' && (d === 'NaN' || d === 'Infinity' || d === '-Infinity' || Number.isFinite(Number(d))))
-      return Number.isFinite(Number(d)) ? Number(d) : d;
-    throw new Rejected('doubleValue must be a number');
-  }
-  if (own('arrayValue')) {
-    const a = v.arrayValue;
-    const values = isObject(a) ? a.values : undefined;
-    if (!isObject(a) || (values !== undefined && !Array.isArray(values)))
-      throw new Rejected('arrayValue must be an object with a values array');
-    return (values ?? []).map((x) => anyValue(x, budget, depth + 1));
-  }
-  if (own('kvlistValue')) {
-    const l = v.kvlistValue;
-    const values = isObject(l) ? l.values : undefined;
-    if (!isObject(l) || (values !== undefined && !Array.isArray(values)))
-      throw new Rejected('kvlistValue must be an object with a values array');
-    return keyValues(values ?? [], budget, depth + 1);
-  }
-  if (own('bytesValue')) {
-    const b = v.bytesValue;
-    if (b instanceof Uint8Array) return Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64');
-    if (typeof b === 'string') return b; // OTLP/JSON already writes bytes as base64
-    throw new Rejected('bytesValue must be base64');
+  // Own keys only: protobufjs keeps every field's default on the prototype, so the oneof member
+  // that was sent is the own one (in OTLP/JSON, the only one).
+  const keys = Object.keys(v);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const x = v[k];
+    switch (k) {
+      case 'stringValue':
+        if (typeof x !== 'string') throw new Rejected('stringValue must be a string');
+        return x;
+      case 'boolValue':
+        if (typeof x !== 'boolean') throw new Rejected('boolValue must be a boolean');
+        return x;
+      case 'intValue':
+        return int64(x);
+      case 'doubleValue':
+        return double(x);
+      case 'arrayValue':
+        return listOf(x, 'arrayValue').map((e) => anyValue(e, budget, depth + 1));
+      case 'kvlistValue':
+        return keyValues(listOf(x, 'kvlistValue'), budget, depth + 1);
+      case 'bytesValue':
+        if (x instanceof Uint8Array) return Buffer.from(x.buffer, x.byteOffset, x.length).toString('base64');
+        if (typeof x === 'string') return x; // OTLP/JSON already writes bytes as base64
+        throw new Rejected('bytesValue must be base64');
+    }
   }
   return null;
+}
+
+function double(d: unknown): number | string {
+  // Infinity and NaN have no JSON number: kept as their text, as proto3 JSON writes them.
+  if (typeof d === 'number') return Number.isFinite(d) ? d : String(d);
+  if (typeof d === 'string') {
+    const n = Number(d);
+    if (Number.isFinite(n) && d.trim() !== '') return n;
+    if (d === 'NaN' || d === 'Infinity' || d === '-Infinity') return d;
+  }
+  throw new Rejected('doubleValue must be a number');
+}
+
+/** The `values` of an ArrayValue or KeyValueList. */
+function listOf(x: unknown, field: string): readonly unknown[] {
+  if (!isObject(x)) throw new Rejected(`${field} must be an object with a values array`);
+  const values = x.values;
+  if (values === undefined || values === null) return [];
+  if (!Array.isArray(values)) throw new Rejected(`${field} must be an object with a values array`);
+  return values;
 }
 
 /** Defines a key even when it is `__proto__` (a plain assignment would set the prototype). */
@@ -229,6 +240,8 @@ interface Shared {
   service: string | null;
   resource: Record<string, unknown> | undefined;
   scope: Record<string, unknown> | undefined;
+  /** `"resource":{…},"scope":{…}` (the parts present), for every record's attrs; '' for none. */
+  json: string;
   /** Set when the resource or scope itself cannot be kept: every record under it is rejected. */
   problem: string | undefined;
 }
@@ -301,31 +314,30 @@ function mapRecord(lr: unknown, shared: Shared, receivedAt: number, limits: Pars
   const budget = new Budget(limits);
   let attrs: Record<string, unknown> | undefined;
   const logAttrs = attributeList(lr.attributes, 'attributes');
-  {
-    if (logAttrs.length > 0) {
-      const all = keyValues(logAttrs, budget, 1);
-      let clashing: Record<string, unknown> | undefined;
-      attrs = {};
-      for (const k in all) {
-        if (RESERVED.has(k)) put((clashing ??= {}), k, all[k]);
-        else put(attrs, k, all[k]);
-      }
-      if (clashing) attrs.attributes = clashing;
+  if (logAttrs.length > 0) {
+    let clashing: Record<string, unknown> | undefined;
+    attrs = {};
+    for (const kv of logAttrs) {
+      if (!isObject(kv) || typeof kv.key !== 'string') throw new Rejected('an attribute must have a string key');
+      put(RESERVED.has(kv.key) ? (clashing ??= {}) : attrs, kv.key, anyValue(kv.value, budget, 1));
     }
+    if (clashing) attrs.attributes = clashing;
   }
   let messageText: string | null = null;
   const body = anyValue(lr.body, budget, 1);
   if (typeof body === 'string') messageText = body;
   else if (typeof body === 'number' || typeof body === 'boolean') messageText = String(body);
   else if (body !== null) (attrs ??= {}).body = body;
-  if (shared.resource) (attrs ??= {}).resource = shared.resource;
-  if (shared.scope) (attrs ??= {}).scope = shared.scope;
   const sevText = lr.severityText;
   if (typeof sevText === 'string' && sevText !== '' && sevText.toLowerCase() !== level)
     (attrs ??= {}).severity_text = sevText;
   if (typeof lr.eventName === 'string' && lr.eventName !== '') (attrs ??= {}).event_name = lr.eventName;
 
-  const attrsText = attrs ? JSON.stringify(attrs) : null;
+  // The resource and scope are serialised once for all their records, then spliced in.
+  let attrsText = attrs ? JSON.stringify(attrs) : null;
+  if (shared.json !== '')
+    attrsText =
+      attrsText === null || attrsText.length === 2 ? `{${shared.json}}` : `${attrsText.slice(0, -1)},${shared.json}}`;
   const id = uuidv7(Math.floor(receivedAt / 1000));
   return {
     type: 'log',
@@ -376,7 +388,10 @@ export function mapExport(
     (r.scopeLogs as unknown[] | undefined)?.forEach((sl, j) => {
       const s = sl as Record<string, unknown>;
       const sc = scopeOf(s, limits);
-      const shared: Shared = { ...res, scope: sc.scope, problem: res.problem ?? sc.problem };
+      const parts: string[] = [];
+      if (res.resource) parts.push(`"resource":${JSON.stringify(res.resource)}`);
+      if (sc.scope) parts.push(`"scope":${JSON.stringify(sc.scope)}`);
+      const shared: Shared = { ...res, scope: sc.scope, json: parts.join(','), problem: res.problem ?? sc.problem };
       (s.logRecords as unknown[] | undefined)?.forEach((lr, k) => {
         try {
           const record = mapRecord(lr, shared, receivedAt, limits);
