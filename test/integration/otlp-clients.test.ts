@@ -399,6 +399,55 @@ describe('OTLP backpressure', () => {
     }
   });
 
+  test('ingest tokens: OTLP/HTTP 401 with a Status, gRPC UNAUTHENTICATED / PERMISSION_DENIED; the right token is taken', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const token = 'otlp-secret-token';
+    const guarded = await startApp(
+      testConfig(
+        { 'auth.ingestTokens': token, 'otlp.grpcPort': port, 'otlp.grpcHost': '127.0.0.1', 'ingest.ack': 'memory' },
+        dir.path,
+      ),
+    );
+    const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+    try {
+      const request = encodeExportRequest({
+        resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'guarded' } }] }] }],
+      });
+      const http = (headers: Record<string, string>) =>
+        fetch(`${guarded.url}/v1/logs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-protobuf', ...headers },
+          body: request,
+        });
+      const none = await http({});
+      assert.equal(none.status, 401);
+      assert.equal(decodeStatus(Buffer.from(await none.arrayBuffer())).code, 16); // UNAUTHENTICATED
+      assert.equal((await http({ authorization: `Bearer ${token}` })).status, 200);
+
+      const call = (authorization?: string) =>
+        new Promise<ServiceError | null>((resolve) => {
+          const md = new Metadata();
+          if (authorization) md.set('authorization', authorization);
+          client.makeUnaryRequest(
+            EXPORT_PATH,
+            (b: Buffer) => b,
+            (b: Buffer) => b,
+            request,
+            md,
+            (e) => resolve(e),
+          );
+        });
+      assert.equal((await call())?.code, grpcStatus.UNAUTHENTICATED);
+      assert.equal((await call('Bearer wrong-token-123'))?.code, grpcStatus.PERMISSION_DENIED);
+      assert.equal(await call(`Bearer ${token}`), null);
+    } finally {
+      client.close();
+      await guarded.stop();
+      dir.remove();
+    }
+  });
+
   test('a malformed gRPC export is INVALID_ARGUMENT', async () => {
     const client = new Client(`127.0.0.1:${app.otlpGrpc!.port}`, credentials.createInsecure());
     const err = await new Promise<ServiceError>((resolve, reject) =>
