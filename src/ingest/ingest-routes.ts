@@ -103,7 +103,7 @@ function ingestHandler<T extends SluiceRecord>(
   };
 }
 
-function refuseWhenFull(ctx: IngestContext): void {
+export function refuseWhenFull(ctx: IngestContext): void {
   const s = ctx.buffer.stats();
   if (s.waiting === 0 && s.records < s.maxRecords && s.bytes < s.maxBytes) return;
   throw new SluiceError('SLUICE_ERR_BUFFER_FULL', {}, { retryAfter: ctx.config.ingest.retryAfterSeconds });

@@ -21,6 +21,7 @@ import type { App } from '../../src/app.js';
 import type { Batch } from '../../src/batch.js';
 import { decodeStatus, encodeExportRequest, RETRY_INFO_TYPE_URL } from '../../src/ingest/otlp/codec.js';
 import { EXPORT_PATH } from '../../src/ingest/otlp/grpc-server.js';
+import { SYNC_MAX_BYTES } from '../../src/ingest/parse-body.js';
 import { freePort } from '../../src/postgres/embedded.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { startApp, tempDir, testConfig } from '../helpers/app.js';
@@ -221,6 +222,41 @@ describe('OTLP/HTTP answers in OTLP terms', () => {
     assert.equal((await proto.arrayBuffer()).byteLength, 0);
     const json = await post('/v1/logs', 'application/json', jsonRequest([{ body: 'json-ok' }]));
     assert.deepEqual(await json.json(), {});
+  });
+
+  test('a large export (read in slices) is stored whole, over HTTP and gRPC', async () => {
+    const big = (tag: string) =>
+      encodeExportRequest({
+        resourceLogs: [
+          {
+            scopeLogs: [
+              {
+                logRecords: Array.from({ length: 3000 }, (_, i) => ({
+                  body: { stringValue: `${tag} ${i} `.padEnd(120, '.') },
+                })),
+              },
+            ],
+          },
+        ],
+      });
+    const body = big('large-http');
+    assert.ok(body.length > SYNC_MAX_BYTES, `a body of ${body.length} bytes`);
+    const res = await post('/v1/logs', 'application/x-protobuf', body);
+    assert.equal(res.status, 200);
+    const client = new Client(`127.0.0.1:${app.otlpGrpc!.port}`, credentials.createInsecure());
+    const err = await new Promise<ServiceError | null>((resolve) =>
+      client.makeUnaryRequest(
+        EXPORT_PATH,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        big('large-grpc'),
+        new Metadata(),
+        (e) => resolve(e),
+      ),
+    );
+    client.close();
+    assert.equal(err, null);
+    await waitFor('both large exports stored', async () => (await countLike('large-%')) === 6000, 20_000);
   });
 
   test('malformed payloads get 400/415 with a google.rpc.Status body, and nothing is stored', async () => {

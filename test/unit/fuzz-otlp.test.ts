@@ -9,7 +9,8 @@ import { SluiceError } from '../../src/errors.js';
 import { END_MICROS } from '../../src/record.js';
 import { encodeExportRequest } from '../../src/ingest/otlp/codec.js';
 import type { OtlpEncoding } from '../../src/ingest/otlp/map.js';
-import { readExport } from '../../src/ingest/otlp/read-export.js';
+import { readExport, readExportAsync } from '../../src/ingest/otlp/read-export.js';
+import type { LogRecord } from '../../src/record.js';
 
 const LIMITS = { maxRecords: 50, maxDepth: 8, maxKeys: 200 };
 const RUNS = { numRuns: 300 };
@@ -88,6 +89,17 @@ type Req = { resourceLogs: Array<{ scopeLogs: Array<{ logRecords: unknown[] }> }
 const total = (r: Req): number =>
   r.resourceLogs.reduce((n, rl) => n + rl.scopeLogs.reduce((m, sl) => m + sl.logRecords.length, 0), 0);
 
+/** The records of a read, without their generated ids; or the error's status. */
+async function settled(read: () => Promise<{ records: LogRecord[]; rejected: number }>): Promise<unknown> {
+  try {
+    const out = await read();
+    return { records: out.records.map(({ id: _id, ...r }) => r), rejected: out.rejected };
+  } catch (err) {
+    if (!(err instanceof SluiceError) || err.statusCode < 400 || err.statusCode >= 500) throw err;
+    return err.statusCode;
+  }
+}
+
 describe('OTLP decoder and mapper properties', () => {
   test('any bytes as protobuf or JSON: records or a 4xx', () => {
     fc.assert(
@@ -139,6 +151,20 @@ describe('OTLP decoder and mapper properties', () => {
     fc.assert(
       fc.property(fc.oneof(fc.jsonValue({ maxDepth: 5 }), wrongTyped), (value) => {
         outcome(Buffer.from(JSON.stringify(value) ?? 'null'), 'json');
+      }),
+      RUNS,
+    );
+  });
+
+  test('the sliced protobuf reader (large bodies) agrees with the whole-message decoder; damaged, both answer records or a 4xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(exportRequest, fc.nat(), fc.boolean(), async (req, at, damage) => {
+        const bytes = encodeExportRequest(req);
+        if (damage && bytes.length > 0) bytes[at % bytes.length] = bytes[at % bytes.length]! ^ 0xa5;
+        const received = 1_764_672_000_000_000;
+        const sliced = await settled(() => readExportAsync(bytes, 'protobuf', received, LIMITS));
+        const whole = await settled(async () => readExport(bytes, 'protobuf', received, LIMITS));
+        if (!damage) assert.deepEqual(sliced, whole);
       }),
       RUNS,
     );

@@ -9,8 +9,8 @@ import type { SluiceError } from '../../src/errors.js';
 import { OTLP_LOGS_DESCRIPTOR } from '../../src/ingest/otlp/descriptor.js';
 import { encodeExportRequest } from '../../src/ingest/otlp/codec.js';
 import { severityLevel } from '../../src/ingest/otlp/map.js';
-import { readExport } from '../../src/ingest/otlp/read-export.js';
-import { UNLIMITED } from '../../src/ingest/parse-body.js';
+import { readExport, readExportAsync } from '../../src/ingest/otlp/read-export.js';
+import { SYNC_MAX_BYTES, UNLIMITED } from '../../src/ingest/parse-body.js';
 import type { LogRecord } from '../../src/record.js';
 
 const RECEIVED = 1_764_672_000_999_000;
@@ -227,6 +227,32 @@ describe('OTLP mapping', () => {
       () => readExport(Buffer.from([0x0a, 0x05, 0x01]), 'protobuf', RECEIVED, UNLIMITED),
       (e: SluiceError) => e.code === 'SLUICE_ERR_INVALID_OTLP' && /invalid OTLP protobuf payload/.test(e.message),
     );
+  });
+
+  test('a large export is read in slices: the event loop turns meanwhile, and the records are the same', async () => {
+    const records = Array.from({ length: 5000 }, (_, i) => ({
+      timeUnixNano: `${1_764_672_000_000 + i}000000`,
+      severityNumber: 9 + (i % 12),
+      body: { stringValue: `record ${i} `.padEnd(80, '.') },
+      traceId: (i + 1).toString(16).padStart(32, '0'),
+      attributes: [{ key: 'i', value: { intValue: i } }],
+    }));
+    const req = request(records, { attributes: [{ key: 'service.name', value: { stringValue: 'big' } }] });
+    for (const [encoding, body] of [
+      ['protobuf', encodeExportRequest(req)],
+      ['json', Buffer.from(JSON.stringify(req))],
+    ] as const) {
+      assert.ok(body.length > 2 * SYNC_MAX_BYTES, `${encoding} body of ${body.length} bytes`);
+      let turns = 0;
+      const ticker = setInterval(() => turns++, 0);
+      const sliced = await readExportAsync(body, encoding, RECEIVED, UNLIMITED);
+      clearInterval(ticker);
+      assert.ok(turns > 0, `${encoding}: the loop ran while the export was read`);
+      const whole = readExport(body, encoding, RECEIVED, UNLIMITED);
+      const strip = (rs: LogRecord[]) => rs.map(({ id: _id, ...r }) => r);
+      assert.equal(sliced.records.length, 5000);
+      assert.deepEqual(strip(sliced.records), strip(whole.records));
+    }
   });
 
   test('the generated descriptor is current with the vendored .proto files', () => {

@@ -127,3 +127,71 @@ export function decodeStatus(bytes: Uint8Array): DecodedStatus {
   }
   return s;
 }
+
+const ResourceType = root.lookupType('opentelemetry.proto.resource.v1.Resource');
+const ScopeType = root.lookupType('opentelemetry.proto.common.v1.InstrumentationScope');
+const LogRecordType = root.lookupType('opentelemetry.proto.logs.v1.LogRecord');
+
+/** Bytes decoded between two turns of the event loop when a large export is decoded in slices. */
+export const DECODE_SLICE_BYTES = 128 * 1024;
+
+function expectLengthDelimited(tag: number): void {
+  if ((tag & 7) !== 2) throw new Error(`field ${tag >>> 3}: wire type ${tag & 7}, expected 2 (length-delimited)`);
+}
+
+function endOf(r: protobuf.Reader): number {
+  const end = r.uint32() + r.pos;
+  if (end > r.len) throw new RangeError(`index out of range: ${end} > ${r.len}`);
+  return end;
+}
+
+/**
+ * decodeExportRequest a slice at a time: walks ExportLogsServiceRequest → ResourceLogs →
+ * ScopeLogs itself and decodes each Resource, InstrumentationScope and LogRecord with protobufjs,
+ * pausing (yield) after every DECODE_SLICE_BYTES. Gives the same shape the mapper reads.
+ */
+export function* decodeExportRequestSteps(bytes: Uint8Array): Generator<void, unknown> {
+  const r = protobuf.Reader.create(bytes);
+  let mark = 0;
+  const resourceLogs: Array<{ resource: unknown; scopeLogs: unknown[] }> = [];
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag >>> 3 !== 1) {
+      r.skipType(tag & 7);
+      continue;
+    }
+    expectLengthDelimited(tag);
+    const rlEnd = endOf(r);
+    const rl = { resource: null as unknown, scopeLogs: [] as unknown[] };
+    while (r.pos < rlEnd) {
+      const t = r.uint32();
+      if (t >>> 3 === 1) {
+        expectLengthDelimited(t);
+        rl.resource = ResourceType.decode(r, r.uint32());
+      } else if (t >>> 3 === 2) {
+        expectLengthDelimited(t);
+        const slEnd = endOf(r);
+        const sl = { scope: null as unknown, logRecords: [] as unknown[] };
+        while (r.pos < slEnd) {
+          const u = r.uint32();
+          if (u >>> 3 === 1) {
+            expectLengthDelimited(u);
+            sl.scope = ScopeType.decode(r, r.uint32());
+          } else if (u >>> 3 === 2) {
+            expectLengthDelimited(u);
+            sl.logRecords.push(LogRecordType.decode(r, r.uint32()));
+            if (r.pos - mark >= DECODE_SLICE_BYTES) {
+              mark = r.pos;
+              yield;
+            }
+          } else r.skipType(u & 7);
+        }
+        if (r.pos !== slEnd) throw new Error('a ScopeLogs overruns its length');
+        rl.scopeLogs.push(sl);
+      } else r.skipType(t & 7);
+    }
+    if (r.pos !== rlEnd) throw new Error('a ResourceLogs overruns its length');
+    resourceLogs.push(rl);
+  }
+  return { resourceLogs };
+}

@@ -12,9 +12,11 @@ import { bearerAuth } from '../../http/auth.js';
 import { toSluiceError } from '../../http/error-handler.js';
 import { nowMicros, type LogRecord } from '../../record.js';
 import { enqueue, type IngestContext } from '../enqueue.js';
-import { refuseWhenStopping } from '../ingest-routes.js';
+import { refuseWhenFull, refuseWhenStopping } from '../ingest-routes.js';
+import { SYNC_MAX_BYTES } from '../parse-body.js';
 import { encodeExportResponse, encodeStatus } from './codec.js';
-import { readExport } from './read-export.js';
+import type { OtlpMapped } from './map.js';
+import { readExport, readExportAsync } from './read-export.js';
 import { grpcCode } from './status.js';
 
 export const OTLP_GRPC_PROTOCOL = 'otlp_grpc';
@@ -74,21 +76,26 @@ export function createOtlpGrpcServer(ctx: IngestContext, opts: OtlpGrpcOptions):
     const run = (): void => {
       refuseWhenStopping(ctx);
       const body = call.request;
-      const mapped = readExport(body, 'protobuf', nowMicros(), ctx.limits);
-      const response = encodeExportResponse({ rejected: mapped.rejected, message: mapped.rejectedMessage });
-      const done = (): void => {
-        ctx.metrics.countRequest(EXPORT_PATH, 200, OTLP_GRPC_PROTOCOL);
-        callback(null, response);
+      const push = (mapped: OtlpMapped): void => {
+        const response = encodeExportResponse({ rejected: mapped.rejected, message: mapped.rejectedMessage });
+        const done = (): void => {
+          ctx.metrics.countRequest(EXPORT_PATH, 200, OTLP_GRPC_PROTOCOL);
+          callback(null, response);
+        };
+        if (mapped.records.length === 0) return done();
+        enqueue(ctx, { parse: () => mapped, rawBytes: body.length }).then(
+          () => {
+            counter.inc(mapped.records.length);
+            opts.onLogs?.(mapped.records);
+            done();
+          },
+          (err: unknown) => fail(callback, err),
+        );
       };
-      if (mapped.records.length === 0) return done();
-      enqueue(ctx, { parse: () => mapped, rawBytes: body.length }).then(
-        () => {
-          counter.inc(mapped.records.length);
-          opts.onLogs?.(mapped.records);
-          done();
-        },
-        (err: unknown) => fail(callback, err),
-      );
+      if (body.length <= SYNC_MAX_BYTES) return push(readExport(body, 'protobuf', nowMicros(), ctx.limits));
+      // As over HTTP: a large export is read a slice at a time, unless it would be refused anyway.
+      refuseWhenFull(ctx);
+      readExportAsync(body, 'protobuf', nowMicros(), ctx.limits).then(push, (err: unknown) => fail(callback, err));
     };
     try {
       if (!auth) return run();

@@ -11,10 +11,11 @@ import { requestSpanContext } from '../../observability/tracing.js';
 import { nowMicros, type LogRecord } from '../../record.js';
 import { checkEncoding, decodeBody } from '../body.js';
 import { enqueue, type IngestContext } from '../enqueue.js';
-import { refuseWhenStopping, type IngestHooks } from '../ingest-routes.js';
-import { checkCharset } from '../parse-body.js';
+import { refuseWhenFull, refuseWhenStopping, type IngestHooks } from '../ingest-routes.js';
+import { SYNC_MAX_BYTES, checkCharset } from '../parse-body.js';
 import { encodeExportResponse, exportResponseJson, type PartialSuccess } from './codec.js';
-import { readExport } from './read-export.js';
+import type { OtlpMapped } from './map.js';
+import { readExport, readExportAsync } from './read-export.js';
 import { statusBody } from './status.js';
 
 export const OTLP_HTTP_PROTOCOL = 'otlp_http';
@@ -63,18 +64,32 @@ function exportHandler(ctx: IngestContext, onLogs?: (records: LogRecord[]) => vo
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     req.body = undefined;
     const json = isJson(req);
-    // Decoded at once, not at its turn in the buffer: the answer must say how many were refused.
-    const mapped = readExport(body, json ? 'json' : 'protobuf', nowMicros(), ctx.limits);
-    const partial: PartialSuccess = { rejected: mapped.rejected, message: mapped.rejectedMessage };
-    if (mapped.records.length === 0) return succeed(ctx, reply, json, partial);
-    enqueue(ctx, { parse: () => mapped, rawBytes: body.length }, requestSpanContext(req)).then(
-      () => {
-        counter.inc(mapped.records.length);
-        onLogs?.(mapped.records);
+    const encoding = json ? 'json' : 'protobuf';
+    const spanContext = requestSpanContext(req);
+    // Decoded before its turn in the buffer, not at it: the answer must say how many were refused.
+    const push = (mapped: OtlpMapped): void => {
+      const partial: PartialSuccess = { rejected: mapped.rejected, message: mapped.rejectedMessage };
+      if (mapped.records.length === 0) {
         succeed(ctx, reply, json, partial);
-      },
-      (err: unknown) => reply.send(err),
-    );
+        return;
+      }
+      enqueue(ctx, { parse: () => mapped, rawBytes: body.length }, spanContext).then(
+        () => {
+          counter.inc(mapped.records.length);
+          onLogs?.(mapped.records);
+          succeed(ctx, reply, json, partial);
+        },
+        (err: unknown) => reply.send(err),
+      );
+    };
+    if (body.length <= SYNC_MAX_BYTES) {
+      push(readExport(body, encoding, nowMicros(), ctx.limits));
+      return reply;
+    }
+    // A large export is read a slice at a time; one that would have to wait for room anyway is
+    // refused before that work is spent (as POST /logs does).
+    refuseWhenFull(ctx);
+    readExportAsync(body, encoding, nowMicros(), ctx.limits).then(push, (err: unknown) => reply.send(err));
     return reply;
   };
 }

@@ -361,16 +361,21 @@ function mapRecord(lr: unknown, shared: Shared, receivedAt: number, limits: Pars
   };
 }
 
+/** Records mapped between two turns of the event loop when a large export is mapped in slices. */
+export const MAP_SLICE_RECORDS = 512;
+
 /**
- * Maps a decoded ExportLogsServiceRequest. Throws a SluiceError (400) for a structure that is not
- * one, 413 past ingest.maxRecordsPerRequest; a record that cannot be kept is counted in `rejected`.
+ * Maps a decoded ExportLogsServiceRequest, pausing (yield) after every MAP_SLICE_RECORDS log
+ * records so a caller can let the event loop run. Throws a SluiceError (400) for a structure that
+ * is not an export, 413 past ingest.maxRecordsPerRequest; a record that cannot be kept is counted
+ * in `rejected`.
  */
-export function mapExport(
+export function* mapExportSteps(
   request: unknown,
   encoding: OtlpEncoding,
   receivedAt: number,
   limits: ParseLimits,
-): OtlpMapped {
+): Generator<void, OtlpMapped> {
   const root = message(request, 'the request', encoding);
   const resourceLogs = list(root.resourceLogs, 'resourceLogs', encoding);
   const total = countRecords(resourceLogs, encoding);
@@ -381,20 +386,23 @@ export function mapExport(
   const records: LogRecord[] = [];
   let bytes = 0;
   let rejected = 0;
+  let sinceYield = 0;
   const problems: string[] = [];
-  resourceLogs.forEach((rl, i) => {
-    const r = rl as Record<string, unknown>;
+  for (let i = 0; i < resourceLogs.length; i++) {
+    const r = resourceLogs[i] as Record<string, unknown>;
     const res = resourceOf(r, limits);
-    (r.scopeLogs as unknown[] | undefined)?.forEach((sl, j) => {
-      const s = sl as Record<string, unknown>;
+    const scopeLogs = (r.scopeLogs as unknown[] | undefined) ?? [];
+    for (let j = 0; j < scopeLogs.length; j++) {
+      const s = scopeLogs[j] as Record<string, unknown>;
       const sc = scopeOf(s, limits);
       const parts: string[] = [];
       if (res.resource) parts.push(`"resource":${JSON.stringify(res.resource)}`);
       if (sc.scope) parts.push(`"scope":${JSON.stringify(sc.scope)}`);
       const shared: Shared = { ...res, scope: sc.scope, json: parts.join(','), problem: res.problem ?? sc.problem };
-      (s.logRecords as unknown[] | undefined)?.forEach((lr, k) => {
+      const logRecords = (s.logRecords as unknown[] | undefined) ?? [];
+      for (let k = 0; k < logRecords.length; k++) {
         try {
-          const record = mapRecord(lr, shared, receivedAt, limits);
+          const record = mapRecord(logRecords[k], shared, receivedAt, limits);
           records.push(record);
           bytes += record.size;
         } catch (err) {
@@ -403,10 +411,28 @@ export function mapExport(
           if (problems.length < MAX_PROBLEMS)
             problems.push(`resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]: ${err.message}`);
         }
-      });
-    });
-  });
+        if (++sinceYield === MAP_SLICE_RECORDS) {
+          sinceYield = 0;
+          yield;
+        }
+      }
+    }
+  }
   let rejectedMessage = problems.join('; ');
   if (rejected > problems.length) rejectedMessage += `; and ${rejected - problems.length} more`;
   return { records, bytes, rejected, rejectedMessage };
+}
+
+/** mapExportSteps in one go. */
+export function mapExport(
+  request: unknown,
+  encoding: OtlpEncoding,
+  receivedAt: number,
+  limits: ParseLimits,
+): OtlpMapped {
+  const steps = mapExportSteps(request, encoding, receivedAt, limits);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
 }
