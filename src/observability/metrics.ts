@@ -42,6 +42,14 @@ export class Metrics {
     labelNames: ['type', 'protocol'] as const,
     registers: [this.registry],
   });
+  // A protocol that answers per record (OTLP partial success, _bulk items) can refuse some
+  // records of a request it accepts; those are counted here, apart from refused requests.
+  readonly ingestRejectedRecords = new Counter({
+    name: 'sluice_ingest_rejected_records_total',
+    help: 'Records refused one by one inside an accepted request (OTLP partial success and the like), by type and protocol',
+    labelNames: ['type', 'protocol'] as const,
+    registers: [this.registry],
+  });
   readonly batchSize = new Histogram({
     name: 'sluice_batch_size',
     help: 'Records per flushed batch',
@@ -198,7 +206,10 @@ export class Metrics {
 
   /** Creates an ingest protocol's record series at zero (see the constructor); called where its routes or listener are set up. */
   initProtocol(protocol: string, types: readonly RecordType[] = ['log']): void {
-    for (const t of types) this.ingestRecords.labels(t, protocol).inc(0);
+    for (const t of types) {
+      this.ingestRecords.labels(t, protocol).inc(0);
+      this.ingestRejectedRecords.labels(t, protocol).inc(0);
+    }
   }
 
   /** Creates the per-sink series at zero (see the constructor): failures and dead letters are rare, but their panels should read 0, not "no data". */

@@ -209,6 +209,8 @@ describe('OTLP/HTTP answers in OTLP terms', () => {
     assert.match(answer.partialSuccess.errorMessage, /logRecords\[1\]: traceId must be 32 hex digits/);
     await waitFor('2 partial rows', async () => (await countLike('partial-good-%')) === 2);
     assert.equal(await countLike('partial-bad'), 0);
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    assert.match(metrics, /^sluice_ingest_rejected_records_total\{type="log",protocol="otlp_http"\} 1$/m);
   });
 
   test('full success answers an empty ExportLogsServiceResponse in the request encoding', async () => {

@@ -57,6 +57,7 @@ export function createOtlpGrpcServer(ctx: IngestContext, opts: OtlpGrpcOptions):
   const server = new Server({ 'grpc.max_receive_message_length': limit });
   const auth = bearerAuth(ctx.config.auth.ingestTokens);
   const counter = ctx.metrics.ingestRecords.labels('log', OTLP_GRPC_PROTOCOL);
+  const rejectedCounter = ctx.metrics.ingestRejectedRecords.labels('log', OTLP_GRPC_PROTOCOL);
   ctx.metrics.initProtocol(OTLP_GRPC_PROTOCOL);
   let port = 0;
 
@@ -77,6 +78,7 @@ export function createOtlpGrpcServer(ctx: IngestContext, opts: OtlpGrpcOptions):
       refuseWhenStopping(ctx);
       const body = call.request;
       const push = (mapped: OtlpMapped): void => {
+        rejectedCounter.inc(mapped.rejected);
         const response = encodeExportResponse({ rejected: mapped.rejected, message: mapped.rejectedMessage });
         const done = (): void => {
           ctx.metrics.countRequest(EXPORT_PATH, 200, OTLP_GRPC_PROTOCOL);

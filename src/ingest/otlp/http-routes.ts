@@ -59,6 +59,7 @@ export function otlpHttpRoutes(ctx: IngestContext, hooks: Pick<IngestHooks, 'onL
 
 function exportHandler(ctx: IngestContext, onLogs?: (records: LogRecord[]) => void) {
   const counter = ctx.metrics.ingestRecords.labels('log', OTLP_HTTP_PROTOCOL);
+  const rejectedCounter = ctx.metrics.ingestRejectedRecords.labels('log', OTLP_HTTP_PROTOCOL);
   return (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     refuseWhenStopping(ctx);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -69,6 +70,7 @@ function exportHandler(ctx: IngestContext, onLogs?: (records: LogRecord[]) => vo
     // Decoded before its turn in the buffer, not at it: the answer must say how many were refused.
     const push = (mapped: OtlpMapped): void => {
       const partial: PartialSuccess = { rejected: mapped.rejected, message: mapped.rejectedMessage };
+      rejectedCounter.inc(mapped.rejected);
       if (mapped.records.length === 0) {
         succeed(ctx, reply, json, partial);
         return;
