@@ -149,25 +149,36 @@ export async function run(opts: { quick: boolean }): Promise<ProtocolRow[]> {
     dir,
   );
   try {
+    // The collector's own CPU per record accepted, apart from the client's (which shares the machine).
+    const cpuPerRecord = new Map<Measured, number>();
+    const withCpu = async (run: () => Promise<Measured>): Promise<Measured> => {
+      const cpu0 = collector.cpuSeconds();
+      const m = await run();
+      cpuPerRecord.set(m, ((collector.cpuSeconds() - cpu0) * 1e6) / Math.max(1, m.requests * RECORDS_PER_BODY));
+      return m;
+    };
     const http = (path: string, contentType: string, bodies: Buffer[]): Promise<Measured> =>
-      measure({
-        url: collector.url,
-        path,
-        headers: { 'content-type': contentType },
-        bodies,
-        recordsPerBody: RECORDS_PER_BODY,
-        seconds,
-        connections: CONNECTIONS,
-      });
+      withCpu(() =>
+        measure({
+          url: collector.url,
+          path,
+          headers: { 'content-type': contentType },
+          bodies,
+          recordsPerBody: RECORDS_PER_BODY,
+          seconds,
+          connections: CONNECTIONS,
+        }),
+      );
     // Warm-up (JIT, connections), not counted.
     await http('/logs', 'application/x-ndjson', ndjson.slice(0, 4));
     await http('/v1/logs', 'application/x-protobuf', proto.slice(0, 4));
     const ndjsonBefore = await http('/logs', 'application/x-ndjson', ndjson);
     const protoRate = await http('/v1/logs', 'application/x-protobuf', proto);
     const jsonRate = await http('/v1/logs', 'application/json', json);
-    const grpcRate = await measureGrpc(grpcPort, proto, seconds);
+    const grpcRate = await withCpu(() => measureGrpc(grpcPort, proto, seconds));
     const ndjsonAfter = await http('/logs', 'application/x-ndjson', ndjson);
     const base = (ndjsonBefore.recordsPerSec + ndjsonAfter.recordsPerSec) / 2;
+    const ndjsonCpu = (cpuPerRecord.get(ndjsonBefore)! + cpuPerRecord.get(ndjsonAfter)!) / 2;
     const row = (protocol: string, m: Measured, note: string): ProtocolRow => ({
       protocol,
       recordsPerBody: RECORDS_PER_BODY,
@@ -175,7 +186,9 @@ export async function run(opts: { quick: boolean }): Promise<ProtocolRow[]> {
       ndjsonRecordsPerSec: Math.round(base),
       ratio: m.recordsPerSec / base,
       errors: m.errors + ndjsonBefore.errors + ndjsonAfter.errors,
-      note,
+      note:
+        `collector CPU ${cpuPerRecord.get(m)!.toFixed(1)} µs/record vs NDJSON ${ndjsonCpu.toFixed(1)}; ` +
+        `NDJSON before/after ${Math.round(ndjsonBefore.recordsPerSec)}/${Math.round(ndjsonAfter.recordsPerSec)} records/s; ${note}`,
     });
     const ndjsonNote = `NDJSON parse ${cost.ndjson.toFixed(2)} µs/record in process`;
     return [
