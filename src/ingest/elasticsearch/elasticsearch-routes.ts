@@ -77,7 +77,7 @@ export function elasticsearchRoutes(ctx: IngestContext, hooks: ElasticsearchHook
       const e = toSluiceError(err, req.routeOptions.bodyLimit);
       const route = req.routeOptions.url ?? 'unmatched';
       ctx.metrics.ingestErrors.labels(route, e.code).inc();
-      ctx.metrics.countRequest(route, e.statusCode);
+      ctx.metrics.countRequest(route, e.statusCode, PROTOCOL);
       if (e.code === 'SLUICE_ERR_INTERNAL') req.log.error({ err }, 'request failed');
       if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
       if (e.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="sluice"');
@@ -117,7 +117,7 @@ export function elasticsearchRoutes(ctx: IngestContext, hooks: ElasticsearchHook
       const push = (parse: () => ParsedBulk, rawBytes: number): void => {
         pushLogs(ctx, req, { parse, rawBytes }, PROTOCOL, hooks.onLogs).then(
           () => {
-            ctx.metrics.countRequest(req.routeOptions.url ?? 'unmatched', 200);
+            ctx.metrics.countRequest(req.routeOptions.url ?? 'unmatched', 200, PROTOCOL);
             const took = Math.round(performance.now() - t0);
             void reply.code(200).type('application/json').send(bulkResponse(parsed!, took));
           },
@@ -137,9 +137,11 @@ export function elasticsearchRoutes(ctx: IngestContext, hooks: ElasticsearchHook
       );
       return reply;
     };
-    app.post('/_bulk', bulk);
-    app.put('/_bulk', bulk);
-    app.post('/:index/_bulk', bulk);
-    app.put('/:index/_bulk', bulk);
+    ctx.metrics.initProtocol(PROTOCOL);
+    const route = { config: { protocol: PROTOCOL } };
+    app.post('/_bulk', route, bulk);
+    app.put('/_bulk', route, bulk);
+    app.post('/:index/_bulk', route, bulk);
+    app.put('/:index/_bulk', route, bulk);
   };
 }

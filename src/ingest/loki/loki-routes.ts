@@ -61,7 +61,7 @@ export function lokiRoutes(ctx: IngestContext, hooks: LokiHooks = {}): FastifyPl
     app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
       const e = toSluiceError(err, req.routeOptions.bodyLimit);
       ctx.metrics.ingestErrors.labels(LOKI_PUSH_PATH, e.code).inc();
-      ctx.metrics.countRequest(LOKI_PUSH_PATH, e.statusCode);
+      ctx.metrics.countRequest(LOKI_PUSH_PATH, e.statusCode, PROTOCOL);
       if (e.code === 'SLUICE_ERR_INTERNAL') req.log.error({ err }, 'request failed');
       if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
       if (e.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="sluice"');
@@ -78,25 +78,30 @@ export function lokiRoutes(ctx: IngestContext, hooks: LokiHooks = {}): FastifyPl
         : reply.code(503).type('text/plain; charset=utf-8').send('shutting down\n'),
     );
 
-    app.post(LOKI_PUSH_PATH, (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
-      refuseWhenStopping(ctx);
-      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      req.body = undefined;
-      const json = mediaType(req) === 'application/json';
-      const max = ctx.limits.maxRecords;
-      const receivedAt = nowMicros();
-      // A large body that would wait for room anyway is refused before it is decoded.
-      if (body.length > 256 * 1024) refuseWhenFull(ctx);
-      const parse = () =>
-        streamsToRecords(json ? decodePushJson(body, max) : decodePushProto(unsnappy(body, limit), max), receivedAt);
-      pushLogs(ctx, req, { parse, rawBytes: body.length }, PROTOCOL, hooks.onLogs).then(
-        () => {
-          ctx.metrics.countRequest(LOKI_PUSH_PATH, 204);
-          void reply.code(204).send();
-        },
-        (err: unknown) => reply.send(err),
-      );
-      return reply;
-    });
+    ctx.metrics.initProtocol(PROTOCOL);
+    app.post(
+      LOKI_PUSH_PATH,
+      { config: { protocol: PROTOCOL } },
+      (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+        refuseWhenStopping(ctx);
+        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        req.body = undefined;
+        const json = mediaType(req) === 'application/json';
+        const max = ctx.limits.maxRecords;
+        const receivedAt = nowMicros();
+        // A large body that would wait for room anyway is refused before it is decoded.
+        if (body.length > 256 * 1024) refuseWhenFull(ctx);
+        const parse = () =>
+          streamsToRecords(json ? decodePushJson(body, max) : decodePushProto(unsnappy(body, limit), max), receivedAt);
+        pushLogs(ctx, req, { parse, rawBytes: body.length }, PROTOCOL, hooks.onLogs).then(
+          () => {
+            ctx.metrics.countRequest(LOKI_PUSH_PATH, 204, PROTOCOL);
+            void reply.code(204).send();
+          },
+          (err: unknown) => reply.send(err),
+        );
+        return reply;
+      },
+    );
   };
 }
