@@ -76,7 +76,7 @@ export function elasticsearchRoutes(ctx: IngestContext, hooks: ElasticsearchHook
     app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
       const e = toSluiceError(err, req.routeOptions.bodyLimit);
       const route = req.routeOptions.url ?? 'unmatched';
-      ctx.metrics.ingestErrors.labels(route, e.code).inc();
+      ctx.metrics.ingestErrors.labels(route, e.code, PROTOCOL).inc();
       ctx.metrics.countRequest(route, e.statusCode, PROTOCOL);
       if (e.code === 'SLUICE_ERR_INTERNAL') req.log.error({ err }, 'request failed');
       if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));

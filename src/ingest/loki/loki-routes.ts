@@ -60,7 +60,7 @@ export function lokiRoutes(ctx: IngestContext, hooks: LokiHooks = {}): FastifyPl
     );
     app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
       const e = toSluiceError(err, req.routeOptions.bodyLimit);
-      ctx.metrics.ingestErrors.labels(LOKI_PUSH_PATH, e.code).inc();
+      ctx.metrics.ingestErrors.labels(LOKI_PUSH_PATH, e.code, PROTOCOL).inc();
       ctx.metrics.countRequest(LOKI_PUSH_PATH, e.statusCode, PROTOCOL);
       if (e.code === 'SLUICE_ERR_INTERNAL') req.log.error({ err }, 'request failed');
       if (e.retryAfter !== undefined) void reply.header('retry-after', String(e.retryAfter));
