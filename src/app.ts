@@ -22,6 +22,7 @@ import { elasticsearchRoutes } from './ingest/elasticsearch/elasticsearch-routes
 import { lokiRoutes } from './ingest/loki/loki-routes.js';
 import { createOtlpGrpcServer, type OtlpGrpcServer } from './ingest/otlp/grpc-server.js';
 import { otlpHttpRoutes } from './ingest/otlp/http-routes.js';
+import { installRateLimit } from './http/rate-limit/rate-limit-hook.js';
 import { LazyChildLogger } from './observability/lazy-child-logger.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -197,6 +198,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // single-record ingest.
   installErrorHandler(server, metrics);
   tracing.instrument(server);
+  // Before any route: it attaches to the ingest routes (INGEST_ROUTE) as they are registered.
+  installRateLimit(server, { config: config.rateLimit, metrics });
   // Until the database first connects: in ack mode durable the WAL holds what arrives; in the
   // other modes nothing could hold it, so ingest answers 503 at once.
   const databaseMissing = (): string | undefined =>

@@ -50,6 +50,10 @@ export const ERRORS = {
   },
   SLUICE_ERR_TOO_MANY_SUBSCRIBERS: { status: 429, message: 'too many tail streams: {detail}' },
   SLUICE_ERR_BODY_BUDGET: { status: 429, message: 'too many body bytes in flight: {detail}' },
+  SLUICE_ERR_RATE_LIMITED: {
+    status: 429,
+    message: 'rate limit exceeded: {client} sent more than {limit}; retry in {retry} s',
+  },
   SLUICE_ERR_SHUTTING_DOWN: {
     status: 503,
     message: 'shutting down: {detail}',

@@ -22,6 +22,7 @@ import { configChecksRefused } from '../health/check-policy.js';
 import { walConfig } from '../pipeline/wal/config.js';
 import { tailConfig } from '../query/config.js';
 import { statusPageConfig } from '../ui/config.js';
+import { rateLimitConfig } from '../http/rate-limit/config.js';
 
 const configFields = z.object({
   server: serverConfig,
@@ -29,6 +30,7 @@ const configFields = z.object({
   auth: authConfig,
   ingest: ingestConfig,
   otlp: otlpConfig,
+  rateLimit: rateLimitConfig,
   buffer: bufferConfig,
   batch: batchConfig,
   writers: writersConfig,

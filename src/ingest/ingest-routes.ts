@@ -7,6 +7,8 @@ import { SLUICE_PROTOCOL } from '../observability/metrics.js';
 import { requestSpanContext } from '../observability/tracing.js';
 import { nowMicros, type HealthRecord, type LogRecord, type RecordType, type SluiceRecord } from '../record.js';
 import { bearerAuth } from '../http/auth.js';
+import { INGEST_ROUTE } from '../http/ingest-route.js';
+import { chargeRecords } from '../http/rate-limit/rate-limit-hook.js';
 import { checkEncoding, decodeBody } from './body.js';
 import { enqueue, type IngestContext } from './enqueue.js';
 import { normaliseHealth, normaliseLog, type Normaliser } from './normalise.js';
@@ -52,8 +54,8 @@ export function ingestRoutes(ctx: IngestContext, hooks: IngestHooks = {}): Fasti
     const auth = bearerAuth(ctx.config.auth.ingestTokens);
     if (auth) app.addHook('onRequest', auth);
 
-    app.post('/logs', ingestHandler(ctx, 'log', normaliseLog, hooks.onLogs));
-    app.post('/health', ingestHandler(ctx, 'health', normaliseHealth, hooks.onHealthPings));
+    app.post('/logs', INGEST_ROUTE, ingestHandler(ctx, 'log', normaliseLog, hooks.onLogs));
+    app.post('/health', INGEST_ROUTE, ingestHandler(ctx, 'health', normaliseHealth, hooks.onHealthPings));
   };
 }
 
@@ -83,6 +85,7 @@ function ingestHandler<T extends SluiceRecord>(
           const records = pending.records as T[];
           counter.inc(records.length);
           onAccepted?.(records);
+          chargeRecords(req, records.length, body.length);
           accepted(ctx, req, reply, records.length);
         },
         (err: unknown) => reply.send(err),

@@ -193,6 +193,14 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  // By key id, never the secret; clients without a key are one series (an address per series
+  // would let a spray of addresses grow the scrape without bound).
+  readonly rateLimited = new Counter({
+    name: 'sluice_rate_limited_total',
+    help: 'Ingest requests refused with 429 by a rate limit, by API key id (or anonymous) and limit (requests, records, bytes)',
+    labelNames: ['key', 'limit'] as const,
+    registers: [this.registry],
+  });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });

@@ -103,6 +103,12 @@ const CASES: Record<ErrorCode, { details: ErrorDetails; status: number; message:
     status: 429,
     message: 'too many body bytes in flight: the limit is 1024 bytes',
   },
+  SLUICE_ERR_RATE_LIMITED: {
+    details: { client: 'client 127.0.0.2', limit: '20 requests/s (burst 2 s, rateLimit.requestsPerSecond)', retry: 1 },
+    status: 429,
+    message:
+      'rate limit exceeded: client 127.0.0.2 sent more than 20 requests/s (burst 2 s, rateLimit.requestsPerSecond); retry in 1 s',
+  },
   SLUICE_ERR_SHUTTING_DOWN: { details: {}, status: 503, message: 'shutting down: not accepting new records' },
   SLUICE_ERR_SINK_FAILED: {
     details: 'connection refused (dead-lettered)',
