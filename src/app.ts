@@ -4,6 +4,7 @@
 // the writers → close the sink. Whatever is still unwritten at the deadline is dead-lettered,
 // or, in ack mode durable, stays in the WAL and is sent at the next start.
 import { LogController, fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Server as HttpsServer } from 'node:https';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/admin-routes.js';
@@ -23,6 +24,7 @@ import { lokiRoutes } from './ingest/loki/loki-routes.js';
 import { createOtlpGrpcServer, type OtlpGrpcServer } from './ingest/otlp/grpc-server.js';
 import { otlpHttpRoutes } from './ingest/otlp/http-routes.js';
 import { installRateLimit } from './http/rate-limit/rate-limit-hook.js';
+import { certFingerprint, installClientCertCheck, readTlsOptions, reloadTls, tlsEnabled } from './http/tls.js';
 import { LazyChildLogger } from './observability/lazy-child-logger.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -78,6 +80,8 @@ export interface App {
   /** Base URL once listening, e.g. http://127.0.0.1:8080 */
   readonly url: string;
   start(): Promise<void>;
+  /** SIGHUP: reads the TLS certificate and key again (a bad pair is logged and the old one kept). */
+  reload(): void;
   /** Graceful stop; resolves when everything accepted is written or dead-lettered. */
   stop(): Promise<void>;
 }
@@ -162,7 +166,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
 
   let accepting = false;
   const startedAt = Date.now();
+  // Read before anything listens: a certificate that cannot be used stops the start-up, naming its file.
+  const tls = tlsEnabled(config.server) ? readTlsOptions(config.server) : undefined;
   const server = fastify({
+    ...(tls ? { https: tls } : {}),
     loggerInstance: logger as FastifyBaseLogger,
     // No log line per request: ingest is the hot path. Errors are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
@@ -198,6 +205,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // single-record ingest.
   installErrorHandler(server, metrics);
   tracing.instrument(server);
+  if (tls?.requestCert) installClientCertCheck(server, config.server.tlsRequireClientCert);
   // Before any route: it attaches to the ingest routes (INGEST_ROUTE) as they are registered.
   installRateLimit(server, { config: config.rateLimit, metrics });
   // Until the database first connects: in ack mode durable the WAL holds what arrives; in the
@@ -404,10 +412,33 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
       health.listeningOn(port);
       const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
-      url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
       await otlpGrpc?.start();
       accepting = true;
       logger.info({ url, sink: sink.name, ack: config.ingest.ack, writers: config.writers.count }, 'sluice listening');
+      if (tls) {
+        const clientCert = !tls.requestCert
+          ? 'not asked'
+          : config.server.tlsRequireClientCert
+            ? 'required on ingest routes'
+            : 'asked, optional';
+        logger.info(
+          { fingerprint256: certFingerprint(tls), clientCert },
+          'tls: HTTPS only; SIGHUP reloads the certificate',
+        );
+      }
+    },
+    reload() {
+      if (!tls) {
+        logger.info('reload: nothing to reload (no TLS configured)');
+        return;
+      }
+      try {
+        const fingerprint256 = reloadTls(server.server as unknown as HttpsServer, config.server);
+        logger.info({ fingerprint256 }, 'tls: certificate reloaded; new connections use it');
+      } catch (err) {
+        logger.error({ err: errorMessage(err) }, 'tls: reload failed; keeping the certificate in use');
+      }
     },
     stop() {
       stopping ??= stop();

@@ -38,6 +38,11 @@ export const ERRORS = {
   SLUICE_ERR_BODY_TIMEOUT: { status: 408, message: 'timed out: {detail}' },
   SLUICE_ERR_UNAUTHORIZED: { status: 401, message: 'missing bearer token (Authorization: Bearer <token>)' },
   SLUICE_ERR_FORBIDDEN: { status: 403, message: 'token not accepted' },
+  SLUICE_ERR_CLIENT_CERT_REQUIRED: {
+    status: 401,
+    message: 'client certificate required: ingest needs a certificate signed by the CA in server.tlsClientCa',
+  },
+  SLUICE_ERR_CLIENT_CERT_REJECTED: { status: 403, message: 'client certificate not accepted: {detail}' },
   SLUICE_ERR_NOT_FOUND: { status: 404, message: 'no {what}' },
   SLUICE_ERR_INVALID_CHECK: { status: 400, message: 'invalid check: {field} {problem}' },
   SLUICE_ERR_TARGET_DENIED: { status: 400, message: '{target} is denied by {rule}; nothing was sent to it' },

@@ -8,7 +8,9 @@ import { applyHeapGrowth } from './heap-growth.js';
 export const SERVE_HELP = `Usage: sluice serve [config flags]
 
 Runs the collector: HTTP ingest (POST /logs, POST /health), buffer, batcher, writers, sink.
-Stops gracefully on SIGTERM, SIGINT or SIGHUP (a second signal exits at once).
+Stops gracefully on SIGTERM or SIGINT (a second signal exits at once). SIGHUP reloads the TLS
+certificate (server.tlsCert/tlsKey); in a terminal (stdout a TTY) it stops instead, as a closed
+terminal sends it.
 
 ${CONFIG_FLAGS_HELP}`;
 
@@ -43,9 +45,14 @@ export async function runUntilSignal(app: App): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    // A closed terminal: stop as gracefully as for Ctrl-C (the default would kill the process
-    // outright and leave the embedded PostgreSQL, in its own session, running).
-    process.on('SIGHUP', onSignal);
+    // Run as a service (systemd, a container, a pipe) SIGHUP means reload. In a terminal it is
+    // what a closed terminal sends: stop as gracefully as for Ctrl-C (the default would kill the
+    // process outright and leave the embedded PostgreSQL, in its own session, running).
+    process.on('SIGHUP', (sig: NodeJS.Signals) => {
+      if (process.stdout.isTTY) return onSignal(sig);
+      app.logger.info({ signal: sig }, 'reloading');
+      app.reload();
+    });
   });
   try {
     await app.start();

@@ -1,6 +1,7 @@
 // Config keys of the HTTP server and of route auth (composed into the one config schema in
 // config/schema.ts).
 import { z } from 'zod';
+import { tlsConfigShape } from './tls-config.js';
 
 const tokenList = z.array(z.string().min(8)).default([]);
 
@@ -34,6 +35,7 @@ export const serverConfig = z
       .min(100)
       .default(72_000)
       .describe('How long an idle keep-alive connection stays open'),
+    ...tlsConfigShape,
   })
   .prefault({});
 

@@ -44,7 +44,7 @@ export async function startChildCollector(
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (): void => {
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
+      const m = /"url":"(https?:\/\/[^"]+)"/.exec(out);
       if (m) {
         child.stdout!.off('data', onData);
         resolve(m[1]!);

@@ -71,6 +71,16 @@ const CASES: Record<ErrorCode, { details: ErrorDetails; status: number; message:
     message: 'missing bearer token (Authorization: Bearer <token>)',
   },
   SLUICE_ERR_FORBIDDEN: { details: {}, status: 403, message: 'token not accepted' },
+  SLUICE_ERR_CLIENT_CERT_REQUIRED: {
+    details: {},
+    status: 401,
+    message: 'client certificate required: ingest needs a certificate signed by the CA in server.tlsClientCa',
+  },
+  SLUICE_ERR_CLIENT_CERT_REJECTED: {
+    details: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    status: 403,
+    message: 'client certificate not accepted: UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  },
   SLUICE_ERR_NOT_FOUND: { details: { what: 'check with id "web"' }, status: 404, message: 'no check with id "web"' },
   SLUICE_ERR_INVALID_CHECK: {
     details: { field: 'interval', problem: 'must be at least 1s' },
