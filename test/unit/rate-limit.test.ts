@@ -119,7 +119,7 @@ describe('rate limiter', () => {
     assert.equal(l.admit({ id: 'key:k', limits: { requestsPerSecond: 10 } }, 0)?.shown.size, 10);
   });
 
-  test('a spray of addresses never holds more than maxClients entries; the least recently seen goes first', () => {
+  test('a spray of addresses never holds more than maxClients entries; one not seen lately goes first', () => {
     const { l } = limiter({ requestsPerSecond: 1, burst: 1 }, 100);
     l.admit({ id: 'addr:old' }, 0);
     l.admit({ id: 'addr:kept' }, 0);

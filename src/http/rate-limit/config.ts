@@ -24,7 +24,7 @@ export const rateLimitConfig = z
       .int()
       .min(1)
       .default(10_000)
-      .describe('Clients (keys and addresses) whose buckets are kept; past it the least recently seen is forgotten'),
+      .describe('Clients (keys and addresses) whose buckets are kept; past it one not seen lately is forgotten'),
   })
   .prefault({});
 

@@ -1,7 +1,7 @@
 // The rate limiter's state: one set of token buckets (requests, records, bytes a second) per
 // client — an API key, or a client address when no key was presented. The table is bounded:
 // a client whose buckets have refilled is as good as new and is dropped by the sweep, and past
-// `maxClients` the least recently seen client is dropped, so a spray of addresses costs at most
+// `maxClients` a client not seen lately is dropped, so a spray of addresses costs at most
 // `maxClients` entries.
 import { TokenBucket } from './token-bucket.js';
 
@@ -38,6 +38,8 @@ export interface Client {
 }
 
 export class ClientBuckets {
+  /** Seen since the eviction last came round (see evictOne). */
+  seen = false;
   readonly requests: TokenBucket | undefined;
   readonly records: TokenBucket | undefined;
   readonly bytes: TokenBucket | undefined;
@@ -57,9 +59,9 @@ export class ClientBuckets {
     );
   }
 
-  /** The fullest-drained bucket (the one the client is closest to hitting). */
+  /** The bucket the client is closest to emptying. */
   lowest(now: number): Shown {
-    let best: Shown | undefined;
+    let best: LimitName = 'requests';
     let bestFill = Infinity;
     for (const name of LIMITS) {
       const b = this[name];
@@ -67,10 +69,10 @@ export class ClientBuckets {
       const fill = b.level(now) / b.capacity;
       if (fill < bestFill) {
         bestFill = fill;
-        best = show(name, b, now);
+        best = name;
       }
     }
-    return best!;
+    return show(best, this[best]!, now);
   }
 }
 
@@ -101,7 +103,7 @@ function sameLimits(a: RateLimits, b: RateLimits): boolean {
 
 export interface RateLimiterOptions {
   limits: RateLimits;
-  /** Clients tracked at most (the least recently seen is dropped past it). */
+  /** Clients tracked at most (past it one not seen lately is dropped). */
   maxClients: number;
   /** Milliseconds; injected so tests move time themselves. */
   now?: () => number;
@@ -148,18 +150,16 @@ export class RateLimiter {
     // records, only that earlier records' debt is paid off.
     let wait = 0;
     let at: LimitName | undefined;
-    const check = (name: LimitName, need: number): void => {
+    for (const name of LIMITS) {
       const b = c[name];
-      if (!b) return;
+      if (!b) continue;
+      const need = name === 'bytes' ? Math.max(1, bytes ?? 1) : 1;
       const w = b.waitMs(Math.min(need, b.capacity), now);
       if (w > wait) {
         wait = w;
         at = name;
       }
-    };
-    check('requests', 1);
-    check('bytes', Math.max(1, bytes ?? 1));
-    check('records', 1);
+    }
     if (at) {
       return {
         client: c,
@@ -194,20 +194,29 @@ export class RateLimiter {
 
   private touch(id: string, limits: RateLimits, now: number): ClientBuckets {
     const known = this.clients.get(id);
-    if (known) {
-      // Most recently seen last: the Map's order is the eviction order.
-      this.clients.delete(id);
-      if (sameLimits(known.limits, limits)) {
-        this.clients.set(id, known);
-        return known;
-      }
+    if (known && sameLimits(known.limits, limits)) {
+      known.seen = true;
+      return known;
     }
-    if (this.clients.size >= this.opts.maxClients) {
-      const oldest = this.clients.keys().next().value as string;
-      this.clients.delete(oldest);
-    }
+    if (known) this.clients.delete(id);
+    else if (this.clients.size >= this.opts.maxClients) this.evictOne();
     const c = new ClientBuckets(limits, now);
     this.clients.set(id, c);
     return c;
+  }
+
+  /**
+   * Drops a client not seen lately (second chance, as in CLOCK): the oldest entry goes, unless it
+   * was seen since it last came round, in which case it moves to the end and the next is tried.
+   * A hit costs a flag, not a delete and set of the Map (which measured ~5x the rest of a hit).
+   */
+  private evictOne(): void {
+    for (;;) {
+      const [id, c] = this.clients.entries().next().value as [string, ClientBuckets];
+      this.clients.delete(id);
+      if (!c.seen) return;
+      c.seen = false;
+      this.clients.set(id, c);
+    }
   }
 }
