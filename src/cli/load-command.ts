@@ -88,7 +88,8 @@ const KNOWN = new Set([
 export function collectorUrl(config: Config): string {
   const host = config.server.host;
   const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${config.server.port}`;
+  const scheme = config.server.tlsCert ? 'https' : 'http';
+  return `${scheme}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${config.server.port}`;
 }
 
 /** The config `serve` would run with, from the same sources (file, env, --port/--host). */

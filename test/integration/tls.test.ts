@@ -2,12 +2,14 @@
 // reload that keeps open connections on the old certificate while new ones get the new one;
 // a bad certificate on reload that is logged and changes nothing; mTLS on ingest routes.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import type { App } from '../../src/app.js';
 import type { SluiceError } from '../../src/errors.js';
+import { freePort } from '../../src/postgres/embedded.js';
 import { startApp, tempDir, testConfig } from '../helpers/app.js';
 import { cannotHere } from '../helpers/cannot-here.js';
 import { hasOpenssl, makeCa, makeCert, type Pem } from '../helpers/certs.js';
@@ -203,4 +205,35 @@ describe('TLS', () => {
     });
     assert.equal(bad.status, 403);
   });
+
+  test(
+    'sluice load with no --url sends over HTTPS to a collector configured for it (CA from NODE_EXTRA_CA_CERTS)',
+    { timeout: 60_000 },
+    async (t) => {
+      if (!hasOpenssl()) return cannotHere(t, 'openssl is not installed');
+      const port = await freePort();
+      await tlsApp({ 'server.port': String(port), 'server.tlsCert': first.certPath, 'server.tlsKey': first.keyPath });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'test/helpers/cli.ts', 'load', '--records', '20', '--clients', '2', '--quiet'],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: {
+            PATH: process.env.PATH ?? '',
+            SLUICE_SERVER_PORT: String(port),
+            SLUICE_SERVER_TLS_CERT: first.certPath,
+            SLUICE_SERVER_TLS_KEY: first.keyPath,
+            NODE_EXTRA_CA_CERTS: ca.certPath,
+          },
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      assert.equal(code, 0, out);
+      assert.match(out, new RegExp(`target +POST https://127\\.0\\.0\\.1:${port}/logs`));
+      assert.match(out, /status +202: 20/);
+    },
+  );
 });
