@@ -54,22 +54,24 @@ describe('rate limits (two client addresses)', () => {
     const quiet = clientFrom('127.0.0.1');
     let flooding = true;
     const floodAnswers: Answer[] = [];
+    const refusals = (): number => floodAnswers.filter((a) => a.status === 429).length;
+    const startedAt = performance.now();
     const flood = Promise.all(
       Array.from({ length: 16 }, async () => {
         while (flooding) floodAnswers.push(await post(app, flooder, '{"msg":"flood"}'));
       }),
     );
-    // The quiet client sends fewer requests than its bucket holds, one at a time, during the flood.
+    // The quiet client sends fewer requests than its bucket holds, one at a time, each only once
+    // the flooder has been refused once more: every one of them lands while the flood is limited.
     const quietAnswers: Answer[] = [];
     for (let i = 0; i < 15; i++) {
-      // Each quiet request waits until the flooder has been refused at least once more.
-      const seen = floodAnswers.filter((a) => a.status === 429).length;
-      while (floodAnswers.filter((a) => a.status === 429).length <= seen)
-        await post(app, flooder, '{"msg":"x"}').then((a) => floodAnswers.push(a));
+      const seen = refusals();
+      while (refusals() <= seen) floodAnswers.push(await post(app, flooder, '{"msg":"flood"}'));
       quietAnswers.push(await post(app, quiet, `{"msg":"quiet-${i}"}`));
     }
     flooding = false;
     await flood;
+    const seconds = (performance.now() - startedAt) / 1000;
 
     assert.deepEqual(
       quietAnswers.map((a) => a.status),
@@ -78,6 +80,8 @@ describe('rate limits (two client addresses)', () => {
     const refused = floodAnswers.filter((a) => a.status === 429);
     const accepted = floodAnswers.filter((a) => a.status === 202);
     assert.ok(refused.length > 0 && accepted.length > 0);
+    // The bucket holds 20 and refills 20 a second: the flooder cannot have got more through.
+    assert.ok(accepted.length <= 20 + Math.ceil(20 * seconds), `${accepted.length} accepted in ${seconds} s`);
     assert.equal(refused.length + accepted.length, floodAnswers.length, 'nothing but 202 and 429');
     for (const a of refused) {
       assert.ok(Number(a.headers['retry-after']) >= 1);

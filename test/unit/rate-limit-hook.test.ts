@@ -11,6 +11,7 @@ import { chargeRecords, installRateLimit } from '../../src/http/rate-limit/rate-
 import type { RateLimitConfig } from '../../src/http/rate-limit/config.js';
 import type { RateLimiter } from '../../src/http/rate-limit/limiter.js';
 import { Metrics } from '../../src/observability/metrics.js';
+import { useFakeTime } from '../helpers/fake-time.js';
 
 interface Harness {
   app: FastifyInstance;
@@ -19,7 +20,7 @@ interface Harness {
   clock: { t: number };
 }
 
-async function harness(config: Partial<RateLimitConfig>): Promise<Harness> {
+async function harness(config: Partial<RateLimitConfig>, now?: () => number): Promise<Harness> {
   const clock = { t: 0 };
   const metrics = new Metrics({ defaultMetrics: false });
   const app = fastify();
@@ -27,7 +28,7 @@ async function harness(config: Partial<RateLimitConfig>): Promise<Harness> {
   const limiter = installRateLimit(app, {
     config: { requestsPerSecond: 0, recordsPerSecond: 0, bytesPerSecond: 0, burst: 1, maxClients: 1000, ...config },
     metrics,
-    now: () => clock.t,
+    now: now ?? (() => clock.t),
   });
   await app.register(async (scope) => {
     // Stands in for lane access's auth hook: the key named in a header, its limits in another.
@@ -171,6 +172,20 @@ describe('rate-limit hook', () => {
       assert.equal((await send(h, { from: `10.1.${i >> 8}.${i & 255}` })).statusCode, 200);
     }
     assert.equal(h.limiter.size, 50);
+    await h.app.close();
+  });
+
+  test('every 10 s the clients whose buckets have refilled are forgotten', async (t) => {
+    const time = useFakeTime(t);
+    const h = await harness({ requestsPerSecond: 1, burst: 5 }, () => Date.now());
+    for (let i = 0; i < 20; i++) assert.equal((await send(h, { from: `10.2.0.${i}` })).statusCode, 200);
+    await time.advance(8000);
+    for (let i = 0; i < 5; i++) assert.equal((await send(h, { from: '10.2.1.1' })).statusCode, 200);
+    assert.equal(h.limiter.size, 21);
+    await time.advance(2000);
+    assert.equal(h.limiter.size, 1, 'at 10 s: the 20 were full again after 1 s; the busy one needs 5 s from 8 s');
+    await time.advance(10_000);
+    assert.equal(h.limiter.size, 0);
     await h.app.close();
   });
 });
