@@ -45,6 +45,23 @@ function send(url: string, opts: RequestOptions & { body?: string; path?: string
   });
 }
 
+/** A request on a fresh connection of `agent`, saying whether its TLS session was resumed. */
+function sendResumable(url: string, agent: Agent): Promise<{ status: number; resumed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      new URL('/logs', url),
+      { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        const resumed = (res.socket as TLSSocket).isSessionReused();
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, resumed }));
+      },
+    );
+    req.on('error', reject);
+    req.end('{"msg":"resumed"}');
+  });
+}
+
 let dir: string;
 let ca: Pem;
 let first: Pem;
@@ -184,6 +201,14 @@ describe('TLS', () => {
     assert.equal(stranger.status, 403);
     const withCert = await send(app.url, { ...bare, cert: client.cert, key: client.key, body: '{"msg":"mtls"}' });
     assert.equal(withCert.status, 202);
+    // A new connection resuming the TLS session (no new handshake of certificates) keeps its verdict.
+    const resuming = new Agent({ keepAlive: false, ca: ca.cert, cert: client.cert, key: client.key });
+    cleanups.push(() => resuming.destroy());
+    for (let i = 0; i < 3; i++) {
+      const res = await sendResumable(app.url, resuming);
+      assert.equal(res.status, 202, `connection ${i}`);
+      if (i > 0) assert.equal(res.resumed, true, 'the session was resumed');
+    }
     assert.equal((await send(app.url, { ...bare, path: '/healthz' })).status, 200);
     assert.equal((await send(app.url, { ...bare, path: '/metrics' })).status, 200);
   });
