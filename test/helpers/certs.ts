@@ -48,18 +48,19 @@ export function makeCa(dir: string, name: string): Pem {
   return read(certPath, keyPath);
 }
 
-/** A certificate signed by `ca`: a server one (for 127.0.0.1 and localhost) or a client one. */
-export function makeCert(dir: string, name: string, ca: Pem, kind: 'server' | 'client'): Pem {
+const EXTENSIONS = {
+  server: 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+  client: 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n',
+  intermediate: 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n',
+};
+
+/** A certificate signed by `ca`: a server one (for 127.0.0.1 and localhost), a client one, or an intermediate CA. */
+export function makeCert(dir: string, name: string, ca: Pem, kind: keyof typeof EXTENSIONS): Pem {
   const certPath = join(dir, `${name}.crt`);
   const keyPath = join(dir, `${name}.key`);
   const csr = join(dir, `${name}.csr`);
   const ext = join(dir, `${name}.ext`);
-  writeFileSync(
-    ext,
-    kind === 'server'
-      ? 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'
-      : 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n',
-  );
+  writeFileSync(ext, EXTENSIONS[kind]);
   openssl(['req', '-new', ...EC, '-keyout', keyPath, '-out', csr, '-subj', `/CN=${name}`]);
   openssl(
     ['x509', '-req', '-in', csr, '-CA', ca.certPath, '-CAkey', ca.keyPath, '-CAcreateserial'].concat([

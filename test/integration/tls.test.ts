@@ -104,6 +104,25 @@ describe('TLS', () => {
     );
   });
 
+  test('server.tlsCa: intermediate certificates are sent after a leaf-only certificate file', async (t) => {
+    if (!hasOpenssl()) return cannotHere(t, 'openssl is not installed');
+    const intermediate = makeCert(dir, 'intermediate', ca, 'intermediate');
+    const leaf = makeCert(dir, 'leaf', intermediate, 'server');
+    const withChain = await tlsApp({
+      'server.tlsCert': leaf.certPath,
+      'server.tlsKey': leaf.keyPath,
+      'server.tlsCa': intermediate.certPath,
+    });
+    const res = await send(withChain.url, { ca: ca.cert, agent: false, body: '{"msg":"chain"}' });
+    assert.deepEqual([res.status, res.fingerprint256], [202, leaf.fingerprint256]);
+    const leafOnly = await tlsApp({ 'server.tlsCert': leaf.certPath, 'server.tlsKey': leaf.keyPath });
+    await assert.rejects(
+      send(leafOnly.url, { ca: ca.cert, agent: false, body: '{"msg":"x"}' }),
+      /unable to (get local issuer|verify the first)/i,
+      'without the intermediate a client trusting only the root cannot verify the leaf',
+    );
+  });
+
   test('start-up stops with a message naming the keys or the file when the settings are wrong', async (t) => {
     if (!hasOpenssl()) return cannotHere(t, 'openssl is not installed');
     const attempt = (o: Record<string, string | boolean>) => tlsApp(o);
