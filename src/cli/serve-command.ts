@@ -1,5 +1,6 @@
 // `sluice serve`: runs the collector until SIGTERM/SIGINT, then stops gracefully.
 // A second signal exits at once.
+import { isatty } from 'node:tty';
 import { createApp, type App } from '../app.js';
 import type { ParsedArgs } from './args.js';
 import { CONFIG_FLAGS_HELP, configFromFlags } from './config-flags.js';
@@ -9,8 +10,8 @@ export const SERVE_HELP = `Usage: sluice serve [config flags]
 
 Runs the collector: HTTP ingest (POST /logs, POST /health), buffer, batcher, writers, sink.
 Stops gracefully on SIGTERM or SIGINT (a second signal exits at once). SIGHUP reloads the TLS
-certificate (server.tlsCert/tlsKey); in a terminal (stdout a TTY) it stops instead, as a closed
-terminal sends it.
+certificate (server.tlsCert/tlsKey); run from a terminal (stdin or stdout one) it stops instead,
+as a closed terminal sends it.
 
 ${CONFIG_FLAGS_HELP}`;
 
@@ -27,6 +28,8 @@ export async function serveCommand(args: ParsedArgs, out: (s: string) => void): 
 /** Starts the app and resolves with the exit code after a graceful stop on SIGTERM/SIGINT. */
 export async function runUntilSignal(app: App): Promise<number> {
   let signals = 0;
+  // Asked now: once the terminal has hung up, isatty() on it fails (the tty answers EIO).
+  const fromTerminal = isatty(0) || isatty(1);
   const done = new Promise<number>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       signals++;
@@ -49,7 +52,7 @@ export async function runUntilSignal(app: App): Promise<number> {
     // what a closed terminal sends: stop as gracefully as for Ctrl-C (the default would kill the
     // process outright and leave the embedded PostgreSQL, in its own session, running).
     process.on('SIGHUP', (sig: NodeJS.Signals) => {
-      if (process.stdout.isTTY) return onSignal(sig);
+      if (fromTerminal) return onSignal(sig);
       app.logger.info({ signal: sig }, 'reloading');
       app.reload();
     });
