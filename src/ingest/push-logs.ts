@@ -3,6 +3,7 @@
 // under their protocol, and the accepted records handed to the live tail.
 import type { FastifyRequest } from 'fastify';
 import type { DeferredRecords } from '../pipeline/buffer.js';
+import { chargeRecords } from '../http/rate-limit/rate-limit-hook.js';
 import { requestSpanContext } from '../observability/tracing.js';
 import type { LogRecord } from '../record.js';
 import { enqueue, type IngestContext } from './enqueue.js';
@@ -13,11 +14,13 @@ export function pushLogs(
   req: FastifyRequest,
   pending: DeferredRecords,
   protocol: string,
+  bodyBytes: number,
   onLogs?: (records: readonly LogRecord[]) => void,
 ): Promise<LogRecord[]> {
   return enqueue(ctx, pending, requestSpanContext(req)).then(() => {
     const records = pending.records as LogRecord[];
     ctx.metrics.ingestRecords.labels({ type: 'log', protocol }).inc(records.length);
+    chargeRecords(req, records.length, bodyBytes);
     if (records.length > 0) onLogs?.(records);
     return records;
   });

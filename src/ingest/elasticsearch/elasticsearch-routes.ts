@@ -8,6 +8,7 @@
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerAuth } from '../../http/auth.js';
 import { toSluiceError } from '../../http/error-handler.js';
+import { INGEST_ROUTE } from '../../http/ingest-route.js';
 import { nowMicros, type LogRecord } from '../../record.js';
 import { checkEncoding, decodeBody } from '../body.js';
 import type { IngestContext } from '../enqueue.js';
@@ -115,7 +116,7 @@ export function elasticsearchRoutes(ctx: IngestContext, hooks: ElasticsearchHook
       const receivedAt = nowMicros();
       let parsed: ParsedBulk | undefined;
       const push = (parse: () => ParsedBulk, rawBytes: number): void => {
-        pushLogs(ctx, req, { parse, rawBytes }, PROTOCOL, hooks.onLogs).then(
+        pushLogs(ctx, req, { parse, rawBytes }, PROTOCOL, rawBytes, hooks.onLogs).then(
           () => {
             ctx.metrics.countRequest(req.routeOptions.url ?? 'unmatched', 200, PROTOCOL);
             const took = Math.round(performance.now() - t0);
@@ -138,7 +139,7 @@ export function elasticsearchRoutes(ctx: IngestContext, hooks: ElasticsearchHook
       return reply;
     };
     ctx.metrics.initProtocol(PROTOCOL);
-    const route = { config: { protocol: PROTOCOL } };
+    const route = { config: { ...INGEST_ROUTE.config, protocol: PROTOCOL } };
     app.post('/_bulk', route, bulk);
     app.put('/_bulk', route, bulk);
     app.post('/:index/_bulk', route, bulk);

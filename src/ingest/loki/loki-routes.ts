@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, F
 import { SluiceError } from '../../errors.js';
 import { bearerAuth } from '../../http/auth.js';
 import { toSluiceError } from '../../http/error-handler.js';
+import { INGEST_ROUTE } from '../../http/ingest-route.js';
 import { nowMicros, type LogRecord } from '../../record.js';
 import { decodeBody } from '../body.js';
 import type { IngestContext } from '../enqueue.js';
@@ -81,7 +82,7 @@ export function lokiRoutes(ctx: IngestContext, hooks: LokiHooks = {}): FastifyPl
     ctx.metrics.initProtocol(PROTOCOL);
     app.post(
       LOKI_PUSH_PATH,
-      { config: { protocol: PROTOCOL } },
+      { config: { ...INGEST_ROUTE.config, protocol: PROTOCOL } },
       (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
         refuseWhenStopping(ctx);
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -93,7 +94,7 @@ export function lokiRoutes(ctx: IngestContext, hooks: LokiHooks = {}): FastifyPl
         if (body.length > 256 * 1024) refuseWhenFull(ctx);
         const parse = () =>
           streamsToRecords(json ? decodePushJson(body, max) : decodePushProto(unsnappy(body, limit), max), receivedAt);
-        pushLogs(ctx, req, { parse, rawBytes: body.length }, PROTOCOL, hooks.onLogs).then(
+        pushLogs(ctx, req, { parse, rawBytes: body.length }, PROTOCOL, body.length, hooks.onLogs).then(
           () => {
             ctx.metrics.countRequest(LOKI_PUSH_PATH, 204, PROTOCOL);
             void reply.code(204).send();

@@ -7,6 +7,8 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, F
 import { SluiceError } from '../../errors.js';
 import { bearerAuth } from '../../http/auth.js';
 import { toSluiceError } from '../../http/error-handler.js';
+import { INGEST_ROUTE } from '../../http/ingest-route.js';
+import { chargeRecords } from '../../http/rate-limit/rate-limit-hook.js';
 import { requestSpanContext } from '../../observability/tracing.js';
 import { nowMicros, type LogRecord } from '../../record.js';
 import { checkEncoding, decodeBody } from '../body.js';
@@ -53,7 +55,11 @@ export function otlpHttpRoutes(ctx: IngestContext, hooks: Pick<IngestHooks, 'onL
       answerError(ctx, err, req, reply),
     );
     ctx.metrics.initProtocol(OTLP_HTTP_PROTOCOL);
-    app.post('/v1/logs', { config: { protocol: OTLP_HTTP_PROTOCOL } }, exportHandler(ctx, hooks.onLogs));
+    app.post(
+      '/v1/logs',
+      { config: { ...INGEST_ROUTE.config, protocol: OTLP_HTTP_PROTOCOL } },
+      exportHandler(ctx, hooks.onLogs),
+    );
   };
 }
 
@@ -78,6 +84,7 @@ function exportHandler(ctx: IngestContext, onLogs?: (records: LogRecord[]) => vo
       enqueue(ctx, { parse: () => mapped, rawBytes: body.length }, spanContext).then(
         () => {
           counter.inc(mapped.records.length);
+          chargeRecords(req, mapped.records.length, body.length);
           onLogs?.(mapped.records);
           succeed(ctx, reply, json, partial);
         },
