@@ -6,7 +6,9 @@
 // otherwise healthy, or fails permanently, goes to the dead-letter file. With a durable
 // buffer (a ledger), a batch is written only once its boundaries are durable, the buffer is
 // told when it is settled, and at the shutdown deadline it stays in the WAL for the next
-// start instead of being dead-lettered.
+// start instead of being dead-lettered. Halving after a permanent error is in
+// batch-halving.ts, and what happens to a batch at the end (commit, dead letter, kept in the
+// WAL) in write-outcomes.ts.
 import {
   CircuitState,
   ConsecutiveBreaker,
@@ -17,14 +19,14 @@ import {
 } from 'cockatiel';
 import type { Logger } from 'pino';
 import { SluiceError, errorMessage, isPermanent } from '../errors.js';
-import { nowMicros } from '../record.js';
 import type { Metrics } from '../observability/metrics.js';
-import { settleTickets, type Batch, type Ticket } from '../batch.js';
+import type { Batch } from '../batch.js';
 import type { Sink } from '../sinks/sink.js';
-import { withTimeout } from '../timeout.js';
 import { fullJitterDelay, sleep } from './backoff.js';
+import { BatchHalving } from './batch-halving.js';
 import type { BatchLedger } from './buffer.js';
 import type { DeadLetter } from './dead-letter.js';
+import { WriteOutcomes } from './write-outcomes.js';
 
 export interface WriterPoolOptions {
   sink: Sink;
@@ -70,7 +72,8 @@ export class WriterPool {
   private readonly abort = new AbortController();
   private roomListener: (() => void) | undefined;
   private idleWaiters: Array<() => void> = [];
-  private sealing = 0;
+  /** Batches submitted whose cut is not yet durable (with a ledger): queued, but not in `queue`. */
+  private waitingForSeal = 0;
   private counters = {
     committedBatches: 0,
     committedRecords: 0,
@@ -83,14 +86,22 @@ export class WriterPool {
   private readonly sinkName: string;
   /** Retries a batch has spent, kept across a requeue (see `run`). */
   private readonly attemptsOf = new WeakMap<Batch, number>();
-  /** Batches whose write reached the sink at least once (the ones a deadline may have cut mid-COMMIT). */
-  private readonly writeBegun = new WeakSet<Batch>();
-  /** Parts of a batch split after a permanent error: the batch it came from and its parts still open. */
-  private readonly partOf = new WeakMap<Batch, { root: Batch; open: number }>();
+  private readonly halving = new BatchHalving();
+  private readonly outcomes: WriteOutcomes;
 
   constructor(private readonly opts: WriterPoolOptions) {
     this.sinkName = opts.sink.name;
     this.slots = Array.from({ length: opts.writers }, () => null);
+    this.outcomes = new WriteOutcomes({
+      sink: opts.sink,
+      deadLetter: opts.deadLetter,
+      metrics: opts.metrics,
+      logger: opts.logger,
+      ledger: opts.ledger,
+      halving: this.halving,
+      counters: this.counters,
+      signal: this.abort.signal,
+    });
     // A permanent error is the data's fault, not the sink's: it must not open the breaker (a
     // client's bad record would stop the pipeline for everyone), and it proves the sink is up.
     this.breaker = circuitBreaker(
@@ -132,24 +143,24 @@ export class WriterPool {
     // to the queue bound: the durable buffer counts their records until a writer starts them
     // (`started`), so every batch cut in one group-commit round shares the next sync instead
     // of waiting for a free slot, and the buffer's limits still bound the backlog.
-    this.sealing++;
+    this.waitingForSeal++;
     // Sealing can wait for ever when the disk stays full: at the deadline the batch stays in
     // the WAL (its records are there; only its cut may be missing, and a restart cuts again).
     const signal = this.abort.signal;
-    let settled = false;
+    let done = false;
     const onAbort = (): void => {
-      if (settled) return;
-      settled = true;
-      this.sealing--;
-      void this.aborted(batch, errorMessage(signal.reason), 0).finally(() => this.notifyIdle());
+      if (done) return;
+      done = true;
+      this.waitingForSeal--;
+      void this.outcomes.aborted(batch, errorMessage(signal.reason), 0).finally(() => this.notifyIdle());
     };
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     void ledger.sealed(batch).then(() => {
-      if (settled) return;
-      settled = true;
+      if (done) return;
+      done = true;
       signal.removeEventListener('abort', onAbort);
-      this.sealing--;
+      this.waitingForSeal--;
       this.queue.push(batch);
       this.dispatch();
     });
@@ -161,7 +172,7 @@ export class WriterPool {
 
   stats(): WriterStats {
     return {
-      queued: this.queue.length + this.sealing,
+      queued: this.queue.length + this.waitingForSeal,
       inFlight: this.slots.flatMap((s, i) => (s ? [{ writer: i, ...s }] : [])),
       ...this.counters,
       breaker: this.breakerState,
@@ -186,7 +197,7 @@ export class WriterPool {
   }
 
   private isIdle(): boolean {
-    return this.sealing === 0 && this.queue.length === 0 && this.slots.every((s) => s === null);
+    return this.waitingForSeal === 0 && this.queue.length === 0 && this.slots.every((s) => s === null);
   }
 
   private dispatch(): void {
@@ -209,17 +220,17 @@ export class WriterPool {
     const signal = this.abort.signal;
     let attempts = this.attemptsOf.get(batch) ?? 0;
     for (;;) {
-      if (signal.aborted) return this.aborted(batch, errorMessage(signal.reason), attempts);
+      if (signal.aborted) return this.outcomes.aborted(batch, errorMessage(signal.reason), attempts);
       const probing = this.breaker.state !== CircuitState.Closed;
       const started = performance.now();
       try {
         const write = (): Promise<void> =>
           this.breaker.execute(() => {
-            this.writeBegun.add(batch);
+            this.outcomes.writing(batch);
             return sink.writeBatch(batch, signal);
           }, signal);
         await (this.opts.around ? this.opts.around(batch, write) : write());
-        this.committed(batch, (performance.now() - started) / 1000);
+        this.outcomes.committed(batch, (performance.now() - started) / 1000);
         return;
       } catch (err) {
         if (isBrokenCircuitError(err)) {
@@ -227,16 +238,16 @@ export class WriterPool {
           await sleep(Math.min(250, this.opts.breaker.halfOpenAfterMs), signal);
           continue;
         }
-        if (signal.aborted) return this.aborted(batch, errorMessage(signal.reason), attempts);
+        if (signal.aborted) return this.outcomes.aborted(batch, errorMessage(signal.reason), attempts);
         this.lastError = errorMessage(err);
         this.counters.failures++;
         metrics.workerFailures.labels(this.sinkName).inc();
         // Probes spend no retries: an outage is not the batch's fault (see the note on
         // requeueing below for a batch that fails alone).
         if (!probing) attempts++;
-        if (isPermanent(err) && batch.records.length > 1) return this.split(batch, this.lastError);
+        if (isPermanent(err) && batch.records.length > 1) return this.halve(batch, this.lastError);
         if (isPermanent(err) || attempts > retry.maxRetries) {
-          return this.deadLetter(batch, this.lastError, attempts);
+          return this.outcomes.deadLetter(batch, this.lastError, attempts);
         }
         if (probing && this.queue.length > 0) {
           // A failed probe may be this batch's own fault. Another batch probes next: were this
@@ -258,156 +269,16 @@ export class WriterPool {
     }
   }
 
-  private committed(batch: Batch, seconds: number): void {
-    const { metrics } = this.opts;
-    this.counters.committedBatches++;
-    this.counters.committedRecords += batch.records.length;
-    metrics.writeLatency.labels(this.sinkName).observe(seconds);
-    metrics.recordsWritten.labels(this.sinkName).inc(batch.records.length);
-    const now = nowMicros();
-    // Records of one request share their receive time: one observation per run of them.
-    const recs = batch.records;
-    for (let i = 0; i < recs.length;) {
-      const t = recs[i]!.received_at;
-      let j = i + 1;
-      while (j < recs.length && recs[j]!.received_at === t) j++;
-      metrics.e2eLatency.observe((now - t) / 1e6, j - i);
-      i = j;
-    }
-    settleTickets(batch.tickets);
-    this.settle(batch);
-  }
-
   /**
    * A permanent error is one record's fault as often as the batch's: rather than dead-letter
    * every client's records with it, the batch is halved and each half written on its own
-   * (ids `<id>/0`, `<id>/1`: stable, so a replay after a crash skips halves already stored),
-   * down to the records that fail alone. The original batch settles when all its parts have.
+   * (see batch-halving.ts), ahead of the queue.
    */
-  private split(batch: Batch, error: string): void {
-    const at = Math.ceil(batch.records.length / 2);
-    const [ta, tb] = splitTickets(batch.tickets, at);
-    const part = (i: number, records: Batch['records'], tickets: Array<[Ticket, number]>): Batch => ({
-      ...batch,
-      id: `${batch.id}/${i}`,
-      records,
-      bytes: records.reduce((n, r) => n + r.size, 0),
-      tickets,
-    });
-    const a = part(0, batch.records.slice(0, at), ta);
-    const b = part(1, batch.records.slice(at), tb);
-    const group = this.partOf.get(batch) ?? { root: batch, open: 1 };
-    group.open += 1; // this batch becomes two
-    this.partOf.set(a, group);
-    this.partOf.set(b, group);
+  private halve(batch: Batch, error: string): void {
     this.opts.logger.warn(
       { sink: this.sinkName, batch: batch.id, records: batch.records.length, err: error },
       'permanent error: writing the batch in halves to find the records at fault',
     );
-    this.queue.unshift(a, b);
+    this.queue.unshift(...this.halving.halve(batch));
   }
-
-  /** Tells the ledger a batch left the collector; a part, once every part of its batch has. */
-  private settle(batch: Batch): void {
-    const group = this.partOf.get(batch);
-    if (!group) return this.opts.ledger?.settled(batch);
-    if (--group.open === 0) this.opts.ledger?.settled(group.root);
-  }
-
-  private async aborted(batch: Batch, reason: string, attempts: number): Promise<void> {
-    if (!this.opts.ledger) {
-      // The deadline may have cut a write after COMMIT went out: a committed batch is done.
-      // (Only a batch that reached the sink: asking for every queued one would take seconds each.)
-      if (this.writeBegun.has(batch) && (await this.committedAfterAll(batch))) return this.committed(batch, 0);
-      return this.deadLetter(batch, reason, attempts);
-    }
-    // Its records and cut are in the WAL: the next start sends it again under the same id,
-    // which a sink that did commit it (the abort may have come after COMMIT) recognises.
-    this.counters.keptBatches++;
-    this.opts.logger.warn(
-      { sink: this.sinkName, batch: batch.id, records: batch.records.length },
-      'batch left in the WAL for the next start',
-    );
-    settleTickets(
-      batch.tickets,
-      new SluiceError(
-        'SLUICE_ERR_SHUTTING_DOWN',
-        `the sink did not take the records in time (kept in the WAL): ${reason}`,
-      ),
-    );
-  }
-
-  /** Asks the sink (within 3 s) whether the batch committed after all; unknown counts as no. */
-  private async committedAfterAll(batch: Batch): Promise<boolean> {
-    const ask = this.opts.sink.wasCommitted;
-    if (!ask) return false;
-    try {
-      return await withTimeout(ask.call(this.opts.sink, batch.id), 3000, () => false);
-    } catch (err) {
-      this.opts.logger.warn(
-        { sink: this.sinkName, batch: batch.id, err: errorMessage(err) },
-        'could not ask the sink whether the batch committed; dead-lettering it',
-      );
-      return false;
-    }
-  }
-
-  private async deadLetter(batch: Batch, error: string, attempts: number): Promise<void> {
-    const { deadLetter, metrics, logger } = this.opts;
-    let written = false;
-    for (let tries = 1; ; tries++) {
-      try {
-        await deadLetter.write({ batch, sink: this.sinkName, error, attempts });
-        written = true;
-        break;
-      } catch (err) {
-        // Losing the batch is not an option: keep trying, loudly, unless we are past the deadline.
-        logger.error({ sink: this.sinkName, batch: batch.id, err: errorMessage(err) }, 'dead-letter write failed');
-        if (this.abort.signal.aborted && tries >= 3) {
-          if (this.opts.ledger) return this.aborted(batch, error, attempts);
-          logger.fatal(
-            { batch: batch.id, records: batch.records.length },
-            'records lost: dead-letter file unwritable at shutdown',
-          );
-          break;
-        }
-        await sleep(1000);
-      }
-    }
-    if (written) {
-      // Counted only when the file has them: the metric is what an operator can re-ingest.
-      this.counters.deadLetteredBatches++;
-      metrics.deadLetters.labels(this.sinkName).inc(batch.records.length);
-      logger.error(
-        {
-          sink: this.sinkName,
-          batch: batch.id,
-          records: batch.records.length,
-          attempts,
-          err: error,
-          file: deadLetter.pathFor(this.sinkName),
-        },
-        'batch dead-lettered',
-      );
-    }
-    settleTickets(
-      batch.tickets,
-      new SluiceError('SLUICE_ERR_SINK_FAILED', written ? `${error} (dead-lettered)` : error),
-    );
-    if (written) this.settle(batch);
-  }
-}
-
-/** Splits (ticket, count) pairs, in record order, at record index `at`. */
-function splitTickets(tickets: Batch['tickets'], at: number): [Array<[Ticket, number]>, Array<[Ticket, number]>] {
-  const a: Array<[Ticket, number]> = [];
-  const b: Array<[Ticket, number]> = [];
-  let seen = 0;
-  for (const [t, n] of tickets) {
-    const inA = Math.max(0, Math.min(n, at - seen));
-    if (inA > 0) a.push([t, inA]);
-    if (n > inA) b.push([t, n - inA]);
-    seen += n;
-  }
-  return [a, b];
 }
