@@ -23,6 +23,7 @@ import { WaitLine, pushParsedNow, type Waiting } from '../wait-line.js';
 import type { WalConfig } from './config.js';
 import { FrameType, encodeRange, pendingRecords, recordFrameBytes, type PendingRecords } from './frame.js';
 import { lockDir, type DirLock } from './dir-lock.js';
+import { planRecovery } from './recovery.js';
 import { replaySegments, type Replayed } from './replay.js';
 import { SegmentLog } from './segment-log.js';
 
@@ -76,7 +77,8 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   private takenEnd: number;
   private cutStart: number;
   private readonly unsettled = new Map<string, [number, number]>();
-  private readonly sealing = new Map<string, Promise<void>>();
+  /** Cut batches whose cut frame is being made durable: resolves once it is (see `sealed`). */
+  private readonly cutDurable = new Map<string, Promise<void>>();
   /** Records and bytes of cut batches no writer has started yet. */
   private readonly held = new Map<string, [number, number]>();
   private replayed: Batch[] = [];
@@ -115,12 +117,12 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
 
   private static async openLocked(opts: WalBufferOptions, lock: DirLock): Promise<WalBuffer> {
     const { wal, logger, metrics } = opts;
-    const rep = await replaySegments(wal.dir, logger);
-    if (rep.repaired > 0) metrics?.walRepairs.inc(rep.repaired);
-    const walId = rep.walId ?? randomBytes(16);
+    const replayed = await replaySegments(wal.dir, logger);
+    if (replayed.repaired > 0) metrics?.walRepairs.inc(replayed.repaired);
+    const walId = replayed.walId ?? randomBytes(16);
     // After lost bytes, skip past every position they could have held (each record takes at
     // least one byte): a reused position could rebuild the id of a batch the sink already has.
-    const start = rep.recordEnd + rep.droppedBytes;
+    const start = replayed.recordEnd + replayed.droppedBytes;
     const ref: { buffer?: WalBuffer } = {};
     const log = await SegmentLog.open(
       {
@@ -134,12 +136,12 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
         // Room on disk again: nothing else would wake a line that waits for it (the buffer may be empty).
         onSpace: () => ref.buffer?.admitWaiters(),
       },
-      rep.segments,
-      rep.nextSegment,
+      replayed.segments,
+      replayed.nextSegment,
       start,
     );
     const buffer = (ref.buffer = new WalBuffer(opts, log, lock, walId, start));
-    buffer.recover(rep);
+    buffer.recover(replayed);
     return buffer;
   }
 
@@ -186,7 +188,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
       // crash from here on may replay it under another id.
       this.opts.logger.error({ batch: id, err: errorMessage(err) }, 'wal: cut not logged; this batch is at-least-once');
     });
-    this.sealing.set(id, durable);
+    this.cutDurable.set(id, durable);
     return id;
   }
 
@@ -212,9 +214,9 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   // ---- BatchLedger ----------------------------------------------------------------------
 
   sealed(batch: Batch): Promise<void> {
-    const p = this.sealing.get(batch.id);
+    const p = this.cutDurable.get(batch.id);
     if (!p) return Promise.resolve();
-    this.sealing.delete(batch.id);
+    this.cutDurable.delete(batch.id);
     return p;
   }
 
@@ -319,44 +321,27 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     );
   }
 
-  /** Rebuilds in-flight batches exactly as they were cut, and queues the records never cut. */
-  private recover(rep: Replayed): void {
-    const cuts = rep.cuts.slice().sort((a, b) => a[0] - b[0]);
-    let cutEnd = cuts.reduce((m, c) => Math.max(m, c[1]), rep.chunks[0]?.firstSeq ?? rep.recordEnd);
-    const pending = new Map<number, SluiceRecord[]>();
-    const orphans: Array<[number, SluiceRecord]> = [];
-    let j = 0;
-    for (const chunk of rep.chunks) {
-      let tail: SluiceRecord[] | undefined;
-      let tailSeq = 0;
-      chunk.records.forEach((r, i) => {
-        const seq = chunk.firstSeq + i;
-        while (j < cuts.length && cuts[j]![1] <= seq) j++;
-        const c = cuts[j];
-        if (c && c[0] <= seq) {
-          if (rep.done.has(`${c[0]}-${c[1]}`)) return;
-          const list = pending.get(c[0]) ?? [];
-          list.push(r);
-          pending.set(c[0], list);
-        } else if (seq >= cutEnd) {
-          if (!tail) {
-            tail = [];
-            tailSeq = seq;
-          }
-          tail.push(r);
-        } else {
-          orphans.push([seq, r]);
-        }
-      });
-      if (tail) {
-        this.queue.push(tail, tailSeq, undefined, undefined);
-        this.takeable += tail.length;
-        this.records += tail.length;
-        for (const r of tail) this.bytes += r.size;
-      }
+  /** Rebuilds in-flight batches exactly as they were cut (see recovery.ts), and queues the records never cut. */
+  private recover(replayed: Replayed): void {
+    const { logger, metrics } = this.opts;
+    const plan = planRecovery(replayed, this.nextSeq);
+    for (const chunk of plan.uncut) {
+      this.queue.push(chunk.records, chunk.firstSeq, undefined, undefined);
+      this.takeable += chunk.records.length;
+      this.records += chunk.records.length;
+      for (const record of chunk.records) this.bytes += record.size;
+    }
+    for (const [from, to] of plan.emptyCuts) {
+      logger.error({ from, to }, 'wal: a cut batch has no records left (segment damaged); nothing to resend');
     }
     const now = Date.now();
-    const toBatch = (from: number, to: number, records: SluiceRecord[]): void => {
+    for (const { from, to, records, cutLost } of plan.resend) {
+      if (cutLost) {
+        logger.error(
+          { from, to, records: records.length },
+          'wal: records without their cut frame (segment damaged); resending them as one batch',
+        );
+      }
       const id = this.idPrefix + `${from}-${to}`;
       this.unsettled.set(id, [from, to]);
       this.replayed.push({
@@ -368,50 +353,23 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
         tickets: [],
         links: [],
       });
-    };
-    for (const [from, to] of cuts) {
-      if (rep.done.has(`${from}-${to}`)) continue;
-      const records = pending.get(from);
-      if (records) toBatch(from, to, records);
-      else
-        this.opts.logger.error(
-          { from, to },
-          'wal: a cut batch has no records left (segment damaged); nothing to resend',
-        );
     }
-    if (orphans.length > 0) {
-      // Only after damage in the middle of the log: records whose cut was lost. Sent once more, as their own batch.
-      const from = orphans[0]![0];
-      const to = orphans[orphans.length - 1]![0] + 1;
-      this.opts.logger.error(
-        { from, to, records: orphans.length },
-        'wal: records without their cut frame (segment damaged); resending them as one batch',
-      );
-      toBatch(
-        from,
-        to,
-        orphans.map(([, r]) => r),
-      );
-    }
-    if (this.takeable === 0) cutEnd = this.nextSeq;
-    this.takenEnd = this.cutStart = cutEnd;
+    this.takenEnd = this.cutStart = plan.cutStart;
     const replayedRecords = this.replayed.reduce((n, b) => n + b.records.length, 0) + this.takeable;
-    if (replayedRecords > 0 || rep.repaired > 0) {
-      this.opts.logger.info(
+    if (replayedRecords > 0 || replayed.repaired > 0) {
+      logger.info(
         {
           batches: this.replayed.length,
           records: replayedRecords,
           uncut: this.takeable,
-          repaired: rep.repaired,
-          segments: rep.segments.length,
+          repaired: replayed.repaired,
+          segments: replayed.segments.length,
         },
         'wal: replayed',
       );
     }
-    this.opts.metrics?.walReplayedRecords.inc(replayedRecords);
-    let watermark = this.cutStart;
-    for (const [from] of this.unsettled.values()) if (from < watermark) watermark = from;
-    this.log.release(watermark);
+    metrics?.walReplayedRecords.inc(replayedRecords);
+    this.log.release(plan.doneBelow);
   }
 
   private full(): SluiceError {
