@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { newRunId } from '../../src/load/records.js';
-import { runLoad, type LoadOptions as LoadRunOptions, type LoadResult } from '../../src/load/run-load.js';
+import { runLoad, type LoadRunOptions, type LoadResult } from '../../src/load/run-load.js';
 import { Verifier, type VerifyResult } from '../../src/load/verify.js';
 import { startCollector, type Child } from '../lib/child.js';
 import { num } from '../lib/table.js';

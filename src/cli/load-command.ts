@@ -4,7 +4,7 @@
 import { SluiceError } from '../errors.js';
 import { progressPrinter } from '../load/progress.js';
 import { newRunId } from '../load/records.js';
-import { runLoad, type LoadOptions } from '../load/run-load.js';
+import { runLoad, type LoadRunOptions } from '../load/run-load.js';
 import { formatSummary } from '../load/summary.js';
 import { Verifier, type VerifyResult } from '../load/verify.js';
 import type { Config } from '../config/schema.js';
@@ -105,7 +105,7 @@ function pathOf(path: string): string {
   return path;
 }
 
-export function loadOptionsFromArgs(args: ParsedArgs): LoadOptions & { verify?: string; verifyTimeoutMs: number } {
+export function loadRunFromArgs(args: ParsedArgs): LoadRunOptions & { verify?: string; verifyTimeoutMs: number } {
   for (const k of Object.keys(args.flags))
     if (!KNOWN.has(k)) throw new SluiceError('SLUICE_ERR_CONFIG', `unknown option --${k} (see sluice load --help)`);
   if (args.positionals.length)
@@ -156,12 +156,12 @@ export async function loadCommand(args: ParsedArgs, out: (s: string) => void): P
     out(LOAD_HELP);
     return 0;
   }
-  const o = loadOptionsFromArgs(args);
+  const run = loadRunFromArgs(args);
   const json = args.booleans.has('json');
   let verifier: Verifier | undefined;
-  if (o.verify) {
+  if (run.verify) {
     try {
-      verifier = await Verifier.connect(o.verify, o.runId, o.service);
+      verifier = await Verifier.connect(run.verify, run.runId, run.service);
     } catch (err) {
       throw new SluiceError('SLUICE_ERR_CONFIG', `--verify: cannot use that database: ${(err as Error).message}`);
     }
@@ -170,11 +170,13 @@ export async function loadCommand(args: ParsedArgs, out: (s: string) => void): P
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
   process.once('SIGINT', onSigint);
-  const progress = args.booleans.has('quiet') ? undefined : progressPrinter(process.stderr, o.records, o.durationMs);
+  const progress = args.booleans.has('quiet')
+    ? undefined
+    : progressPrinter(process.stderr, run.records, run.durationMs);
   let verified: VerifyResult | undefined;
   try {
     verifier?.startWatching();
-    const result = await runLoad(o, {
+    const result = await runLoad(run, {
       signal: abort.signal,
       ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
     });
@@ -185,8 +187,8 @@ export async function loadCommand(args: ParsedArgs, out: (s: string) => void): P
         process.stderr.write(`verifying: waiting for ${result.recordsAccepted} records in the database…\n`);
       try {
         verified = await verifier.finish(result.recordsAccepted, {
-          timeoutMs: o.verifyTimeoutMs,
-          quietMs: Math.min(5000, o.verifyTimeoutMs),
+          timeoutMs: run.verifyTimeoutMs,
+          quietMs: Math.min(5000, run.verifyTimeoutMs),
         });
       } catch (err) {
         // The load's own results still count: print them, and say why there is no verdict.

@@ -21,7 +21,7 @@ export interface KeyInfo {
   secret: boolean;
 }
 
-export interface LoadOptions {
+export interface ConfigSources {
   /** Path to a YAML or JSON file (else SLUICE_CONFIG from env, else none). */
   file?: string | undefined;
   env?: NodeJS.ProcessEnv;
@@ -193,14 +193,14 @@ function allowed(info: KeyInfo | undefined, issue: z.core.$ZodIssue): string {
   return issue.message.replace(/^Invalid input: /, '');
 }
 
-export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
-  const env = opts.env ?? process.env;
+export function loadConfig(sources: ConfigSources = {}): LoadedConfig {
+  const env = sources.env ?? process.env;
   const keys = configKeys();
   const known = new Map(keys.map((k) => [k.key, k]));
   const values = new Map<string, unknown>();
   const origins = new Map<string, string>();
 
-  const file = opts.file ?? env.SLUICE_CONFIG;
+  const file = sources.file ?? env.SLUICE_CONFIG;
   if (file) {
     for (const [k, v] of flattenFile(readConfigFile(file), file, known)) {
       values.set(k, v);
@@ -216,7 +216,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
       origins.set(info.key, `env ${name}`);
     }
   }
-  for (const [k, raw] of Object.entries(opts.flags ?? {})) {
+  for (const [k, raw] of Object.entries(sources.flags ?? {})) {
     const info = known.get(k);
     if (!info) throw configError(`unknown option --${k} (see \`sluice config keys\`)`);
     values.set(k, coerce(info, raw));

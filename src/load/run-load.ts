@@ -12,7 +12,8 @@ import { bodyBuilder, type BodyFormat } from './records.js';
 
 const gzip = promisify(gzipCb);
 
-export interface LoadOptions {
+/** One run of the load generator (`sluice load`, and the bench's client). */
+export interface LoadRunOptions {
   /** Base URL of the collector, e.g. http://127.0.0.1:8080 */
   url: string;
   /** Route the records go to. */
@@ -77,21 +78,21 @@ function nowEpochMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<LoadResult> {
-  const origin = new URL(o.url).origin;
+export async function runLoad(run: LoadRunOptions, hooks: LoadHooks = {}): Promise<LoadResult> {
+  const origin = new URL(run.url).origin;
   const pool = new Pool(origin, {
-    connections: o.clients,
+    connections: run.clients,
     pipelining: 1,
-    headersTimeout: o.timeoutMs,
-    bodyTimeout: o.timeoutMs,
+    headersTimeout: run.timeoutMs,
+    bodyTimeout: run.timeoutMs,
   });
-  const builder = bodyBuilder(o.format, o.runId, o.service, o.batch > 1 || o.format === 'ndjson');
+  const builder = bodyBuilder(run.format, run.runId, run.service, run.batch > 1 || run.format === 'ndjson');
   const headers: Record<string, string> = { 'content-type': builder.contentType };
-  if (o.gzip) headers['content-encoding'] = 'gzip';
-  if (o.token) headers.authorization = `Bearer ${o.token}`;
+  if (run.gzip) headers['content-encoding'] = 'gzip';
+  if (run.token) headers.authorization = `Bearer ${run.token}`;
   // The --url's own path prefix (a collector behind a proxy at /sluice) is kept; a query goes in --path.
-  const base = new URL(o.url);
-  const path = base.pathname.replace(/\/$/, '') + o.path;
+  const base = new URL(run.url);
+  const path = base.pathname.replace(/\/$/, '') + run.path;
 
   const hist = new LatencyHistogram();
   const statusCounts: Record<string, number> = {};
@@ -120,7 +121,7 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
   if (hooks.signal?.aborted) stop.abort();
   const startPerf = performance.now();
   const startedAtMs = nowEpochMs();
-  const deadline = o.durationMs > 0 ? startPerf + o.durationMs : Infinity;
+  const deadline = run.durationMs > 0 ? startPerf + run.durationMs : Infinity;
   const snapshot = (): LoadProgress => ({
     elapsedMs: performance.now() - startPerf,
     requests,
@@ -137,12 +138,12 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
     for (;;) {
       if (stop.signal.aborted) return;
       const seq = nextSeq;
-      if (seq >= o.records) return;
-      const count = Math.min(o.batch, o.records - seq);
+      if (seq >= run.records) return;
+      const count = Math.min(run.batch, run.records - seq);
       nextSeq += count;
       let t0: number;
-      if (o.rate > 0) {
-        const due = startPerf + (seq / o.rate) * 1000;
+      if (run.rate > 0) {
+        const due = startPerf + (seq / run.rate) * 1000;
         // Behind schedule past the deadline (a slow server): stop rather than catch up.
         if (due >= deadline || performance.now() >= deadline) return;
         const wait = due - performance.now();
@@ -154,7 +155,7 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
         t0 = performance.now();
       }
       const text = builder.build(seq, count, nowEpochMs());
-      const body = o.gzip ? await gzip(text) : text;
+      const body = run.gzip ? await gzip(text) : text;
       let status: string;
       try {
         const res = await pool.request({ origin, path, method: 'POST', headers, body, signal: mine.signal });
@@ -174,7 +175,7 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
         // Refused or reset connections mean the collector is gone; a timeout may only mean slow.
         if (GONE.test(status)) unanswered++;
         if (unanswered >= GIVE_UP_AFTER && !stop.signal.aborted) {
-          stoppedEarly = `${GIVE_UP_AFTER} requests in a row got no answer (last: ${status.slice(6)}): the collector at ${o.url} is gone`;
+          stoppedEarly = `${GIVE_UP_AFTER} requests in a row got no answer (last: ${status.slice(6)}): the collector at ${run.url} is gone`;
           stop.abort();
         }
       }
@@ -187,7 +188,9 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
     : undefined;
   try {
     // No more clients than requests: each client is a loop (and a connection).
-    const clients = Number.isFinite(o.records) ? Math.min(o.clients, Math.ceil(o.records / o.batch)) : o.clients;
+    const clients = Number.isFinite(run.records)
+      ? Math.min(run.clients, Math.ceil(run.records / run.batch))
+      : run.clients;
     await Promise.all(Array.from({ length: clients }, client));
   } finally {
     clearInterval(timer);
@@ -201,8 +204,8 @@ export async function runLoad(o: LoadOptions, hooks: LoadHooks = {}): Promise<Lo
   return {
     ...p,
     ...(stoppedEarly ? { stoppedEarly } : {}),
-    runId: o.runId,
-    service: o.service,
+    runId: run.runId,
+    service: run.service,
     target: base.origin + path,
     requestsPerSec: p.requests / secs,
     recordsPerSec: p.recordsAccepted / secs,

@@ -115,12 +115,12 @@ export class Verifier {
     return total;
   }
 
-  async finish(expected: number, o: VerifyWaitOptions): Promise<VerifyResult> {
+  async finish(expected: number, wait: VerifyWaitOptions): Promise<VerifyResult> {
     this.stopWatch = true;
     await this.watching;
     if (this.watchError) throw new Error(`the database connection failed during the load: ${this.watchError.message}`);
     const start = Date.now();
-    const pollMs = o.pollMs ?? this.pollMs;
+    const pollMs = wait.pollMs ?? this.pollMs;
     let last = -1;
     let lastGrowth = start;
     for (;;) {
@@ -129,7 +129,7 @@ export class Verifier {
         last = n;
         lastGrowth = Date.now();
       }
-      if (n >= expected || Date.now() - lastGrowth >= o.quietMs || Date.now() - start >= o.timeoutMs) break;
+      if (n >= expected || Date.now() - lastGrowth >= wait.quietMs || Date.now() - start >= wait.timeoutMs) break;
       await new Promise((r) => setTimeout(r, pollMs));
     }
     const waitedMs = Date.now() - start;

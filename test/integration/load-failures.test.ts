@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import type { App } from '../../src/app.js';
 import { main } from '../../src/main.js';
-import { runLoad, type LoadOptions } from '../../src/load/run-load.js';
+import { runLoad, type LoadRunOptions } from '../../src/load/run-load.js';
 import { newRunId } from '../../src/load/records.js';
 import { startApp, tempDir, testConfig } from '../helpers/app.js';
 import { createTestDatabase, stopOwnServer } from '../helpers/postgres.js';
@@ -21,7 +21,7 @@ async function load(args: string[]): Promise<{ code: number; out: string }> {
   return { code, out };
 }
 
-function opts(url: string, o: Partial<LoadOptions>): LoadOptions {
+function opts(url: string, o: Partial<LoadRunOptions>): LoadRunOptions {
   const runId = newRunId();
   return {
     url,
