@@ -1,6 +1,6 @@
 // Types every stage shares (a leaf: imports no stage). A batch is what the batcher cuts and
 // the writer pool writes; a ticket lets a request wait until each of its records is committed
-// by the sink (ack mode `sink`): batches carry (ticket, count) pairs, the writer pool settles them.
+// by the sink (ack mode `sink`): batches carry (ticket, count) pairs, the writer pool answers them.
 import type { SpanContext } from '@opentelemetry/api';
 import type { SluiceRecord } from './record.js';
 
@@ -39,8 +39,8 @@ export class Ticket {
     if (records === 0) this.resolveFn();
   }
 
-  /** Marks `count` records as settled; the ticket fails if any of them failed. */
-  settle(count: number, err?: Error): void {
+  /** Answers for `count` of its records (written, or failed with `err`); it fails if any of them failed. */
+  answer(count: number, err?: Error): void {
     if (err && !this.failed) this.failed = err;
     this.remaining -= count;
     if (this.remaining <= 0) {
@@ -50,6 +50,6 @@ export class Ticket {
   }
 }
 
-export function settleTickets(tickets: ReadonlyArray<readonly [Ticket, number]>, err?: Error): void {
-  for (const [ticket, count] of tickets) ticket.settle(count, err);
+export function answerTickets(tickets: ReadonlyArray<readonly [Ticket, number]>, err?: Error): void {
+  for (const [ticket, count] of tickets) ticket.answer(count, err);
 }

@@ -7,7 +7,7 @@ import type { SpanContext } from '@opentelemetry/api';
 export interface PushOptions {
   /** How long to wait for room before failing with SLUICE_ERR_BUFFER_FULL. */
   timeoutMs: number;
-  /** Settled when the records are committed (or dead-lettered) downstream. */
+  /** Answered when the records are committed (or dead-lettered) downstream. */
   ticket?: Ticket;
   /** The request's span, so the batch span can link back to it. */
   spanContext?: SpanContext;
@@ -79,6 +79,6 @@ export interface BatchLedger {
   sealed(batch: Batch): Promise<void>;
   /** A writer took the batch: from here the pool bounds it, so the buffer stops counting its records. */
   started(batch: Batch): void;
-  /** The batch left the collector (committed, or dead-lettered): its space may be freed. */
+  /** The batch is settled: it left the collector (committed, or dead-lettered), and its space may be freed. */
   settled(batch: Batch): void;
 }

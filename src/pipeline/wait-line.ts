@@ -35,7 +35,8 @@ export function pushParsedNow(buffer: RecordBuffer, req: DeferredRecords, opts: 
   return buffer.push(parsed.records, parsed.bytes, opts);
 }
 
-interface Entry<T> {
+/** A producer's place in the line. */
+interface Place<T> {
   item: T;
   /** What it holds while it waits: its raw body if it came unparsed, else its records' bytes. */
   bytes: number;
@@ -45,7 +46,7 @@ interface Entry<T> {
 }
 
 export class WaitLine<T extends Waiting> {
-  private entries: Array<Entry<T>> = [];
+  private places: Array<Place<T>> = [];
   private bytes = 0;
 
   /**
@@ -59,7 +60,7 @@ export class WaitLine<T extends Waiting> {
   ) {}
 
   get length(): number {
-    return this.entries.length;
+    return this.places.length;
   }
 
   /**
@@ -69,17 +70,17 @@ export class WaitLine<T extends Waiting> {
    */
   wait(item: T, full: () => Error): Promise<void> {
     const bytes = item.deferred ? item.deferred.rawBytes : item.bytes;
-    if (item.opts.timeoutMs <= 0 || (this.entries.length > 0 && this.bytes + bytes > this.maxBytes))
+    if (item.opts.timeoutMs <= 0 || (this.places.length > 0 && this.bytes + bytes > this.maxBytes))
       return Promise.reject(full());
     return new Promise<void>((resolve, reject) => {
-      const entry: Entry<T> = { item, bytes, resolve, reject, timer: undefined };
-      entry.timer = setTimeout(() => {
-        const i = this.entries.indexOf(entry);
+      const place: Place<T> = { item, bytes, resolve, reject, timer: undefined };
+      place.timer = setTimeout(() => {
+        const i = this.places.indexOf(place);
         if (i >= 0) this.remove(i);
         reject(full());
         if (i === 0) this.wake?.();
       }, item.opts.timeoutMs);
-      this.entries.push(entry);
+      this.places.push(place);
       this.bytes += bytes;
     });
   }
@@ -90,45 +91,45 @@ export class WaitLine<T extends Waiting> {
    * `admit` may return a promise (the WAL's fsync): the producer's promise follows it.
    */
   release(fits: (item: T) => boolean, admit: (item: T) => Promise<void> | void): void {
-    while (this.entries.length > 0) {
-      const e = this.entries[0]!;
-      if (e.item.deferred) {
+    while (this.places.length > 0) {
+      const place = this.places[0]!;
+      if (place.item.deferred) {
         try {
-          const parsed = parseDeferred(e.item.deferred);
-          e.item.records = parsed.records;
-          e.item.bytes = parsed.bytes;
-          e.item.deferred = undefined;
+          const parsed = parseDeferred(place.item.deferred);
+          place.item.records = parsed.records;
+          place.item.bytes = parsed.bytes;
+          place.item.deferred = undefined;
         } catch (err) {
-          this.drop(e, err as Error);
+          this.drop(place, err as Error);
           continue;
         }
       }
-      if (!fits(e.item)) return;
+      if (!fits(place.item)) return;
       this.remove(0);
-      clearTimeout(e.timer);
-      const done = admit(e.item);
-      if (done) done.then(e.resolve, e.reject);
-      else e.resolve();
+      clearTimeout(place.timer);
+      const done = admit(place.item);
+      if (done) done.then(place.resolve, place.reject);
+      else place.resolve();
     }
   }
 
   /** Rejects every waiting producer (shutdown). */
   failAll(err: () => Error): void {
-    for (const e of this.entries.splice(0)) {
-      clearTimeout(e.timer);
-      e.reject(err());
+    for (const place of this.places.splice(0)) {
+      clearTimeout(place.timer);
+      place.reject(err());
     }
     this.bytes = 0;
   }
 
-  private drop(e: Entry<T>, err: Error): void {
+  private drop(place: Place<T>, err: Error): void {
     this.remove(0);
-    clearTimeout(e.timer);
-    e.reject(err);
+    clearTimeout(place.timer);
+    place.reject(err);
   }
 
   private remove(i: number): void {
-    const [e] = this.entries.splice(i, 1);
-    this.bytes -= e!.bytes;
+    const [place] = this.places.splice(i, 1);
+    this.bytes -= place!.bytes;
   }
 }

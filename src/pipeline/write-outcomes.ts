@@ -1,12 +1,12 @@
 // How a batch leaves the writer pool: committed, dead-lettered, or (at the shutdown deadline)
-// kept in the WAL for the next start. Each outcome settles the batch's tickets (so clients
+// kept in the WAL for the next start. Each outcome answers the batch's tickets (so clients
 // waiting on an ack get their answer), updates the counters and metrics, and tells the ledger
 // when the batch is gone for good.
 import type { Logger } from 'pino';
 import { SluiceError, errorMessage } from '../errors.js';
 import { nowMicros } from '../record.js';
 import type { Metrics } from '../observability/metrics.js';
-import { settleTickets, type Batch } from '../batch.js';
+import { answerTickets, type Batch } from '../batch.js';
 import type { Sink } from '../sinks/sink.js';
 import { withTimeout } from '../timeout.js';
 import { sleep } from './backoff.js';
@@ -64,7 +64,7 @@ export class WriteOutcomes {
       metrics.e2eLatency.observe((now - receivedAt) / 1e6, j - i);
       i = j;
     }
-    settleTickets(batch.tickets);
+    answerTickets(batch.tickets);
     this.release(batch);
   }
 
@@ -83,7 +83,7 @@ export class WriteOutcomes {
       { sink: this.sinkName, batch: batch.id, records: batch.records.length },
       'batch left in the WAL for the next start',
     );
-    settleTickets(
+    answerTickets(
       batch.tickets,
       new SluiceError(
         'SLUICE_ERR_SHUTTING_DOWN',
@@ -130,7 +130,7 @@ export class WriteOutcomes {
         'batch dead-lettered',
       );
     }
-    settleTickets(
+    answerTickets(
       batch.tickets,
       new SluiceError('SLUICE_ERR_SINK_FAILED', written ? `${error} (dead-lettered)` : error),
     );

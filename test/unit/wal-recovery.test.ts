@@ -9,7 +9,7 @@ import { many } from '../helpers/wal.js';
 const ids = (records: Array<{ id: string }>): string[] => records.map((r) => r.id);
 
 function input(over: Partial<RecoveryInput>): RecoveryInput {
-  return { chunks: [], cuts: [], done: new Set(), recordEnd: 0, ...over };
+  return { recordFrames: [], cuts: [], done: new Set(), recordEnd: 0, ...over };
 }
 
 describe('planRecovery', () => {
@@ -22,7 +22,7 @@ describe('planRecovery', () => {
     // Positions 0..9 in two frames; batches [0,4) done, [4,7) and [7,10) not.
     const plan = planRecovery(
       input({
-        chunks: [
+        recordFrames: [
           { firstSeq: 0, records: many(6, 0) },
           { firstSeq: 6, records: many(4, 6) },
         ],
@@ -51,7 +51,7 @@ describe('planRecovery', () => {
   test('cut frames read out of order are matched by position', () => {
     const plan = planRecovery(
       input({
-        chunks: [{ firstSeq: 0, records: many(4) }],
+        recordFrames: [{ firstSeq: 0, records: many(4) }],
         cuts: [
           [2, 4],
           [0, 2],
@@ -72,7 +72,7 @@ describe('planRecovery', () => {
   test('records after the last cut go back to the batcher, and the next batch starts where the last cut ended', () => {
     const plan = planRecovery(
       input({
-        chunks: [
+        recordFrames: [
           { firstSeq: 0, records: many(3, 0) },
           { firstSeq: 3, records: many(4, 3) },
         ],
@@ -84,7 +84,7 @@ describe('planRecovery', () => {
     );
     assert.deepEqual(plan.resend, []);
     assert.deepEqual(
-      plan.uncut.map((c) => [c.firstSeq, ids(c.records)]),
+      plan.uncut.map((run) => [run.firstSeq, ids(run.records)]),
       [[5, ['r5', 'r6']]],
     );
     assert.equal(plan.cutStart, 5);
@@ -93,7 +93,12 @@ describe('planRecovery', () => {
 
   test('when every record was done with, the next batch starts at nextSeq (past positions lost with torn bytes)', () => {
     const plan = planRecovery(
-      input({ chunks: [{ firstSeq: 0, records: many(2) }], cuts: [[0, 2]], done: new Set(['0-2']), recordEnd: 2 }),
+      input({
+        recordFrames: [{ firstSeq: 0, records: many(2) }],
+        cuts: [[0, 2]],
+        done: new Set(['0-2']),
+        recordEnd: 2,
+      }),
       50,
     );
     assert.equal(plan.cutStart, 50);
@@ -103,7 +108,7 @@ describe('planRecovery', () => {
   test('a cut whose records were lost with a damaged segment is reported, not resent', () => {
     const plan = planRecovery(
       input({
-        chunks: [{ firstSeq: 5, records: many(2, 5) }],
+        recordFrames: [{ firstSeq: 5, records: many(2, 5) }],
         cuts: [
           [0, 5],
           [5, 7],
@@ -122,7 +127,10 @@ describe('planRecovery', () => {
   test('records whose cut frame was lost are resent once, as one batch of their own, marked so', () => {
     // Records 0..5; the cut [0,3) was lost, the cut [3,6) survived. Records before the last cut's
     // end with no cut covering them are the orphans.
-    const plan = planRecovery(input({ chunks: [{ firstSeq: 0, records: many(6) }], cuts: [[3, 6]], recordEnd: 6 }), 6);
+    const plan = planRecovery(
+      input({ recordFrames: [{ firstSeq: 0, records: many(6) }], cuts: [[3, 6]], recordEnd: 6 }),
+      6,
+    );
     assert.deepEqual(
       plan.resend.map((b) => [b.from, b.to, ids(b.records), b.cutLost]),
       [
@@ -135,7 +143,7 @@ describe('planRecovery', () => {
 
   test('does not change its input', () => {
     const read = input({
-      chunks: [{ firstSeq: 0, records: many(4) }],
+      recordFrames: [{ firstSeq: 0, records: many(4) }],
       cuts: [
         [2, 4],
         [0, 2],

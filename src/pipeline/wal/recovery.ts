@@ -3,12 +3,12 @@
 // were cut, so their ids match what a sink may already hold — which records were never cut
 // (they go back to the batcher), and below which position everything is done with.
 import type { SluiceRecord } from '../../record.js';
-import type { ReplayedChunk } from './replay.js';
+import type { PositionedRecords } from './replay.js';
 
 /** What the segments held, as `replaySegments` returns it. */
 export interface RecoveryInput {
   /** Record frames in log order (ascending positions). */
-  chunks: ReplayedChunk[];
+  recordFrames: PositionedRecords[];
   /** Batch boundaries [from, to), in the order they were cut. */
   cuts: Array<[number, number]>;
   /** `from-to` of batches that were done with (committed or dead-lettered). */
@@ -30,7 +30,7 @@ export interface RecoveryPlan {
   /** Cut batches never done with, in position order; after damage, the records without a cut last. */
   resend: ResendBatch[];
   /** Records after the last cut, never in a batch: runs of consecutive positions, for the batcher. */
-  uncut: ReplayedChunk[];
+  uncut: PositionedRecords[];
   /** Cut batches none of whose records are left (their segment was damaged): nothing to resend. */
   emptyCuts: Array<[number, number]>;
   /** Where the next batch starts. */
@@ -46,15 +46,15 @@ export interface RecoveryPlan {
 export function planRecovery(input: RecoveryInput, nextSeq: number): RecoveryPlan {
   const cuts = input.cuts.slice().sort((a, b) => a[0] - b[0]);
   const isDone = (from: number, to: number): boolean => input.done.has(`${from}-${to}`);
-  let cutEnd = cuts.reduce((end, cut) => Math.max(end, cut[1]), input.chunks[0]?.firstSeq ?? input.recordEnd);
+  let cutEnd = cuts.reduce((end, cut) => Math.max(end, cut[1]), input.recordFrames[0]?.firstSeq ?? input.recordEnd);
   const recordsOfCut = new Map<number, SluiceRecord[]>();
   const withoutCut: Array<[number, SluiceRecord]> = [];
-  const uncut: ReplayedChunk[] = [];
+  const uncut: PositionedRecords[] = [];
   let cutIndex = 0;
-  for (const chunk of input.chunks) {
-    let tail: ReplayedChunk | undefined;
-    chunk.records.forEach((record, i) => {
-      const seq = chunk.firstSeq + i;
+  for (const frame of input.recordFrames) {
+    let tail: PositionedRecords | undefined;
+    frame.records.forEach((record, i) => {
+      const seq = frame.firstSeq + i;
       while (cutIndex < cuts.length && cuts[cutIndex]![1] <= seq) cutIndex++;
       const cut = cuts[cutIndex];
       if (cut && cut[0] <= seq) {

@@ -10,7 +10,8 @@ import type { SluiceRecord } from '../../record.js';
 import { FrameType, SEGMENT_HEADER, decodeFrame, decodeSegmentHeader } from './frame.js';
 import { SEGMENT_FILE, type Segment } from './segment-log.js';
 
-export interface ReplayedChunk {
+/** Records with the position of the first (the rest follow on): a record frame, or a run of one. */
+export interface PositionedRecords {
   firstSeq: number;
   records: SluiceRecord[];
 }
@@ -21,7 +22,7 @@ export interface Replayed {
   segments: Segment[];
   nextSegment: number;
   /** Record frames in log order (ascending positions). */
-  chunks: ReplayedChunk[];
+  recordFrames: PositionedRecords[];
   /** Batch boundaries [from, to), in the order they were cut. */
   cuts: Array<[number, number]>;
   /** `from-to` of batches that were settled. */
@@ -39,7 +40,7 @@ export async function replaySegments(dir: string, logger: Logger): Promise<Repla
     walId: undefined,
     segments: [],
     nextSegment: 1,
-    chunks: [],
+    recordFrames: [],
     cuts: [],
     done: new Set(),
     recordEnd: 0,
@@ -88,7 +89,7 @@ export async function replaySegments(dir: string, logger: Logger): Promise<Repla
       }
       const f = r.frame;
       if (f.type === FrameType.Records) {
-        out.chunks.push({ firstSeq: f.firstSeq, records: f.records });
+        out.recordFrames.push({ firstSeq: f.firstSeq, records: f.records });
         out.recordEnd = Math.max(out.recordEnd, f.firstSeq + f.records.length);
       } else if (f.type === FrameType.Cut) {
         out.cuts.push([f.from, f.to]);

@@ -47,7 +47,8 @@ export interface SegmentLogOptions {
   onSpace?: () => void;
 }
 
-interface Entry {
+/** A frame waiting for its round. */
+interface QueuedFrame {
   /** A laid-out frame (cut, done), or records laid out only when their round is written. */
   frame: Buffer | PendingRecords;
   size: number;
@@ -72,7 +73,7 @@ const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
 const KEEP_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export class SegmentLog {
-  private queue: Entry[] = [];
+  private queue: QueuedFrame[] = [];
   private queuedBytes = 0;
   private sealedBytes = 0;
   private running = false;
@@ -179,7 +180,7 @@ export class SegmentLog {
       this.abandoned = true;
       const left = this.queue.splice(0);
       this.queuedBytes = 0;
-      for (const e of left) e.done(new Error('WAL closed before this frame was written'));
+      for (const queued of left) queued.done(new Error('WAL closed before this frame was written'));
       this.opts.logger.warn(
         { frames: left.length, dir: this.opts.dir },
         'wal: closed at the shutdown deadline with frames unwritten (disk full?); the next start recovers from what is on disk',
@@ -218,7 +219,7 @@ export class SegmentLog {
         continue;
       }
       const { segmentBytes } = this.opts;
-      let group: Entry[] = [];
+      let group: QueuedFrame[] = [];
       let stage = 'roll';
       try {
         if (this.active.size > SEGMENT_HEADER && this.active.size + this.queue[0]!.size > segmentBytes)
@@ -237,14 +238,15 @@ export class SegmentLog {
         if (!DSYNC) await this.fh.datasync();
         this.opts.onSync?.((performance.now() - started) / 1000, n);
         this.active.size += bytes;
-        for (const e of group) if (e.recordEnd > this.active.recordEnd) this.active.recordEnd = e.recordEnd;
-        for (const e of group) e.done();
+        for (const queued of group)
+          if (queued.recordEnd > this.active.recordEnd) this.active.recordEnd = queued.recordEnd;
+        for (const queued of group) queued.done();
       } catch (err) {
         await this.handleFailure(err as Error, stage, group);
       }
     }
     if (this.failed) {
-      for (const e of this.queue.splice(0)) e.done(this.failed);
+      for (const queued of this.queue.splice(0)) queued.done(this.failed);
       this.queuedBytes = 0;
     }
     this.running = false;
@@ -257,10 +259,10 @@ export class SegmentLog {
    * carries on. An I/O error is not retried: after a failed sync the kernel may have dropped
    * the dirty pages, so nothing written since the last good one can be trusted; the WAL stops.
    */
-  private async handleFailure(err: Error, stage: string, group: Entry[]): Promise<void> {
+  private async handleFailure(err: Error, stage: string, group: QueuedFrame[]): Promise<void> {
     const { logger } = this.opts;
     if (this.abandoned) {
-      for (const e of group) e.done(err);
+      for (const queued of group) queued.done(err);
       return;
     }
     const noSpace = NO_SPACE.has((err as NodeJS.ErrnoException).code ?? '');
@@ -275,8 +277,8 @@ export class SegmentLog {
     } else {
       this.failed = err;
     }
-    const retry = group.filter((e) => e.retry);
-    for (const e of group) if (!e.retry || this.failed) e.done(err);
+    const retry = group.filter((queued) => queued.retry);
+    for (const queued of group) if (!queued.retry || this.failed) queued.done(err);
     if (this.failed) {
       logger.fatal(
         { err: errorMessage(err), stage, file: this.active.path },
@@ -289,7 +291,7 @@ export class SegmentLog {
       'wal: write failed; the requests in it were refused',
     );
     this.queue.unshift(...retry);
-    this.queuedBytes += retry.reduce((n, e) => n + e.size, 0);
+    this.queuedBytes += retry.reduce((n, queued) => n + queued.size, 0);
     await sleep(100);
   }
 
@@ -363,7 +365,7 @@ export class SegmentLog {
   }
 
   /** One round's frames, contiguous, in the reused write buffer (only this round's writer touches it). */
-  private layOut(group: Entry[], bytes: number): Buffer {
+  private layOut(group: QueuedFrame[], bytes: number): Buffer {
     const only = group.length === 1 ? group[0]!.frame : undefined;
     if (only && Buffer.isBuffer(only)) return only;
     let target = this.writeBuffer;
@@ -372,8 +374,10 @@ export class SegmentLog {
       if (target.length <= KEEP_WRITE_BUFFER_BYTES) this.writeBuffer = target;
     }
     let at = 0;
-    for (const e of group)
-      at = Buffer.isBuffer(e.frame) ? at + e.frame.copy(target, at) : writeRecordFrame(target, at, e.frame);
+    for (const queued of group)
+      at = Buffer.isBuffer(queued.frame)
+        ? at + queued.frame.copy(target, at)
+        : writeRecordFrame(target, at, queued.frame);
     return target.subarray(0, bytes);
   }
 

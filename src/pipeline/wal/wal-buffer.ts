@@ -325,11 +325,11 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   private recover(replayed: Replayed): void {
     const { logger, metrics } = this.opts;
     const plan = planRecovery(replayed, this.nextSeq);
-    for (const chunk of plan.uncut) {
-      this.queue.push(chunk.records, chunk.firstSeq, undefined, undefined);
-      this.takeable += chunk.records.length;
-      this.records += chunk.records.length;
-      for (const record of chunk.records) this.bytes += record.size;
+    for (const run of plan.uncut) {
+      this.queue.push(run.records, run.firstSeq, undefined, undefined);
+      this.takeable += run.records.length;
+      this.records += run.records.length;
+      for (const record of run.records) this.bytes += record.size;
     }
     for (const [from, to] of plan.emptyCuts) {
       logger.error({ from, to }, 'wal: a cut batch has no records left (segment damaged); nothing to resend');
