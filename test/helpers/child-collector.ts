@@ -1,6 +1,7 @@
-// A collector run as a child process (the CLI from source), for abuse tests that measure what
-// a client can do to a whole process: its RSS, its event loop (through /healthz answer times),
-// its log lines. Stopped with SIGTERM by the caller.
+// A collector run as a child process (the CLI from source): for abuse tests that measure what
+// a client can do to a whole process (its RSS, its event loop through /healthz answer times, its
+// log lines), and for tests that kill it (SIGKILL, Ctrl-C to its process group) or watch it
+// start against an unreachable database. Stopped with SIGTERM by the caller.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,40 +9,52 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface ChildCollector {
   child: ChildProcess;
   url: string;
+  /** Resolves with the exit code once the process has exited (null when killed by a signal). */
+  exited: Promise<number | null>;
   /** Everything written to stdout and stderr so far. */
   output: () => string;
   /** Resident set size now, in bytes (Linux /proc). */
   rss: () => number;
+  /** SIGTERM (unless it has already exited), then waits for the exit. */
   stop: () => Promise<void>;
 }
 
+export interface ChildCollectorOptions {
+  /** Its own process group, as a shell gives a foreground job (signal the group with -pid). */
+  detached?: boolean;
+}
+
+/**
+ * Starts `sluice serve` from source on a free port with the given flags (`--key value`; the
+ * log is JSON at info level unless overridden) and environment (over the test's, with no config
+ * file and no database URL of its own), and resolves once it logs its URL. Rejects, with its
+ * output, if it exits first.
+ */
 export async function startChildCollector(
   flags: Record<string, string | number | boolean>,
   env: NodeJS.ProcessEnv = {},
+  options: ChildCollectorOptions = {},
 ): Promise<ChildCollector> {
-  const args = [
-    '--import',
-    'tsx',
-    'test/helpers/cli.ts',
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--log.pretty',
-    'false',
-    '--log-level',
-    'info',
-  ];
-  for (const [k, v] of Object.entries(flags)) args.push(`--${k}`, String(v));
+  const all: Record<string, string | number | boolean> = {
+    host: '127.0.0.1',
+    port: 0,
+    'log.pretty': false,
+    'log-level': 'info',
+    ...flags,
+  };
+  const args = ['--import', 'tsx', 'test/helpers/cli.ts', 'serve'];
+  for (const [k, v] of Object.entries(all)) args.push(`--${k}`, String(v));
+  // NODE_TEST_CONTEXT would make the child behave as a test file (it takes over its SIGINT).
+  const { NODE_TEST_CONTEXT: _runner, ...inherited } = process.env;
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SLUICE_CONFIG: '', DATABASE_URL: '', POSTGRES_DSN: '', ...env },
+    detached: options.detached ?? false,
+    env: { ...inherited, SLUICE_CONFIG: '', DATABASE_URL: '', POSTGRES_DSN: '', ...env },
   });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (): void => {
       const m = /"url":"(https?:\/\/[^"]+)"/.exec(out);
@@ -51,15 +64,16 @@ export async function startChildCollector(
       }
     };
     child.stdout!.on('data', onData);
-    void exited.then(() => reject(new Error(`collector exited early: ${out}`)));
+    void exited.then((code) => reject(new Error(`collector exited early (${code}): ${out}`)));
   });
   return {
     child,
     url,
+    exited,
     output: () => out,
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
     stop: async () => {
-      child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
   };

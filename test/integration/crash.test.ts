@@ -3,12 +3,14 @@
 // and commits, and during start-up replay), then restarted. Every id that got a 202 must be
 // in PostgreSQL exactly once at the end: no loss, and no duplicate from a replayed batch.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { tempDir } from '../helpers/app.js';
+import { startChildCollector, type ChildCollector } from '../helpers/child-collector.js';
 import { createTestDatabase, stopOwnServer, type TestDatabase } from '../helpers/postgres.js';
 import { CommitReplyDropper } from '../helpers/tcp-proxy.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const ROUNDS = 12;
 const WORKERS = 8;
@@ -22,66 +24,18 @@ after(async () => {
   dir.remove();
 });
 
-interface Collector {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-  output: () => string;
-}
-
-function startCollector(pgUrl: string, walDir = join(dir.path, 'wal')): Promise<Collector> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'test/helpers/cli.ts',
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--sink',
-      'postgres',
-      '--postgres.url',
-      pgUrl,
-      '--postgres.dedupe',
-      'false',
-      '--ingest.ack',
-      'durable',
-      '--wal.dir',
-      walDir,
-      '--wal.segmentBytes',
-      '262144',
-      '--deadLetter.dir',
-      join(dir.path, 'dead-letter'),
-      '--batch.maxRecords',
-      '100',
-      '--batch.maxWaitMs',
-      '10',
-      '--writers.count',
-      '4',
-      '--log.pretty',
-      'false',
-      '--log-level',
-      'info',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLUICE_CONFIG: '' } },
-  );
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const onData = (): void => {
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) {
-        child.stdout!.off('data', onData);
-        resolve({ child, url: m[1]!, exited, output: () => out });
-      }
-    };
-    child.stdout!.on('data', onData);
-    void exited.then((code) => reject(new Error(`collector exited early (${code}): ${out}`)));
+function startCollector(pgUrl: string, walDir = join(dir.path, 'wal')): Promise<ChildCollector> {
+  return startChildCollector({
+    sink: 'postgres',
+    'postgres.url': pgUrl,
+    'postgres.dedupe': false,
+    'ingest.ack': 'durable',
+    'wal.dir': walDir,
+    'wal.segmentBytes': 262144,
+    'deadLetter.dir': join(dir.path, 'dead-letter'),
+    'batch.maxRecords': 100,
+    'batch.maxWaitMs': 10,
+    'writers.count': 4,
   });
 }
 
@@ -113,8 +67,6 @@ function load(url: string, round: number, acked: Set<string>): { stop: () => Pro
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 test('SIGKILL under load, restart, repeat: every acknowledged record is in PostgreSQL exactly once', async (t) => {
   db = await createTestDatabase();
   const acked = new Set<string>();
@@ -130,8 +82,9 @@ test('SIGKILL under load, restart, repeat: every acknowledged record is in Postg
   for (let round = 0; round < ROUNDS; round++) {
     const c = await startCollector(db.url);
     const clients = load(c.url, round, acked);
-    // Mostly mid-load; sometimes almost at once, while the previous crash's batches are replayed.
-    await sleep(round % 4 === 0 ? 20 + Math.random() * 80 : 150 + Math.random() * 700);
+    // When to kill, not a wait for anything: mostly mid-load; sometimes almost at once, while the
+    // previous crash's batches are replayed.
+    await delay(round % 4 === 0 ? 20 + Math.random() * 80 : 150 + Math.random() * 700);
     c.child.kill('SIGKILL');
     await c.exited;
     await clients.stop();
@@ -139,8 +92,9 @@ test('SIGKILL under load, restart, repeat: every acknowledged record is in Postg
   }
   // A last, clean run: it replays what the last kill left, takes no new load, and stops gracefully.
   const last = await startCollector(db.url);
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && (await db.count('logs', "service = 'crash'")) < acked.size) await sleep(100);
+  const allStored = async (): Promise<boolean> => (await db!.count('logs', "service = 'crash'")) >= acked.size;
+  // On a timeout the assertions below say which records are missing.
+  await waitFor('every acknowledged record stored', allStored, 30_000).catch(() => undefined);
   last.child.kill('SIGTERM');
   assert.equal(await last.exited, 0, last.output());
   tally(last.output());
@@ -167,12 +121,6 @@ test('SIGKILL under load, restart, repeat: every acknowledged record is in Postg
   );
 });
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  for (const deadline = Date.now() + ms; !(await cond()); await sleep(20)) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
-  }
-}
-
 test(
   'a kill after the COMMIT and before the done frame: the restart replays the batch, the sink finds it committed, and its rows are stored once',
   { timeout: 120_000 },
@@ -180,7 +128,7 @@ test(
     const own = await createTestDatabase();
     const proxy = await CommitReplyDropper.start(new URL(own.url));
     const walDir = join(dir.path, 'wal-commit-kill');
-    const collectors: Collector[] = [];
+    const collectors: ChildCollector[] = [];
     try {
       const first = await startCollector(proxy.urlFor(own.url), walDir);
       collectors.push(first);
@@ -194,7 +142,11 @@ test(
         body: ids.map((id) => JSON.stringify({ id, service: 'commit-kill', msg: id })).join('\n'),
       });
       assert.equal(res.status, 202);
-      await until(() => proxy.executedCommits === 1, 'the server executed the COMMIT whose reply was dropped');
+      await waitFor(
+        'the server to execute the COMMIT whose reply was dropped',
+        () => proxy.executedCommits === 1,
+        30_000,
+      );
       assert.equal(await own.count('logs'), ids.length, 'the batch is committed');
       first.child.kill('SIGKILL');
       await first.exited;
@@ -202,9 +154,10 @@ test(
 
       const second = await startCollector(own.url, walDir);
       collectors.push(second);
-      await until(
+      await waitFor(
+        'the replayed batch to be recognised as committed',
         () => second.output().includes('batch was already committed'),
-        'the replayed batch is recognised as committed',
+        30_000,
       );
       second.child.kill('SIGTERM');
       assert.equal(await second.exited, 0, second.output());

@@ -10,19 +10,13 @@ import { after, test } from 'node:test';
 import pg from 'pg';
 import { PORT_FILE, URL_FILE, startEmbeddedPostgres } from '../../src/postgres/embedded.js';
 import { tempDir } from '../helpers/app.js';
+import { startChildCollector } from '../helpers/child-collector.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const dir = tempDir('sluice-embedded-life-');
 // As root the server runs as the `postgres` user, which must be able to enter the directory.
 chmodSync(dir.path, 0o755);
 after(() => dir.remove());
-
-/** The environment of a collector run as a user would: none of the test runner's own variables. */
-function collectorEnv(): NodeJS.ProcessEnv {
-  // NODE_TEST_CONTEXT would make the child behave as a test file (it took over its SIGINT).
-  const { NODE_TEST_CONTEXT: _runner, ...env } = process.env;
-  return { ...env, SLUICE_CONFIG: '', DATABASE_URL: '', POSTGRES_DSN: '' };
-}
 
 async function countIds(url: string, ids: Set<string>): Promise<{ stored: number; missing: string[] }> {
   const c = new pg.Client({ connectionString: url });
@@ -38,41 +32,20 @@ async function countIds(url: string, ids: Set<string>): Promise<{ stored: number
 
 test('Ctrl-C to the whole process group under load: exit 0 within seconds, every accepted record stored, no warnings', async () => {
   const dataDir = join(dir.path, 'ctrl-c');
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'test/helpers/cli.ts',
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--sink',
-      'postgres',
-      '--postgres.embeddedDataDir',
-      join(dataDir, 'postgres'),
-      '--wal.dir',
-      join(dataDir, 'wal'),
-      '--deadLetter.dir',
-      join(dataDir, 'dead-letter'),
-      '--health.dataDir',
-      join(dataDir, 'health'),
-      '--log.pretty',
-      'false',
-      '--log-level',
-      'info',
-    ],
-    // Its own process group, as a shell gives a foreground job; the group is what a terminal signals.
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: collectorEnv() },
+  // Its own process group, as a shell gives a foreground job; the group is what a terminal signals.
+  const collector = await startChildCollector(
+    {
+      sink: 'postgres',
+      'postgres.embeddedDataDir': join(dataDir, 'postgres'),
+      'wal.dir': join(dataDir, 'wal'),
+      'deadLetter.dir': join(dataDir, 'dead-letter'),
+      'health.dataDir': join(dataDir, 'health'),
+    },
+    {},
+    { detached: true },
   );
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const { child, url } = collector;
   try {
-    const url = await waitFor('the collector to listen', () => /"url":"(http:\/\/[^"]+)"/.exec(out)?.[1], 90_000);
     const acked = new Set<string>();
     let loading = true;
     const clients = Array.from({ length: 8 }, async (_, w) => {
@@ -94,14 +67,17 @@ test('Ctrl-C to the whole process group under load: exit 0 within seconds, every
     await waitFor('records flowing', () => acked.size >= 2000, 30_000);
     const signalled = Date.now();
     process.kill(-child.pid!, 'SIGINT');
-    const code = await exited;
+    const code = await collector.exited;
     const took = Date.now() - signalled;
     loading = false;
     await Promise.all(clients);
 
-    assert.equal(code, 0, out.slice(-2000));
+    assert.equal(code, 0, collector.output().slice(-2000));
     assert.ok(took < 10_000, `stopped in ${took} ms (the shutdown deadline is 20 s)`);
-    const loud = out.split('\n').filter((l) => /"level":(4|5|6)\d/.test(l));
+    const loud = collector
+      .output()
+      .split('\n')
+      .filter((l) => /"level":(4|5|6)\d/.test(l));
     assert.deepEqual(loud, [], 'no warning or error lines');
     assert.equal(
       existsSync(join(dataDir, 'postgres', 'postmaster.pid')),

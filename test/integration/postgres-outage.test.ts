@@ -2,21 +2,14 @@
 // pointed at a gate proxy (test/helpers/gate-proxy.ts) in front of the real test server, the
 // gate closed (connection refused) or stalled (a hung database), then opened.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { freePort } from '../../src/postgres/embedded.js';
 import { tempDir } from '../helpers/app.js';
+import { startChildCollector, type ChildCollector } from '../helpers/child-collector.js';
 import { GateProxy } from '../helpers/gate-proxy.js';
 import { createTestDatabase, stopOwnServer, type TestDatabase } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-interface Collector {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  stop: () => Promise<void>;
-}
 
 const dir = tempDir('sluice-outage-');
 after(async () => {
@@ -37,60 +30,17 @@ function targetOf(db: TestDatabase): { host: string; port: number } {
   return { host: u.hostname, port: Number(u.port || 5432) };
 }
 
-function startCollector(name: string, pgUrl: string, extra: string[] = []): Promise<Collector> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'test/helpers/cli.ts',
-      'serve',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--sink',
-      'postgres',
-      '--postgres.url',
-      pgUrl,
-      '--postgres.connectTimeoutMs',
-      '500',
-      '--wal.dir',
-      join(dir.path, name, 'wal'),
-      '--deadLetter.dir',
-      join(dir.path, name, 'dead-letter'),
-      '--health.dataDir',
-      join(dir.path, name, 'health'),
-      '--batch.maxWaitMs',
-      '20',
-      '--breaker.halfOpenAfterMs',
-      '200',
-      '--log.pretty',
-      'false',
-      '--log-level',
-      'info',
-      ...extra,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLUICE_CONFIG: '' } },
-  );
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  return new Promise((resolve, reject) => {
-    const onData = (): void => {
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) {
-        child.stdout!.off('data', onData);
-        resolve({ child, url: m[1]!, output: () => out, stop });
-      }
-    };
-    child.stdout!.on('data', onData);
-    void exited.then((code) => reject(new Error(`collector exited early (${code}): ${out}`)));
+function startCollector(name: string, pgUrl: string, flags: Record<string, string> = {}): Promise<ChildCollector> {
+  return startChildCollector({
+    sink: 'postgres',
+    'postgres.url': pgUrl,
+    'postgres.connectTimeoutMs': 500,
+    'wal.dir': join(dir.path, name, 'wal'),
+    'deadLetter.dir': join(dir.path, name, 'dead-letter'),
+    'health.dataDir': join(dir.path, name, 'health'),
+    'batch.maxWaitMs': 20,
+    'breaker.halfOpenAfterMs': 200,
+    ...flags,
   });
 }
 
@@ -108,7 +58,7 @@ describe('PostgreSQL unreachable at start', () => {
     async () => {
       const db = await createTestDatabase();
       const gate = new GateProxy(await freePort(), targetOf(db));
-      const app = await startCollector('durable', viaProxy(db, gate.port), ['--ingest.ack', 'durable']);
+      const app = await startCollector('durable', viaProxy(db, gate.port), { 'ingest.ack': 'durable' });
       try {
         const notReady = await readyz(app.url);
         assert.equal(notReady.status, 503);
@@ -168,7 +118,7 @@ describe('PostgreSQL unreachable at start', () => {
     async () => {
       const db = await createTestDatabase();
       const gate = new GateProxy(await freePort(), targetOf(db));
-      const app = await startCollector('memory', viaProxy(db, gate.port), ['--ingest.ack', 'memory']);
+      const app = await startCollector('memory', viaProxy(db, gate.port), { 'ingest.ack': 'memory' });
       try {
         const t0 = performance.now();
         const res = await fetch(`${app.url}/logs`, {
@@ -215,7 +165,7 @@ describe('/readyz from known state', () => {
       const db = await createTestDatabase();
       const gate = new GateProxy(await freePort(), targetOf(db));
       await gate.open();
-      const app = await startCollector('stall', viaProxy(db, gate.port), ['--ingest.ack', 'durable']);
+      const app = await startCollector('stall', viaProxy(db, gate.port), { 'ingest.ack': 'durable' });
       try {
         await waitFor('/readyz ready', async () => (await readyz(app.url)).status === 200, 15_000);
         await gate.stall();
