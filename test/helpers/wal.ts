@@ -1,5 +1,5 @@
 // A WalBuffer on a real directory for tests, as the app would open it (no group-commit delay),
-// with the record and batch builders the WAL tests share.
+// with the record and batch builders and the metric reader the WAL tests share.
 import { readdirSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { Metrics } from '../../src/observability/metrics.js';
@@ -24,18 +24,27 @@ export const many = (n: number, start = 0): LogRecord[] => Array.from({ length: 
 
 export async function openWal(
   dir: string,
-  over: { segmentBytes?: number; maxBytes?: number; maxRecords?: number; logger?: Logger } = {},
+  over: {
+    segmentBytes?: number;
+    maxBytes?: number;
+    maxRecords?: number;
+    maxWaitingBytes?: number;
+    groupCommitDelayMs?: number;
+    retryAfterSeconds?: number;
+    logger?: Logger;
+  } = {},
 ): Promise<{ wal: WalBuffer; metrics: Metrics }> {
   const metrics = new Metrics({ defaultMetrics: false });
   const wal = await WalBuffer.open({
     maxRecords: over.maxRecords ?? 1_000_000,
     maxBytes: 1e12,
-    retryAfterSeconds: 2,
+    retryAfterSeconds: over.retryAfterSeconds ?? 2,
+    ...(over.maxWaitingBytes === undefined ? {} : { maxWaitingBytes: over.maxWaitingBytes }),
     wal: {
       dir,
       segmentBytes: over.segmentBytes ?? 1024 * 1024,
       maxBytes: over.maxBytes ?? 64 * 1024 * 1024,
-      groupCommitDelayMs: 0,
+      groupCommitDelayMs: over.groupCommitDelayMs ?? 0,
     },
     logger: over.logger ?? pino({ level: 'silent' }),
     metrics,
@@ -48,6 +57,14 @@ export function cutBatch(wal: WalBuffer, n: number): Batch {
   const t = wal.take(n, Infinity);
   const id = wal.cut();
   return { id, records: t.records, bytes: t.bytes, createdAt: 0, trigger: 'size', tickets: [], links: [] };
+}
+
+/** A counter's value, or a histogram's count (`<name>_count`): 0 before anything was recorded. */
+export async function metricCount(metrics: Metrics, name: string): Promise<number> {
+  const metric = await metrics.registry.getSingleMetric(name)!.get();
+  const values = metric.values as Array<{ value: number; metricName?: string }>;
+  const count = values.find((v) => v.metricName === `${name}_count`);
+  return (count ?? values[0])?.value ?? 0;
 }
 
 /** The segment files in `dir`, oldest first. */

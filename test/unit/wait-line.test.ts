@@ -2,31 +2,14 @@
 // head fails alone, and the line's byte bound refuses at once without parsing.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { pino } from 'pino';
 import { SluiceError } from '../../src/errors.js';
 import type { DeferredRecords, RecordBuffer } from '../../src/pipeline/buffer.js';
 import { MemoryBuffer } from '../../src/pipeline/memory-buffer.js';
-import { WalBuffer } from '../../src/pipeline/wal/wal-buffer.js';
-import type { LogRecord } from '../../src/record.js';
 import { tempDir } from '../helpers/app.js';
+import { cutBatch, many, openWal } from '../helpers/wal.js';
 
 const dirs: Array<() => void> = [];
 after(() => dirs.forEach((d) => d()));
-
-const rec = (i: number): LogRecord => ({
-  type: 'log',
-  id: `r${i}`,
-  ts: 1_700_000_000_000_000,
-  received_at: 1_700_000_000_000_000,
-  level: 'info',
-  service: 's',
-  message: `m${i}`,
-  attrs: null,
-  trace_id: null,
-  span_id: null,
-  size: 100,
-});
-const many = (n: number, start = 0) => Array.from({ length: n }, (_, i) => rec(start + i));
 
 /** A deferred request of `n` records from `start`, counting how often it is parsed. */
 function request(n: number, start: number, rawBytes = 100 * n, bad = false): DeferredRecords & { parses: number } {
@@ -54,33 +37,11 @@ const subjects: Record<string, (maxWaitingBytes: number) => Promise<Subject>> = 
     return { buffer, free: (n) => void buffer.take(n, Infinity) };
   },
   wal: async (maxWaitingBytes) => {
-    const d = tempDir('sluice-wait-');
-    dirs.push(d.remove);
-    const buffer = await WalBuffer.open({
-      maxRecords: 10,
-      maxBytes: 1e9,
-      retryAfterSeconds: 1,
-      maxWaitingBytes,
-      wal: { dir: d.path, segmentBytes: 1024 * 1024, maxBytes: 64 * 1024 * 1024, groupCommitDelayMs: 0 },
-      logger: pino({ level: 'silent' }),
-    });
+    const dir = tempDir('sluice-wait-');
+    dirs.push(dir.remove);
+    const { wal: buffer } = await openWal(dir.path, { maxRecords: 10, maxWaitingBytes, retryAfterSeconds: 1 });
     after(() => buffer.shutdown());
-    return {
-      buffer,
-      free: (n) => {
-        const t = buffer.take(n, Infinity);
-        const id = buffer.cut();
-        buffer.started({
-          id,
-          records: t.records,
-          bytes: t.bytes,
-          createdAt: 0,
-          trigger: 'size',
-          tickets: [],
-          links: [],
-        });
-      },
-    };
+    return { buffer, free: (n) => buffer.started(cutBatch(buffer, n)) };
   },
 };
 

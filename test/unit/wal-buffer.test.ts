@@ -6,10 +6,9 @@ import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SluiceError } from '../../src/errors.js';
-import type { Metrics } from '../../src/observability/metrics.js';
 import { tempDir } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { cutBatch, many, openWal, segments } from '../helpers/wal.js';
+import { cutBatch, many, metricCount, openWal, segments } from '../helpers/wal.js';
 
 const dirs: Array<() => void> = [];
 after(() => dirs.forEach((d) => d()));
@@ -18,16 +17,6 @@ function newDir(): string {
   const d = tempDir('sluice-wal-');
   dirs.push(d.remove);
   return d.path;
-}
-
-async function counter(metrics: Metrics, name: string): Promise<number> {
-  const m = await metrics.registry.getSingleMetric(name)!.get();
-  // A counter has one value; a histogram's count is its `_count` sample.
-  const values = m.values as Array<{ value: number; metricName?: string }>;
-  const v = values.some((x) => x.metricName === `${name}_count`)
-    ? values.find((x) => x.metricName === `${name}_count`)
-    : values[0];
-  return v?.value ?? 0;
 }
 
 describe('WalBuffer', () => {
@@ -56,7 +45,7 @@ describe('WalBuffer', () => {
     const rest = Array.from({ length: 50 }, (_, i) => wal.push(many(1, i + 1), 100, { timeoutMs: 0 }));
     await Promise.all([first, ...rest]);
     assert.equal(
-      await counter(metrics, 'sluice_wal_fsync_seconds'),
+      await metricCount(metrics, 'sluice_wal_fsync_seconds'),
       2,
       'one fsync for the first push, one for the 50 that waited',
     );
@@ -87,7 +76,7 @@ describe('WalBuffer', () => {
     await a.wal.sealed(b2);
     // Crash: reopen without shutdown.
     const b = await openWal(dir);
-    assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 0, 'every byte on disk is a valid frame');
+    assert.equal(await metricCount(b.metrics, 'sluice_wal_repairs_total'), 0, 'every byte on disk is a valid frame');
     const again = b.wal.recovered();
     assert.deepEqual(
       again.map((x) => x.id),
@@ -116,7 +105,7 @@ describe('WalBuffer', () => {
     await a.wal.push(many(1, 15), 100, { timeoutMs: 0 }); // also carries b1's done frame to disk
     // No shutdown: the process "crashes" here.
     const b = await openWal(dir);
-    assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 0, 'every byte on disk is a valid frame');
+    assert.equal(await metricCount(b.metrics, 'sluice_wal_repairs_total'), 0, 'every byte on disk is a valid frame');
     const again = b.wal.recovered();
     assert.deepEqual(
       again.map((x) => x.id),
@@ -124,7 +113,7 @@ describe('WalBuffer', () => {
     );
     assert.deepEqual(again[0]!.records, b2.records);
     assert.equal(again[0]!.trigger, 'replay');
-    assert.equal(await counter(b.metrics, 'sluice_wal_replayed_records_total'), 7 + 5);
+    assert.equal(await metricCount(b.metrics, 'sluice_wal_replayed_records_total'), 7 + 5);
     const rest = b.wal.take(100, Infinity).records.map((r) => r.id);
     assert.deepEqual(rest, ['r11', 'r12', 'r13', 'r14', 'r15']);
     // The next batch starts where b2 ended: its id cannot collide with b2's.
@@ -162,7 +151,7 @@ describe('WalBuffer', () => {
     const good = statSync(path).size;
     writeFileSync(path, readFileSync(path).subarray(0, good - 20)); // the crash tore the last frame
     const b = await openWal(dir);
-    assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 1);
+    assert.equal(await metricCount(b.metrics, 'sluice_wal_repairs_total'), 1);
     assert.deepEqual(
       b.wal.take(100, Infinity).records.map((r) => r.id),
       ['r0', 'r1', 'r2'],
@@ -170,7 +159,7 @@ describe('WalBuffer', () => {
     assert.ok(statSync(path).size < good - 20, 'the torn frame was cut off');
     await b.wal.shutdown();
     const c = await openWal(dir);
-    assert.equal(await counter(c.metrics, 'sluice_wal_repairs_total'), 0);
+    assert.equal(await metricCount(c.metrics, 'sluice_wal_repairs_total'), 0);
     assert.deepEqual(
       c.wal.take(100, Infinity).records.map((r) => r.id),
       ['r0', 'r1', 'r2'],
@@ -194,7 +183,7 @@ describe('WalBuffer', () => {
     buf[at + '"message '.length] = '7'.charCodeAt(0);
     writeFileSync(path, buf);
     const b = await openWal(dir);
-    assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 1, 'the repair is counted');
+    assert.equal(await metricCount(b.metrics, 'sluice_wal_repairs_total'), 1, 'the repair is counted');
     assert.deepEqual(
       b.wal.take(100, Infinity).records.map((r) => r.id),
       ['r0', 'r1'],
@@ -220,7 +209,7 @@ describe('WalBuffer', () => {
     const torn = `${String(Number(last.slice(0, 16)) + 1).padStart(16, '0')}.wal`;
     writeFileSync(join(dir, torn), Buffer.alloc(5)); // shorter than any header
     const b = await openWal(dir);
-    assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 1);
+    assert.equal(await metricCount(b.metrics, 'sluice_wal_repairs_total'), 1);
     assert.ok(!segments(dir).includes(torn), 'the headerless segment is gone');
     assert.deepEqual(
       b.wal.take(100, Infinity).records.map((r) => r.id),
@@ -230,7 +219,7 @@ describe('WalBuffer', () => {
     await b.wal.shutdown();
     const c = await openWal(dir);
     assert.equal(
-      await counter(c.metrics, 'sluice_wal_repairs_total'),
+      await metricCount(c.metrics, 'sluice_wal_repairs_total'),
       0,
       'segments written after the repair are whole',
     );
@@ -251,7 +240,7 @@ describe('WalBuffer', () => {
     const good = statSync(path).size;
     appendFileSync(path, Buffer.from('garbage after the tail'));
     const b = await openWal(dir);
-    assert.equal(await counter(b.metrics, 'sluice_wal_repairs_total'), 1);
+    assert.equal(await metricCount(b.metrics, 'sluice_wal_repairs_total'), 1);
     assert.deepEqual(
       b.wal.take(100, Infinity).records.map((r) => r.id),
       ['r0', 'r1', 'r2', 'r3'],

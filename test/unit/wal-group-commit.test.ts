@@ -3,61 +3,27 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
-import { pino } from 'pino';
-import { Metrics } from '../../src/observability/metrics.js';
-import { WalBuffer } from '../../src/pipeline/wal/wal-buffer.js';
-import type { LogRecord } from '../../src/record.js';
 import { tempDir } from '../helpers/app.js';
+import { metricCount, openWal, rec } from '../helpers/wal.js';
 
 const dirs: Array<() => void> = [];
 after(() => dirs.forEach((d) => d()));
-
-const rec = (i: number): LogRecord => ({
-  type: 'log',
-  id: `r${i}`,
-  ts: 1_700_000_000_000_000,
-  received_at: 1_700_000_000_000_000,
-  level: 'info',
-  service: 's',
-  message: `m${i}`,
-  attrs: null,
-  trace_id: null,
-  span_id: null,
-  size: 100,
-});
-
-async function fsyncs(metrics: Metrics): Promise<number> {
-  const m = await metrics.registry.getSingleMetric('sluice_wal_fsync_seconds')!.get();
-  return (
-    (m.values as Array<{ value: number; metricName?: string }>).find(
-      (v) => v.metricName === 'sluice_wal_fsync_seconds_count',
-    )?.value ?? 0
-  );
-}
 
 /** Ten single-record pushes 10 ms apart; resolves with the fsyncs they took and when each was acknowledged. */
 async function tenPushes(groupCommitDelayMs: number): Promise<{ syncs: number; ackedAfterMs: number[] }> {
   const d = tempDir('sluice-gc-');
   dirs.push(d.remove);
-  const metrics = new Metrics({ defaultMetrics: false });
-  const wal = await WalBuffer.open({
-    maxRecords: 1000,
-    maxBytes: 1e9,
-    retryAfterSeconds: 1,
-    wal: { dir: d.path, segmentBytes: 1024 * 1024, maxBytes: 64 * 1024 * 1024, groupCommitDelayMs },
-    logger: pino({ level: 'silent' }),
-    metrics,
-  });
+  const { wal, metrics } = await openWal(d.path, { groupCommitDelayMs });
   try {
-    const before = await fsyncs(metrics);
+    const before = await metricCount(metrics, 'sluice_wal_fsync_seconds');
     const acks: Array<Promise<number>> = [];
     for (let i = 0; i < 10; i++) {
       const sent = performance.now();
       acks.push(wal.push([rec(i)], 100, { timeoutMs: 1000 }).then(() => performance.now() - sent));
-      await sleep(10);
+      await sleep(10); // the requests' spacing, not a wait for anything
     }
     const ackedAfterMs = await Promise.all(acks);
-    return { syncs: (await fsyncs(metrics)) - before, ackedAfterMs };
+    return { syncs: (await metricCount(metrics, 'sluice_wal_fsync_seconds')) - before, ackedAfterMs };
   } finally {
     await wal.shutdown();
   }
