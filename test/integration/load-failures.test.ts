@@ -12,6 +12,7 @@ import { runLoad, type LoadRunOptions } from '../../src/load/run-load.js';
 import { newRunId } from '../../src/load/records.js';
 import { startApp, tempDir, testConfig } from '../helpers/app.js';
 import { createTestDatabase, stopOwnServer } from '../helpers/postgres.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const CLI = fileURLToPath(new URL('../helpers/cli.ts', import.meta.url));
 
@@ -135,7 +136,13 @@ test(
         '--json',
         '--quiet',
       ]);
-      await new Promise((r) => setTimeout(r, 700));
+      // Connected and watching (it has run a query), so cutting it fails the verify, not the start.
+      await waitFor('the verifier to watch the database', async () => {
+        const { rows } = await db.pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'sluice-load-verify' AND query_start IS NOT NULL",
+        );
+        return rows[0]!.n > 0;
+      });
       const killed = await db.pool.query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sluice-load-verify'",
       );
