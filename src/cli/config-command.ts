@@ -43,7 +43,8 @@ export function configCommand(args: ParsedArgs, out: (s: string) => void): numbe
     else {
       for (const k of keys)
         out(
-          `${k.key.padEnd(28)} ${k.env.join(', ').padEnd(40)} ${JSON.stringify(k.default ?? null).padEnd(12)} ${k.description}`,
+          `${k.key.padEnd(28)} ${k.env.join(', ').padEnd(40)} ${JSON.stringify(k.default ?? null).padEnd(12)} ` +
+            k.description,
         );
     }
     return 0;
@@ -56,7 +57,8 @@ export function configCommand(args: ParsedArgs, out: (s: string) => void): numbe
 export function configKeysMarkdown(): string {
   const rows = configKeys().map((k) => {
     const allowed = k.options ? ` (${k.options.join(' \\| ')})` : '';
-    return `| \`${k.key}\` | \`${k.env.join('`, `')}\` | \`${JSON.stringify(k.default ?? null)}\` | ${k.description}${allowed} |`;
+    const env = k.env.join('`, `');
+    return `| \`${k.key}\` | \`${env}\` | \`${JSON.stringify(k.default ?? null)}\` | ${k.description}${allowed} |`;
   });
   return ['| key | env | default | description |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -132,7 +132,8 @@ export async function runLogs(
     for await (const ev of events(tail, signal)) {
       if (ev.event === 'dropped') {
         err(
-          `(${(JSON.parse(ev.data) as { count: number }).count} records dropped: this terminal reads more slowly than they arrive)`,
+          `(${(JSON.parse(ev.data) as { count: number }).count} records dropped: this terminal reads more slowly ` +
+            `than they arrive)`,
         );
         continue;
       }

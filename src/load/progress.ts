@@ -33,7 +33,9 @@ export function progressPrinter(
       const rate = p.elapsedMs > 0 ? Math.round((p.recordsAccepted / p.elapsedMs) * 1000) : 0;
       const f = fraction(p);
       const of = Number.isFinite(totalRecords) ? `/${totalRecords}` : '';
-      const text = `${p.recordsSent}${of} records sent, ${p.recordsAccepted} accepted, ${rate} rec/s, ${(p.elapsedMs / 1000).toFixed(1)} s  ${statuses(p.statusCounts)}`;
+      const text =
+        `${p.recordsSent}${of} records sent, ${p.recordsAccepted} accepted, ${rate} rec/s, ` +
+        `${(p.elapsedMs / 1000).toFixed(1)} s  ${statuses(p.statusCounts)}`;
       if (out.isTTY) {
         const width = 24;
         const full = Math.round(f * width);

@@ -31,7 +31,8 @@ export function bodyBuilder(format: BodyFormat, runId: string, service: string, 
   const head = `{"id":"${runId}-`;
   const svc = JSON.stringify(service);
   const one = (seq: number, ts: string): string =>
-    `${head}${seq}","ts":"${ts}","level":"${LEVELS[seq % LEVELS.length]}","service":${svc},"message":"load record ${seq}","attrs":{"seq":${seq},"run":"${runId}"}}`;
+    `${head}${seq}","ts":"${ts}","level":"${LEVELS[seq % LEVELS.length]}","service":${svc},` +
+    `"message":"load record ${seq}","attrs":{"seq":${seq},"run":"${runId}"}}`;
   return {
     contentType: format === 'ndjson' ? 'application/x-ndjson' : 'application/json',
     build(seq, count, nowMs) {

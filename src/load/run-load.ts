@@ -175,7 +175,9 @@ export async function runLoad(run: LoadRunOptions, hooks: LoadHooks = {}): Promi
         // Refused or reset connections mean the collector is gone; a timeout may only mean slow.
         if (GONE.test(status)) unanswered++;
         if (unanswered >= GIVE_UP_AFTER && !stop.signal.aborted) {
-          stoppedEarly = `${GIVE_UP_AFTER} requests in a row got no answer (last: ${status.slice(6)}): the collector at ${run.url} is gone`;
+          stoppedEarly =
+            `${GIVE_UP_AFTER} requests in a row got no answer (last: ${status.slice(6)}): the ` +
+            `collector at ${run.url} is gone`;
           stop.abort();
         }
       }

@@ -29,8 +29,11 @@ export function formatSummary(r: LoadResult, v: VerifyResult | undefined): strin
   ];
   if (v) {
     const ok = v.missing === 0 && v.duplicates === 0;
+    const duplicates = v.duplicates ? `, ${v.duplicates} duplicate rows` : '';
+    const missing = v.missing ? `, ${v.missing} MISSING` : '';
     lines.push(
-      `database    ${v.distinct} of ${v.expected} accepted records stored${v.duplicates ? `, ${v.duplicates} duplicate rows` : ''}${v.missing ? `, ${v.missing} MISSING` : ''} (${ok ? 'ok' : 'NOT OK'}; waited ${(v.waitedMs / 1000).toFixed(1)} s after the last request)`,
+      `database    ${v.distinct} of ${v.expected} accepted records stored${duplicates}${missing} ` +
+        `(${ok ? 'ok' : 'NOT OK'}; waited ${(v.waitedMs / 1000).toFixed(1)} s after the last request)`,
       `end to end  ${v.e2e.count ? latencyLine(v.e2e) : 'n/a'} (${v.e2eMethod})`,
       `            ${v.e2eNote}`,
     );

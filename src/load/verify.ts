@@ -151,8 +151,10 @@ export class Verifier {
       e2eMethod: this.method,
       e2eNote:
         this.method === 'commit-timestamp'
-          ? 'record ts (set by the client just before sending) to the commit of its transaction (pg_xact_commit_timestamp); same clock when the database is local'
-          : `record ts (set by the client just before sending) to the first poll that saw the row committed: an upper bound, resolution ${this.pollMs} ms (turn track_commit_timestamp on for exact commit times)`,
+          ? 'record ts (set by the client just before sending) to the commit of its transaction ' +
+            '(pg_xact_commit_timestamp); same clock when the database is local'
+          : `record ts (set by the client just before sending) to the first poll that saw the row committed: an ` +
+            `upper bound, resolution ${this.pollMs} ms (turn track_commit_timestamp on for exact commit times)`,
       lastCommitMs,
     };
   }
@@ -163,7 +165,8 @@ export class Verifier {
     // Records of one request share their ts and their transaction: group to keep the result small.
     if (this.method === 'commit-timestamp') {
       const r = await this.client.query<{ c: number | null; t: number; n: number }>(
-        `SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin))::float8 * 1000 AS c, extract(epoch FROM ts)::float8 * 1000 AS t, count(*)::int AS n
+        `SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin))::float8 * 1000 AS c,
+                extract(epoch FROM ts)::float8 * 1000 AS t, count(*)::int AS n
            FROM logs WHERE ${this.where} GROUP BY xmin, ts`,
         this.params,
       );
@@ -174,7 +177,8 @@ export class Verifier {
       }
     } else {
       const r = await this.client.query<{ x: string; t: number; n: number }>(
-        `SELECT xmin::text AS x, extract(epoch FROM ts)::float8 * 1000 AS t, count(*)::int AS n FROM logs WHERE ${this.where} GROUP BY 1, 2`,
+        `SELECT xmin::text AS x, extract(epoch FROM ts)::float8 * 1000 AS t, count(*)::int AS n
+           FROM logs WHERE ${this.where} GROUP BY 1, 2`,
         this.params,
       );
       for (const row of r.rows) {

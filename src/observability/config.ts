@@ -25,7 +25,8 @@ export const tracingConfig = z
       .refine((v) => v === '' || /^https?:\/\/[^/]/.test(v), 'must be an http:// or https:// URL, or empty')
       .default('')
       .describe(
-        'OTLP/HTTP base URL for traces (/v1/traces is appended); empty: tracing off, at no cost (env OTEL_EXPORTER_OTLP_ENDPOINT also works)',
+        'OTLP/HTTP base URL for traces (/v1/traces is appended); empty: tracing off, at no cost (env ' +
+          'OTEL_EXPORTER_OTLP_ENDPOINT also works)',
       ),
     serviceName: z
       .string()

@@ -189,7 +189,9 @@ export class Metrics {
 
   readonly alertsDiscarded = new Counter({
     name: 'sluice_alerts_discarded_total',
-    help: 'Alert events never sent: replaced by a newer one for the same check, dropped over health.webhookMaxQueued, or abandoned at shutdown',
+    help:
+      'Alert events never sent: replaced by a newer one for the same check, dropped over ' +
+      'health.webhookMaxQueued, or abandoned at shutdown',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
@@ -220,7 +222,10 @@ export class Metrics {
     }
   }
 
-  /** Creates the per-sink series at zero (see the constructor): failures and dead letters are rare, but their panels should read 0, not "no data". */
+  /**
+   * Creates the per-sink series at zero (see the constructor): failures and dead letters are rare,
+   * but their panels should read 0, not "no data".
+   */
   initSink(sink: string): void {
     this.workerFailures.labels(sink).inc(0);
     this.workerRetries.labels(sink).inc(0);

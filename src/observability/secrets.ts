@@ -6,8 +6,13 @@
 export const MASK = '***';
 
 /** Query parameters and header names whose value is a secret. */
-const SECRET_NAME =
-  /pass(word|wd)?|pwd|secret|token|api[-_]?key|apikey|access[-_]?key|auth|cookie|session|signature|credential|private[-_]?key|sslkey/i;
+const SECRET_NAME = new RegExp(
+  [
+    'pass(word|wd)?|pwd|secret|token|api[-_]?key|apikey|access[-_]?key|auth',
+    'cookie|session|signature|credential|private[-_]?key|sslkey',
+  ].join('|'),
+  'i',
+);
 
 export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);

@@ -30,7 +30,8 @@ export const bufferConfig = z
       .min(0)
       .default(8 * 1024 * 1024)
       .describe(
-        'Body bytes the requests waiting for room (up to ingest.enqueueTimeoutMs) may hold together; past it a request gets 429 at once',
+        'Body bytes the requests waiting for room (up to ingest.enqueueTimeoutMs) may hold together; past it a ' +
+          'request gets 429 at once',
       ),
     highWaterMark: z
       .number()

@@ -38,7 +38,8 @@ export class DeadLetter {
 
   private async append({ batch, sink, error, attempts }: DeadLetterEntry): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    const meta = `"dead_letter":${JSON.stringify({ batch_id: batch.id, sink, error, attempts, at: formatMicros(Date.now() * 1000) })}`;
+    const at = formatMicros(Date.now() * 1000);
+    const meta = `"dead_letter":${JSON.stringify({ batch_id: batch.id, sink, error, attempts, at })}`;
     let text = '';
     for (const r of batch.records) {
       const line = toJsonLine(r);

@@ -186,7 +186,10 @@ export class WriterPool {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Shutdown deadline: in-flight writes are aborted; everything left is dead-lettered (or, with a ledger, kept in the WAL). */
+  /**
+   * Shutdown deadline: in-flight writes are aborted; everything left is dead-lettered (or, with a
+   * ledger, kept in the WAL).
+   */
   abortAll(reason: string): void {
     this.abort.abort(new SluiceError('SLUICE_ERR_SHUTTING_DOWN', reason));
     this.dispatch();

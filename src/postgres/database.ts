@@ -122,7 +122,8 @@ export class PostgresDatabase {
       await this.maintainOn(pool).catch((err: unknown) => {
         this.log.warn(
           { err: errorMessage(err) },
-          `postgres: partition maintenance failed at start-up (rows go to logs_default meanwhile); retrying in ${MAINTENANCE_RETRY_MS / 1000} s`,
+          `postgres: partition maintenance failed at start-up (rows go to logs_default meanwhile); retrying in ` +
+            `${MAINTENANCE_RETRY_MS / 1000} s`,
         );
         this.retryMaintenance = setTimeout(() => this.runMaintenance(), MAINTENANCE_RETRY_MS);
         this.retryMaintenance.unref();
@@ -131,7 +132,8 @@ export class PostgresDatabase {
     } catch (err) {
       this.poolRef = undefined;
       await pool.end().catch(() => undefined);
-      this.lastError = `postgres at ${safeUrl(url)}: ${errorMessage(err) || (err as { code?: string }).code || 'connection failed'}`;
+      const reason = errorMessage(err) || (err as { code?: string }).code || 'connection failed';
+      this.lastError = `postgres at ${safeUrl(url)}: ${reason}`;
       throw new Error(this.lastError, { cause: err });
     }
     this.maintenance = setInterval(() => this.runMaintenance(), this.opts.retention.intervalMs);
@@ -140,7 +142,8 @@ export class PostgresDatabase {
       const dir = this.embedded.dataDir;
       this.log.info(
         { database: 'embedded', url: safeUrl(url), dataDir: dir },
-        `postgres: using the embedded PostgreSQL (data in ${dir}; psql "$(cat ${dir}/${URL_FILE})" to look); set DATABASE_URL=postgres://user:pass@host:5432/db to use your own`,
+        `postgres: using the embedded PostgreSQL (data in ${dir}; psql "$(cat ${dir}/${URL_FILE})" to look); set ` +
+          `DATABASE_URL=postgres://user:pass@host:5432/db to use your own`,
       );
     } else {
       this.log.info({ database: safeUrl(url) }, `postgres: using ${safeUrl(url)}`);

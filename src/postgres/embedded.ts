@@ -178,7 +178,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const running = livePostmaster(dataDir);
   if (running !== null && !(await stopOrphan(dataDir, running, log))) {
     throw new Error(
-      `the embedded PostgreSQL data directory ${dataDir} is in use by process ${running} (another sluice, or one left over from a crash: stop it, or set postgres.embeddedDataDir)`,
+      `the embedded PostgreSQL data directory ${dataDir} is in use by process ${running} (another sluice, or one ` +
+        `left over from a crash: stop it, or set postgres.embeddedDataDir)`,
     );
   }
   const EmbeddedPostgresImpl = await loadClass();
@@ -188,7 +189,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     password = (
       await readFile(join(dataDir, PASSWORD_FILE), 'utf8').catch(() => {
         throw new Error(
-          `${dataDir} holds a PostgreSQL cluster without ${PASSWORD_FILE}: it was not created by sluice; remove it or set postgres.embeddedDataDir`,
+          `${dataDir} holds a PostgreSQL cluster without ${PASSWORD_FILE}: it was not created by sluice; remove it ` +
+            `or set postgres.embeddedDataDir`,
         );
       })
     ).trim();

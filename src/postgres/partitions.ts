@@ -71,7 +71,8 @@ export async function maintainLogPartitions(pool: Pool, opts: PartitionOptions):
       // partition for this day can be moved in first (ATTACH fails if any were left behind).
       await client.query(`CREATE TABLE ${name} (LIKE logs INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
       await client.query(
-        `WITH moved AS (DELETE FROM logs_default WHERE ts >= $1 AND ts < $2 RETURNING *) INSERT INTO ${name} SELECT * FROM moved`,
+        'WITH moved AS (DELETE FROM logs_default WHERE ts >= $1 AND ts < $2 RETURNING *) ' +
+          `INSERT INTO ${name} SELECT * FROM moved`,
         [from, to],
       );
       await client.query(`ALTER TABLE logs ATTACH PARTITION ${name} FOR VALUES FROM ('${from}') TO ('${to}')`);

@@ -30,7 +30,8 @@ export const walConfig = z
       .max(1000)
       .default(0)
       .describe(
-        'Extra wait before a WAL write so more requests share one fsync (0: only those that arrive during the previous fsync)',
+        'Extra wait before a WAL write so more requests share one fsync (0: only those that arrive during the ' +
+          'previous fsync)',
       ),
   })
   .prefault({});

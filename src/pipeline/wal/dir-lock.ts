@@ -80,7 +80,8 @@ export async function lockDir(dir: string, opts: LockOptions = {}): Promise<DirL
 function inUse(dir: string, path: string, by: string): SluiceError {
   return new SluiceError(
     'SLUICE_ERR_CONFIG',
-    `wal.dir ${dir} is in use by ${by}; give each collector its own wal.dir (if no collector runs there, delete ${path})`,
+    `wal.dir ${dir} is in use by ${by}; give each collector its own wal.dir (if no collector runs there, delete ` +
+      `${path})`,
   );
 }
 

@@ -1,7 +1,8 @@
 // The WAL's on-disk format. A segment file is a header (magic, the WAL's id, the segment's
-// number, the record position it starts at, a checksum) followed by frames: u32 body length, u32 CRC32C of the body, then the
-// body: one type byte and its payload. Record frames carry a request's records (record-codec.ts)
-// with the position of the first one; cut frames fix a batch's boundaries before any sink sees it;
+// number, the record position it starts at, a checksum) followed by frames: u32 body length,
+// u32 CRC32C of the body, then the body: one type byte and its payload. Record frames carry a
+// request's records (record-codec.ts) with the position of the first one; cut frames fix a
+// batch's boundaries before any sink sees it;
 // done frames say a batch left (committed or dead-lettered). All integers little-endian.
 import type { SluiceRecord } from '../../record.js';
 import { crc32c } from './crc32c.js';

@@ -136,7 +136,10 @@ export class SegmentLog {
     return this.failed;
   }
 
-  /** Resolves once the frame is on disk and fsynced. `recordEnd`: one past its last record position (0 for non-record frames). */
+  /**
+   * Resolves once the frame is on disk and fsynced. `recordEnd`: one past its last record position
+   * (0 for non-record frames).
+   */
   append(frame: Buffer | PendingRecords, recordEnd: number, retry: boolean): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new Error('WAL closed'));
@@ -183,7 +186,8 @@ export class SegmentLog {
       for (const queued of left) queued.done(new Error('WAL closed before this frame was written'));
       this.opts.logger.warn(
         { frames: left.length, dir: this.opts.dir },
-        'wal: closed at the shutdown deadline with frames unwritten (disk full?); the next start recovers from what is on disk',
+        'wal: closed at the shutdown deadline with frames unwritten (disk full?); the next start recovers from what ' +
+          'is on disk',
       );
     }
     clearInterval(this.spaceTimer);
@@ -300,7 +304,8 @@ export class SegmentLog {
     this.reserved = false;
     this.opts.logger.error(
       { dir: this.opts.dir },
-      'wal: disk full; its reserve is released so batches can still be cut and settled; new records are refused (429) until space frees',
+      'wal: disk full; its reserve is released so batches can still be cut and settled; new records are refused ' +
+        '(429) until space frees',
     );
     this.watchSpace();
   }
@@ -330,7 +335,10 @@ export class SegmentLog {
     this.spaceTimer.unref();
   }
 
-  /** (Re)writes the reserve file; on failure (still no space) the WAL stays out of space and a later release tries again. */
+  /**
+   * (Re)writes the reserve file; on failure (still no space) the WAL stays out of space and a later
+   * release tries again.
+   */
   private restoreReserve(): Promise<void> {
     this.restoring ??= (async () => {
       const path = join(this.opts.dir, RESERVE_FILE);

@@ -261,7 +261,10 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     };
   }
 
-  /** Writes what is queued (done frames), for at most `waitMs`, and closes the segment. Call after the writers are idle. */
+  /**
+   * Writes what is queued (done frames), for at most `waitMs`, and closes the segment. Call after
+   * the writers are idle.
+   */
   async shutdown(waitMs = Infinity): Promise<void> {
     this.close();
     await this.log.close(waitMs);

@@ -59,7 +59,8 @@ export const postgresConfig = z
       .max(65535)
       .default(0)
       .describe(
-        'Port of the embedded PostgreSQL on 127.0.0.1; 0: the port of the last start when free (kept in the data directory), else a free one',
+        'Port of the embedded PostgreSQL on 127.0.0.1; 0: the port of the last start when free (kept in the data ' +
+          'directory), else a free one',
       ),
   })
   .prefault({});

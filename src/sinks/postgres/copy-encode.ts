@@ -275,13 +275,20 @@ function ts(us: number): string {
 function textRow(r: SluiceRecord): string {
   switch (r.type) {
     case 'log':
-      return `${t(r.id)}\t${ts(r.ts)}\t${ts(r.received_at)}\t${t(r.level)}\t${t(r.service)}\t${t(r.message)}\t${j(r.attrs)}\t${t(r.trace_id)}\t${t(r.span_id)}\n`;
+      return (
+        `${t(r.id)}\t${ts(r.ts)}\t${ts(r.received_at)}\t${t(r.level)}\t${t(r.service)}\t${t(r.message)}\t` +
+        `${j(r.attrs)}\t${t(r.trace_id)}\t${t(r.span_id)}\n`
+      );
     case 'health':
-      return `${t(r.id)}\t${ts(r.ts)}\t${ts(r.received_at)}\t${t(r.service)}\t${t(r.status)}\t${n(r.latency_ms)}\t${t(r.message)}\t${j(r.attrs)}\n`;
+      return (
+        `${t(r.id)}\t${ts(r.ts)}\t${ts(r.received_at)}\t${t(r.service)}\t${t(r.status)}\t${n(r.latency_ms)}\t` +
+        `${t(r.message)}\t${j(r.attrs)}\n`
+      );
     case 'check':
       return (
-        `${t(r.id)}\t${ts(r.ts)}\t${ts(r.received_at)}\t${t(r.check_id)}\t${t(r.check_name)}\t${t(r.kind)}\t${r.ok ? 't' : 'f'}\t` +
-        `${t(r.status)}\t${n(r.latency_ms)}\t${n(r.status_code)}\t${t(r.error_class)}\t${t(r.message)}\t${j(r.details)}\n`
+        `${t(r.id)}\t${ts(r.ts)}\t${ts(r.received_at)}\t${t(r.check_id)}\t${t(r.check_name)}\t${t(r.kind)}\t` +
+        `${r.ok ? 't' : 'f'}\t${t(r.status)}\t${n(r.latency_ms)}\t${n(r.status_code)}\t${t(r.error_class)}\t` +
+        `${t(r.message)}\t${j(r.details)}\n`
       );
   }
 }

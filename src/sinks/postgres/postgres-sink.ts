@@ -32,7 +32,10 @@ export interface PostgresSinkStats {
 
 const TYPES: readonly RecordType[] = ['log', 'health', 'check'];
 
-/** SQLSTATE classes of errors that retrying the same batch cannot fix: data exceptions, constraint violations, program limits. */
+/**
+ * SQLSTATE classes of errors that retrying the same batch cannot fix: data exceptions, constraint
+ * violations, program limits.
+ */
 const PERMANENT_SQLSTATE = /^(22|23|54)/;
 /** Encode buffers up to this size are kept for the next batch (one per concurrent writer at most). */
 const KEEP_ENCODER_BYTES = 8 * 1024 * 1024;
@@ -65,7 +68,10 @@ export class PostgresSink implements Sink {
     if (this.opts.ownsDatabase) await this.database.start();
   }
 
-  /** The pool, or a transient error while the database is not connected (the writer pool retries, its breaker holds). */
+  /**
+   * The pool, or a transient error while the database is not connected (the writer pool retries,
+   * its breaker holds).
+   */
   private get pool(): pg.Pool {
     if (!this.database.connected) throw new Error(`postgres: not connected: ${this.database.notConnectedReason}`);
     return this.database.pool;
@@ -142,7 +148,8 @@ export class PostgresSink implements Sink {
     // BEGIN and the batch id in one round trip. The id goes in first: a retry of a batch that
     // committed finds it and stops; a retry racing a still-open first attempt waits on its row lock.
     const res = (await client.query(
-      `BEGIN; INSERT INTO sluice_batches (batch_id, records) VALUES (${client.escapeLiteral(batch.id)}, ${batch.records.length}) ON CONFLICT DO NOTHING`,
+      `BEGIN; INSERT INTO sluice_batches (batch_id, records) VALUES (${client.escapeLiteral(batch.id)}, ` +
+        `${batch.records.length}) ON CONFLICT DO NOTHING`,
     )) as unknown as pg.QueryResult[];
     if (res[1]?.rowCount === 0) {
       await client.query('ROLLBACK');
@@ -174,8 +181,10 @@ export class PostgresSink implements Sink {
       // Ids go into sluice_record_ids first (its primary key serialises concurrent writers);
       // only rows whose id was new there are copied on into the table.
       const moved = await client.query(
-        `WITH fresh AS (INSERT INTO sluice_record_ids (type, id) SELECT '${type}', id FROM ${stage} ON CONFLICT DO NOTHING RETURNING id)
-         INSERT INTO ${table} (${cols}) SELECT DISTINCT ON (s.id) ${columns.map((c) => `s.${c}`).join(', ')} FROM ${stage} s JOIN fresh USING (id)`,
+        `WITH fresh AS (INSERT INTO sluice_record_ids (type, id) SELECT '${type}', id FROM ${stage}
+                        ON CONFLICT DO NOTHING RETURNING id)
+         INSERT INTO ${table} (${cols})
+         SELECT DISTINCT ON (s.id) ${columns.map((c) => `s.${c}`).join(', ')} FROM ${stage} s JOIN fresh USING (id)`,
       );
       this.counters.duplicateRecords += records.length - (moved.rowCount ?? 0);
     }
@@ -188,7 +197,8 @@ export class PostgresSink implements Sink {
     if (this.staged.has(client)) return;
     for (const type of TYPES) {
       await client.query(
-        `CREATE TEMP TABLE IF NOT EXISTS ${stagingTable(type)} (LIKE ${TABLES[type].table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`,
+        `CREATE TEMP TABLE IF NOT EXISTS ${stagingTable(type)} (LIKE ${TABLES[type].table} INCLUDING DEFAULTS)` +
+          ' ON COMMIT DELETE ROWS',
       );
     }
     this.staged.add(client);
