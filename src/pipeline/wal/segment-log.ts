@@ -3,20 +3,18 @@
 // collector pays one sync per round, not per request. Segment files are opened O_DSYNC where
 // the platform has it: the write returns once the data is on disk, one thread-pool hop per
 // round instead of two (write, then fdatasync), which under a busy event loop is most of the
-// round's latency. Segments roll
-// at wal.segmentBytes and are deleted, oldest first, once every record in them is settled.
-// A reserve file holds back some disk: when the disk fills, it is deleted so that cut and done
-// frames can still be written (without them no batch is sent, nothing settles and no segment
-// is ever freed: a full disk would stall the WAL for good); records are refused meanwhile,
-// and the reserve is rebuilt once settled segments free space again.
+// round's latency. Segments roll at wal.segmentBytes and are deleted, oldest first, once every
+// record in them is settled. When the disk fills, the disk reserve (disk-reserve.ts) gives
+// back the room that cut and done frames need, and records are refused meanwhile.
 import { constants } from 'node:fs';
-import { mkdir, open, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { fsyncPath, writeFully } from '../../durable-fs.js';
 import { errorMessage } from '../../errors.js';
 import { withTimeout } from '../../timeout.js';
 import { sleep } from '../backoff.js';
+import { DiskReserve } from './disk-reserve.js';
 import {
   SEGMENT_HEADER,
   encodeSegmentHeader,
@@ -63,8 +61,6 @@ export function segmentPath(dir: string, no: number): string {
 }
 
 export const SEGMENT_FILE = /^(\d{16})\.wal$/;
-const RESERVE_FILE = 'reserve';
-const SPACE_RETRY_MS = 1000;
 
 /** 0 where the platform has no O_DSYNC (Windows): then each write is followed by fdatasync. */
 const DSYNC: number = (constants as { O_DSYNC?: number }).O_DSYNC ?? 0;
@@ -84,15 +80,11 @@ export class SegmentLog {
   private abandoned = false;
   /** Highest watermark `release` was given: every record below it is settled. */
   private watermark = 0;
-  /** While out of space: retries the reserve, and rolls a fully settled active segment so it can go. */
-  private spaceTimer: NodeJS.Timeout | undefined;
+  /** Out of space with a fully settled active segment: roll it so it can be deleted. */
   private rollWanted = false;
   private idleWaiters: Array<() => void> = [];
   private writeBuffer: Buffer = Buffer.alloc(0);
-  private reserved = false;
-  /** False until the first reserve attempt (at open), which logs nothing when it succeeds. */
-  private started = false;
-  private restoring: Promise<void> | undefined;
+  private readonly reserve: DiskReserve;
 
   private constructor(
     private readonly opts: SegmentLogOptions,
@@ -101,6 +93,13 @@ export class SegmentLog {
     private fh: FileHandle,
   ) {
     for (const s of sealed) this.sealedBytes += s.size;
+    this.reserve = new DiskReserve({
+      dir: opts.dir,
+      bytes: opts.reserveBytes,
+      logger: opts.logger,
+      onSpace: opts.onSpace,
+      freeSpace: () => this.rollIfSettled(),
+    });
   }
 
   /** Opens a new active segment after the given (replayed) ones; earlier segments are never appended to. */
@@ -113,13 +112,13 @@ export class SegmentLog {
     await mkdir(opts.dir, { recursive: true });
     const { segment, fh } = await createSegment(opts, nextNo, recordEnd);
     const log = new SegmentLog(opts, sealed, segment, fh);
-    await log.restoreReserve();
+    await log.reserve.restore();
     return log;
   }
 
   /** True while the disk is full: the reserve is in use and records must be refused. */
   get outOfSpace(): boolean {
-    return !this.reserved;
+    return !this.reserve.isHeld;
   }
 
   /** Bytes on disk plus bytes queued for the next write. */
@@ -164,7 +163,7 @@ export class SegmentLog {
         ),
       );
     }
-    if (deleted.length > 0 && !this.reserved) void Promise.all(deleted).then(() => this.restoreReserve());
+    if (deleted.length > 0 && !this.reserve.isHeld) void Promise.all(deleted).then(() => this.reserve.restore());
   }
 
   /** Waits for queued frames to be written, then closes the file. */
@@ -190,7 +189,7 @@ export class SegmentLog {
           'is on disk',
       );
     }
-    clearInterval(this.spaceTimer);
+    this.reserve.stop();
     this.closed = true;
     await this.fh.close().catch(() => undefined);
   }
@@ -277,7 +276,7 @@ export class SegmentLog {
         stage = `${stage}, then truncate (${errorMessage(truncErr)})`;
         this.failed = err;
       }
-      if (noSpace && this.reserved && !this.failed) await this.releaseReserve();
+      if (noSpace && this.reserve.isHeld && !this.failed) await this.reserve.release();
     } else {
       this.failed = err;
     }
@@ -299,77 +298,17 @@ export class SegmentLog {
     await sleep(100);
   }
 
-  private async releaseReserve(): Promise<void> {
-    await rm(join(this.opts.dir, RESERVE_FILE), { force: true });
-    this.reserved = false;
-    this.opts.logger.error(
-      { dir: this.opts.dir },
-      'wal: disk full; its reserve is released so batches can still be cut and settled; new records are refused ' +
-        '(429) until space frees',
-    );
-    this.watchSpace();
-  }
-
   /**
-   * Space may come back without a segment of ours being deleted (another process freed it),
-   * and when everything is in the active segment, no segment is ever deleted unless it rolls.
+   * While out of space, a fully settled active segment is never deleted unless it rolls: roll it
+   * first (its new segment needs a little space), and once the old one is deleted, `release`
+   * rebuilds the reserve; both at once, the reserve could take the space the roll needs.
    */
-  private watchSpace(): void {
-    if (this.spaceTimer || this.closed) return;
-    this.spaceTimer = setInterval(() => {
-      if (this.reserved) {
-        clearInterval(this.spaceTimer);
-        this.spaceTimer = undefined;
-        return;
-      }
-      if (this.active.size > SEGMENT_HEADER && this.active.recordEnd <= this.watermark && this.queue.length === 0) {
-        // First the roll (its new segment needs a little space), then, once the old segment
-        // is deleted, `release` rebuilds the reserve; both at once, the reserve could take the
-        // space the roll needs.
-        this.rollWanted = true;
-        this.schedule();
-        return;
-      }
-      void this.restoreReserve();
-    }, SPACE_RETRY_MS);
-    this.spaceTimer.unref();
-  }
-
-  /**
-   * (Re)writes the reserve file; on failure (still no space) the WAL stays out of space and a later
-   * release tries again.
-   */
-  private restoreReserve(): Promise<void> {
-    this.restoring ??= (async () => {
-      const path = join(this.opts.dir, RESERVE_FILE);
-      const wasOut = !this.reserved;
-      try {
-        const fh = await open(path, 'w');
-        try {
-          await writeFully(fh, Buffer.alloc(this.opts.reserveBytes), 0);
-          await fh.datasync();
-        } finally {
-          await fh.close();
-        }
-        this.reserved = true;
-        if (wasOut && this.started) {
-          this.opts.logger.info({ dir: this.opts.dir }, 'wal: disk space is back; accepting records again');
-          this.opts.onSpace?.();
-        }
-      } catch (err) {
-        await rm(path, { force: true }).catch(() => undefined);
-        if (wasOut && !this.spaceTimer)
-          this.opts.logger.error(
-            { dir: this.opts.dir, err: errorMessage(err) },
-            'wal: no room for the disk reserve; records are refused (429) until space frees',
-          );
-        this.watchSpace();
-      } finally {
-        this.restoring = undefined;
-        this.started = true;
-      }
-    })();
-    return this.restoring;
+  private rollIfSettled(): boolean {
+    if (this.active.size <= SEGMENT_HEADER || this.active.recordEnd > this.watermark || this.queue.length > 0)
+      return false;
+    this.rollWanted = true;
+    this.schedule();
+    return true;
   }
 
   /** One round's frames, contiguous, in the reused write buffer (only this round's writer touches it). */
