@@ -10,6 +10,7 @@ import type { App } from '../../src/app.js';
 import { startEmbeddedPostgres } from '../../src/postgres/embedded.js';
 import { startApp, tempDir, testConfig } from '../helpers/app.js';
 import { TEST_SERVER_SETTINGS, createTestDatabase } from '../helpers/postgres.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 after(async () => {
@@ -147,33 +148,31 @@ describe('postgres end to end', () => {
       }
     };
     const load = Promise.all(Array.from({ length: 8 }, client));
-    const waitFor = async (what: string, cond: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> => {
-      const end = Date.now() + ms;
-      while (!(await cond())) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
 
-    await waitFor('some records stored', () => app.pool.stats().committedRecords > 500);
+    await waitFor('some records stored', () => app.pool.stats().committedRecords > 500, 20_000);
     await server.stop();
     let readyz: { status: number; reasons: string[] } = { status: 0, reasons: [] };
-    await waitFor('the breaker to open and /readyz to fail', async () => {
-      const res = await fetch(`${app.url}/readyz`);
-      readyz = { status: res.status, reasons: ((await res.json()) as { reasons?: string[] }).reasons ?? [] };
-      return res.status === 503 && readyz.reasons.some((r) => /circuit (open|half-open)/.test(r));
-    });
+    await waitFor(
+      'the breaker to open and /readyz to fail',
+      async () => {
+        const res = await fetch(`${app.url}/readyz`);
+        readyz = { status: res.status, reasons: ((await res.json()) as { reasons?: string[] }).reasons ?? [] };
+        return res.status === 503 && readyz.reasons.some((r) => /circuit (open|half-open)/.test(r));
+      },
+      20_000,
+    );
     assert.ok(
       readyz.reasons.some((r) => /sink postgres/.test(r)),
       `names the sink: ${readyz.reasons.join('; ')}`,
     );
     assert.ok(app.pool.stats().failures >= 3, 'writers saw the failures');
-    await waitFor('the buffer to fill and push back', () => rejected > 0);
+    await waitFor('the buffer to fill and push back', () => rejected > 0, 20_000);
 
     server = await startEmbeddedPostgres({ dataDir, port: server.port, settings: TEST_SERVER_SETTINGS });
     await waitFor(
       'the breaker to close',
       () => app.pool.stats().breaker === 'closed' && app.pool.stats().committedRecords > 0,
+      20_000,
     );
     loading = false;
     await load;
