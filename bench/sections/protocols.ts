@@ -1,7 +1,8 @@
-// Section 9, ingest protocols: each bench/protocols/<name>.ts (all but drive.ts, the shared
-// driver) measures its protocol against the same records as NDJSON on its own blackhole
-// collector and returns its rows; this section finds those files, runs them in name order and
-// renders one table. A file that fails is reported and the others still run.
+// Section 9, ingest protocols: each bench/protocols/<name>.ts that exports `run({ quick })`
+// measures its protocol against the same records as NDJSON on its own blackhole collector and
+// returns its rows; this section finds those files, runs them in name order and renders one
+// table. Files there without `run` (drive.ts, helpers shared by protocols) are skipped. A file
+// that fails is reported and the others still run.
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,8 +13,10 @@ import type { BenchContext, SectionOutput } from './context.js';
 const PROTOCOLS_DIR = resolve(import.meta.dirname, '../protocols');
 
 export interface ProtocolsResult {
-  /** The protocol files found (file names), in the order they ran. */
+  /** The protocol files that ran (file names), in order. */
   files: string[];
+  /** Files in bench/protocols/ that export no `run`: helpers of the protocol files. */
+  helpers: string[];
   rows: Array<ProtocolRow & { file: string }>;
   failures: Array<{ file: string; error: string }>;
 }
@@ -28,11 +31,15 @@ export function protocolFiles(dir = PROTOCOLS_DIR): string[] {
 }
 
 export async function protocolsSection(ctx: BenchContext): Promise<SectionOutput<ProtocolsResult>> {
-  const result: ProtocolsResult = { files: protocolFiles(), rows: [], failures: [] };
-  for (const file of result.files) {
+  const result: ProtocolsResult = { files: [], helpers: [], rows: [], failures: [] };
+  for (const file of protocolFiles()) {
     try {
       const mod = (await import(pathToFileURL(resolve(PROTOCOLS_DIR, file)).href)) as ProtocolModule;
-      if (typeof mod.run !== 'function') throw new Error('exports no run({ quick })');
+      if (typeof mod.run !== 'function') {
+        result.helpers.push(file);
+        continue;
+      }
+      result.files.push(file);
       const rows = await mod.run({ quick: ctx.quick });
       for (const row of rows) {
         result.rows.push({ ...row, file });
@@ -48,7 +55,8 @@ export async function protocolsSection(ctx: BenchContext): Promise<SectionOutput
 
 export function protocolsMarkdown(result: ProtocolsResult): string {
   const out = ['## 9. Ingest protocols vs NDJSON, same records, same collector (blackhole sink)', ''];
-  if (result.files.length === 0) return [...out, 'No protocol in bench/protocols/ yet.', ''].join('\n');
+  if (result.files.length === 0 && result.failures.length === 0)
+    return [...out, 'No protocol in bench/protocols/ yet.', ''].join('\n');
   out.push(
     mdTable(
       ['protocol', 'records / body', 'records/s', 'NDJSON records/s', 'ratio', 'non-2xx', 'note', 'file'],

@@ -1,5 +1,5 @@
 // The bench's protocols section finds each bench/protocols/<name>.ts by itself (so a protocol's
-// rows need no change to bench/run.ts), leaving out the shared driver.
+// rows need no change to bench/run.ts), leaving out the shared driver and helpers without run().
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,15 +16,25 @@ test('every protocol file but drive.ts, in name order; other files are not proto
   assert.deepEqual(protocolFiles(dir.path), ['otlp.ts', 'syslog.ts']);
 });
 
-test('the repository has no protocol file the section would miss or wrongly take', () => {
-  for (const file of protocolFiles()) assert.match(file, /^[a-z0-9-]+\.ts$/);
+test("the repository's protocol files each export run(), or are helpers the section skips", async () => {
+  const ran: string[] = [];
+  for (const file of protocolFiles()) {
+    assert.match(file, /^[a-z0-9-]+\.ts$/);
+    const mod = (await import(`../../bench/protocols/${file}`)) as { run?: unknown };
+    if (typeof mod.run === 'function') ran.push(file);
+  }
   assert.ok(!protocolFiles().includes('drive.ts'));
+  assert.ok(ran.length >= 1, `protocol files with run(): ${ran.join(', ')}`);
 });
 
 test('the report says so when there is no protocol yet, and names a failed file', () => {
-  assert.match(protocolsMarkdown({ files: [], rows: [], failures: [] }), /No protocol in bench\/protocols\/ yet/);
+  assert.match(
+    protocolsMarkdown({ files: [], helpers: [], rows: [], failures: [] }),
+    /No protocol in bench\/protocols\/ yet/,
+  );
   const markdown = protocolsMarkdown({
     files: ['otlp.ts'],
+    helpers: ['rounds.ts'],
     rows: [
       {
         protocol: 'OTLP/HTTP protobuf',
