@@ -28,7 +28,13 @@ const MAX_TRACE = 64;
 const BAD_ID_CHAR = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export type Normalised<T> = { ok: true; record: T } | { ok: false; problem: FieldProblem };
-export type Normaliser<T> = (v: unknown, pos: Position, receivedAt: number) => Normalised<T>;
+/** JSON text of a record's attrs; undefined when it cannot be stored. */
+export type Serialise = (v: unknown) => string | undefined;
+/**
+ * `serialise` turns attrs into text; a record too large to serialise in one go gets one that
+ * returns '' and keeps the value, and the caller fills `attrs` (and `size`) in steps.
+ */
+export type Normaliser<T> = (v: unknown, pos: Position, receivedAt: number, serialise?: Serialise) => Normalised<T>;
 
 function fail<T>(pos: Position, field: string, message: string): Normalised<T> {
   return { ok: false, problem: { ...pos, field, message } };
@@ -93,7 +99,7 @@ export const INEXACT_NUMBER_PROBLEM =
  * Adds an extra field. A plain assignment of `__proto__` would set the object's prototype and
  * drop the field; a null-prototype object avoids that but is ~35% slower to fill and serialise.
  */
-function put(o: Record<string, unknown>, k: string, v: unknown): void {
+export function put(o: Record<string, unknown>, k: string, v: unknown): void {
   if (k === '__proto__')
     Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   else o[k] = v;
@@ -127,7 +133,12 @@ const LOG_FIELDS = new Set([
   'span_id',
 ]);
 
-export function normaliseLog(v: unknown, pos: Position, receivedAt: number): Normalised<LogRecord> {
+export function normaliseLog(
+  v: unknown,
+  pos: Position,
+  receivedAt: number,
+  serialiseAttrs: Serialise = serialise,
+): Normalised<LogRecord> {
   if (!isObject(v)) return fail(pos, '(record)', 'each log record must be a JSON object');
   const { field: tsField, ts } = timeOf(v, receivedAt);
   if (ts === undefined) return fail(pos, tsField, TS_PROBLEM);
@@ -169,7 +180,7 @@ export function normaliseLog(v: unknown, pos: Position, receivedAt: number): Nor
       : attrsValue === null
         ? extra
         : { ...extra, attrs: attrsValue };
-  const attrs = attrsValue === null ? null : serialise(attrsValue);
+  const attrs = attrsValue === null ? null : serialiseAttrs(attrsValue);
   if (attrs === undefined) return fail(pos, 'attrs', NESTING_PROBLEM);
 
   const record: LogRecord = {
@@ -198,7 +209,12 @@ export function normaliseLog(v: unknown, pos: Position, receivedAt: number): Nor
 
 const HEALTH_FIELDS = new Set(['service', 'status', 'latency_ms', 'message', 'ts', 'timestamp', 'id']);
 
-export function normaliseHealth(v: unknown, pos: Position, receivedAt: number): Normalised<HealthRecord> {
+export function normaliseHealth(
+  v: unknown,
+  pos: Position,
+  receivedAt: number,
+  serialiseAttrs: Serialise = serialise,
+): Normalised<HealthRecord> {
   if (!isObject(v)) return fail(pos, '(record)', 'each health ping must be a JSON object');
   if (typeof v.service !== 'string' || v.service.length === 0 || v.service.length > MAX_SERVICE) {
     const rule = `a non-empty string of at most ${MAX_SERVICE} characters`;
@@ -226,7 +242,7 @@ export function normaliseHealth(v: unknown, pos: Position, receivedAt: number): 
   if (id === undefined) return fail(pos, 'id', ID_PROBLEM);
   let extra: Record<string, unknown> | undefined;
   for (const k in v) if (!HEALTH_FIELDS.has(k)) put((extra ??= {}), k, v[k]);
-  const attrs = extra ? serialise(extra) : null;
+  const attrs = extra ? serialiseAttrs(extra) : null;
   if (attrs === undefined) return fail(pos, '(record)', NESTING_PROBLEM);
   const record: HealthRecord = {
     type: 'health',
@@ -242,4 +258,58 @@ export function normaliseHealth(v: unknown, pos: Position, receivedAt: number): 
   };
   record.size = RECORD_OVERHEAD_BYTES + id.length + v.service.length + strBytes(message) + strBytes(attrs);
   return { ok: true, record };
+}
+
+/**
+ * Containers the stepwise parser built a member at a time (too large to parse in one go):
+ * `stringifyPieces` descends into them instead of stringifying them whole.
+ */
+export const largeValues = new WeakSet<object>();
+
+const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
+
+/**
+ * JSON.stringify(v) in pieces of bounded work, for a record too large to serialise at once:
+ * the root, and every container in `largeValues`, are written a member at a time; a string
+ * longer than `piece` is written `piece` characters at a time (never splitting a surrogate
+ * pair, so the text is the same as JSON.stringify's); anything else is stringified whole (it
+ * was parsed whole, so it is no larger than a parse step).
+ */
+export function* stringifyPieces(v: unknown, piece: number, root = true): Generator<string, void, void> {
+  piece = Math.max(2, piece); // a piece never splits a surrogate pair, so it must hold one
+  if (typeof v === 'string' && v.length > piece) {
+    yield '"';
+    for (let a = 0; a < v.length;) {
+      let b = Math.min(v.length, a + piece);
+      if (b < v.length && isHigh(v.charCodeAt(b - 1)) && isLow(v.charCodeAt(b))) b--;
+      yield JSON.stringify(v.slice(a, b)).slice(1, -1);
+      a = b;
+    }
+    yield '"';
+    return;
+  }
+  if (typeof v !== 'object' || v === null || !(root || largeValues.has(v))) {
+    yield JSON.stringify(v);
+    return;
+  }
+  if (Array.isArray(v)) {
+    yield '[';
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) yield ',';
+      yield* stringifyPieces(v[i], piece, false);
+    }
+    yield ']';
+    return;
+  }
+  yield '{';
+  let first = true;
+  for (const k of Object.keys(v)) {
+    if (!first) yield ',';
+    first = false;
+    yield* stringifyPieces(k, piece, false);
+    yield ':';
+    yield* stringifyPieces((v as Record<string, unknown>)[k], piece, false);
+  }
+  yield '}';
 }

@@ -3,13 +3,38 @@
 // Any problem rejects the whole request (nothing from it is stored); up to 10 are reported.
 // The body is scanned first (scan-json.ts), so a request past the record, depth or key limits
 // is refused before any value is built; a large body is then parsed a slice at a time, and
-// parseBodyAsync lets the event loop run between slices.
+// parseBodyAsync lets the event loop run between slices. A single record larger than a slice
+// (one huge object, NDJSON line or string) is itself parsed, normalised and serialised in
+// pieces (ValueReader, stringifyPieces), so no step does more than about a slice of work.
 import { isUtf8 } from 'node:buffer';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { SluiceError, type FieldProblem } from '../errors.js';
 import type { SluiceRecord } from '../record.js';
-import { INEXACT_NUMBER_PROBLEM, inexactNumberAt, type Normaliser, type Position } from './normalise.js';
-import { BodyScanner, type Scan, type ScanLimits, type ScanProblem } from './scan-json.js';
+import {
+  INEXACT_NUMBER_PROBLEM,
+  inexactNumberAt,
+  largeValues,
+  put,
+  stringifyPieces,
+  type Normaliser,
+  type Position,
+  type Serialise,
+} from './normalise.js';
+import {
+  BodyScanner,
+  COLON,
+  COMMA,
+  LBRACE,
+  LBRACKET,
+  QUOTE,
+  RBRACE,
+  RBRACKET,
+  isSpace,
+  stringEnd,
+  type Scan,
+  type ScanLimits,
+  type ScanProblem,
+} from './scan-json.js';
 
 export const JSON_TYPES = ['application/json'];
 export const NDJSON_TYPES = [
@@ -29,6 +54,10 @@ const MAYBE_INEXACT = /\d{16}|[eE][+-]?\d{3}/;
  */
 export const SLICE_CHARS = 128 * 1024;
 export const SYNC_MAX_BYTES = 2 * SLICE_CHARS;
+/** Bytes of one record parsed (or characters serialised) at a time when the record is larger than a slice. */
+export const PIECE_CHARS = 16 * 1024;
+/** Longest number (or other bare token) in a record larger than a slice: JSON.parse of 10 MB of digits holds the loop ~100 ms. */
+export const MAX_TOKEN_CHARS = 4096;
 
 /** The request limits (ingest.maxRecordsPerRequest, ingest.maxDepth, ingest.maxKeysPerRecord). */
 export type ParseLimits = ScanLimits;
@@ -82,9 +111,35 @@ export async function parseBodyAsync<T extends SluiceRecord>(
   normalise: Normaliser<T>,
   limits: ParseLimits,
 ): Promise<Parsed<T>> {
-  const p = new BodyParse(body, ndjson, receivedAt, normalise, limits);
+  const p = new BodyParse(body, ndjson, receivedAt, normalise, limits, PIECE_CHARS);
   while (!p.step(SLICE_CHARS)) await yieldToLoop();
   return p.result();
+}
+
+/** What parsing in steps did: the result, how many steps, and the most work (bytes) one step did. */
+export interface Stepped<T extends SluiceRecord> {
+  parsed: Parsed<T>;
+  steps: number;
+  maxStepWork: number;
+}
+
+/**
+ * parseBodyAsync's steps run back to back, with slice and piece sizes of the caller's choice:
+ * for tests that count the work of the largest step (a bound on how long one holds the loop).
+ */
+export function parseBodyInSteps<T extends SluiceRecord>(
+  body: Buffer,
+  ndjson: boolean,
+  receivedAt: number,
+  normalise: Normaliser<T>,
+  limits: ParseLimits,
+  chars = SLICE_CHARS,
+  piece = PIECE_CHARS,
+): Stepped<T> {
+  const p = new BodyParse(body, ndjson, receivedAt, normalise, limits, piece);
+  let steps = 1;
+  while (!p.step(chars)) steps++;
+  return { parsed: p.result(), steps, maxStepWork: p.maxStepWork };
 }
 
 function refuse(problem: ScanProblem, ndjson: boolean, limits: ParseLimits): SluiceError {
@@ -130,6 +185,10 @@ class BodyParse<T extends SluiceRecord> {
   private bytes = 0;
   /** The next span to parse. */
   private next = 0;
+  /** A record larger than a slice, being worked on a piece at a time. */
+  private job: Generator<number, void, void> | undefined;
+  /** The most work (bytes scanned, parsed or serialised) one step has done. */
+  maxStepWork = 0;
 
   constructor(
     body: Buffer,
@@ -137,6 +196,7 @@ class BodyParse<T extends SluiceRecord> {
     private readonly receivedAt: number,
     private readonly normalise: Normaliser<T>,
     private readonly limits: ParseLimits,
+    private readonly piece = PIECE_CHARS,
   ) {
     if (body.length === 0) throw new SluiceError('SLUICE_ERR_EMPTY_BODY', 'request body is empty');
     // Decoding would quietly turn bad bytes into U+FFFD: storing something other than what was sent.
@@ -161,36 +221,119 @@ class BodyParse<T extends SluiceRecord> {
   /** Set for a slice whose text holds a number JSON.parse may not keep exactly (rare: checked then). */
   private inexact = false;
 
-  private add(value: unknown, pos: Position): void {
+  private add(value: unknown, pos: Position, serialise?: Serialise): T | undefined {
     if (this.inexact) {
       const at = inexactNumberAt(value, '');
       if (at !== null) {
         if (this.problems.length < MAX_PROBLEMS)
           this.problems.push({ ...pos, field: at, message: INEXACT_NUMBER_PROBLEM });
-        return;
+        return undefined;
       }
     }
-    const r = this.normalise(value, pos, this.receivedAt);
+    const r = this.normalise(value, pos, this.receivedAt, serialise);
     if (r.ok) {
       this.records.push(r.record);
       this.bytes += r.record.size;
+      return r.record;
     } else if (this.problems.length < MAX_PROBLEMS) this.problems.push(r.problem);
+    return undefined;
   }
 
-  /** Parses records from about `chars` bytes of the body (at least one record); true when done. */
+  private work(n: number): void {
+    if (n > this.maxStepWork) this.maxStepWork = n;
+  }
+
+  /**
+   * One record too large for a slice, from text[start, end): parsed, normalised and its attrs
+   * serialised a piece at a time; yields the work done (bytes) after each piece.
+   */
+  private *large(start: number, end: number, pos: Position): Generator<number, void, void> {
+    const reader = new ValueReader(this.text, start, end, this.piece);
+    let value: unknown;
+    try {
+      value = yield* reader.whole();
+    } catch (err) {
+      if (err instanceof RangeError) {
+        this.problems.push({ ...pos, field: '(record)', message: err.message });
+        return;
+      }
+      if (!this.ndjson) throw invalidJson(err, ` (in the record at index ${pos.index ?? 0})`);
+      this.problems.push({ ...pos, field: '(line)', message: `invalid JSON: ${(err as Error).message}` });
+      return;
+    }
+    this.inexact = reader.maybeInexact;
+    const NONE = {};
+    let attrs: unknown = NONE;
+    // The record is normalised with its attrs left out ('') and serialised below, in pieces.
+    const record = this.add(value, pos, (v) => {
+      attrs = v;
+      return '';
+    });
+    if (!record || attrs === NONE) return;
+    let text = '';
+    let done = 0;
+    for (const piece of stringifyPieces(attrs, this.piece)) {
+      text += piece;
+      done += piece.length;
+      if (done >= this.piece) {
+        yield done;
+        done = 0;
+      }
+    }
+    (record as { attrs: string | null }).attrs = text;
+    record.size += text.length;
+    this.bytes += text.length;
+    yield done;
+  }
+
+  /** Runs the large record's job for about `chars` of work; true when it is over. */
+  private runJob(chars: number): boolean {
+    let used = 0;
+    while (used < chars) {
+      const r = this.job!.next();
+      if (r.done) {
+        this.job = undefined;
+        break;
+      }
+      used += r.value;
+    }
+    this.work(used);
+    return this.job === undefined;
+  }
+
+  private finished(): boolean {
+    return this.job === undefined && (this.next >= this.scan!.starts.length || this.problems.length >= MAX_PROBLEMS);
+  }
+
+  /** Parses records from about `chars` bytes of the body; true when done. */
   step(chars: number): boolean {
     // Scanning first, in steps of its own: a step scans or parses, never both.
     if (!this.scan) {
       this.scanStep(chars);
+      this.work(chars);
       return false;
+    }
+    if (this.job) {
+      this.runJob(chars);
+      return this.finished();
     }
     const { starts, ends } = this.scan;
     if (this.ndjson) {
       const lines = this.scan.lines!;
       let used = 0;
       while (this.next < starts.length && used < chars && this.problems.length < MAX_PROBLEMS) {
-        const i = this.next++;
-        used += ends[i]! - starts[i]!;
+        const i = this.next;
+        const size = ends[i]! - starts[i]!;
+        if (size > chars) {
+          // A line larger than a slice gets steps of its own.
+          if (used === 0) {
+            this.next++;
+            this.job = this.large(starts[i]!, ends[i]!, { line: lines[i]! });
+          }
+          break;
+        }
+        this.next++;
+        used += size;
         let value: unknown;
         try {
           const line = this.text.toString('utf8', starts[i], ends[i]);
@@ -202,10 +345,18 @@ class BodyParse<T extends SluiceRecord> {
         }
         this.add(value, { line: lines[i]! });
       }
-      return this.next >= starts.length || this.problems.length >= MAX_PROBLEMS;
+      this.work(used);
+      return this.finished();
     }
-    // In one go: a single value, a structure JSON.parse must judge, or a body that fits the step.
+    // In one go: a single value, or a structure JSON.parse must judge, that fits the step.
     if (!this.scan.array || this.scan.malformed || (this.next === 0 && this.text.length <= chars)) {
+      if (this.text.length > chars) {
+        // Too large for one step: the reader parses it in pieces (and reports where a
+        // malformed array goes wrong); what it builds is the record, or the array of them.
+        this.next = starts.length;
+        this.job = this.whole();
+        return false;
+      }
       let value: unknown;
       try {
         const whole = this.text.toString('utf8');
@@ -214,14 +365,21 @@ class BodyParse<T extends SluiceRecord> {
       } catch (err) {
         throw invalidJson(err);
       }
+      this.work(this.text.length);
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length && this.problems.length < MAX_PROBLEMS; i++) this.add(value[i], { index: i });
       } else this.add(value, { index: 0 });
       this.next = starts.length;
       return true;
     }
-    // A slice of whole elements, parsed as an array of its own.
+    // A slice of whole elements, parsed as an array of its own; an element larger than a slice
+    // gets steps of its own.
     const first = this.next;
+    if (ends[first]! - starts[first]! > chars) {
+      this.next++;
+      this.job = this.large(starts[first]!, ends[first]!, { index: first });
+      return false;
+    }
     let last = first;
     while (last + 1 < starts.length && ends[last + 1]! - starts[first]! <= chars) last++;
     let values: unknown[];
@@ -232,10 +390,30 @@ class BodyParse<T extends SluiceRecord> {
     } catch (err) {
       throw invalidJson(err, ` (in records ${first}-${last})`);
     }
+    this.work(ends[last]! - starts[first]!);
     for (let k = 0; k < values.length && this.problems.length < MAX_PROBLEMS; k++)
       this.add(values[k], { index: first + k });
     this.next = last + 1;
-    return this.next >= starts.length || this.problems.length >= MAX_PROBLEMS;
+    return this.finished();
+  }
+
+  /** The whole body as one value too large for a step: a single record, or a malformed array. */
+  private *whole(): Generator<number, void, void> {
+    if (this.scan!.array) {
+      // Malformed (the scan found its outer structure broken): the reader says where.
+      const reader = new ValueReader(this.text, 0, this.text.length, this.piece);
+      let value: unknown;
+      try {
+        value = yield* reader.whole();
+      } catch (err) {
+        throw invalidJson(err);
+      }
+      this.inexact = reader.maybeInexact;
+      const values = value as unknown[];
+      for (let i = 0; i < values.length && this.problems.length < MAX_PROBLEMS; i++) this.add(values[i], { index: i });
+      return;
+    }
+    yield* this.large(0, this.text.length, { index: 0 });
   }
 
   result(): Parsed<T> {
@@ -243,5 +421,209 @@ class BodyParse<T extends SluiceRecord> {
     if (this.ndjson && this.records.length === 0)
       throw new SluiceError('SLUICE_ERR_EMPTY_BODY', 'NDJSON body holds no records');
     return { records: this.records, bytes: this.bytes };
+  }
+}
+
+const MINUS = 45;
+/** Smallest piece: a string piece must hold an escape (6 bytes) and a UTF-8 sequence (4). */
+export const MIN_PIECE = 16;
+
+/** Where a bare token (number, true, false, null) ends. */
+function isDelimiter(c: number): boolean {
+  return (
+    isSpace(c) ||
+    c === COMMA ||
+    c === COLON ||
+    c === RBRACE ||
+    c === RBRACKET ||
+    c === QUOTE ||
+    c === LBRACE ||
+    c === LBRACKET
+  );
+}
+
+/** Index just past the bracket closing the container that opens at `i`, or -1 when it does not close before `limit`. */
+function containerEnd(text: Buffer, i: number, limit: number): number {
+  let depth = 0;
+  for (let j = i; j < limit; j++) {
+    const c = text[j]!;
+    if (c === QUOTE) {
+      const e = stringEnd(text, j + 1, limit);
+      if (e === -1) return -1;
+      j = e - 1;
+    } else if (c === LBRACE || c === LBRACKET) depth++;
+    else if ((c === RBRACE || c === RBRACKET) && --depth === 0) return j + 1;
+  }
+  return -1;
+}
+
+/**
+ * Where to cut a string's text near `k` (its text runs from `from`, which is not inside an
+ * escape): not inside a UTF-8 sequence nor inside an escape (`\"`, `\uXXXX`). Halves of an
+ * escaped surrogate pair may be cut apart: the two halves parse to one pair once joined.
+ */
+function stringCut(text: Buffer, from: number, k: number): number {
+  while (k > from && (text[k]! & 0xc0) === 0x80) k--;
+  for (let b = k - 1; b >= Math.max(from, k - 5); b--) {
+    if (text[b] !== 92) continue;
+    let r = b;
+    while (r >= from && text[r] === 92) r--;
+    // An odd run of backslashes ending at b: b opens an escape (else it closes a `\\`).
+    if ((b - r) % 2 === 1 && b + (text[b + 1] === 0x75 ? 6 : 2) > k) k = b;
+    break;
+  }
+  return k;
+}
+
+/**
+ * Parses one JSON value from text[start, end) a piece at a time: a container that closes
+ * within `piece` bytes, and every string and bare token, go to JSON.parse whole; a larger
+ * container is built a member at a time (and marked in `largeValues`); a longer string is
+ * parsed `piece` bytes at a time and joined. The result equals JSON.parse's (duplicate keys:
+ * the last wins, in the first one's place). Generators yield the bytes each piece took.
+ * Throws SyntaxError for text that is not JSON, RangeError for a bare token over MAX_TOKEN_CHARS.
+ */
+export class ValueReader {
+  /** Set when a piece parsed may hold a number JSON.parse does not keep exactly. */
+  maybeInexact = false;
+  private i: number;
+  private readonly piece: number;
+
+  constructor(
+    private readonly text: Buffer,
+    start: number,
+    private readonly end: number,
+    piece: number,
+  ) {
+    this.i = start;
+    // At least an escape (6 bytes) plus a UTF-8 sequence (4): every string piece makes progress.
+    this.piece = Math.max(MIN_PIECE, piece);
+  }
+
+  *whole(): Generator<number, unknown, void> {
+    const v = yield* this.value();
+    yield* this.spaces();
+    if (this.i < this.end) throw this.unexpected();
+    return v;
+  }
+
+  private unexpected(): SyntaxError {
+    if (this.i >= this.end) return new SyntaxError('Unexpected end of JSON input');
+    const c = this.text.toString('utf8', this.i, Math.min(this.end, this.i + 1));
+    return new SyntaxError(`Unexpected token '${c}' at byte ${this.i}`);
+  }
+
+  private parse(a: number, b: number, checkNumbers: boolean): unknown {
+    const s = this.text.toString('utf8', a, b);
+    if (checkNumbers && !this.maybeInexact) this.maybeInexact = MAYBE_INEXACT.test(s);
+    try {
+      return JSON.parse(s);
+    } catch (err) {
+      throw new SyntaxError(`${(err as Error).message} (in the text at byte ${a})`);
+    }
+  }
+
+  /** A string's text[a, b) (no quotes), parsed. */
+  private stringPiece(a: number, b: number): string {
+    try {
+      return JSON.parse(`"${this.text.toString('utf8', a, b)}"`) as string;
+    } catch (err) {
+      throw new SyntaxError(`${(err as Error).message} (in the string at byte ${a})`);
+    }
+  }
+
+  private *spaces(): Generator<number, void, void> {
+    const { text, end } = this;
+    let i = this.i;
+    let from = i;
+    while (i < end && isSpace(text[i]!)) {
+      if (++i - from >= this.piece) {
+        this.i = i;
+        yield i - from;
+        from = i;
+      }
+    }
+    this.i = i;
+  }
+
+  private *value(): Generator<number, unknown, void> {
+    yield* this.spaces();
+    const { text, end } = this;
+    const i = this.i;
+    if (i >= end) throw this.unexpected();
+    const c = text[i]!;
+    if (c === QUOTE) return yield* this.string();
+    if (c !== LBRACE && c !== LBRACKET) {
+      const limit = Math.min(end, i + MAX_TOKEN_CHARS + 1);
+      let j = i;
+      while (j < limit && !isDelimiter(text[j]!)) j++;
+      if (j === i) throw this.unexpected();
+      if (j - i > MAX_TOKEN_CHARS) {
+        const what = text[i] === MINUS || (text[i]! >= 48 && text[i]! <= 57) ? 'a number' : 'a bare word';
+        throw new RangeError(`holds ${what} longer than ${MAX_TOKEN_CHARS} characters: send it as a string`);
+      }
+      const v = this.parse(i, j, true);
+      this.i = j;
+      yield j - i;
+      return v;
+    }
+    const limit = Math.min(end, i + this.piece);
+    const j = containerEnd(text, i, limit);
+    if (j !== -1) {
+      const v = this.parse(i, j, true);
+      this.i = j;
+      yield 2 * (j - i);
+      return v;
+    }
+    yield limit - i;
+    this.i = i + 1;
+    const array = c === LBRACKET;
+    const close = array ? RBRACKET : RBRACE;
+    const out: unknown[] | Record<string, unknown> = array ? [] : {};
+    largeValues.add(out);
+    yield* this.spaces();
+    if (text[this.i] === close) {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      if (array) (out as unknown[]).push(yield* this.value());
+      else {
+        yield* this.spaces();
+        if (text[this.i] !== QUOTE) throw this.unexpected();
+        const key = yield* this.string();
+        yield* this.spaces();
+        if (text[this.i] !== COLON) throw this.unexpected();
+        this.i++;
+        put(out as Record<string, unknown>, key, yield* this.value());
+      }
+      yield* this.spaces();
+      const d = text[this.i];
+      this.i++;
+      if (d === COMMA) continue;
+      if (d === close) return out;
+      this.i--;
+      throw this.unexpected();
+    }
+  }
+
+  private *string(): Generator<number, string, void> {
+    const { text, end } = this;
+    const open = this.i;
+    let from = open + 1;
+    let s = '';
+    for (;;) {
+      const limit = Math.min(end, from + this.piece);
+      const j = stringEnd(text, from, limit);
+      const cut = j !== -1 ? j - 1 : limit >= end ? -1 : stringCut(text, from, limit);
+      if (cut === -1) throw new SyntaxError(`Unterminated string in JSON at byte ${open}`);
+      s += this.stringPiece(from, cut);
+      yield cut - from;
+      if (j !== -1) {
+        this.i = j;
+        return s;
+      }
+      from = cut;
+    }
   }
 }

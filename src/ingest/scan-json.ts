@@ -30,25 +30,28 @@ export interface Scan {
 }
 
 const NEWLINE = 10,
-  QUOTE = 34,
-  BACKSLASH = 92,
+  BACKSLASH = 92;
+export const QUOTE = 34,
   COLON = 58,
   COMMA = 44;
-const LBRACE = 123,
+export const LBRACE = 123,
   RBRACE = 125,
   LBRACKET = 91,
   RBRACKET = 93;
 
-function isSpace(c: number): boolean {
+export function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
-/** Index just past the string that opens at `i`, or `end` when it does not close before `end`. */
-function skipString(text: Buffer, i: number, end: number): number {
-  let j = i + 1;
+/**
+ * Index just past the quote that closes a string whose text continues at `from` (just after
+ * its opening quote, or where an earlier call stopped), or -1 when it does not close before `end`.
+ */
+export function stringEnd(text: Buffer, from: number, end: number): number {
+  let j = from;
   for (;;) {
     const q = text.indexOf(QUOTE, j);
-    if (q === -1 || q >= end) return end;
+    if (q === -1 || q >= end) return -1;
     let k = q - 1;
     while (text[k]! === BACKSLASH) k--;
     if ((q - 1 - k) % 2 === 0) return q + 1; // an odd run of backslashes escapes the quote
@@ -82,6 +85,11 @@ export class BodyScanner {
   /** Start of the current array element; NDJSON: number of the current line. */
   private start = 0;
   private line = 0;
+  /** The walk stopped inside a string (at a step's end); it goes on from `i`. */
+  private inString = false;
+  /** NDJSON: end of the line being walked, -1 between lines; `blank` while no character but spaces was seen on it. */
+  private lineEnd = -1;
+  private blank = true;
 
   constructor(
     private readonly text: Buffer,
@@ -116,10 +124,25 @@ export class BodyScanner {
     let keys = this.keys;
     let i = this.i;
     let outcome: 'done' | 'closed' | 'more' | 'problem' = 'more';
+    if (this.inString) {
+      const j = stringEnd(text, i, to);
+      if (j === -1) i = to;
+      else {
+        this.inString = false;
+        i = j;
+      }
+    }
     for (; i < to; i++) {
       const c = text[i]!;
       if (c === QUOTE) {
-        i = skipString(text, i, this.ndjson ? to : text.length) - 1;
+        // A string is skipped whole, or up to `to` and taken up again by the next step.
+        const j = stringEnd(text, i + 1, to);
+        if (j === -1) {
+          this.inString = true;
+          i = to;
+          break;
+        }
+        i = j - 1;
       } else if (c === LBRACE || c === LBRACKET) {
         depth++;
         arrays[depth] = c === LBRACKET;
@@ -184,26 +207,45 @@ export class BodyScanner {
 
   private lineSteps(stop: number): void {
     const { text } = this;
-    while (this.i <= text.length) {
-      if (this.i >= stop && this.i < text.length) return;
-      let end = text.indexOf(NEWLINE, this.i);
-      if (end === -1) end = text.length;
-      this.line++;
-      let s = this.i;
-      while (s < end && isSpace(text[s]!)) s++;
-      if (s < end) {
-        this.starts.push(this.i);
-        this.ends.push(end);
-        this.lines.push(this.line);
-        if (this.starts.length > this.limits.maxRecords) {
-          this.problem = { kind: 'records', count: this.starts.length };
-          return;
-        }
-        this.i = s;
-        this.depth = 0;
-        this.keys = 0;
-        if (this.walk(end, 0) === 'problem') return;
+    for (;;) {
+      if (this.lineEnd === -1) {
+        if (this.i > text.length) break;
+        if (this.i >= stop && this.i < text.length) return;
+        const end = text.indexOf(NEWLINE, this.i);
+        this.lineEnd = end === -1 ? text.length : end;
+        this.line++;
+        this.start = this.i;
+        this.blank = true;
       }
+      const end = this.lineEnd;
+      if (this.blank) {
+        // Leading spaces are skipped in steps too: a line may be megabytes of them.
+        let s = this.i;
+        const to = Math.min(end, Math.max(stop, s + 1));
+        while (s < to && isSpace(text[s]!)) s++;
+        this.i = s;
+        if (s === to && s < end) return;
+        if (s < end) {
+          this.blank = false;
+          this.starts.push(this.start);
+          this.ends.push(end);
+          this.lines.push(this.line);
+          if (this.starts.length > this.limits.maxRecords) {
+            this.problem = { kind: 'records', count: this.starts.length };
+            return;
+          }
+          this.depth = 0;
+          this.keys = 0;
+          this.inString = false;
+        }
+      }
+      if (!this.blank) {
+        const outcome = this.walk(Math.min(end, Math.max(stop, this.i + 1)), 0);
+        if (outcome === 'problem') return;
+        // A stray closing bracket ends the walk of its line (JSON.parse will refuse the line).
+        if (outcome !== 'closed' && this.i < end) return;
+      }
+      this.lineEnd = -1;
       this.i = end + 1;
     }
     this.scan = { array: false, starts: this.starts, ends: this.ends, lines: this.lines, malformed: false };
