@@ -45,8 +45,13 @@ export const NDJSON_TYPES = [
 ];
 
 const MAX_PROBLEMS = 10;
-/** Text that may hold a number JSON.parse changes (16+ digits, or a 3-digit exponent); then each value is checked. */
-const MAYBE_INEXACT = /\d{16}|[eE][+-]?\d{3}/;
+/**
+ * Text that may hold a number JSON.parse changes (then each value is checked): every number
+ * of 2^53 or more (or past the double range) matches, written as 16+ digits, with a 2+ digit
+ * exponent, or as 7+ digits with a 1-digit exponent. It must match every such number on its
+ * own text, so a record is judged the same whatever else shares its slice.
+ */
+const MAYBE_INEXACT = /\d{16}|[eE][+-]?\d{2}|\d{7}[\d.]*[eE]\+?\d/;
 
 /**
  * Bytes parsed between two turns of the event loop. Decoding, JSON.parse and normalising 128 KiB
