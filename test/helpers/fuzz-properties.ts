@@ -12,8 +12,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { SluiceError } from '../../src/errors.js';
 import { parseCheck } from '../../src/health/check-schema.js';
 import { decodeBody } from '../../src/ingest/body.js';
-import { normaliseHealth, normaliseLog } from '../../src/ingest/normalise.js';
-import { parseBody, type ParseLimits } from '../../src/ingest/parse-body.js';
+import { normaliseHealth, normaliseLog, stringifyPieces } from '../../src/ingest/normalise.js';
+import { parseBody, parseBodyInSteps, ValueReader, type ParseLimits } from '../../src/ingest/parse-body.js';
 
 /** The most one generated input may take: inputs are small, so anything near it is a stall. */
 export const MAX_CASE_MS = 250;
@@ -23,12 +23,24 @@ function clientError(err: unknown): boolean {
   return err instanceof SluiceError && err.statusCode >= 400 && err.statusCode < 500;
 }
 
+/**
+ * Runs `f` and fails when it held the loop past MAX_CASE_MS. A slow run is repeated (twice at
+ * most) and judged by its fastest: a stall the input causes happens every time, one from a
+ * loaded machine or a GC pause does not (the 1M-case run once saw 256 ms under load 15).
+ */
 function timed<T>(what: string, f: () => T): T {
-  const t = performance.now();
-  const out = f();
-  const ms = performance.now() - t;
-  if (ms > MAX_CASE_MS) throw new Error(`${what} held the loop ${ms.toFixed(0)} ms`);
-  return out;
+  let best = Infinity;
+  let out: T;
+  for (let run = 0; run < 3 && best > MAX_CASE_MS; run++) {
+    const t = performance.now();
+    try {
+      out = f();
+    } finally {
+      best = Math.min(best, performance.now() - t);
+    }
+  }
+  if (best > MAX_CASE_MS) throw new Error(`${what} held the loop ${best.toFixed(0)} ms, three times`);
+  return out!;
 }
 
 /** Parses, and says how many records were accepted, or 'refused' (a 4xx); rethrows anything else. */
@@ -70,6 +82,24 @@ const nearJson = fc
     return j.slice(0, cut) + noise + j.slice(cut);
   });
 
+/** Records as JSON with generated ids blanked (they differ between two parses), or the error code. */
+function comparable(f: () => { records: Array<{ id: string }> }): string {
+  try {
+    return JSON.stringify(f().records.map((r) => ({ ...r, id: /^[0-9a-f-]{36}$/.test(r.id) ? '' : r.id })));
+  } catch (err) {
+    if (clientError(err)) return `refused ${(err as SluiceError).code}`;
+    throw err;
+  }
+}
+
+function readInPieces(text: string, piece: number): unknown {
+  const gen = new ValueReader(Buffer.from(text), 0, Buffer.byteLength(text), piece).whole();
+  for (;;) {
+    const r = gen.next();
+    if (r.done) return r.value;
+  }
+}
+
 export function properties(): Array<{
   name: string;
   property: fc.IPropertyWithHooks<never> | fc.IAsyncPropertyWithHooks<never> | fc.IRawProperty<never, boolean>;
@@ -95,6 +125,36 @@ export function properties(): Array<{
         outcome(Buffer.from(text), ndjson, health);
         return true;
       }) as never,
+    },
+    {
+      name: 'one value read in pieces equals JSON.parse; written in pieces, JSON.stringify',
+      property: fc.property(fc.json({ maxDepth: 5 }), fc.integer({ min: 1, max: 64 }), (text, piece) => {
+        const value = readInPieces(text, piece);
+        const expected = JSON.stringify(JSON.parse(text));
+        return JSON.stringify(value) === expected && [...stringifyPieces(value, piece)].join('') === expected;
+      }) as never,
+    },
+    {
+      name: 'a body parsed in steps of any size gives what it gives in one go',
+      property: fc.property(
+        fc.oneof(
+          fc.array(record, { maxLength: 8 }).map((r) => JSON.stringify(r)),
+          record.map((r) => JSON.stringify(r)),
+          nearJson,
+        ),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: 1, max: 64 }),
+        (text, ndjson, chars, piece) => {
+          const body = Buffer.from(ndjson ? text.replace(/},{/g, '}\n{') : text);
+          const whole = comparable(() => parseBody(body, ndjson, 1_700_000_000_000_000, normaliseLog, LIMITS));
+          const stepped = comparable(
+            () => parseBodyInSteps(body, ndjson, 1_700_000_000_000_000, normaliseLog, LIMITS, chars, piece).parsed,
+          );
+          // Both refuse (the code may differ: JSON's own message against the reader's) or both take the same records.
+          return whole.startsWith('refused') ? stepped.startsWith('refused') : whole === stepped;
+        },
+      ) as never,
     },
     {
       name: 'any bytes: a count or a 4xx',
