@@ -1,8 +1,9 @@
 // Matches a check's bodyRegex. Patterns are RE2 (re2js, a JavaScript port of RE2): matching
 // takes time linear in the body, so no pattern can backtrack exponentially (`^(a|a)*$` held
-// the loop 55 s under RegExp). Linear is still ~0.3 s for 1 MiB against some patterns, so the
-// match runs in a worker thread: the event loop never waits for it, and the check's timeout
-// cuts it (the worker is replaced).
+// the loop 55 s under RegExp). Linear is still ~0.3 s for 1 MiB against some patterns, so
+// matches run in a small pool of worker threads: the event loop never waits for one, a slow
+// match holds one worker while the others serve other checks, and a check's timeout cuts its
+// match (that worker is replaced). Matches waiting for a worker are bounded.
 import { Worker } from 'node:worker_threads';
 import { RE2JS } from 're2js';
 
@@ -16,49 +17,73 @@ export function patternProblem(pattern: string): string | null {
   }
 }
 
-// CommonJS source run with `eval`: no file to resolve, with or without a TypeScript loader.
+// An ES module from a data: URL: no file to resolve (from src under tsx or from dist), and it
+// runs the same whatever the host's --input-type.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-import(workerData.re2js).then(({ RE2JS }) => {
-  const compiled = new Map();
-  const utf8 = new TextDecoder();
-  parentPort.on('message', ({ id, pattern, body }) => {
-    try {
-      const text = utf8.decode(body);
-      let re = compiled.get(pattern);
-      if (!re) {
-        if (compiled.size >= 256) compiled.clear();
-        re = RE2JS.compile(pattern);
-        compiled.set(pattern, re);
-      }
-      parentPort.postMessage({ id, matched: re.matcher(text).find() });
-    } catch (err) {
-      parentPort.postMessage({ id, error: String(err && err.message) });
+import { parentPort, workerData } from 'node:worker_threads';
+const { RE2JS } = await import(workerData.re2js);
+const compiled = new Map();
+const utf8 = new TextDecoder();
+parentPort.on('message', ({ pattern, body }) => {
+  try {
+    const text = utf8.decode(body);
+    let re = compiled.get(pattern);
+    if (!re) {
+      if (compiled.size >= 256) compiled.clear();
+      re = RE2JS.compile(pattern);
+      compiled.set(pattern, re);
     }
-  });
+    parentPort.postMessage({ matched: re.matcher(text).find() });
+  } catch (err) {
+    parentPort.postMessage({ error: String(err && err.message) });
+  }
 });
 `;
+const WORKER_URL = new URL(`data:text/javascript,${encodeURIComponent(WORKER_SOURCE)}`);
+
+/** Workers matching at once: one slow match leaves the other free. */
+export const POOL_SIZE = 2;
+/** Matches that may wait for a worker; past it a match is refused (the check reports the error). */
+export const MAX_QUEUED = 256;
 
 interface Pending {
-  id: number;
   pattern: string;
   body: Uint8Array;
   resolve: (matched: boolean) => void;
   reject: (err: Error) => void;
+  /** The worker running it, once it runs. */
+  slot?: Slot;
 }
 
-/** One worker serving matches in order; replaced when a match in progress is cut. */
+interface Slot {
+  worker: Worker;
+  job: Pending | undefined;
+}
+
+/** What the matcher holds now. */
+export interface MatcherStats {
+  workers: number;
+  running: number;
+  queued: number;
+}
+
 export class BodyMatcher {
-  private worker: Worker | undefined;
-  /** In the order sent: the first is the one the worker is running. */
-  private readonly pending: Pending[] = [];
-  private nextId = 0;
+  private readonly slots: Slot[] = [];
+  /** Waiting for a free worker, in arrival order. */
+  private readonly queue: Pending[] = [];
+
+  constructor(
+    private readonly size = POOL_SIZE,
+    private readonly maxQueued = MAX_QUEUED,
+  ) {}
 
   /** Whether `pattern` matches somewhere in `body` (UTF-8, decoded as Buffer#toString would). */
   match(pattern: string, body: Uint8Array, signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return Promise.reject(signal.reason as Error);
+    if (this.queue.length >= this.maxQueued)
+      return Promise.reject(new Error(`body matcher busy: ${this.maxQueued} matches already wait for a worker`));
     return new Promise<boolean>((resolve, reject) => {
-      const p: Pending = { id: this.nextId++, pattern, body, resolve, reject };
+      const p: Pending = { pattern, body, resolve, reject };
       const onAbort = (): void => this.cancel(p, signal.reason as Error);
       signal.addEventListener('abort', onAbort, { once: true });
       p.resolve = (m) => {
@@ -69,22 +94,42 @@ export class BodyMatcher {
         signal.removeEventListener('abort', onAbort);
         reject(e);
       };
-      this.pending.push(p);
-      this.send(p);
+      this.queue.push(p);
+      this.dispatch();
     });
   }
 
-  async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = undefined;
-    for (const p of this.pending.splice(0)) p.reject(new Error('body matcher closed'));
-    await w?.terminate();
+  stats(): MatcherStats {
+    return {
+      workers: this.slots.length,
+      running: this.slots.filter((s) => s.job).length,
+      queued: this.queue.length,
+    };
   }
 
-  private send(p: Pending): void {
-    // Bytes, not a string: posting a string re-encodes it on this thread (~40 ms a MiB on a
-    // busy machine); a byte array is a plain copy.
-    this.spawn().postMessage({ id: p.id, pattern: p.pattern, body: p.body });
+  async close(): Promise<void> {
+    const slots = this.slots.splice(0);
+    const err = new Error('body matcher closed');
+    for (const p of this.queue.splice(0)) p.reject(err);
+    for (const s of slots) s.job?.reject(err);
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  /** Hands waiting matches to free workers, starting workers up to the pool size. */
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => s.job === undefined);
+      if (!slot) {
+        if (this.slots.length >= this.size) break;
+        slot = this.spawn();
+      }
+      const p = this.queue.shift()!;
+      slot.job = p;
+      p.slot = slot;
+      // Bytes, not a string: posting a string re-encodes it on this thread (~40 ms a MiB on a
+      // busy machine); a byte array is a plain copy.
+      slot.worker.postMessage({ pattern: p.pattern, body: p.body });
+    }
     this.holdWhileBusy();
   }
 
@@ -94,42 +139,51 @@ export class BodyMatcher {
    * port again, and the process never exits.
    */
   private holdWhileBusy(): void {
-    if (this.pending.length > 0) this.worker?.ref();
-    else this.worker?.unref();
+    for (const s of this.slots) {
+      if (s.job) s.worker.ref();
+      else s.worker.unref();
+    }
   }
 
-  private spawn(): Worker {
-    if (this.worker) return this.worker;
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { re2js: import.meta.resolve('re2js') } });
-    w.on('message', (m: { id: number; matched?: boolean; error?: string }) => {
-      const i = this.pending.findIndex((p) => p.id === m.id);
-      if (i < 0) return;
-      const [p] = this.pending.splice(i, 1);
-      this.holdWhileBusy();
-      if (m.error !== undefined) p!.reject(new Error(m.error));
-      else p!.resolve(m.matched === true);
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_URL, { workerData: { re2js: import.meta.resolve('re2js') } });
+    const slot: Slot = { worker, job: undefined };
+    worker.on('message', (m: { matched?: boolean; error?: string }) => {
+      const p = slot.job;
+      if (!p) return;
+      slot.job = p.slot = undefined;
+      if (m.error !== undefined) p.reject(new Error(m.error));
+      else p.resolve(m.matched === true);
+      this.dispatch();
     });
-    w.on('error', (err) => this.restart(err));
-    this.worker = w;
-    return w;
+    worker.on('error', (err) => {
+      const p = slot.job;
+      this.remove(slot);
+      p?.reject(err);
+      this.dispatch();
+    });
+    this.slots.push(slot);
+    return slot;
   }
 
-  /** The caller gave up (the check's timeout): a match still running is cut by replacing the worker. */
+  /** Stops a worker (its match was cut or it failed); the next dispatch starts another. */
+  private remove(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    if (slot.job) slot.job.slot = undefined;
+    slot.job = undefined;
+    void slot.worker.terminate();
+  }
+
+  /** The caller gave up (the check's timeout): a waiting match leaves the queue; a running one's worker is replaced. */
   private cancel(p: Pending, reason: Error): void {
-    const i = this.pending.indexOf(p);
-    if (i < 0) return;
-    this.pending.splice(i, 1);
+    if (p.slot) this.remove(p.slot);
+    else {
+      const i = this.queue.indexOf(p);
+      if (i < 0) return;
+      this.queue.splice(i, 1);
+    }
     p.reject(reason);
-    if (i === 0) this.restart();
-    else this.holdWhileBusy();
-  }
-
-  /** Replaces the worker and sends it what the old one had not answered. */
-  private restart(err?: Error): void {
-    const old = this.worker;
-    this.worker = undefined;
-    if (old) void old.terminate();
-    if (err) for (const p of this.pending.splice(0)) p.reject(err);
-    for (const p of this.pending) this.send(p);
+    this.dispatch();
   }
 }
