@@ -22,6 +22,7 @@ export function patternProblem(pattern: string): string | null {
 const WORKER_SOURCE = `
 import { parentPort, workerData } from 'node:worker_threads';
 const { RE2JS } = await import(workerData.re2js);
+parentPort.postMessage({ ready: true });
 const compiled = new Map();
 const utf8 = new TextDecoder();
 parentPort.on('message', ({ pattern, body }) => {
@@ -57,6 +58,8 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
+  /** Started and ready for matches: a match is sent only then, so one cut while a worker boots does not kill it. */
+  ready: boolean;
   job: Pending | undefined;
 }
 
@@ -115,13 +118,14 @@ export class BodyMatcher {
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
-  /** Hands waiting matches to free workers, starting workers up to the pool size. */
+  /** Hands waiting matches to ready workers, starting workers (up to the pool size) for the rest. */
   private dispatch(): void {
     while (this.queue.length > 0) {
-      let slot = this.slots.find((s) => s.job === undefined);
+      const slot = this.slots.find((s) => s.ready && s.job === undefined);
       if (!slot) {
-        if (this.slots.length >= this.size) break;
-        slot = this.spawn();
+        const booting = this.slots.filter((s) => !s.ready).length;
+        if (this.slots.length < this.size && booting < this.queue.length) this.spawn();
+        break;
       }
       const p = this.queue.shift()!;
       slot.job = p;
@@ -140,15 +144,20 @@ export class BodyMatcher {
    */
   private holdWhileBusy(): void {
     for (const s of this.slots) {
-      if (s.job) s.worker.ref();
+      if (s.job || (!s.ready && this.queue.length > 0)) s.worker.ref();
       else s.worker.unref();
     }
   }
 
   private spawn(): Slot {
     const worker = new Worker(WORKER_URL, { workerData: { re2js: import.meta.resolve('re2js') } });
-    const slot: Slot = { worker, job: undefined };
-    worker.on('message', (m: { matched?: boolean; error?: string }) => {
+    const slot: Slot = { worker, ready: false, job: undefined };
+    worker.on('message', (m: { ready?: boolean; matched?: boolean; error?: string }) => {
+      if (m.ready) {
+        slot.ready = true;
+        this.dispatch();
+        return;
+      }
       const p = slot.job;
       if (!p) return;
       slot.job = p.slot = undefined;
@@ -158,8 +167,11 @@ export class BodyMatcher {
     });
     worker.on('error', (err) => {
       const p = slot.job;
+      const booting = !slot.ready;
       this.remove(slot);
       p?.reject(err);
+      // A worker that cannot start will not start the next time either: what waits is refused.
+      if (booting) for (const q of this.queue.splice(0)) q.reject(err);
       this.dispatch();
     });
     this.slots.push(slot);

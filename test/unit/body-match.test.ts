@@ -94,6 +94,7 @@ test('a slow match holds one worker: two other checks are answered while it runs
 test('matches past the queue bound are refused; a waiting match cut by its signal leaves the queue', async () => {
   const m = new BodyMatcher(1, 2);
   try {
+    assert.equal(await m.match('a', Buffer.from('a'), new AbortController().signal), true); // the worker is up
     const busy = new AbortController();
     const body = Buffer.alloc(16 * 1024 * 1024, 'a');
     const outcomes: Array<Promise<unknown>> = [m.match('^(a|a|aa|aaa)*$', body, busy.signal).catch((e: Error) => e)];
@@ -109,6 +110,23 @@ test('matches past the queue bound are refused; a waiting match cut by its signa
     assert.match(String(first), /done/);
     assert.match(String(second), /cut while waiting/);
     assert.match(String(third), /done/);
+  } finally {
+    await m.close();
+  }
+});
+
+test('a match cut while its worker starts leaves the queue, and the worker starts anyway', async () => {
+  const m = new BodyMatcher(1);
+  try {
+    const cut = new AbortController();
+    const first = m.match('a', Buffer.from('a'), cut.signal);
+    cut.abort(new Error('check timeout'));
+    await assert.rejects(first, /check timeout/);
+    // Under load a worker can take longer to start than a check's timeout: killing it then
+    // meant no match ever ran. The same worker serves the next match.
+    assert.deepEqual(m.stats(), { workers: 1, running: 0, queued: 0 });
+    assert.equal(await m.match('b', Buffer.from('b'), new AbortController().signal), true);
+    assert.equal(m.stats().workers, 1);
   } finally {
     await m.close();
   }
