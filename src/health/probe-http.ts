@@ -13,7 +13,7 @@ import { BodyMatcher } from './body-match.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_REDIRECTS = 5;
-/** One matcher thread for every check's bodyRegex (unref'd: it never holds the process). */
+/** One pool of matcher threads for every check's bodyRegex (unref'd: it never holds the process). */
 const bodyMatcher = new BodyMatcher();
 
 export class HttpPools {
