@@ -113,7 +113,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const sink =
     opts.sink ??
     (await createSink(
-      { sink: config.sink, postgres: config.postgres, file: config.file },
+      { sink: config.sink, postgres: config.postgres, file: config.file, nats: config.nats, redis: config.redis },
       { logger, ...(database ? { database } : {}) },
     ));
   metrics.initSink(sink.name);

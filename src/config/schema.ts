@@ -2,6 +2,8 @@
 // (defaults < file < env < flags) lives in load.ts; docs/configuration.md's table is generated from here.
 import { z } from 'zod';
 import { fileSinkConfig } from '../sinks/file/config.js';
+import { natsConfig } from '../sinks/nats/config.js';
+import { redisConfig } from '../sinks/redis/config.js';
 import { postgresConfig, retentionConfig } from '../sinks/postgres/config.js';
 import { authConfig, serverConfig } from '../http/config.js';
 import { ingestConfig } from '../ingest/config.js';
@@ -39,6 +41,8 @@ const configFields = z.object({
   deadLetter: deadLetterConfig,
   sink: sinkConfig,
   file: fileSinkConfig,
+  nats: natsConfig,
+  redis: redisConfig,
   postgres: postgresConfig,
   retention: retentionConfig,
   tracing: tracingConfig,
@@ -81,7 +85,15 @@ export const configSchema = configFields.superRefine((c, ctx) => {
 export type Config = z.infer<typeof configSchema>;
 
 /** Keys whose values are masked by `config print` and in logs. */
-export const SECRET_KEYS = new Set(['auth.ingestTokens', 'auth.adminTokens', 'postgres.url', 'health.webhooks']);
+export const SECRET_KEYS = new Set([
+  'auth.ingestTokens',
+  'auth.adminTokens',
+  'postgres.url',
+  'health.webhooks',
+  'nats.pass',
+  'nats.token',
+  'redis.url',
+]);
 
 /** Extra environment names for a key, beside its SLUICE_* name (spec compatibility). */
 export const ENV_ALIASES: Record<string, string[]> = {

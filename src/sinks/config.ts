@@ -2,7 +2,7 @@
 // sink's own keys are in its folder).
 import { z } from 'zod';
 
-export const SINK_KINDS = ['postgres', 'file', 'stdout', 'blackhole'] as const;
+export const SINK_KINDS = ['postgres', 'file', 'stdout', 'blackhole', 'nats', 'redis'] as const;
 
 export const sinkConfig = z
   .object({

@@ -4,9 +4,13 @@ import { BlackholeSink } from './blackhole/blackhole-sink.js';
 import type { SinkConfig } from './config.js';
 import type { FileSinkConfig } from './file/config.js';
 import { FileSink } from './file/file-sink.js';
+import type { NatsConfig } from './nats/config.js';
+import { NatsSink } from './nats/nats-sink.js';
 import type { PostgresConfig } from './postgres/config.js';
 import type { PostgresDatabase } from '../postgres/database.js';
 import { PostgresSink } from './postgres/postgres-sink.js';
+import type { RedisConfig } from './redis/config.js';
+import { RedisSink } from './redis/redis-sink.js';
 import type { Sink } from './sink.js';
 import { StdoutSink } from './stdout/stdout-sink.js';
 
@@ -15,6 +19,8 @@ export interface SinksConfig {
   sink: SinkConfig;
   postgres: PostgresConfig;
   file: FileSinkConfig;
+  nats: NatsConfig;
+  redis: RedisConfig;
 }
 
 export interface SinkDeps {
@@ -34,5 +40,9 @@ export async function createSink(config: SinksConfig, deps: SinkDeps): Promise<S
       return new StdoutSink();
     case 'blackhole':
       return new BlackholeSink();
+    case 'nats':
+      return new NatsSink({ ...config.nats, logger: deps.logger });
+    case 'redis':
+      return new RedisSink({ ...config.redis, logger: deps.logger });
   }
 }

@@ -1,0 +1,41 @@
+// Config keys of the NATS JetStream sink (composed into the one config schema in config/schema.ts).
+import { z } from 'zod';
+
+export const natsConfig = z
+  .object({
+    servers: z
+      .array(z.string().min(1))
+      .default(['127.0.0.1:4222'])
+      .describe(
+        'NATS servers, host:port or nats:// URLs (comma-separated in env); credentials go in nats.user/pass or nats.token',
+      ),
+    stream: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+      .default('SLUICE')
+      .describe('JetStream stream the batches are published to (created when missing)'),
+    subject: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dot-separated tokens, no wildcards')
+      .default('sluice')
+      .describe('Subject prefix: a batch of each record type goes to <subject>.logs, .health or .checks'),
+    replicas: z.number().int().min(1).max(5).default(1).describe('Stream replicas when the stream is created'),
+    duplicateWindowMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(120_000)
+      .describe('JetStream duplicate window when the stream is created: a retried publish within it is dropped'),
+    user: z.string().default('').describe('User name (with nats.pass); empty: none'),
+    pass: z.string().default('').describe('Password of nats.user'),
+    token: z.string().default('').describe('Auth token; empty: none'),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(5000)
+      .describe('Connect timeout, and how long a publish waits for its JetStream ack'),
+  })
+  .prefault({});
+
+export type NatsConfig = z.infer<typeof natsConfig>;
