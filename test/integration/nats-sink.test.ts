@@ -1,6 +1,7 @@
 // The NATS JetStream sink against the real server on 127.0.0.1:4222: records posted to /logs
 // arrive as documented (one NDJSON message per batch and type, Nats-Msg-Id from the batch id),
-// a retried publish is dropped by the duplicate window, an unreachable server holds the records
+// a retried publish is dropped by the duplicate window, a publish cut short by the deadline is
+// recognised as committed once its ack comes, an unreachable server holds the records
 // (retried, /readyz not ready) until it is back, and at the shutdown deadline they go to the
 // dead-letter file. Each test run has its own stream and subject, deleted at the end.
 import assert from 'node:assert/strict';
@@ -169,10 +170,17 @@ describe('nats sink', () => {
       await sink.writeBatch(batch, signal);
       assert.equal((await jsm.streams.info(n.stream)).state.messages, 1);
       await sink.writeBatch({ ...batch, id: `${run}-batch-2` }, signal);
+      // The shutdown deadline cuts a write before its ack is back: wasCommitted waits for the ack.
+      const cut = new AbortController();
+      const writing = sink.writeBatch({ ...batch, id: `${run}-batch-3` }, cut.signal);
+      cut.abort(new Error('shutdown deadline'));
+      await assert.rejects(writing, /shutdown deadline/);
+      assert.equal(await sink.wasCommitted(`${run}-batch-3`), true);
+      assert.equal(await sink.wasCommitted(`${run}-never`), false);
       const stored = await readStream(n.stream);
       assert.deepEqual(
         stored.map((m) => m.msgId),
-        [`${run}-batch-1:logs:0`, `${run}-batch-2:logs:0`],
+        [`${run}-batch-1:logs:0`, `${run}-batch-2:logs:0`, `${run}-batch-3:logs:0`],
       );
       assert.deepEqual(
         stored[0]!.lines.map((l) => l.id),

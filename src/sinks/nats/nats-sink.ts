@@ -3,7 +3,13 @@
 // retried publish inside the stream's duplicate window is dropped by JetStream itself. A write
 // counts as done only when every message of the batch has its publish ack.
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, type StreamConfig } from '@nats-io/jetstream';
+import {
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { PermanentSinkError, errorMessage } from '../../errors.js';
 import { maskUrl } from '../../observability/secrets.js';
@@ -69,6 +75,7 @@ export class NatsSink implements Sink {
   readonly name = 'nats';
   private nc: NatsConnection | undefined;
   private js: JetStreamClient | undefined;
+  private jsm: JetStreamManager | undefined;
   private notReady = 'not connected yet';
   private closed = false;
   private connecting: Promise<void> | undefined;
@@ -132,11 +139,10 @@ export class NatsSink implements Sink {
   }
 
   async health(): Promise<SinkHealth> {
-    const nc = this.nc;
-    if (!nc) return { ok: false, reason: this.notReady };
+    const { nc, jsm } = this;
+    if (!nc || !jsm) return { ok: false, reason: this.notReady };
     if (nc.isClosed()) return { ok: false, reason: 'connection closed' };
     try {
-      const jsm = await jetstreamManager(nc, { timeout: 2000 });
       await withTimeout(jsm.streams.info(this.opts.stream), 2000, () => {
         throw new Error('no answer from JetStream in 2 s');
       });
@@ -153,6 +159,7 @@ export class NatsSink implements Sink {
     const nc = this.nc;
     this.nc = undefined;
     this.js = undefined;
+    this.jsm = undefined;
     if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
   }
 
@@ -173,13 +180,16 @@ export class NatsSink implements Sink {
       ...(user !== '' ? { user, pass } : {}),
       ...(token !== '' ? { token } : {}),
     });
+    let jsm: JetStreamManager;
     try {
-      await this.ensureStream(nc);
+      jsm = await jetstreamManager(nc, { timeout: timeoutMs });
+      await this.ensureStream(jsm);
     } catch (err) {
       await nc.close().catch(() => undefined);
       throw err;
     }
     this.nc = nc;
+    this.jsm = jsm;
     this.js = jetstream(nc, { timeout: timeoutMs });
     this.watch(nc);
   }
@@ -209,9 +219,8 @@ export class NatsSink implements Sink {
   }
 
   /** Creates the stream when missing; refuses one that does not take our subjects or drops duplicates not at all. */
-  private async ensureStream(nc: NatsConnection): Promise<void> {
+  private async ensureStream(jsm: JetStreamManager): Promise<void> {
     const { stream, subject, replicas, duplicateWindowMs } = this.opts;
-    const jsm = await jetstreamManager(nc, { timeout: this.opts.timeoutMs });
     const wanted = `${subject}.>`;
     let existing: StreamConfig | undefined;
     try {
