@@ -40,6 +40,7 @@ import type { PostgresDatabase } from './postgres/database.js';
 import { apiRoutes } from './query/api-routes.js';
 import { IncidentLog } from './query/status.js';
 import { LogTail } from './query/tail.js';
+import { syslogListeners, type SyslogListeners } from './ingest/syslog/listeners.js';
 import { createSink } from './sinks/create-sink.js';
 import type { Sink } from './sinks/sink.js';
 import { withTimeout } from './timeout.js';
@@ -77,6 +78,8 @@ export interface App {
   readonly tail: LogTail;
   /** The OTLP/gRPC receiver, when otlp.grpcPort is set. */
   readonly otlpGrpc: OtlpGrpcServer | undefined;
+  /** The syslog TCP/UDP listeners (off unless syslog.tcpPort / syslog.udpPort is set). */
+  readonly syslog: SyslogListeners;
   /** Base URL once listening, e.g. http://127.0.0.1:8080 */
   readonly url: string;
   start(): Promise<void>;
@@ -261,6 +264,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           onLogs: (records) => tail.publish(records),
         })
       : undefined;
+  const syslog = syslogListeners(config.syslog, { ctx: ingestCtx, onLogs: (records) => tail.publish(records) });
   const walStats = wal ? () => wal.walStats() : undefined;
   const readiness = new Readiness({
     highWaterMark: config.buffer.highWaterMark,
@@ -313,6 +317,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     }, deadlineMs);
     // Tail streams never end by themselves: server.close() would wait for them.
     tail.close();
+    // Syslog first: it stops reading, and what it read is in the buffer before the buffer closes.
+    await syslog.stop(deadlineAt);
     // In-flight requests finish (ack-mode `sink` waits still need the pipeline running).
     const grpcStopped = otlpGrpc?.stop(deadlineAt - Date.now());
     const closed = await withTimeout(closeListener(server), deadlineAt - Date.now(), () => 'deadline' as const);
@@ -369,6 +375,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     health,
     tail,
     otlpGrpc,
+    syslog,
     get url() {
       return url;
     },
@@ -414,6 +421,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
       url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
       await otlpGrpc?.start();
+      await syslog.start();
       accepting = true;
       logger.info({ url, sink: sink.name, ack: config.ingest.ack, writers: config.writers.count }, 'sluice listening');
       if (tls) {

@@ -8,6 +8,7 @@ import { postgresConfig, retentionConfig } from '../sinks/postgres/config.js';
 import { authConfig, serverConfig } from '../http/config.js';
 import { ingestConfig } from '../ingest/config.js';
 import { otlpConfig } from '../ingest/otlp/config.js';
+import { syslogConfig } from '../ingest/syslog/config.js';
 import {
   batchConfig,
   breakerConfig,
@@ -33,6 +34,7 @@ const configFields = z.object({
   ingest: ingestConfig,
   otlp: otlpConfig,
   rateLimit: rateLimitConfig,
+  syslog: syslogConfig,
   buffer: bufferConfig,
   batch: batchConfig,
   writers: writersConfig,

@@ -17,6 +17,12 @@ const FLUSH_TRIGGERS: readonly FlushTrigger[] = ['size', 'bytes', 'time', 'shutd
 export const SLUICE_PROTOCOL = 'sluice';
 export const CHECKER_PROTOCOL = 'checker';
 
+/** Why each syslog transport can drop a message (TCP waits for room rather than dropping). */
+const SYSLOG_DROP_REASONS: ReadonlyArray<[string, readonly string[]]> = [
+  ['tcp', ['malformed', 'oversize', 'framing', 'shutting_down']],
+  ['udp', ['malformed', 'oversize', 'buffer_full', 'unavailable', 'shutting_down']],
+];
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SIZE_BUCKETS = [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 50000];
 const BYTES_BUCKETS = [1024, 16384, 65536, 262144, 1048576, 4194304, 16777216];
@@ -48,6 +54,28 @@ export class Metrics {
     name: 'sluice_ingest_rejected_records_total',
     help: 'Records refused one by one inside an accepted request (OTLP partial success and the like), by type and protocol',
     labelNames: ['type', 'protocol'] as const,
+    registers: [this.registry],
+  });
+  readonly syslogDropped = new Counter({
+    name: 'sluice_syslog_dropped_total',
+    help: 'Syslog messages not stored, by transport and reason (malformed, oversize, framing, buffer_full, unavailable, shutting_down)',
+    labelNames: ['transport', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly syslogReceivedBytes = new Counter({
+    name: 'sluice_syslog_received_bytes_total',
+    help: 'Bytes read from syslog TCP connections and UDP datagrams, by transport',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly syslogConnections = new Gauge({
+    name: 'sluice_syslog_connections',
+    help: 'Open syslog TCP connections',
+    registers: [this.registry],
+  });
+  readonly syslogConnectionsRefused = new Counter({
+    name: 'sluice_syslog_connections_refused_total',
+    help: 'Syslog TCP connections closed at once because syslog.maxConnections were open',
     registers: [this.registry],
   });
   readonly batchSize = new Histogram({
@@ -212,6 +240,10 @@ export class Metrics {
     for (const r of ['replaced', 'dropped', 'abandoned']) this.alertsDiscarded.labels(r).inc(0);
     for (const t of RECORD_TYPES)
       this.ingestRecords.labels(t, t === 'check' ? CHECKER_PROTOCOL : SLUICE_PROTOCOL).inc(0);
+    for (const [transport, reasons] of SYSLOG_DROP_REASONS) {
+      this.syslogReceivedBytes.labels(transport).inc(0);
+      for (const r of reasons) this.syslogDropped.labels(transport, r).inc(0);
+    }
   }
 
   /** Creates an ingest protocol's record series at zero (see the constructor); called where its routes or listener are set up. */
