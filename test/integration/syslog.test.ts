@@ -316,4 +316,33 @@ describe('syslog from util-linux logger', () => {
     assert.equal(await db.count('logs'), complete, 'every whole message read is stored');
     assert.equal(await counter(app, 'syslogDropped', { transport: 'tcp', reason: 'shutting_down' }), 0);
   });
+
+  test('past syslog.maxConnections new connections are closed at once; an idle one is closed after idleTimeoutMs', async () => {
+    const { app, db } = await syslogApp({ 'syslog.maxConnections': 2, 'syslog.idleTimeoutMs': 1000 });
+    const open = async (): Promise<net.Socket> => {
+      const s = net.connect(app.syslog.tcpPort!, '127.0.0.1');
+      s.on('error', () => undefined);
+      await once(s, 'connect');
+      return s;
+    };
+    const a = await open();
+    const b = await open();
+    a.write('<14>1 - h app - - - from a\n');
+    await waitFor('a row from the first connection', async () => (await db.count('logs')) === 1);
+    await waitFor(
+      'two open connections',
+      async () => (await app.metrics.syslogConnections.get()).values[0]?.value === 2,
+    );
+    const c = await open();
+    await once(c, 'close');
+    assert.equal((await app.metrics.syslogConnectionsRefused.get()).values[0]?.value, 1);
+    // Neither sends anything more: both are closed by the collector once idle.
+    const closedAt = Date.now();
+    await Promise.all([once(a, 'close'), once(b, 'close')]);
+    assert.ok(Date.now() - closedAt < 5000);
+    await waitFor(
+      'no open connections',
+      async () => (await app.metrics.syslogConnections.get()).values[0]?.value === 0,
+    );
+  });
 });

@@ -39,7 +39,7 @@ function isCode(err: unknown, code: string): boolean {
 
 /**
  * TCP: pushes until the buffer takes the records, waiting as long as it takes (the caller has
- * stopped reading its socket meanwhile, so the sender's TCP window fills). Gives up only when
+ * stopped reading its socket meanwhile, so the sender's TCP window fills). Never rejects; gives up only when
  * the buffer closes or `giveUp()` says the shutdown deadline has passed; then counts the
  * records as dropped and resolves false.
  */
@@ -57,12 +57,10 @@ export async function admitWaiting(deps: SyslogDeps, records: LogRecord[], giveU
       accepted(deps, records);
       return true;
     } catch (err) {
-      if (isCode(err, 'SLUICE_ERR_BUFFER_FULL')) {
-        await delay(RETRY_MS);
-        continue;
-      }
-      if (!isCode(err, 'SLUICE_ERR_SHUTTING_DOWN')) throw err;
-      break;
+      if (isCode(err, 'SLUICE_ERR_SHUTTING_DOWN')) break;
+      // Full, or the WAL failing to write: nothing was admitted, so the connection stays
+      // paused and asks again, as an HTTP client retries a 429 or a 500.
+      await delay(RETRY_MS);
     }
   }
   countDropped(deps, 'tcp', 'shutting_down', records.length);

@@ -195,7 +195,9 @@ function parseSd(s: string, pos: number): { sd: Record<string, SdParams>; end: n
       value += s.slice(from, pos);
       pos++;
       const had = params[name];
-      params[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+      if (had === undefined) params[name] = value;
+      else if (Array.isArray(had)) had.push(value);
+      else params[name] = [had, value];
     }
   }
   return { sd, end: pos };
@@ -278,7 +280,12 @@ function parse3164(s: string, facility: string, severity: number, receivedAt: nu
   if (pos > 0) {
     const sp = s.indexOf(' ', pos);
     const word = s.slice(pos, sp < 0 ? s.length : sp);
-    if (sp > pos && word.length <= MAX_HOSTNAME && printable(word) && !TAG.test(s.slice(pos))) {
+    if (
+      sp > pos &&
+      word.length <= MAX_HOSTNAME &&
+      printable(word) &&
+      !TAG.test(s.slice(pos, pos + MAX_TAG + MAX_PROCID + 4))
+    ) {
       hostname = word;
       pos = sp + 1;
     }

@@ -10,8 +10,9 @@ import type { SyslogConfig } from './config.js';
 import { SyslogFramer, type FrameSink } from './framer.js';
 import { parseSyslog } from './parse.js';
 
-/** Messages parsed and admitted per step; between steps the loop serves others. */
+/** Messages, and message bytes, parsed and admitted per step; between steps the loop serves others. */
 const MESSAGES_PER_STEP = 256;
+const BYTES_PER_STEP = 128 * 1024;
 
 export class SyslogTcpListener {
   private readonly server: net.Server;
@@ -62,8 +63,9 @@ export class SyslogTcpListener {
     this.connections.add(conn);
     this.deps.ctx.metrics.syslogConnections.inc();
     socket.once('close', () => {
-      this.connections.delete(conn);
       this.deps.ctx.metrics.syslogConnections.dec();
+      // Messages it sent before closing are still on their way into the buffer: a stop waits for them.
+      void conn.settled().then(() => this.connections.delete(conn));
     });
   }
 }
@@ -123,25 +125,36 @@ class Connection implements FrameSink {
     this.socket.pause();
     // The idle timer must not fire while Sluice, not the sender, is the one holding things up.
     this.socket.setTimeout(0);
-    this.working = this.drain().finally(() => {
-      this.working = undefined;
-      // A chunk already on its way when the socket paused may have queued more meanwhile.
-      if (this.pending.length > 0) return this.work();
-      if (!this.reading || this.socket.destroyed) return;
-      this.socket.setTimeout(this.config.idleTimeoutMs);
-      this.socket.resume();
-    });
+    this.working = this.drain()
+      // Parsing is total (fuzzed) and admission never rejects; should either break, the
+      // connection is cut rather than left paused for ever.
+      .catch(() => {
+        this.pending = [];
+        this.socket.destroy();
+      })
+      .finally(() => {
+        this.working = undefined;
+        // A chunk already on its way when the socket paused may have queued more meanwhile.
+        if (this.pending.length > 0) return this.work();
+        if (!this.reading || this.socket.destroyed) return;
+        this.socket.setTimeout(this.config.idleTimeoutMs);
+        this.socket.resume();
+      });
   }
 
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
-      const step = this.pending.length > MESSAGES_PER_STEP ? this.pending.splice(0, MESSAGES_PER_STEP) : this.pending;
+      let n = 0;
+      let bytes = 0;
+      while (n < this.pending.length && n < MESSAGES_PER_STEP && bytes < BYTES_PER_STEP)
+        bytes += this.pending[n++]!.length;
+      const step = n === this.pending.length ? this.pending : this.pending.splice(0, n);
       if (step === this.pending) this.pending = [];
       const receivedAt = nowMicros();
       const records: LogRecord[] = [];
       let malformed = 0;
-      for (const bytes of step) {
-        const parsed = parseSyslog(bytes, receivedAt);
+      for (const message of step) {
+        const parsed = parseSyslog(message, receivedAt);
         if (parsed.ok) records.push(parsed.record);
         else malformed++;
       }
