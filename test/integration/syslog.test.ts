@@ -345,4 +345,46 @@ describe('syslog from util-linux logger', () => {
       async () => (await app.metrics.syslogConnections.get()).values[0]?.value === 0,
     );
   });
+
+  test('UDP cannot wait: datagrams that find the buffer full are dropped and counted; the admitted ones are stored', async () => {
+    const { app, db } = await syslogApp({
+      'ingest.ack': 'memory',
+      'buffer.maxRecords': 100,
+      'batch.maxRecords': 50,
+      'writers.count': 1,
+      'writers.queue': 1,
+    });
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    cleanups.push(() => locker.end());
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE logs IN ACCESS EXCLUSIVE MODE');
+    const u = dgram.createSocket('udp4');
+    cleanups.push(() => {
+      u.close();
+    });
+    const full = () => counter(app, 'syslogDropped', { transport: 'udp', reason: 'buffer_full' });
+    const read = () => counter(app, 'syslogReceivedBytes', { transport: 'udp' });
+    const admitted = () =>
+      app.metrics.ingestRecords.get().then((m) => m.values.find((v) => v.labels.protocol === 'syslog')?.value ?? 0);
+    // Same-length datagrams, in small bursts (the kernel may still drop some under load: only
+    // what was read is accounted for below).
+    const datagram = (i: number) => Buffer.from(`<14>1 - h app - - - udp ${String(i).padStart(6, '0')}`);
+    let sent = 0;
+    while ((await full()) === 0) {
+      assert.ok(sent < 5000, 'a datagram was dropped once the buffer was full');
+      const before = await read();
+      for (let k = 0; k < 20; k++) u.send(datagram(sent++), app.syslog.udpPort!, '127.0.0.1');
+      await waitFor('a burst read', async () => (await read()) > before);
+    }
+    const messages = async () => (await read()) / datagram(0).length;
+    await waitFor(
+      'every datagram read admitted or dropped',
+      async () => (await admitted()) + (await full()) === (await messages()),
+    );
+    const kept = await admitted();
+    assert.ok(kept >= 100 && kept <= 100 + 50 * 3, `${kept} admitted with the sink blocked`);
+    await locker.query('COMMIT');
+    await waitFor(`${kept} rows`, async () => (await db.count('logs')) === kept);
+  });
 });
