@@ -231,6 +231,7 @@ export class HealthChecker {
     this.results.flush();
     await this.alerter.close(2000);
     await this.states.flush();
+    await this.store?.close?.();
     await this.pools.close();
   }
 

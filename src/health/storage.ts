@@ -1,9 +1,10 @@
 // Where health keeps its checks, states and results, chosen by the composition root: the
-// PostgreSQL tables (results as the pipeline stored them), or a JSON file and a memory ring.
+// PostgreSQL tables (results as the pipeline stored them), or a snapshot + change log and a memory ring.
 import { join } from 'node:path';
 import type pg from 'pg';
 import { MemoryHistory, PostgresHistory, type CheckHistory } from './history.js';
-import { FileCheckStore, PostgresCheckStore, type CheckStore } from './store.js';
+import { FileCheckStore } from './file-store.js';
+import { PostgresCheckStore, type CheckStore } from './store.js';
 
 export interface HealthStorage {
   store: CheckStore;
