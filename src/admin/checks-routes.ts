@@ -44,7 +44,14 @@ export function checksRoutes(ctx: ChecksRoutesContext): FastifyPluginAsync {
 
     app.get('/admin/checks', async () => h.list().map(masked));
 
-    app.post('/admin/checks', async (req, reply) => reply.code(201).send(masked(await h.create(req.body))));
+    // An array is a batch: every item validated before any is written, matched by name (an
+    // upsert), so sending the same list twice changes nothing the second time.
+    app.post('/admin/checks', async (req, reply) => {
+      if (!Array.isArray(req.body)) return reply.code(201).send(masked(await h.create(req.body)));
+      const applied = await h.applyMany(req.body);
+      const count = (a: string): number => applied.filter((x) => x.action === a).length;
+      return { created: count('created'), updated: count('updated'), unchanged: count('unchanged'), checks: applied };
+    });
 
     app.get('/admin/checks/:check', async (req: IdRequest) => {
       const id = idOf(req.params.check);

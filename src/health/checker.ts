@@ -22,7 +22,7 @@ import { entryOf, type CheckHistory, type HistoryEntry, type HistoryQuery } from
 import { runProbe } from './probe.js';
 import { HttpPools } from './probe-http.js';
 import { PushMonitors, lastPingOf } from './push-monitor.js';
-import { CheckRegistry, type RegisteredCheck } from './registry.js';
+import { CheckRegistry, type AppliedCheck, type RegisteredCheck } from './registry.js';
 import { ResultQueue, checkRecordOf, type Outcome } from './results.js';
 import { Scheduler } from './scheduler.js';
 import { StateAlerts } from './state-alerts.js';
@@ -249,8 +249,12 @@ export class HealthChecker {
   /** The id of the check with this id or, failing that, this name (names are unique). */
   idOf(idOrName: string): string | undefined {
     if (this.registry.has(idOrName)) return idOrName;
-    for (const e of this.registry.values()) if (e.check.name === idOrName) return e.check.id;
-    return undefined;
+    return this.registry.idByName(idOrName);
+  }
+
+  /** Creates or replaces many checks by name, all validated first (registry.ts `apply`). */
+  applyMany(inputs: readonly unknown[]): Promise<AppliedCheck[]> {
+    return this.registry.apply(inputs);
   }
 
   async create(input: unknown): Promise<CheckView> {

@@ -1,0 +1,114 @@
+// Registering many checks at once: POST /admin/checks with an array validates every item
+// before writing any, matches existing checks by name (sending the same list twice changes
+// nothing), and what it wrote survives a restart of the app (file store: snapshot + log).
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { App } from '../../src/app.js';
+import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
+import { startTarget, type Target } from '../helpers/health-targets.js';
+
+type Json = Record<string, unknown>;
+
+describe('POST /admin/checks with an array', () => {
+  const dir = tempDir('sluice-bulk-');
+  let target: Target;
+  let app: App;
+  const config = () =>
+    testConfig(
+      {
+        'ingest.ack': 'memory',
+        'health.dataDir': join(dir.path, 'health'),
+        'health.maxChecks': 50,
+        'auth.adminTokens': 'admin-token-bulk',
+      },
+      dir.path,
+    );
+  const auth = { authorization: 'Bearer admin-token-bulk' };
+  const fleet = (n: number, interval = '10s'): Json[] =>
+    Array.from({ length: n }, (_, i) => ({ name: `svc-${i}`, kind: 'http', url: `${target.url}/${i}`, interval }));
+  const post = async (body: unknown): Promise<{ status: number; body: Json }> => {
+    const res = await postJson(`${app.url}/admin/checks`, body, auth);
+    return { status: res.status, body: (await res.json()) as Json };
+  };
+  const names = (): string[] =>
+    app.health
+      .list()
+      .map((v) => String(v.name))
+      .sort();
+
+  before(async () => {
+    target = await startTarget();
+    app = await startApp(config());
+  });
+  after(async () => {
+    await app.stop();
+    await target.close();
+    dir.remove();
+  });
+
+  test('creates them, and the same list again is left unchanged (upsert by name)', async () => {
+    const first = await post(fleet(5));
+    assert.equal(first.status, 200);
+    assert.deepEqual([first.body.created, first.body.updated, first.body.unchanged], [5, 0, 0]);
+    const ids = (first.body.checks as Json[]).map((c) => c.id);
+
+    const again = await post(fleet(5));
+    assert.deepEqual([again.body.created, again.body.updated, again.body.unchanged], [0, 0, 5]);
+    assert.deepEqual(
+      (again.body.checks as Json[]).map((c) => c.id),
+      ids,
+    );
+
+    const changed = fleet(6);
+    changed[2]!.interval = '20s';
+    const third = await post(changed);
+    assert.deepEqual([third.body.created, third.body.updated, third.body.unchanged], [1, 1, 4]);
+    assert.equal((third.body.checks as Json[])[2]!.id, ids[2]);
+    assert.equal(app.health.get(String(ids[2]))!.interval, 20_000);
+    assert.equal(app.health.idOf('svc-5'), (third.body.checks as Json[])[5]!.id);
+  });
+
+  test('one bad item refuses the whole batch with a 400 naming its index and field', async () => {
+    const before = names();
+    const list = fleet(8);
+    list[6] = { name: 'svc-bad', kind: 'http', url: 'not a url', interval: '10s' };
+    const r = await post(list);
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error, 'SLUICE_ERR_INVALID_CHECK');
+    assert.equal(r.body.index, 6);
+    assert.equal(r.body.field, 'url');
+    assert.match(String(r.body.message), /\[6\]\.url/);
+    assert.deepEqual(names(), before, 'nothing written');
+
+    const dup = await post([...fleet(2), { name: 'svc-0', kind: 'tcp', host: '127.0.0.1', port: 1, interval: '10s' }]);
+    assert.equal(dup.status, 400);
+    assert.equal(dup.body.index, 2);
+    assert.equal(dup.body.field, 'name');
+  });
+
+  test('a batch that would pass health.maxChecks is refused whole (409)', async () => {
+    const before = names();
+    const r = await post(Array.from({ length: 60 }, (_, i) => ({ name: `many-${i}`, kind: 'push', interval: '1m' })));
+    assert.equal(r.status, 409);
+    assert.deepEqual(names(), before);
+  });
+
+  test('a single POST with a name in use is a 409: names address checks', async () => {
+    const r = await post({ name: 'svc-1', kind: 'http', url: `${target.url}/x`, interval: '10s' });
+    assert.equal(r.status, 409);
+    assert.match(String(r.body.message), /named "svc-1"/);
+  });
+
+  test('what a batch wrote is there after a restart', async () => {
+    const before = app.health.list().map((v) => [v.id, v.name, v.interval]);
+    await app.stop();
+    app = await startApp(config());
+    const afterRestart = app.health.list().map((v) => [v.id, v.name, v.interval]);
+    assert.deepEqual(
+      afterRestart.sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      before.sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
+    assert.equal(afterRestart.length, 6);
+  });
+});
