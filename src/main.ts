@@ -2,6 +2,7 @@
 // and exit codes (2 for usage and configuration mistakes).
 import { SluiceError } from './errors.js';
 import { parseArgs } from './cli/args.js';
+import { checksCommand } from './cli/checks-command.js';
 import { configCommand } from './cli/config-command.js';
 import { loadCommand } from './cli/load-command.js';
 import { logsCommand } from './cli/logs-command.js';
@@ -28,6 +29,10 @@ const COMMANDS: Record<string, Command> = {
     booleans: ['follow', 'json'],
     short: { q: 'q', f: 'follow' },
     run: logsCommand,
+  },
+  checks: {
+    summary: 'import or export health checks (YAML/JSON) through a running collector',
+    run: checksCommand,
   },
   load: {
     summary: 'send records to a running collector and measure (load generator)',

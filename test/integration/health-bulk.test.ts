@@ -1,10 +1,14 @@
 // Registering many checks at once: POST /admin/checks with an array validates every item
 // before writing any, matches existing checks by name (sending the same list twice changes
-// nothing), and what it wrote survives a restart of the app (file store: snapshot + log).
+// nothing), and what it wrote survives a restart of the app (file store: snapshot + log);
+// `sluice checks import|export` drive the same batch from a YAML or JSON file.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import type { App } from '../../src/app.js';
+import { main } from '../../src/main.js';
 import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
 import { startTarget, type Target } from '../helpers/health-targets.js';
 
@@ -110,5 +114,82 @@ describe('POST /admin/checks with an array', () => {
       before.sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
     );
     assert.equal(afterRestart.length, 6);
+  });
+});
+
+describe('sluice checks import / export', () => {
+  const dir = tempDir('sluice-checks-cli-');
+  let target: Target;
+  let app: App;
+  const token = 'admin-token-cli';
+  const run = async (...argv: string[]): Promise<{ code: number; text: string }> => {
+    const lines: string[] = [];
+    const code = await main(['checks', ...argv, '--url', app.url, '--token', token], (s) => lines.push(s));
+    return { code, text: lines.join('\n') };
+  };
+
+  before(async () => {
+    target = await startTarget();
+    app = await startApp(
+      testConfig(
+        { 'ingest.ack': 'memory', 'health.dataDir': join(dir.path, 'health'), 'auth.adminTokens': token },
+        dir.path,
+      ),
+    );
+  });
+  after(async () => {
+    await app.stop();
+    await target.close();
+    dir.remove();
+  });
+
+  test('imports a config-shaped YAML file by name, twice without change, and exports what it imported', async () => {
+    const file = join(dir.path, 'fleet.yaml');
+    writeFileSync(
+      file,
+      [
+        'checks:',
+        '  - name: web',
+        '    kind: http',
+        `    url: ${target.url}/health`,
+        '    interval: 30s',
+        '  - name: db-port',
+        '    kind: tcp',
+        '    host: 127.0.0.1',
+        `    port: ${target.port}`,
+        '    interval: 1m',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(await run('import', file), { code: 0, text: '2 created, 0 updated, 0 unchanged' });
+    assert.deepEqual(await run('import', file), { code: 0, text: '0 created, 0 updated, 2 unchanged' });
+
+    const exported = await run('export');
+    assert.equal(exported.code, 0);
+    const doc = parseYaml(exported.text) as { checks: Array<Record<string, unknown>> };
+    assert.deepEqual(doc.checks.map((c) => c.name).sort(), ['db-port', 'web']);
+    assert.equal(doc.checks.find((c) => c.name === 'web')!.interval, 30_000);
+    assert.equal(doc.checks[0]!.state, undefined, 'state is not part of a definition');
+
+    // What export printed imports as it is: nothing changes.
+    const back = join(dir.path, 'back.json');
+    writeFileSync(back, (await run('export', '--format', 'json')).text);
+    assert.deepEqual(await run('import', back), { code: 0, text: '0 created, 0 updated, 2 unchanged' });
+  });
+
+  test('a bad file is refused naming the item, and nothing is written', async () => {
+    const before = app.health.list().length;
+    const file = join(dir.path, 'bad.json');
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { name: 'ok', kind: 'push', interval: '1m' },
+        { name: 'x', kind: 'nope' },
+      ]),
+    );
+    const r = await run('import', file);
+    assert.equal(r.code, 1);
+    assert.match(r.text, /400.*\[1\]\.kind/);
+    assert.equal(app.health.list().length, before);
   });
 });
