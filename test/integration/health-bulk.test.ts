@@ -11,6 +11,7 @@ import type { App } from '../../src/app.js';
 import { main } from '../../src/main.js';
 import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
 import { startTarget, type Target } from '../helpers/health-targets.js';
+import { createTestDatabase, stopOwnServer, type TestDatabase } from '../helpers/postgres.js';
 
 type Json = Record<string, unknown>;
 
@@ -191,5 +192,54 @@ describe('sluice checks import / export', () => {
     assert.equal(r.code, 1);
     assert.match(r.text, /400.*\[1\]\.kind/);
     assert.equal(app.health.list().length, before);
+  });
+});
+
+describe('a batch with the postgres store', () => {
+  const dir = tempDir('sluice-bulk-pg-');
+  let db: TestDatabase;
+  let target: Target;
+  before(async () => {
+    db = await createTestDatabase();
+    target = await startTarget();
+  });
+  after(async () => {
+    await target.close();
+    await db.drop();
+    dir.remove();
+    await stopOwnServer();
+  });
+  const config = () =>
+    testConfig({ 'sink.kind': 'postgres', 'postgres.url': db.url, 'ingest.ack': 'memory' }, dir.path);
+
+  test('writes one row per check, upserts by name, and is there after a restart', async () => {
+    let app = await startApp(config());
+    try {
+      const list = Array.from({ length: 30 }, (_, i) => ({
+        name: `pg-${i}`,
+        kind: 'http',
+        url: `${target.url}/${i}`,
+        interval: '30s',
+      }));
+      const first = await postJson(`${app.url}/admin/checks`, list);
+      assert.equal(first.status, 200);
+      list[3]!.interval = '45s';
+      const second = (await (await postJson(`${app.url}/admin/checks`, list)).json()) as Json;
+      assert.deepEqual([second.created, second.updated, second.unchanged], [0, 1, 29]);
+      const rows = await db.pool.query<{ n: string }>(
+        "SELECT count(*) AS n FROM checks WHERE definition->>'name' LIKE 'pg-%'",
+      );
+      assert.equal(Number(rows.rows[0]!.n), 30);
+    } finally {
+      await app.stop();
+    }
+    app = await startApp(config());
+    try {
+      const views = app.health.list();
+      assert.equal(views.length, 30);
+      assert.equal(views.find((v) => v.name === 'pg-3')!.interval, 45_000);
+    } finally {
+      await app.stop();
+    }
   });
 });
