@@ -84,12 +84,13 @@ export class FileCheckStore implements CheckStore {
     lines.pop();
     lines.forEach((line, i) => {
       if (line === '') return;
-      let change: Change;
+      let change: unknown;
       try {
-        change = JSON.parse(line) as Change;
+        change = JSON.parse(line);
       } catch (err) {
         throw new Error(`health store ${this.logPath} line ${i + 1}: ${(err as Error).message}`, { cause: err });
       }
+      if (!isChange(change)) throw new Error(`health store ${this.logPath} line ${i + 1}: not a change`);
       this.apply(change);
     });
     await mkdir(dirname(this.path), { recursive: true });
@@ -229,5 +230,24 @@ export class FileCheckStore implements CheckStore {
     this.snapshotSize = text.length;
     this.logSize = 0;
     this.compactions++;
+  }
+}
+
+/** A line's shape, as this store writes it (a bad one stops the load rather than crash it later). */
+function isChange(v: unknown): v is Change {
+  if (v === null || typeof v !== 'object') return false;
+  const c = v as Record<string, unknown>;
+  const obj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+  switch (c.op) {
+    case 'put':
+      return obj(c.check) && typeof c.check.id === 'string';
+    case 'delete':
+      return typeof c.id === 'string';
+    case 'state':
+      return typeof c.id === 'string' && obj(c.state);
+    case 'push':
+      return typeof c.id === 'string' && obj(c.mark);
+    default:
+      return false;
   }
 }
