@@ -16,6 +16,7 @@ import { fileHealthStorage, postgresHealthStorage } from './health/storage.js';
 import { Readiness } from './admin/readiness.js';
 import type { Config } from './config/schema.js';
 import { errorMessage } from './errors.js';
+import { AccessPolicy } from './http/access.js';
 import { installErrorHandler } from './http/error-handler.js';
 import { ingestRoutes } from './ingest/ingest-routes.js';
 import { installBodyGuard } from './ingest/body-guard.js';
@@ -220,8 +221,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     maxDepth: config.ingest.maxDepth,
     maxKeys: config.ingest.maxKeysPerRecord,
   };
+  const access = new AccessPolicy(config.auth);
   const ingestCtx = {
     config: { ingest: config.ingest, auth: config.auth },
+    access,
     buffer,
     metrics,
     limits: ingestLimits,
@@ -278,6 +281,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   await server.register(
     adminRoutes({
       config: { auth: config.auth },
+      access,
       metrics,
       buffer,
       batcher,
@@ -291,11 +295,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       ...(walStats ? { wal: walStats } : {}),
     }),
   );
-  await server.register(checksRoutes({ config: { auth: config.auth }, health }));
+  await server.register(checksRoutes({ config: { auth: config.auth }, access, health }));
   // The read side queries the database directly, not through the sink.
   const db = (): pg.Pool | undefined => (database?.connected ? database.pool : undefined);
-  await server.register(apiRoutes({ config: { auth: config.auth, sink: config.sink }, health, tail, incidents, db }));
-  await server.register(uiRoutes({ config: { auth: config.auth, statusPage: config.statusPage }, health, pool: db }));
+  await server.register(
+    apiRoutes({ config: { auth: config.auth, sink: config.sink }, access, health, tail, incidents, db }),
+  );
+  await server.register(
+    uiRoutes({ config: { auth: config.auth, statusPage: config.statusPage }, access, health, pool: db }),
+  );
 
   let url = '';
   let stopping: Promise<void> | undefined;
@@ -435,6 +443,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           'tls: HTTPS only; SIGHUP reloads the certificate',
         );
       }
+      const { warnings, ...exposed } = access.exposure(config.server.host);
+      logger.info({ host: config.server.host, ...exposed }, 'access: who may use what');
+      for (const w of warnings) logger.warn(w);
     },
     reload() {
       if (!tls) {

@@ -43,6 +43,14 @@ export const ERRORS = {
     message: 'client certificate required: ingest needs a certificate signed by the CA in server.tlsClientCa',
   },
   SLUICE_ERR_CLIENT_CERT_REJECTED: { status: 403, message: 'client certificate not accepted: {detail}' },
+  SLUICE_ERR_WRONG_SCOPE: {
+    status: 403,
+    message: 'a key of scope {scope} cannot use {group} routes (accepted: {accepted})',
+  },
+  SLUICE_ERR_LOOPBACK_ONLY: {
+    status: 403,
+    message: 'the {group} routes answer loopback clients only while no token or key is set: {how}',
+  },
   SLUICE_ERR_NOT_FOUND: { status: 404, message: 'no {what}' },
   SLUICE_ERR_INVALID_CHECK: { status: 400, message: 'invalid check: {field} {problem}' },
   SLUICE_ERR_TARGET_DENIED: { status: 400, message: '{target} is denied by {rule}; nothing was sent to it' },
@@ -69,6 +77,7 @@ export const ERRORS = {
     message: '{subject}: {detail}',
     defaults: { subject: 'the sink did not take the records' },
   },
+  SLUICE_ERR_KEYS_NOT_LOADED: { status: 503, message: 'cannot check the key yet: {detail}' },
   SLUICE_ERR_NEEDS_POSTGRES: { status: 501, message: 'needs PostgreSQL: {detail}' },
   // The detail names the key or flag at fault and what it must be.
   SLUICE_ERR_CONFIG: { status: 500, message: '{detail}' },

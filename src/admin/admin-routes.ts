@@ -2,7 +2,7 @@
 // /metrics (Prometheus) and /admin/jobs (pipeline state).
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { BodyGuardStats } from '../ingest/body-guard.js';
-import { bearerAuth } from '../http/auth.js';
+import type { AccessPolicy } from '../http/access.js';
 import type { AuthConfig } from '../http/config.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Batcher } from '../pipeline/batcher.js';
@@ -15,6 +15,7 @@ import type { Sink } from '../sinks/sink.js';
 
 export interface AdminContext {
   config: { auth: AuthConfig };
+  access: AccessPolicy;
   metrics: Metrics;
   buffer: RecordBuffer;
   batcher: Batcher;
@@ -47,8 +48,8 @@ export function adminRoutes(ctx: AdminContext): FastifyPluginAsync {
     });
 
     await app.register(async (admin) => {
-      const auth = bearerAuth(ctx.config.auth.adminTokens);
-      if (auth) admin.addHook('onRequest', auth);
+      // The pipeline view of the UI reads this: a read key may see it.
+      admin.addHook('onRequest', ctx.access.hook('read'));
       admin.get('/admin/jobs', async () => ({
         uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
         accepting: ctx.accepting(),

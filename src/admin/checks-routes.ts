@@ -4,13 +4,14 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../errors.js';
 import type { HealthChecker } from '../health/checker.js';
-import { bearerAuth } from '../http/auth.js';
+import { readOrAdmin, type AccessPolicy } from '../http/access.js';
 import type { AuthConfig } from '../http/config.js';
 import { toMicros } from '../record.js';
 import { maskHeaders, maskUrl } from '../observability/secrets.js';
 
 export interface ChecksRoutesContext {
   config: { auth: AuthConfig };
+  access: AccessPolicy;
   health: HealthChecker;
 }
 
@@ -22,8 +23,8 @@ type IdRequest = FastifyRequest<{ Params: { check: string } }>;
 
 export function checksRoutes(ctx: ChecksRoutesContext): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
-    const auth = bearerAuth(ctx.config.auth.adminTokens);
-    if (auth) app.addHook('onRequest', auth);
+    // Reading checks is a read; adding, changing or removing one is administration.
+    app.addHook('onRequest', ctx.access.hook(readOrAdmin));
     // Definitions are small JSON: compressed bodies are not decoded here, so say so (415)
     // rather than fail to parse them as if they were plain.
     app.addHook('onRequest', async (req) => {

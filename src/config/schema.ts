@@ -90,6 +90,7 @@ export type Config = z.infer<typeof configSchema>;
 export const SECRET_KEYS = new Set([
   'auth.ingestTokens',
   'auth.adminTokens',
+  'auth.readTokens',
   'postgres.url',
   'health.webhooks',
   'nats.pass',

@@ -44,9 +44,14 @@ export type ServerConfig = z.infer<typeof serverConfig>;
 export const authConfig = z
   .object({
     ingestTokens: tokenList.describe(
-      'Bearer tokens accepted on ingest routes (comma-separated in env); empty: no auth',
+      'Bearer tokens accepted on ingest routes (comma-separated in env); none and no ingest key: ingest is open',
     ),
-    adminTokens: tokenList.describe('Bearer tokens accepted on /admin and /api routes; empty: no auth'),
+    adminTokens: tokenList.describe(
+      'Bearer tokens for /admin/* and the read routes; none and no admin key: admin routes answer loopback clients only',
+    ),
+    readTokens: tokenList.describe(
+      'Read-only bearer tokens (GET /api/*, GET /admin/jobs, GET /admin/checks); none and no read or admin key: reads answer loopback clients only',
+    ),
   })
   .prefault({});
 

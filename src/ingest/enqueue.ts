@@ -3,6 +3,7 @@
 // so nothing more is needed here. Shared by every ingest route so they all answer with the
 // same guarantees.
 import type { SpanContext } from '@opentelemetry/api';
+import type { AccessPolicy } from '../http/access.js';
 import type { AuthConfig } from '../http/config.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { DeferredRecords, PushOptions, RecordBuffer } from '../pipeline/buffer.js';
@@ -12,6 +13,8 @@ import type { ParseLimits } from './parse-body.js';
 
 export interface IngestContext {
   config: { ingest: IngestConfig; auth: AuthConfig };
+  /** Who may send (tokens, keys; open until one exists). */
+  access: AccessPolicy;
   buffer: RecordBuffer;
   /** The request limits from ingest.* (records per request, depth, keys per record). */
   limits: ParseLimits;

@@ -6,7 +6,6 @@ import type { DeferredRecords } from '../pipeline/buffer.js';
 import { SLUICE_PROTOCOL } from '../observability/metrics.js';
 import { requestSpanContext } from '../observability/tracing.js';
 import { nowMicros, type HealthRecord, type LogRecord, type RecordType, type SluiceRecord } from '../record.js';
-import { bearerAuth } from '../http/auth.js';
 import { INGEST_ROUTE } from '../http/ingest-route.js';
 import { chargeRecords } from '../http/rate-limit/rate-limit-hook.js';
 import { checkEncoding, decodeBody } from './body.js';
@@ -51,8 +50,7 @@ export function ingestRoutes(ctx: IngestContext, hooks: IngestHooks = {}): Fasti
       },
     );
 
-    const auth = bearerAuth(ctx.config.auth.ingestTokens);
-    if (auth) app.addHook('onRequest', auth);
+    app.addHook('onRequest', ctx.access.hook('ingest'));
 
     app.post('/logs', INGEST_ROUTE, ingestHandler(ctx, 'log', normaliseLog, hooks.onLogs));
     app.post('/health', INGEST_ROUTE, ingestHandler(ctx, 'health', normaliseHealth, hooks.onHealthPings));

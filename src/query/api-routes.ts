@@ -8,7 +8,7 @@ import type { SinkConfig } from '../sinks/config.js';
 import { SluiceError } from '../errors.js';
 import type { HealthChecker } from '../health/checker.js';
 import { parseDuration } from '../health/duration.js';
-import { bearerAuth } from '../http/auth.js';
+import type { AccessPolicy } from '../http/access.js';
 import { nowMicros } from '../record.js';
 import { badParam, parseLogFilter } from './log-filter.js';
 import { queryLogs } from './log-query.js';
@@ -19,6 +19,7 @@ import type { LogTail } from './tail.js';
 
 export interface ApiContext {
   config: { auth: AuthConfig; sink: SinkConfig };
+  access: AccessPolicy;
   health: HealthChecker;
   tail: LogTail;
   incidents: IncidentLog;
@@ -32,8 +33,7 @@ const DAY_MS = 86_400_000;
 
 export function apiRoutes(ctx: ApiContext): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
-    const auth = bearerAuth(ctx.config.auth.adminTokens);
-    if (auth) app.addHook('onRequest', auth);
+    app.addHook('onRequest', ctx.access.hook('read'));
 
     const pool = (route: string): pg.Pool => {
       const p = ctx.db();

@@ -8,7 +8,7 @@ import type { AuthConfig } from '../http/config.js';
 import type { StatusPageConfig } from './config.js';
 import { SluiceError } from '../errors.js';
 import type { HealthChecker } from '../health/checker.js';
-import { bearerAuth } from '../http/auth.js';
+import type { AccessPolicy } from '../http/access.js';
 import { badgeSvg, stateColour, uptimeColour } from './badge-svg.js';
 import { PublicStatusSource, checkBuckets } from './public-status.js';
 import { renderStatusPage } from './status-page.js';
@@ -16,6 +16,7 @@ import { webAssets } from './web-assets.js';
 
 export interface UiRoutesContext {
   config: { auth: AuthConfig; statusPage: StatusPageConfig };
+  access: AccessPolicy;
   health: HealthChecker;
   pool: () => pg.Pool | undefined;
   /** Where the built UI is (tests); default dist/web of this checkout. */
@@ -33,8 +34,7 @@ export function uiRoutes(ctx: UiRoutesContext): FastifyPluginAsync {
     await app.register(webAssets(ctx.webDir));
 
     await app.register(async (api) => {
-      const auth = bearerAuth(ctx.config.auth.adminTokens);
-      if (auth) api.addHook('onRequest', auth);
+      api.addHook('onRequest', ctx.access.hook('read'));
       api.get(
         '/api/checks/:id/history',
         async (req: FastifyRequest<{ Params: { id: string }; Querystring: { bucket?: string } }>) => {

@@ -77,6 +77,16 @@ describe('deploy files', () => {
     assert.deepEqual(published.sort(), ['collector 8080:8080', 'grafana 3000:3000', 'prometheus 9090:9090']);
   });
 
+  test('the collector gets its admin and ingest tokens from the environment, and compose refuses to start without them', () => {
+    const env = compose.services.collector!.environment!;
+    // Clients of a container never come from its loopback: without an admin token nobody could administer it.
+    assert.match(env.SLUICE_AUTH_ADMIN_TOKENS!, /^\$\{SLUICE_ADMIN_TOKEN:\?set SLUICE_ADMIN_TOKEN/);
+    assert.match(env.SLUICE_AUTH_INGEST_TOKENS!, /^\$\{SLUICE_INGEST_TOKEN:\?set SLUICE_INGEST_TOKEN/);
+    const dockerfile = readFileSync(join(deploy, 'Dockerfile'), 'utf8');
+    assert.doesNotMatch(dockerfile, /^ENV .*TOKENS/m, 'a token baked into the image');
+    assert.match(dockerfile, /-e SLUICE_AUTH_ADMIN_TOKENS=/);
+  });
+
   test('Grafana shows the stored logs: a PostgreSQL datasource on the compose database and a logs dashboard mounted', () => {
     const grafana = compose.services.grafana!;
     const dsFile = parse(readFileSync(join(deploy, 'grafana/provisioning/datasources/postgres.yml'), 'utf8')) as {

@@ -81,6 +81,16 @@ const CASES: Record<ErrorCode, { details: ErrorDetails; status: number; message:
     status: 403,
     message: 'client certificate not accepted: UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   },
+  SLUICE_ERR_WRONG_SCOPE: {
+    details: { scope: 'read', group: 'admin', accepted: 'admin' },
+    status: 403,
+    message: 'a key of scope read cannot use admin routes (accepted: admin)',
+  },
+  SLUICE_ERR_LOOPBACK_ONLY: {
+    details: { group: 'admin', how: 'set auth.adminTokens' },
+    status: 403,
+    message: 'the admin routes answer loopback clients only while no token or key is set: set auth.adminTokens',
+  },
   SLUICE_ERR_NOT_FOUND: { details: { what: 'check with id "web"' }, status: 404, message: 'no check with id "web"' },
   SLUICE_ERR_INVALID_CHECK: {
     details: { field: 'interval', problem: 'must be at least 1s' },
@@ -124,6 +134,11 @@ const CASES: Record<ErrorCode, { details: ErrorDetails; status: number; message:
     details: 'connection refused (dead-lettered)',
     status: 503,
     message: 'the sink did not take the records: connection refused (dead-lettered)',
+  },
+  SLUICE_ERR_KEYS_NOT_LOADED: {
+    details: 'database not connected',
+    status: 503,
+    message: 'cannot check the key yet: database not connected',
   },
   SLUICE_ERR_NEEDS_POSTGRES: {
     details: 'run with sink.kind postgres',
