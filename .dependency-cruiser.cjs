@@ -2,7 +2,8 @@
 // docs/architecture.md in executable form. Stages, lowest first:
 //   leaves (record, batch, errors, timeout, durable-fs, observability/, http/)
 //   < postgres/ (the database: pool, migrations runner, partitions; used by sinks/postgres and health)
-//   < sinks/ < pipeline/ < health/ < ingest/ < admin/, query/, ui/ (read side) < config/
+//   < access/ (API keys: their store and index) < sinks/ < pipeline/ < health/ < ingest/
+//   < admin/, query/, ui/ (read side) < config/
 //   < load/, cli/, app.ts, main.ts, database.ts (composition)
 // A folder imports only what is below it; rules are written by folder so files can move inside one.
 // web/ (the browser UI) has its own tsconfig and is not cruised.
@@ -22,14 +23,21 @@ module.exports = {
       severity: 'error',
       comment: 'Shared types and helpers (record, batch, errors, observability, http…) import no stage.',
       from: { path: LEAVES },
-      to: { path: above('postgres', 'sinks', 'pipeline', 'health', 'ingest', 'admin', 'query', 'ui', 'config') },
+      to: { path: above('postgres', 'access', 'sinks', 'pipeline', 'health', 'ingest', 'admin', 'query', 'ui', 'config') },
     },
     {
       name: 'postgres-is-infrastructure',
       severity: 'error',
       comment: 'The database layer knows no stage: sinks and health use it, not the other way round.',
       from: { path: '^src/postgres/' },
-      to: { path: above('sinks', 'pipeline', 'health', 'ingest', 'admin', 'query', 'ui', 'config'), pathNot: PURE_PIPELINE_HELPERS },
+      to: { path: above('access', 'sinks', 'pipeline', 'health', 'ingest', 'admin', 'query', 'ui', 'config'), pathNot: PURE_PIPELINE_HELPERS },
+    },
+    {
+      name: 'access-knows-only-the-database',
+      severity: 'error',
+      comment: 'API keys are kept in the database or a file; the key code imports no stage above postgres/.',
+      from: { path: '^src/access/' },
+      to: { path: above('sinks', 'pipeline', 'health', 'ingest', 'admin', 'query', 'ui', 'config') },
     },
     {
       name: 'sinks-see-only-a-batch',

@@ -7,8 +7,11 @@ import { LogController, fastify, type FastifyBaseLogger, type FastifyInstance } 
 import type { Server as HttpsServer } from 'node:https';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { ApiKeys } from './access/api-keys.js';
+import { FileKeyStore, PostgresKeyStore } from './access/key-store.js';
 import { adminRoutes } from './admin/admin-routes.js';
 import { checksRoutes } from './admin/checks-routes.js';
+import { keysRoutes } from './admin/keys-routes.js';
 import { createPostgresDatabase } from './database.js';
 import { uiRoutes } from './ui/ui-routes.js';
 import { HealthChecker } from './health/checker.js';
@@ -221,7 +224,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     maxDepth: config.ingest.maxDepth,
     maxKeys: config.ingest.maxKeysPerRecord,
   };
-  const access = new AccessPolicy(config.auth);
+  // API keys live beside the checks: in PostgreSQL when the collector has its database.
+  const keys = new ApiKeys(
+    database ? new PostgresKeyStore(() => database.pool) : new FileKeyStore(config.auth.keysFile),
+    logger,
+  );
+  const access = new AccessPolicy(config.auth, keys);
   const ingestCtx = {
     config: { ingest: config.ingest, auth: config.auth },
     access,
@@ -295,6 +303,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       ...(walStats ? { wal: walStats } : {}),
     }),
   );
+  await server.register(keysRoutes({ access, keys }));
   await server.register(checksRoutes({ config: { auth: config.auth }, access, health }));
   // The read side queries the database directly, not through the sink.
   const db = (): pg.Pool | undefined => (database?.connected ? database.pool : undefined);
@@ -359,6 +368,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // Past the deadline the WAL still gets a second to write its last frames, no more.
     await wal?.shutdown(Math.max(1000, deadlineAt - Date.now()));
     await sink.close();
+    keys.stop();
     await database?.close();
     await tracing.shutdown();
     const s = pool.stats();
@@ -408,6 +418,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         metrics.batchesFlushed.labels(batch.trigger).inc();
         pool.submit(batch);
       }
+      // Keys before the listener, so the first request is judged by them; with the database
+      // down, as soon as it connects (meanwhile only config tokens are known).
+      if (!database || database.connected) await keys.start();
+      else
+        database.onConnected(() => {
+          if (stopping) return;
+          keys.start().catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'api keys: loading failed'));
+        });
       // After the database: with PostgreSQL, checks and history live in its tables.
       if (!database || database.connected) {
         await health.start();

@@ -5,6 +5,7 @@ import { parseArgs } from './cli/args.js';
 import { checksCommand } from './cli/checks-command.js';
 import { configCommand } from './cli/config-command.js';
 import { loadCommand } from './cli/load-command.js';
+import { keysCommand } from './cli/keys-command.js';
 import { logsCommand } from './cli/logs-command.js';
 import { migrateCommand } from './cli/migrate-command.js';
 import { serveCommand } from './cli/serve-command.js';
@@ -33,6 +34,11 @@ const COMMANDS: Record<string, Command> = {
   checks: {
     summary: 'import or export health checks (YAML/JSON) through a running collector',
     run: checksCommand,
+  },
+  keys: {
+    summary: 'create, list or revoke API keys of a running collector',
+    booleans: ['json'],
+    run: keysCommand,
   },
   load: {
     summary: 'send records to a running collector and measure (load generator)',

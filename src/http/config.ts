@@ -52,6 +52,11 @@ export const authConfig = z
     readTokens: tokenList.describe(
       'Read-only bearer tokens (GET /api/*, GET /admin/jobs, GET /admin/checks); none and no read or admin key: reads answer loopback clients only',
     ),
+    keysFile: z
+      .string()
+      .min(1)
+      .default('./data/keys.json')
+      .describe('Where API keys are kept when the sink is not postgres (with postgres: the api_keys table)'),
   })
   .prefault({});
 

@@ -31,6 +31,7 @@ export function testConfig(overrides: Record<string, string | number | boolean> 
     flags['wal.dir'] = join(dir, 'wal');
     // API-registered checks are files with a non-postgres sink: never the repository's ./data.
     flags['health.dataDir'] = join(dir, 'health');
+    flags['auth.keysFile'] = join(dir, 'keys.json');
   }
   for (const [k, v] of Object.entries(overrides)) flags[k] = String(v);
   return loadConfig({ env: {}, flags }).config;

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
+import { parseKeyRequest } from '../../src/admin/key-request.js';
 import { loadConfig } from '../../src/config/load.js';
 import { SluiceError } from '../../src/errors.js';
 import { parseCheck } from '../../src/health/check-schema.js';
@@ -208,6 +209,41 @@ export function properties(): Array<{
             r.ok ||
             (r.problems.length > 0 && r.problems.every((p) => typeof p.field === 'string' && p.field.length > 0))
           );
+        },
+      ) as never,
+    },
+    {
+      name: 'the key request (POST /admin/keys): any value gives a request or a 400 naming a field, never another error',
+      property: fc.property(
+        fc.oneof(
+          fc.jsonValue({ maxDepth: 3 }),
+          fc.record(
+            {
+              scope: fc.oneof(fc.constantFrom('ingest', 'read', 'admin'), fc.string(), fc.integer()),
+              tenant: fc.oneof(fc.string(), fc.stringMatching(/^[a-z][a-z0-9-]{0,70}$/), fc.constant(null)),
+              expires: fc.oneof(
+                fc.string(),
+                fc.constantFrom('30d', '1h', '0s', '2020-01-01T00:00:00Z', '2999-01-01T00:00:00Z'),
+                fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+                fc.integer(),
+              ),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+        (input) => {
+          const now = Date.now();
+          try {
+            const r = timed('parseKeyRequest', () => parseKeyRequest(input, now));
+            return (
+              ['ingest', 'read', 'admin'].includes(r.scope) &&
+              (r.expiresAt === undefined || r.expiresAt > now) &&
+              !(r.scope === 'admin' && r.tenant !== undefined)
+            );
+          } catch (err) {
+            if (!(err instanceof SluiceError) || err.statusCode !== 400) throw err;
+            return (err.problems?.[0]?.field ?? '').length > 0;
+          }
         },
       ) as never,
     },

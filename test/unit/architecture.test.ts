@@ -84,6 +84,16 @@ describe('architecture lint', () => {
     assert.deepEqual(names, ['leaves-import-no-stage', 'pipeline-below-ingest-health-admin']);
   });
 
+  test('the key store importing the read side, and the database importing the key store, are refused', async () => {
+    const dir = tree({
+      'src/admin/keys-routes.ts': 'export const routes = 1;\n',
+      'src/access/api-keys.ts': "import { routes } from '../admin/keys-routes.js';\nexport const k = routes;\n",
+      'src/postgres/database.ts': "import { k } from '../access/api-keys.js';\nexport const d = k;\n",
+    });
+    const names = (await cruise(dir)).map((x) => x.rule.name).sort();
+    assert.deepEqual(names, ['access-knows-only-the-database', 'postgres-is-infrastructure']);
+  });
+
   test('an import loop is refused', async () => {
     const dir = tree({
       'src/health/a.ts': "import { b } from './b.js';\nexport const a = () => b;\n",

@@ -86,6 +86,11 @@ const CASES: Record<ErrorCode, { details: ErrorDetails; status: number; message:
     status: 403,
     message: 'a key of scope read cannot use admin routes (accepted: admin)',
   },
+  SLUICE_ERR_INVALID_KEY: {
+    details: { field: 'scope', problem: 'must be one of ingest, read, admin' },
+    status: 400,
+    message: 'invalid key request: scope must be one of ingest, read, admin',
+  },
   SLUICE_ERR_LOOPBACK_ONLY: {
     details: { group: 'admin', how: 'set auth.adminTokens' },
     status: 403,
