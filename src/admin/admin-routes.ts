@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { BodyGuardStats } from '../ingest/body-guard.js';
 import type { AccessPolicy } from '../http/access.js';
+import { securityHeadersHook } from '../http/security-headers.js';
 import type { AuthConfig } from '../http/config.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Batcher } from '../pipeline/batcher.js';
@@ -34,6 +35,7 @@ export interface AdminContext {
 
 export function adminRoutes(ctx: AdminContext): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
+    app.addHook('onRequest', securityHeadersHook('data'));
     app.get('/healthz', async () => ({ status: 'ok' }));
 
     app.get('/readyz', async (_req, reply) => {

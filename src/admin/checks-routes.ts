@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { SluiceError } from '../errors.js';
 import type { HealthChecker } from '../health/checker.js';
 import { readOrAdmin, type AccessPolicy } from '../http/access.js';
+import { securityHeadersHook } from '../http/security-headers.js';
 import type { AuthConfig } from '../http/config.js';
 import { toMicros } from '../record.js';
 import { maskHeaders, maskUrl } from '../observability/secrets.js';
@@ -24,6 +25,7 @@ type IdRequest = FastifyRequest<{ Params: { check: string } }>;
 export function checksRoutes(ctx: ChecksRoutesContext): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     // Reading checks is a read; adding, changing or removing one is administration.
+    app.addHook('onRequest', securityHeadersHook('data'));
     app.addHook('onRequest', ctx.access.hook(readOrAdmin));
     // Definitions are small JSON: compressed bodies are not decoded here, so say so (415)
     // rather than fail to parse them as if they were plain.

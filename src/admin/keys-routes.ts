@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import type { ApiKeys } from '../access/api-keys.js';
 import { SluiceError } from '../errors.js';
 import type { AccessPolicy } from '../http/access.js';
+import { securityHeadersHook } from '../http/security-headers.js';
 import { parseKeyRequest } from './key-request.js';
 
 export interface KeysRoutesContext {
@@ -14,6 +15,7 @@ export interface KeysRoutesContext {
 
 export function keysRoutes(ctx: KeysRoutesContext): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
+    app.addHook('onRequest', securityHeadersHook('data'));
     app.addHook('onRequest', ctx.access.hook('admin'));
 
     app.post('/admin/keys', async (req, reply) => {

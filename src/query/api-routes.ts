@@ -3,6 +3,7 @@
 // another sink they answer 501 and the tail (fed by ingest, not the database) still works.
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type pg from 'pg';
+import { securityHeaders, securityHeadersHook } from '../http/security-headers.js';
 import type { AuthConfig } from '../http/config.js';
 import type { SinkConfig } from '../sinks/config.js';
 import { SluiceError } from '../errors.js';
@@ -33,6 +34,7 @@ const DAY_MS = 86_400_000;
 
 export function apiRoutes(ctx: ApiContext): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
+    app.addHook('onRequest', securityHeadersHook('data'));
     app.addHook('onRequest', ctx.access.hook('read'));
 
     const pool = (route: string): pg.Pool => {
@@ -54,7 +56,8 @@ export function apiRoutes(ctx: ApiContext): FastifyPluginAsync {
 
     app.get('/api/logs/tail', (req: QueryRequest, reply) => {
       const matches = matcherOf(parseLogFilter(req.query, { range: false }));
-      ctx.tail.subscribe(matches, reply.raw, { 'x-request-id': req.id });
+      // Hijacked: the stream's head is written by the tail, so it gets the headers here.
+      ctx.tail.subscribe(matches, reply.raw, { 'x-request-id': req.id, ...securityHeaders('data') });
       // From here the stream is ours, not Fastify's: it is never "sent".
       reply.hijack();
     });

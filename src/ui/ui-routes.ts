@@ -4,6 +4,7 @@
 // only what statusPage.* allows and answer 404 for everything else.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
+import { securityHeadersHook } from '../http/security-headers.js';
 import type { AuthConfig } from '../http/config.js';
 import type { StatusPageConfig } from './config.js';
 import { SluiceError } from '../errors.js';
@@ -31,6 +32,14 @@ type BadgeRequest = FastifyRequest<{ Params: { check: string }; Querystring: { w
 
 export function uiRoutes(ctx: UiRoutesContext): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
+    // Before every route below (and before auth, so refusals carry them too).
+    app.addHook(
+      'onRequest',
+      securityHeadersHook((req) => {
+        const route = req.routeOptions.url;
+        return route === '/' || route === '/ui' ? 'ui' : route === '/status' ? 'status' : 'data';
+      }),
+    );
     await app.register(webAssets(ctx.webDir));
 
     await app.register(async (api) => {

@@ -27,6 +27,8 @@ let dir: ReturnType<typeof tempDir>;
 let browser: TestBrowser | undefined;
 let page: Page;
 let target: Server | undefined;
+/** What the browser refused under the UI's Content-Security-Policy, over every test. */
+const cspViolations: string[] = [];
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -75,7 +77,11 @@ describe('web UI in a browser', () => {
     browser = await openBrowser(t);
     if (!browser) return;
     page = await browser.context.newPage();
-    await page.goto(`${app.url}/`);
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
+    });
+    const res = await page.goto(`${app.url}/`);
+    assert.match((await res?.headerValue('content-security-policy')) ?? '', /script-src 'self'/);
     await page.getByText('No records match').waitFor();
     await page.getByLabel('Live').check();
     await page.getByText('live: streaming').waitFor({ timeout: UI_WAIT_MS });
@@ -259,5 +265,10 @@ describe('web UI in a browser', () => {
       UI_WAIT_MS,
     );
     await shot('logs-10k');
+  });
+
+  test('ran every test above under its Content-Security-Policy without a violation', (t) => {
+    if (!browser) return t.skip('no browser');
+    assert.deepEqual(cspViolations, []);
   });
 });
