@@ -22,6 +22,8 @@ export interface KeyInfo {
 
 export class ApiKeys implements KeyIndex {
   private byId = new Map<string, StoredKey>();
+  /** Keys per scope, kept with byId: `has` runs on every request. */
+  private scopes = new Map<Scope, number>();
   private reloader: NodeJS.Timeout | undefined;
   loaded = false;
 
@@ -54,6 +56,12 @@ export class ApiKeys implements KeyIndex {
 
   private replace(keys: StoredKey[]): void {
     this.byId = new Map(keys.map((k) => [k.id, k]));
+    this.count();
+  }
+
+  private count(): void {
+    this.scopes = new Map();
+    for (const k of this.byId.values()) this.scopes.set(k.scope, (this.scopes.get(k.scope) ?? 0) + 1);
   }
 
   find(secret: string): ApiKeyIdentity | undefined {
@@ -66,8 +74,7 @@ export class ApiKeys implements KeyIndex {
   }
 
   has(scope: Scope): boolean {
-    for (const k of this.byId.values()) if (k.scope === scope) return true;
-    return false;
+    return (this.scopes.get(scope) ?? 0) > 0;
   }
 
   list(): KeyInfo[] {
@@ -88,6 +95,7 @@ export class ApiKeys implements KeyIndex {
     };
     await this.store.insert(stored);
     this.byId.set(id, stored);
+    this.count();
     this.logger.info({ id, scope: stored.scope, tenant: stored.tenant }, 'api key created');
     return { ...this.info(stored), key };
   }
@@ -97,6 +105,7 @@ export class ApiKeys implements KeyIndex {
     this.ready();
     const found = await this.store.delete(id);
     const had = this.byId.delete(id);
+    this.count();
     if (found || had) this.logger.info({ id }, 'api key revoked');
     return found || had;
   }

@@ -78,6 +78,8 @@ interface ConfigToken {
 
 export class AccessPolicy {
   private readonly tokens: ConfigToken[];
+  /** Whether config tokens open each group: fixed at start, so not recomputed per request. */
+  private readonly configured: Record<RouteGroup, boolean>;
 
   constructor(
     auth: AuthConfig,
@@ -90,12 +92,12 @@ export class AccessPolicy {
       ...list('read', auth.readTokens),
       ...list('admin', auth.adminTokens),
     ];
+    const has = (g: RouteGroup): boolean => this.tokens.some((t) => ACCEPTS[g].includes(t.identity.scope));
+    this.configured = { ingest: has('ingest'), read: has('read'), admin: has('admin') };
   }
 
   mode(group: RouteGroup): GroupMode {
-    const scopes = ACCEPTS[group];
-    const any = this.tokens.some((t) => scopes.includes(t.identity.scope)) || scopes.some((s) => this.keys?.has(s));
-    if (any) return 'credential';
+    if (this.configured[group] || (this.keys && ACCEPTS[group].some((s) => this.keys!.has(s)))) return 'credential';
     return group === 'ingest' ? 'open' : 'loopback';
   }
 
