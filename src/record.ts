@@ -26,6 +26,8 @@ export interface LogRecord extends RecordBase {
   attrs: string | null;
   trace_id: string | null;
   span_id: string | null;
+  /** The sending key's tenant (set by ingest from the key, never from the body); absent: none. */
+  tenant?: string;
 }
 
 /** A health ping pushed by a service (POST /health). */

@@ -77,6 +77,8 @@ function ingestHandler<T extends SluiceRecord>(
     const receivedAt = nowMicros();
     const counter = ctx.metrics.ingestRecords.labels(type, SLUICE_PROTOCOL);
     const spanContext = requestSpanContext(req);
+    const tenant = req.apiKey?.tenant;
+    const norm = tenant === undefined || type !== 'log' ? normalise : withTenant(normalise, tenant);
     const push = (pending: DeferredRecords): void => {
       enqueue(ctx, pending, spanContext).then(
         () => {
@@ -90,17 +92,29 @@ function ingestHandler<T extends SluiceRecord>(
       );
     };
     if (body.length <= SYNC_MAX_BYTES) {
-      push({ parse: () => parseBody(body, ndjson, receivedAt, normalise, ctx.limits), rawBytes: body.length });
+      push({ parse: () => parseBody(body, ndjson, receivedAt, norm, ctx.limits), rawBytes: body.length });
       return reply;
     }
     // A large body is parsed a slice at a time so the loop keeps serving others meanwhile; one
     // that would have to wait for room anyway is refused before that work (and memory) is spent.
     refuseWhenFull(ctx);
-    parseBodyAsync(body, ndjson, receivedAt, normalise, ctx.limits).then(
+    parseBodyAsync(body, ndjson, receivedAt, norm, ctx.limits).then(
       (parsed) => push({ parse: () => parsed, rawBytes: parsed.bytes }),
       (err: unknown) => reply.send(err),
     );
     return reply;
+  };
+}
+
+/**
+ * Log records take the sending key's tenant. Never the body's: a field named `tenant` in a
+ * record is an unknown field like any other (kept in attrs), so no client picks its tenant.
+ */
+export function withTenant<T extends SluiceRecord>(normalise: Normaliser<T>, tenant: string): Normaliser<T> {
+  return (v, pos, receivedAt) => {
+    const n = normalise(v, pos, receivedAt);
+    if (n.ok && n.record.type === 'log') (n.record as LogRecord).tenant = tenant;
+    return n;
   };
 }
 

@@ -24,7 +24,7 @@ export interface PostgresDatabaseConfig {
 }
 
 export interface PostgresDatabaseOptions extends PostgresDatabaseConfig {
-  retention: { days: number; intervalMs: number };
+  retention: { days: number; intervalMs: number; tenants?: Readonly<Record<string, number>> };
   /** writers.count, to size the pool when poolSize is 0. */
   writers: number;
   /** Every migration of every part with tables here (the sink's and health's), any order. */
@@ -210,10 +210,11 @@ export class PostgresDatabase {
   private async maintainOn(pool: pg.Pool, now?: number): Promise<PartitionReport> {
     const report = await maintainLogPartitions(pool, {
       retentionDays: this.opts.retention.days,
+      ...(this.opts.retention.tenants ? { tenantDays: this.opts.retention.tenants } : {}),
       daysAhead: this.opts.partitionDaysAhead,
       ...(now === undefined ? {} : { now }),
     });
-    if (report.created.length + report.dropped.length + report.purged > 0)
+    if (report.created.length + report.dropped.length + report.purged + report.expired > 0)
       this.log.info(report, 'postgres: log partitions maintained');
     return report;
   }

@@ -9,6 +9,8 @@ const PARTITION_NAME = /^logs_p(\d{4})(\d{2})(\d{2})$/;
 
 export interface PartitionOptions {
   retentionDays: number;
+  /** Days kept per tenant, overriding retentionDays for that tenant's rows. */
+  tenantDays?: Readonly<Record<string, number>>;
   daysAhead: number;
   /** Epoch ms; injected by tests to move through time. */
   now?: number;
@@ -19,8 +21,10 @@ export interface PartitionOptions {
 export interface PartitionReport {
   created: string[];
   dropped: string[];
-  /** Rows deleted from logs_default (older than retention). */
+  /** Rows deleted from logs_default (older than the longest retention). */
   purged: number;
+  /** Rows deleted inside kept partitions because their tenant's (or the default) retention is shorter. */
+  expired: number;
 }
 
 export function partitionName(dayStartMs: number): string {
@@ -46,10 +50,13 @@ export async function logPartitions(db: Pick<ClientBase, 'query'>): Promise<stri
 
 export async function maintainLogPartitions(pool: Pool, opts: PartitionOptions): Promise<PartitionReport> {
   const now = opts.now ?? Date.now();
-  const cutoff = now - opts.retentionDays * DAY_MS;
+  // Partitions hold every tenant's rows: one goes only when the longest retention is past it.
+  const tenantDays = Object.entries(opts.tenantDays ?? {});
+  const longest = Math.max(opts.retentionDays, ...tenantDays.map(([, d]) => d));
+  const cutoff = now - longest * DAY_MS;
   const first = Math.floor(cutoff / DAY_MS) * DAY_MS;
   const last = Math.floor(now / DAY_MS) * DAY_MS + opts.daysAhead * DAY_MS;
-  const report: PartitionReport = { created: [], dropped: [], purged: 0 };
+  const report: PartitionReport = { created: [], dropped: [], purged: 0, expired: 0 };
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
@@ -87,6 +94,20 @@ export async function maintainLogPartitions(pool: Pool, opts: PartitionOptions):
     }
     const cut = new Date(cutoff).toISOString();
     report.purged = (await client.query('DELETE FROM logs_default WHERE ts < $1', [cut])).rowCount ?? 0;
+    // Rows whose own retention is shorter than the longest go row by row.
+    const before = (days: number): string => new Date(now - days * DAY_MS).toISOString();
+    for (const [tenant, days] of tenantDays) {
+      if (days >= longest) continue;
+      const r = await client.query('DELETE FROM logs WHERE tenant = $1 AND ts < $2', [tenant, before(days)]);
+      report.expired += r.rowCount ?? 0;
+    }
+    if (opts.retentionDays < longest) {
+      const r = await client.query(
+        'DELETE FROM logs WHERE ts < $1 AND (tenant IS NULL OR NOT (tenant = ANY($2::text[])))',
+        [before(opts.retentionDays), tenantDays.map(([t]) => t)],
+      );
+      report.expired += r.rowCount ?? 0;
+    }
     // Batch and record ids only matter for retries and duplicates within the retention window.
     await client.query('DELETE FROM sluice_batches WHERE committed_at < $1', [cut]);
     await client.query('DELETE FROM sluice_record_ids WHERE seen_at < $1', [cut]);

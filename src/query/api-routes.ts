@@ -11,7 +11,7 @@ import type { HealthChecker } from '../health/checker.js';
 import { parseDuration } from '../health/duration.js';
 import type { AccessPolicy } from '../http/access.js';
 import { nowMicros } from '../record.js';
-import { badParam, parseLogFilter } from './log-filter.js';
+import { badParam, parseLogFilter, type LogFilter } from './log-filter.js';
 import { queryLogs } from './log-query.js';
 import { matcherOf } from './match.js';
 import { servicesSeen } from './services.js';
@@ -32,6 +32,12 @@ type QueryRequest = FastifyRequest<{ Querystring: Record<string, unknown> }>;
 
 const DAY_MS = 86_400_000;
 
+/** A key with a tenant reads that tenant's records only; one without (or loopback, or a config token) reads all. */
+function tenanted(req: FastifyRequest, filter: LogFilter): LogFilter {
+  const tenant = req.apiKey?.tenant;
+  return tenant === undefined ? filter : { ...filter, tenant };
+}
+
 export function apiRoutes(ctx: ApiContext): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     app.addHook('onRequest', securityHeadersHook('data'));
@@ -49,13 +55,13 @@ export function apiRoutes(ctx: ApiContext): FastifyPluginAsync {
     };
 
     app.get('/api/logs', async (req: QueryRequest, reply) => {
-      const filter = parseLogFilter(req.query, { range: true });
+      const filter = tenanted(req, parseLogFilter(req.query, { range: true }));
       const body = await queryLogs(pool('GET /api/logs'), filter);
       return reply.type('application/json; charset=utf-8').send(body);
     });
 
     app.get('/api/logs/tail', (req: QueryRequest, reply) => {
-      const matches = matcherOf(parseLogFilter(req.query, { range: false }));
+      const matches = matcherOf(tenanted(req, parseLogFilter(req.query, { range: false })));
       // Hijacked: the stream's head is written by the tail, so it gets the headers here.
       ctx.tail.subscribe(matches, reply.raw, { 'x-request-id': req.id, ...securityHeaders('data') });
       // From here the stream is ours, not Fastify's: it is never "sent".
@@ -76,7 +82,7 @@ export function apiRoutes(ctx: ApiContext): FastifyPluginAsync {
       ) {
         throw badParam('window', 'must be a duration from 1s to 366d (15m, 24h, 7d)');
       }
-      const services = await servicesSeen(pool('GET /api/services'), nowMicros() - windowMs * 1000);
+      const services = await servicesSeen(pool('GET /api/services'), nowMicros() - windowMs * 1000, req.apiKey?.tenant);
       return { window: raw === undefined ? '24h' : String(raw), services };
     });
 

@@ -35,6 +35,8 @@ export interface LogFilter {
   attrs: AttrFilter[];
   limit: number;
   cursor?: Cursor;
+  /** Only this tenant's records: set from the reading key, never from the query string. */
+  tenant?: string;
 }
 
 export function badParam(field: string, message: string): SluiceError {

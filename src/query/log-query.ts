@@ -34,6 +34,7 @@ export function buildLogQuery(f: LogFilter): BuiltQuery {
   if (f.levels.length > 0) where.push(`level = ANY(${p(f.levels)}::text[])`);
   if (f.q !== undefined) where.push(`message ILIKE ${p(`%${escapeLike(f.q)}%`)}`);
   if (f.traceId !== undefined) where.push(`trace_id = ${p(f.traceId)}`);
+  if (f.tenant !== undefined) where.push(`tenant = ${p(f.tenant)}`);
   for (const a of f.attrs) {
     // Containment (@>) is what the jsonb_path_ops GIN index serves; a value that reads as a
     // JSON number/true/false/null also matches that JSON value (attr.user.id=42 finds 42 and "42").

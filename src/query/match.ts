@@ -10,8 +10,10 @@ export function matcherOf(f: LogFilter): RecordMatcher {
   const levels = f.levels.length > 0 ? new Set<string>(f.levels) : null;
   const q = f.q?.toLowerCase();
   const traceId = f.traceId;
+  const tenant = f.tenant;
   const attrs = f.attrs.length > 0 ? f.attrs.map(attrTest) : null;
   return (r) => {
+    if (tenant !== undefined && r.tenant !== tenant) return false;
     if (services && (r.service === null || !services.has(r.service))) return false;
     if (levels && !levels.has(r.level)) return false;
     if (traceId !== undefined && r.trace_id !== traceId) return false;

@@ -104,6 +104,11 @@ describe('frames', () => {
       { ...rec(2), trace_id: 'ab'.repeat(16), span_id: 'cd'.repeat(8), service: null },
     ];
     assert.deepEqual(decodeRecordRows(encodeRecordRows(records)), records);
+    // A tenant round-trips; a log row without one (as written before tenants existed) is one field shorter.
+    const tenanted = [{ ...rec(3), tenant: 'acme' }];
+    assert.deepEqual(decodeRecordRows(encodeRecordRows(tenanted)), tenanted);
+    assert.equal((JSON.parse(encodeRecordRows([rec(4)])) as unknown[][])[0]!.length, 11);
+    assert.deepEqual(decodeRecordRows(encodeRecordRows([rec(4)])), [rec(4)]);
     assert.throws(() => decodeRecordRows('[[9,"x"]]'), /bad row/);
     assert.throws(() => decodeRecordRows('[[0,"too few"]]'), /bad row/);
   });

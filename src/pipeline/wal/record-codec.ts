@@ -5,7 +5,20 @@
 // field cannot be silently dropped from the WAL.
 import type { CheckRecord, HealthRecord, LogRecord, SluiceRecord } from '../../record.js';
 
-const LOG = ['id', 'ts', 'received_at', 'size', 'level', 'service', 'message', 'attrs', 'trace_id', 'span_id'] as const;
+// `tenant` came last and later, and is left out when absent: a row one field shorter decodes without it.
+const LOG = [
+  'id',
+  'ts',
+  'received_at',
+  'size',
+  'level',
+  'service',
+  'message',
+  'attrs',
+  'trace_id',
+  'span_id',
+  'tenant',
+] as const;
 const HEALTH = ['id', 'ts', 'received_at', 'size', 'service', 'status', 'latency_ms', 'message', 'attrs'] as const;
 const CHECK = [
   'id',
@@ -37,7 +50,24 @@ export function encodeRecordRows(records: readonly SluiceRecord[]): string {
     const r = records[i]!;
     // Literal arrays, not a loop over the field lists: this is the hot path.
     if (r.type === 'log')
-      rows[i] = [0, r.id, r.ts, r.received_at, r.size, r.level, r.service, r.message, r.attrs, r.trace_id, r.span_id];
+      // Without a tenant the row stays one field shorter: the same bytes as before tenants.
+      rows[i] =
+        r.tenant === undefined
+          ? [0, r.id, r.ts, r.received_at, r.size, r.level, r.service, r.message, r.attrs, r.trace_id, r.span_id]
+          : [
+              0,
+              r.id,
+              r.ts,
+              r.received_at,
+              r.size,
+              r.level,
+              r.service,
+              r.message,
+              r.attrs,
+              r.trace_id,
+              r.span_id,
+              r.tenant,
+            ];
     else if (r.type === 'health')
       rows[i] = [1, r.id, r.ts, r.received_at, r.size, r.service, r.status, r.latency_ms, r.message, r.attrs];
     else
@@ -75,10 +105,12 @@ export function decodeRecordRows(json: string): SluiceRecord[] {
   return rows.map((row: unknown) => {
     if (!Array.isArray(row)) throw new Error('row is not an array');
     const spec = TYPES[row[0] as number];
-    if (!spec || row.length !== spec[1].length + 1)
+    const preTenantLog = spec !== undefined && row[0] === 0 && row.length === spec[1].length;
+    if (!spec || (row.length !== spec[1].length + 1 && !preTenantLog))
       throw new Error(`bad row (type ${String(row[0])}, ${row.length} fields)`);
     const rec: Record<string, unknown> = { type: spec[0] };
     spec[1].forEach((field, i) => (rec[field] = row[i + 1]));
+    if (spec[0] === 'log' && (rec.tenant === null || rec.tenant === undefined)) delete rec.tenant;
     return rec as unknown as SluiceRecord;
   });
 }

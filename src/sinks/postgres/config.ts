@@ -68,6 +68,12 @@ export const postgresConfig = z
 export const retentionConfig = z
   .object({
     days: z.number().int().min(1).default(7).describe('Days of logs kept: older daily partitions are dropped'),
+    tenants: z
+      .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a tenant name'), z.number().int().min(1))
+      .default({})
+      .describe(
+        'Days of logs kept per tenant, overriding days for that tenant\'s records (e.g. {"acme": 30}; env: JSON)',
+      ),
     intervalMs: z
       .number()
       .int()

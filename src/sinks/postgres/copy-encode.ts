@@ -8,7 +8,7 @@ export type CopyFormat = 'binary' | 'text';
 export const TABLES: Record<RecordType, { table: string; columns: readonly string[] }> = {
   log: {
     table: 'logs',
-    columns: ['id', 'ts', 'received_at', 'level', 'service', 'message', 'attrs', 'trace_id', 'span_id'],
+    columns: ['id', 'ts', 'received_at', 'level', 'service', 'message', 'attrs', 'trace_id', 'span_id', 'tenant'],
   },
   health: {
     table: 'health_pings',
@@ -181,7 +181,7 @@ export class BinaryWriter {
 }
 
 function binaryLog(w: BinaryWriter, r: LogRecord): void {
-  w.fields(9);
+  w.fields(10);
   w.text(r.id);
   w.timestamp(r.ts);
   w.timestamp(r.received_at);
@@ -191,6 +191,7 @@ function binaryLog(w: BinaryWriter, r: LogRecord): void {
   w.jsonb(r.attrs);
   w.text(r.trace_id);
   w.text(r.span_id);
+  w.text(r.tenant ?? null);
 }
 
 function binaryHealth(w: BinaryWriter, r: HealthRecord): void {
@@ -277,7 +278,7 @@ function textRow(r: SluiceRecord): string {
     case 'log':
       return (
         `${t(r.id)}\t${ts(r.ts)}\t${ts(r.received_at)}\t${t(r.level)}\t${t(r.service)}\t${t(r.message)}\t` +
-        `${j(r.attrs)}\t${t(r.trace_id)}\t${t(r.span_id)}\n`
+        `${j(r.attrs)}\t${t(r.trace_id)}\t${t(r.span_id)}\t${t(r.tenant ?? null)}\n`
       );
     case 'health':
       return (

@@ -4,5 +4,6 @@
 import type { Migration } from '../../../postgres/migration.js';
 import { initialSchema } from './001-initial.js';
 import { queryIndexes } from './003-query-indexes.js';
+import { logTenant } from './016-log-tenant.js';
 
-export const SINK_MIGRATIONS: readonly Migration[] = [initialSchema, queryIndexes];
+export const SINK_MIGRATIONS: readonly Migration[] = [initialSchema, queryIndexes, logTenant];
