@@ -17,6 +17,16 @@ export function pushLogs(
   bodyBytes: number,
   onLogs?: (records: readonly LogRecord[]) => void,
 ): Promise<LogRecord[]> {
+  // The sending key's tenant, as POST /logs sets it (never a field of the body).
+  const tenant = req.apiKey?.tenant;
+  if (tenant !== undefined) {
+    const parse = pending.parse.bind(pending);
+    pending.parse = () => {
+      const parsed = parse();
+      for (const r of parsed.records) if (r.type === 'log') r.tenant = tenant;
+      return parsed;
+    };
+  }
   return enqueue(ctx, pending, requestSpanContext(req)).then(() => {
     const records = pending.records as LogRecord[];
     ctx.metrics.ingestRecords.labels({ type: 'log', protocol }).inc(records.length);

@@ -131,6 +131,34 @@ describe('tenants', () => {
     // There is no query parameter to choose a tenant.
     assert.equal((await get('/api/logs?tenant=globex', keys.readAcme)).status, 400);
   });
+  test('Loki push and Elasticsearch _bulk records take the key’s tenant too', async () => {
+    const ns = `${Date.now()}000000`;
+    const loki = await fetch(`${app.url}/loki/api/v1/push`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${keys.ingestGlobex}` },
+      body: JSON.stringify({ streams: [{ stream: { service: 'loki-svc' }, values: [[ns, 'from loki']] }] }),
+    });
+    assert.equal(loki.status, 204);
+    const bulk = await fetch(`${app.url}/_bulk`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${keys.ingestGlobex}` },
+      body: `${JSON.stringify({ index: { _index: 'app' } })}\n${JSON.stringify({ message: 'from bulk', service: 'es-svc' })}\n`,
+    });
+    assert.equal(bulk.status, 200);
+    assert.equal(((await bulk.json()) as { errors: boolean }).errors, false);
+    await waitFor('both stored', async () =>
+      (await db.count('logs', "message IN ('from loki', 'from bulk')")) === 2 ? true : undefined,
+    );
+    const { rows } = await db.pool.query<{ tenant: string }>(
+      "SELECT tenant FROM logs WHERE message IN ('from loki', 'from bulk')",
+    );
+    assert.deepEqual(
+      rows.map((r) => r.tenant),
+      ['globex', 'globex'],
+    );
+    const services = (await get('/api/services', keys.readAcme)).body.services as Array<{ service: string }>;
+    assert.ok(!services.some((x) => x.service === 'loki-svc' || x.service === 'es-svc'));
+  });
 });
 
 describe('per-tenant retention', () => {

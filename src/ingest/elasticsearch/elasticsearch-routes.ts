@@ -6,7 +6,6 @@
 // es_rejected_execution_exception with Retry-After (nothing stored), as Elasticsearch does
 // under indexing pressure; the shippers retry it.
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { bearerAuth } from '../../http/auth.js';
 import { toSluiceError } from '../../http/error-handler.js';
 import { INGEST_ROUTE } from '../../http/ingest-route.js';
 import { nowMicros, type LogRecord } from '../../record.js';
@@ -103,8 +102,7 @@ export function elasticsearchRoutes(ctx: IngestContext, hooks: ElasticsearchHook
       deriveConstraint: (req: FastifyRequest['raw']) => (isEsClient(req) ? 'yes' : undefined),
       mustMatchWhenDerived: false,
     } as unknown as Parameters<FastifyInstance['addConstraintStrategy']>[0]);
-    const auth = bearerAuth(ctx.config.auth.ingestTokens);
-    if (auth) app.addHook('onRequest', auth);
+    app.addHook('onRequest', ctx.access.hook('ingest'));
     registerProbes(app);
 
     const bulk = (req: FastifyRequest, reply: FastifyReply): FastifyReply => {

@@ -5,7 +5,6 @@
 // a bad push (nothing stored), 429/503 with Retry-After, which Loki clients retry.
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../../errors.js';
-import { bearerAuth } from '../../http/auth.js';
 import { toSluiceError } from '../../http/error-handler.js';
 import { INGEST_ROUTE } from '../../http/ingest-route.js';
 import { nowMicros, type LogRecord } from '../../record.js';
@@ -69,8 +68,7 @@ export function lokiRoutes(ctx: IngestContext, hooks: LokiHooks = {}): FastifyPl
       // Loki answers errors as text/plain ending in a newline; its clients log the body as is.
       void reply.code(e.statusCode).type('text/plain; charset=utf-8').send(`${e.message}\n`);
     });
-    const auth = bearerAuth(ctx.config.auth.ingestTokens);
-    if (auth) app.addHook('onRequest', auth);
+    app.addHook('onRequest', ctx.access.hook('ingest'));
 
     // Vector's loki sink checks GET /ready at start (its healthcheck), as Loki answers it.
     app.get('/ready', (_req, reply) =>
