@@ -8,7 +8,6 @@ import { Metadata, Server, ServerCredentials, type ServerUnaryCall, type sendUna
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { SluiceError } from '../../errors.js';
-import { bearerAuth } from '../../http/auth.js';
 import { toSluiceError } from '../../http/error-handler.js';
 import { nowMicros, type LogRecord } from '../../record.js';
 import { enqueue, type IngestContext } from '../enqueue.js';
@@ -55,7 +54,6 @@ export interface OtlpGrpcServer {
 export function createOtlpGrpcServer(ctx: IngestContext, opts: OtlpGrpcOptions): OtlpGrpcServer {
   const limit = ctx.config.ingest.maxBodyBytes;
   const server = new Server({ 'grpc.max_receive_message_length': limit });
-  const auth = bearerAuth(ctx.config.auth.ingestTokens);
   const counter = ctx.metrics.ingestRecords.labels('log', OTLP_GRPC_PROTOCOL);
   const rejectedCounter = ctx.metrics.ingestRejectedRecords.labels('log', OTLP_GRPC_PROTOCOL);
   ctx.metrics.initProtocol(OTLP_GRPC_PROTOCOL);
@@ -74,10 +72,12 @@ export function createOtlpGrpcServer(ctx: IngestContext, opts: OtlpGrpcOptions):
   };
 
   const exportLogs = (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void => {
-    const run = (): void => {
+    const run = (tenant: string | undefined): void => {
       refuseWhenStopping(ctx);
       const body = call.request;
       const push = (mapped: OtlpMapped): void => {
+        // The key's tenant, as over HTTP (never a field of the export).
+        if (tenant !== undefined) for (const r of mapped.records) r.tenant = tenant;
         rejectedCounter.inc(mapped.rejected);
         const response = encodeExportResponse({ rejected: mapped.rejected, message: mapped.rejectedMessage });
         const done = (): void => {
@@ -100,20 +100,12 @@ export function createOtlpGrpcServer(ctx: IngestContext, opts: OtlpGrpcOptions):
       readExportAsync(body, 'protobuf', nowMicros(), ctx.limits).then(push, (err: unknown) => fail(callback, err));
     };
     try {
-      if (!auth) return run();
       const authorization = call.metadata.get('authorization')[0];
       const headers = typeof authorization === 'string' ? { authorization } : {};
-      // The HTTP routes' bearer check reads only the Authorization header.
-      auth({ headers } as FastifyRequest).then(
-        () => {
-          try {
-            run();
-          } catch (err) {
-            fail(callback, err);
-          }
-        },
-        (err: unknown) => fail(callback, err),
-      );
+      // The ingest group's check reads only the Authorization header (ingest is never loopback-only).
+      const req = { headers, socket: {} } as unknown as FastifyRequest;
+      ctx.access.check('ingest', req);
+      run(req.apiKey?.tenant);
     } catch (err) {
       fail(callback, err);
     }

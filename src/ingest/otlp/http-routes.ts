@@ -5,7 +5,6 @@
 // with every error — 429/503 with Retry-After and RetryInfo when the client should come back.
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../../errors.js';
-import { bearerAuth } from '../../http/auth.js';
 import { toSluiceError } from '../../http/error-handler.js';
 import { INGEST_ROUTE } from '../../http/ingest-route.js';
 import { chargeRecords } from '../../http/rate-limit/rate-limit-hook.js';
@@ -49,8 +48,7 @@ export function otlpHttpRoutes(ctx: IngestContext, hooks: Pick<IngestHooks, 'onL
         (decodeBody(body, encoding, limit) as Promise<Buffer>).then((decoded) => done(null, decoded), done);
       },
     );
-    const auth = bearerAuth(ctx.config.auth.ingestTokens);
-    if (auth) app.addHook('onRequest', auth);
+    app.addHook('onRequest', ctx.access.hook('ingest'));
     app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) =>
       answerError(ctx, err, req, reply),
     );
@@ -74,7 +72,10 @@ function exportHandler(ctx: IngestContext, onLogs?: (records: LogRecord[]) => vo
     const encoding = json ? 'json' : 'protobuf';
     const spanContext = requestSpanContext(req);
     // Decoded before its turn in the buffer, not at it: the answer must say how many were refused.
+    const tenant = req.apiKey?.tenant;
     const push = (mapped: OtlpMapped): void => {
+      // The key's tenant, as POST /logs sets it (never a field of the export).
+      if (tenant !== undefined) for (const r of mapped.records) r.tenant = tenant;
       const partial: PartialSuccess = { rejected: mapped.rejected, message: mapped.rejectedMessage };
       rejectedCounter.inc(mapped.rejected);
       if (mapped.records.length === 0) {
