@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { SluiceError } from '../errors.js';
 import { ENV_ALIASES, SECRET_KEYS, configSchema, type Config } from './schema.js';
 import { redactUrlPassword } from '../postgres/url.js';
+import { maskChannel, type Channel } from '../health/notify/schema.js';
+import { MASK, maskUrl } from '../observability/secrets.js';
 
 export type KeyKind = 'number' | 'boolean' | 'string' | 'enum' | 'list' | 'json';
 
@@ -256,5 +258,9 @@ export function maskSecrets(config: Config): Record<string, unknown> {
       ? v.map(() => '***')
       : (typeof v === 'string' && redactUrlPassword(v)) || '***';
   }
+  // Notification channels keep their names, kinds and routing visible; only secrets go.
+  const health = copy.health as { notifications?: Channel[] } | undefined;
+  if (health?.notifications)
+    health.notifications = health.notifications.map((c) => maskChannel(c, maskUrl, MASK) as never);
   return copy;
 }

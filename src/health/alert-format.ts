@@ -9,10 +9,14 @@ const EMOJI: Record<CheckStateName, string> = {
   unknown: ':white_circle:',
 };
 
-export function alertBody(e: AlertEvent, template: Webhook['template']): unknown {
+export function alertBody(e: AlertEvent, template: Webhook['template'], reminder = 0): unknown {
   if (template === 'json') return { event: 'check.state_changed', ...e };
   const why = e.result.message ? ` — ${e.result.message}` : '';
   const target = e.check.target ? ` (${e.check.target})` : '';
+  if (reminder > 0)
+    return {
+      text: `${EMOJI[e.to]} *${e.check.name}*${target} is still ${e.to.toUpperCase()} since ${e.at} (reminder ${reminder})${why}`,
+    };
   return {
     text: `${EMOJI[e.to]} *${e.check.name}*${target} is ${e.to.toUpperCase()} (was ${e.from}) at ${e.at}${why}`,
   };

@@ -1,5 +1,6 @@
-// Alert delivery on state changes: one log line each, and a POST to every configured webhook
-// (its body from alert-format.ts).
+// Alert delivery on state changes: one log line each, and a request (or mail) to every
+// notification channel the check is routed to (notify/route.ts), rendered by its provider
+// (notify/render.ts); reminders repeat while a check stays down when the channel asks for them.
 // Deliveries run in the background, each retried with exponential backoff and full jitter
 // on network errors, 408, 429 and 5xx; other 4xx answers are final. Per (webhook, check) one
 // delivery is under way at a time, so a retried `down` can never land after the later `up`;
@@ -8,19 +9,29 @@
 // so a dead webhook during a storm of changes costs bounded memory, sockets and timers.
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
-import { alertBody } from './alert-format.js';
 import type { AlertEvent, Webhook } from './alert-schema.js';
+import { createMailer, isPermanentMailError, type Mailer } from './notify/email.js';
+import type { Outgoing } from './notify/message.js';
+import { render } from './notify/render.js';
+import { channelMatcher, type Matcher, type RouteInfo } from './notify/route.js';
+import type { Channel } from './notify/schema.js';
 import { fullJitterDelay } from '../pipeline/backoff.js';
 import { withTimeout } from '../timeout.js';
 
 /** Retry delays double from baseDelayMs up to this. */
 const MAX_RETRY_DELAY_MS = 60_000;
 
+/** Reminders double their spacing up to this (or the channel's renotifyAfter, if longer). */
+const MAX_RENOTIFY_MS = 24 * 3_600_000;
+
 /** Why an event was never sent: superseded by a newer one for its check, over the queue cap, or still queued at stop. */
 export type DiscardReason = 'replaced' | 'dropped' | 'abandoned';
 
 export interface AlerterOptions {
-  webhooks: readonly Webhook[];
+  /** health.webhooks: each becomes a channel of kind webhook or slack that hears every check. */
+  webhooks?: readonly Webhook[];
+  /** health.notifications. */
+  channels?: readonly Channel[];
   retries: number;
   baseDelayMs: number;
   /** Largest retry delay (default 60 s): a retry never waits longer, however many came before. */
@@ -51,7 +62,7 @@ const DROP_WARN_INTERVAL_MS = 10_000;
 
 interface Delivery {
   lane: Lane;
-  payload: string;
+  payload: Outgoing;
   /** Attempts made so far. */
   attempts: number;
   lastError: string;
@@ -67,7 +78,11 @@ interface Lane {
 }
 
 interface HookState {
-  hook: Webhook;
+  hook: Channel;
+  /** For logs: kind and name, never the URL (Slack, Discord and Teams URLs are credentials). */
+  label: string;
+  matches: Matcher;
+  mailer: Mailer | undefined;
   lanes: Map<string, Lane>;
   /** Lanes whose current delivery waits for a request slot, oldest first (a Set: O(1) removal on drop). */
   ready: Set<Lane>;
@@ -91,17 +106,29 @@ export class Alerter {
   private dropped = 0;
   private droppedUnlogged = 0;
   private lastDropWarn = 0;
+  /** Reminder timers per (channel, check) of checks that are down. */
+  private readonly reminders = new Map<HookState, Map<string, NodeJS.Timeout>>();
 
   constructor(private readonly opts: AlerterOptions) {
     this.maxInFlight = Math.max(1, opts.maxInFlightPerWebhook ?? 8);
     this.maxQueued = Math.max(1, opts.maxQueued ?? 10_000);
-    this.hooks = opts.webhooks.map((hook) => ({ hook, lanes: new Map(), ready: new Set(), inFlight: 0 }));
+    const channels = [...webhookChannels(opts.webhooks ?? []), ...(opts.channels ?? [])];
+    this.hooks = channels.map((hook) => ({
+      hook,
+      label: `${hook.kind}:${hook.name}`,
+      matches: channelMatcher(hook),
+      mailer: hook.kind === 'email' ? createMailer(hook, opts.timeoutMs) : undefined,
+      lanes: new Map(),
+      ready: new Set(),
+      inFlight: 0,
+    }));
     // Our own pool, so stop() can close its sockets and the connection cap holds even if
     // two webhooks share an origin.
     this.agent = new Agent({ connections: this.maxInFlight });
   }
 
-  notify(e: AlertEvent): void {
+  /** A state change of a check; `route` carries the check's own channel list, if it has one. */
+  notify(e: AlertEvent, route: Pick<RouteInfo, 'notify'> = {}): void {
     const line = {
       check: e.check.id,
       name: e.check.name,
@@ -113,9 +140,41 @@ export class Alerter {
     if (e.to === 'down') this.opts.logger.warn(line, `check ${e.check.name} is down`);
     else this.opts.logger.info(line, `check ${e.check.name} is ${e.to}`);
     if (this.stopping) return;
-    for (const h of this.hooks) this.enqueue(h, e.check.id, JSON.stringify(alertBody(e, h.hook.template)));
+    this.forget(e.check.id);
+    const info: RouteInfo = { id: e.check.id, name: e.check.name, notify: route.notify };
+    const to = this.hooks.filter((h) => h.matches(info));
+    for (const h of to) {
+      this.enqueue(h, e.check.id, render(h.hook, { event: e, reminder: 0 }));
+      const every = h.hook.renotifyAfter;
+      if (every !== undefined && (e.to === 'down' || e.to === 'degraded')) this.remind(h, e, 1, every);
+    }
     this.enforceCap();
-    for (const h of this.hooks) this.pump(h);
+    for (const h of to) this.pump(h);
+  }
+
+  /** Stops the reminders of a check (it recovered, changed, or was deleted). */
+  forget(checkId: string): void {
+    for (const timers of this.reminders.values()) {
+      clearTimeout(timers.get(checkId));
+      timers.delete(checkId);
+    }
+  }
+
+  private remind(h: HookState, e: AlertEvent, n: number, delayMs: number): void {
+    let timers = this.reminders.get(h);
+    if (!timers) this.reminders.set(h, (timers = new Map()));
+    const t = setTimeout(() => {
+      timers.delete(e.check.id);
+      if (this.stopping) return;
+      this.enqueue(h, e.check.id, render(h.hook, { event: e, reminder: n }));
+      this.enforceCap();
+      this.pump(h);
+      const cap = Math.max(MAX_RENOTIFY_MS, h.hook.renotifyAfter ?? 0);
+      this.remind(h, e, n + 1, Math.min(delayMs * 2, cap));
+    }, delayMs);
+    // Reminders alone never keep the process alive.
+    t.unref();
+    timers.set(e.check.id, t);
   }
 
   stats(): AlerterStats {
@@ -144,6 +203,8 @@ export class Alerter {
 
   private async shutdown(): Promise<void> {
     this.ac.abort(new Error('alerter closed'));
+    for (const timers of this.reminders.values()) for (const t of timers.values()) clearTimeout(t);
+    this.reminders.clear();
     const abandoned = this.clearLanes();
     if (abandoned > 0) {
       this.opts.onDiscard?.('abandoned', abandoned);
@@ -152,6 +213,7 @@ export class Alerter {
     this.warnDropped(true);
     await Promise.allSettled([...this.attempts]);
     await this.agent.destroy();
+    for (const h of this.hooks) h.mailer?.close();
     this.wakeIdle();
   }
 
@@ -170,7 +232,7 @@ export class Alerter {
     return n;
   }
 
-  private enqueue(h: HookState, check: string, payload: string): void {
+  private enqueue(h: HookState, check: string, payload: Outgoing): void {
     let lane = h.lanes.get(check);
     if (!lane) {
       lane = { hook: h, check, current: undefined, next: undefined, retryTimer: undefined };
@@ -196,7 +258,7 @@ export class Alerter {
     this.replaced++;
     this.opts.onDiscard?.('replaced', 1);
     this.opts.logger.debug(
-      { check: old.lane.check, webhook: redact(old.lane.hook.hook.url), replaced: this.replaced },
+      { check: old.lane.check, channel: old.lane.hook.label, replaced: this.replaced },
       'queued alert replaced by a newer one for the same check',
     );
   }
@@ -247,7 +309,7 @@ export class Alerter {
       if (!d) continue;
       this.unsent.delete(d);
       h.inFlight++;
-      const p = this.attempt(h.hook, d)
+      const p = this.attempt(h, d)
         .then((r) => this.settle(d, r))
         .finally(() => {
           this.attempts.delete(p);
@@ -277,8 +339,8 @@ export class Alerter {
     else {
       this.opts.onDelivery?.('failed');
       this.opts.logger.error(
-        { webhook: redact(lane.hook.hook.url), check: lane.check, attempts: d.attempts, err: d.lastError },
-        'alert webhook delivery failed',
+        { channel: lane.hook.label, check: lane.check, attempts: d.attempts, err: d.lastError },
+        'alert delivery failed',
       );
     }
     this.advance(lane);
@@ -292,14 +354,16 @@ export class Alerter {
     else lane.hook.lanes.delete(lane.check);
   }
 
-  private async attempt(hook: Webhook, d: Delivery): Promise<AttemptResult> {
+  private async attempt(h: HookState, d: Delivery): Promise<AttemptResult> {
     d.attempts++;
+    const out = d.payload;
+    if (out.kind === 'mail') return this.mail(h, d, out);
     try {
-      const res = await request(hook.url, {
-        method: 'POST',
+      const res = await request(out.url, {
+        method: out.method,
         dispatcher: this.agent,
-        headers: { 'content-type': 'application/json', 'user-agent': 'sluice-alerts/1', ...hook.headers },
-        body: d.payload,
+        headers: { 'user-agent': 'sluice-alerts/1', ...out.headers },
+        body: out.body,
         signal: AbortSignal.any([this.ac.signal, AbortSignal.timeout(this.opts.timeoutMs)]),
       });
       await res.body.dump();
@@ -309,6 +373,19 @@ export class Alerter {
     } catch (err) {
       d.lastError = (err as Error).message;
       return this.ac.signal.aborted ? 'final' : 'retry';
+    }
+  }
+
+  private async mail(h: HookState, d: Delivery, out: Extract<Outgoing, { kind: 'mail' }>): Promise<AttemptResult> {
+    try {
+      // nodemailer's own timeouts are per step (connect, greeting, socket): bound the whole send too.
+      await withTimeout(h.mailer!.send(out.subject, out.text), 2 * this.opts.timeoutMs, () => {
+        throw new Error(`SMTP send timed out after ${2 * this.opts.timeoutMs} ms`);
+      });
+      return 'delivered';
+    } catch (err) {
+      d.lastError = (err as Error).message;
+      return this.ac.signal.aborted || isPermanentMailError(err) ? 'final' : 'retry';
     }
   }
 
@@ -323,11 +400,12 @@ export class Alerter {
   }
 }
 
-/** Webhook URLs often carry a secret in the path (Slack): log only the origin. */
-function redact(url: string): string {
-  try {
-    return new URL(url).origin + '/…';
-  } catch {
-    return '(invalid url)';
-  }
+/** health.webhooks as channels: a URL or {url, template, headers}, named webhook-1, webhook-2, … */
+export function webhookChannels(webhooks: readonly Webhook[]): Channel[] {
+  return webhooks.map((w, i): Channel => {
+    const name = `webhook-${i + 1}`;
+    return w.template === 'slack'
+      ? { name, kind: 'slack', url: w.url }
+      : { name, kind: 'webhook', url: w.url, headers: w.headers };
+  });
 }

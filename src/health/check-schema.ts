@@ -97,6 +97,8 @@ const common = {
   failureThreshold: z.number().int().min(1).max(100).default(2),
   successThreshold: z.number().int().min(1).max(100).default(1),
   enabled: z.boolean().default(true),
+  /** Names of health.notifications channels; when present, the check alerts to these only. */
+  notify: z.array(z.string().min(1).max(64)).max(50).optional(),
 };
 
 // Header names and values the HTTP client would refuse are refused here, with the field named,

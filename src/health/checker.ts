@@ -98,6 +98,7 @@ export class HealthChecker {
     });
     this.alerter = new Alerter({
       webhooks: h.webhooks,
+      channels: h.notifications,
       retries: h.webhookRetries,
       baseDelayMs: h.webhookBaseDelayMs,
       timeoutMs: h.webhookTimeoutMs,
@@ -322,6 +323,7 @@ export class HealthChecker {
     this.deps.metrics.checkUp.remove(e.check.name, id);
     this.deps.metrics.checkDuration.remove(e.check.name, id);
     if (deleted) this.historyRef?.forget(id);
+    if (deleted) this.alerter.forget(id);
   }
 
   private async runOnce(id: string): Promise<void> {

@@ -2,6 +2,7 @@
 // The checks themselves are the top-level `checks:` list (see check-schema.ts).
 import { z } from 'zod';
 import { webhookSchema } from './alert-schema.js';
+import { channelsSchema } from './notify/schema.js';
 import { parseRule } from './target-match.js';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -49,6 +50,11 @@ export const healthConfig = z
       .array(webhookSchema)
       .default([])
       .describe('Alert webhooks: a list of URLs or of {url, template (json or slack), headers}'),
+    notifications: channelsSchema
+      .default([])
+      .describe(
+        'Notification channels: a list of {name, kind (webhook, slack, discord, teams, telegram, pagerduty, opsgenie, ntfy, email), provider fields, checks, renotifyAfter} (docs/health.md)',
+      ),
     webhookRetries: z.number().int().min(0).max(20).default(5).describe('Retries of a failed alert delivery'),
     webhookBaseDelayMs: z
       .number()
