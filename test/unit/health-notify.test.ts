@@ -2,11 +2,15 @@
 // and a recovery; routing by a check's notify list and by channel patterns; the channel schema's
 // refusals; secrets masked; and reminders on fake time (doubling, stopped by recovery or delete).
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { pino } from 'pino';
+import { loadConfig } from '../../src/config/load.js';
 import type { AlertEvent } from '../../src/health/alert-schema.js';
 import { Alerter, webhookChannels } from '../../src/health/alerts.js';
 import { healthConfig } from '../../src/health/config.js';
@@ -283,4 +287,20 @@ test('reminders while down double their spacing and stop on recovery or delete',
   assert.equal(seen.at(-1)!.to, 'down');
   await a.stop();
   server.close();
+});
+
+test('the notifications example of docs/health.md is a valid config file', (t) => {
+  const md = readFileSync(new URL('../../docs/health.md', import.meta.url), 'utf8');
+  const yaml = /## Notifications[\s\S]*?```yaml\n([\s\S]*?)```/.exec(md)![1]!;
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-notify-doc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'sluice.yaml');
+  writeFileSync(file, yaml);
+  const { config } = loadConfig({ env: {}, file });
+  assert.deepEqual(
+    config.health.notifications.map((c) => c.kind),
+    ['webhook', 'slack', 'discord', 'teams', 'telegram', 'pagerduty', 'opsgenie', 'ntfy', 'email'],
+  );
+  const checks = config.checks as Array<{ name: string; notify?: string[] }>;
+  assert.deepEqual(checks.find((c) => c.name === 'nightly-backup')?.notify, ['mail', 'phone']);
 });
