@@ -107,6 +107,32 @@ describe('rate limits (two client addresses)', () => {
     assert.equal(await metric(app, 'sluice_rate_limited_total{key="anonymous",limit="records"}'), 2);
   });
 
+  test('two ingest tokens from one address: each has its own bucket, counted by key id', async () => {
+    const app = await collector({
+      'auth.ingestTokens': 'token-noisy,token-quiet',
+      'rateLimit.requestsPerSecond': 2,
+      'rateLimit.burst': 3,
+    });
+    const client = clientFrom('127.0.0.1');
+    const send = (token: string): Promise<Answer> =>
+      request(`${app.url}/logs`, {
+        method: 'POST',
+        dispatcher: client,
+        headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${token}` },
+        body: '{"msg":"x"}',
+      }).then(async (res) => {
+        await res.body.dump();
+        return { status: res.statusCode, headers: res.headers };
+      });
+    const flood = await Promise.all(Array.from({ length: 30 }, () => send('token-noisy')));
+    const refused = flood.filter((a) => a.status === 429).length;
+    assert.ok(refused >= 20, `the noisy key is limited (${refused} of 30 refused)`);
+    // Same address, other key: its bucket is untouched by the flood.
+    for (let i = 0; i < 3; i++) assert.equal((await send('token-quiet')).status, 202);
+    assert.equal(await metric(app, 'sluice_rate_limited_total{key="config:ingest:1",limit="requests"}'), refused);
+    assert.ok(Number.isNaN(await metric(app, 'sluice_rate_limited_total{key="config:ingest:2",limit="requests"}')));
+  });
+
   test('off by default: no headers, no 429', async () => {
     const app = await collector({});
     const client = clientFrom('127.0.0.1');

@@ -7,7 +7,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { SluiceError } from '../../errors.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { apiKeyOf } from '../api-key.js';
 import { onIngestRequest } from '../ingest-route.js';
 import { addressKey } from './client-address.js';
 import type { RateLimitConfig } from './config.js';
@@ -69,7 +68,7 @@ export function installRateLimit(app: FastifyInstance, opts: RateLimitOptions): 
 
   // Callback style: it runs on every ingest request.
   onIngestRequest(app, (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    const key = apiKeyOf(req);
+    const key = req.apiKey;
     // Only a key can bring limits of its own: without one, nothing to do when all are off.
     if (!key && globalOff) return done();
     const address = key ? undefined : addressKey(req.ip);
