@@ -33,7 +33,7 @@ import { LazyChildLogger } from './observability/lazy-child-logger.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { createTracing, type Tracing } from './observability/tracing.js';
-import { uuidv7 } from './record.js';
+import { uuidv7 } from './uuidv7.js';
 import { Batcher } from './pipeline/batcher.js';
 import type { RecordBuffer } from './pipeline/buffer.js';
 import { DeadLetter } from './pipeline/dead-letter.js';

@@ -7,7 +7,7 @@ import { parseBody } from '../../src/ingest/parse-body.js';
 import { bodyBuilder } from '../../src/load/records.js';
 import { Batcher } from '../../src/pipeline/batcher.js';
 import { MemoryBuffer } from '../../src/pipeline/memory-buffer.js';
-import { nowMicros } from '../../src/record.js';
+import { nowMicros } from '../../src/timestamp.js';
 import { encodeBinary, encodeText } from '../../src/sinks/postgres/copy-encode.js';
 import { logRows } from './rows.js';
 

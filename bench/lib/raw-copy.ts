@@ -4,7 +4,8 @@
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { formatMicros, type LogRecord } from '../../src/record.js';
+import { type LogRecord } from '../../src/record.js';
+import { formatMicros } from '../../src/timestamp.js';
 
 const COLUMNS = 'id, ts, received_at, level, service, message, attrs, trace_id, span_id';
 

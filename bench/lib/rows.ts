@@ -2,7 +2,9 @@
 // what the load generator sends, so the sink, the raw COPY and the HTTP runs store the same data.
 import { normaliseLog } from '../../src/ingest/normalise.js';
 import { bodyBuilder, newRunId } from '../../src/load/records.js';
-import { nowMicros, uuidv7, type LogRecord } from '../../src/record.js';
+import { type LogRecord } from '../../src/record.js';
+import { nowMicros } from '../../src/timestamp.js';
+import { uuidv7 } from '../../src/uuidv7.js';
 import type { Batch } from '../../src/batch.js';
 
 export function logRows(n: number, runId = newRunId()): LogRecord[] {

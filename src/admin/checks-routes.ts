@@ -7,7 +7,7 @@ import type { HealthChecker } from '../health/checker.js';
 import { readOrAdmin, type AccessPolicy } from '../http/access.js';
 import { securityHeadersHook } from '../http/security-headers.js';
 import type { AuthConfig } from '../http/config.js';
-import { toMicros } from '../record.js';
+import { toMicros } from '../timestamp.js';
 import { maskHeaders, maskUrl } from '../observability/secrets.js';
 
 export interface ChecksRoutesContext {

@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { SluiceError } from '../errors.js';
 import { CHECKER_PROTOCOL, type Metrics } from '../observability/metrics.js';
 import type { RecordBuffer } from '../pipeline/buffer.js';
-import { nowMicros, type HealthRecord } from '../record.js';
+import { type HealthRecord } from '../record.js';
+import { nowMicros } from '../timestamp.js';
 import type { AlertEvent } from './alert-schema.js';
 import { Alerter } from './alerts.js';
 import {

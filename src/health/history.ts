@@ -3,7 +3,8 @@
 // (lost on restart; the API says which one answered). Uptime follows uptime.ts's rules; the SQL
 // below computes the same sums in the database rather than shipping 30 days of rows.
 import type pg from 'pg';
-import { formatMicros, type CheckRecord } from '../record.js';
+import { type CheckRecord } from '../record.js';
+import { formatMicros } from '../timestamp.js';
 import { computeUptime, UPTIME_WINDOWS, windowResult, type Uptime, type UptimeWindow } from './uptime.js';
 
 export interface HistoryQuery {

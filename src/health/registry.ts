@@ -5,7 +5,7 @@
 // before anything is written, and matches existing checks by name (an upsert).
 import { SluiceError } from '../errors.js';
 import type { CheckRecord } from '../record.js';
-import { uuidv7 } from '../record.js';
+import { uuidv7 } from '../uuidv7.js';
 import { parseCheck, type Check, type CheckDefinition, type CheckProblem } from './check-schema.js';
 import type { HistoryEntry } from './history.js';
 import type { CheckState } from './state.js';

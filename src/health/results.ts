@@ -2,7 +2,8 @@
 // to the same buffer as ingested records in small groups rather than one push each.
 import type { Logger } from 'pino';
 import type { RecordBuffer } from '../pipeline/buffer.js';
-import { RECORD_OVERHEAD_BYTES, strBytes, uuidv7, type CheckRecord } from '../record.js';
+import { RECORD_OVERHEAD_BYTES, strBytes, type CheckRecord } from '../record.js';
+import { uuidv7 } from '../uuidv7.js';
 import type { Check } from './check-schema.js';
 import type { ProbeResult } from './probe-result.js';
 

@@ -8,12 +8,12 @@ import {
   RECORD_OVERHEAD_BYTES,
   normaliseLevel,
   strBytes,
-  toMicros,
-  uuidv7,
   type HealthRecord,
   type HealthStatus,
   type LogRecord,
 } from '../record.js';
+import { toMicros } from '../timestamp.js';
+import { uuidv7 } from '../uuidv7.js';
 
 /** Where a value sits in the request: a line (NDJSON) or an index (JSON). */
 export interface Position {

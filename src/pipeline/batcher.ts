@@ -1,7 +1,8 @@
 // The batcher cuts batches from the buffer: at maxRecords, at maxBytes, or maxWait after
 // the first record of a batch. It only pulls while the writer pool has room, so a slow
 // sink leaves records in the (bounded) buffer, where ingest sees them and pushes back.
-import { uuidv7, type SluiceRecord } from '../record.js';
+import { type SluiceRecord } from '../record.js';
+import { uuidv7 } from '../uuidv7.js';
 import type { Batch, FlushTrigger, Ticket } from '../batch.js';
 import type { RecordBuffer } from './buffer.js';
 import type { SpanContext } from '@opentelemetry/api';

@@ -3,7 +3,8 @@
 // Never a silent drop: a record leaves Sluice through the sink or through this file.
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatMicros, toJsonLine } from '../record.js';
+import { toJsonLine } from '../record.js';
+import { formatMicros } from '../timestamp.js';
 import type { Batch } from '../batch.js';
 
 export interface DeadLetterEntry {

@@ -4,7 +4,7 @@
 // when the batch is gone for good.
 import type { Logger } from 'pino';
 import { SluiceError, errorMessage } from '../errors.js';
-import { nowMicros } from '../record.js';
+import { nowMicros } from '../timestamp.js';
 import type { Metrics } from '../observability/metrics.js';
 import { answerTickets, type Batch } from '../batch.js';
 import type { Sink } from '../sinks/sink.js';

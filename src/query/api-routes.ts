@@ -10,7 +10,7 @@ import { SluiceError } from '../errors.js';
 import type { HealthChecker } from '../health/checker.js';
 import { parseDuration } from '../health/duration.js';
 import type { AccessPolicy } from '../http/access.js';
-import { nowMicros } from '../record.js';
+import { nowMicros } from '../timestamp.js';
 import { badParam, parseLogFilter, type LogFilter } from './log-filter.js';
 import { queryLogs } from './log-query.js';
 import { matcherOf } from './match.js';

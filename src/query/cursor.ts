@@ -1,6 +1,6 @@
 // The opaque pagination cursor of GET /api/logs: the (ts, id) of the last row of a page, so the
 // next page starts strictly after it (newest first) whatever arrives meanwhile.
-import { parseRfc3339 } from '../record.js';
+import { parseRfc3339 } from '../timestamp.js';
 
 export interface Cursor {
   /** RFC 3339 with microseconds, exactly as PostgreSQL wrote it (a number would lose digits past the year 2255). */

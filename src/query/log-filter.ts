@@ -3,7 +3,8 @@
 // in-memory matcher both read this one shape, so the two agree on what a filter means.
 import { SluiceError } from '../errors.js';
 import { parseDuration } from '../health/duration.js';
-import { LEVELS, formatMicros, nowMicros, parseRfc3339, type Level } from '../record.js';
+import { LEVELS, type Level } from '../record.js';
+import { formatMicros, nowMicros, parseRfc3339 } from '../timestamp.js';
 import { decodeCursor, type Cursor } from './cursor.js';
 
 export const DEFAULT_LIMIT = 100;

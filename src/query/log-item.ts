@@ -1,6 +1,7 @@
 // One log record as the read API shows it — the same JSON from GET /api/logs and from the
 // tail — built as text so that attrs go out exactly as stored (no parse and re-serialise).
-import { formatMicros, type LogRecord } from '../record.js';
+import { type LogRecord } from '../record.js';
+import { formatMicros } from '../timestamp.js';
 
 export interface LogItemFields {
   id: string;

@@ -1,7 +1,7 @@
 // GET /api/logs against PostgreSQL: a LogFilter turned into one parameterised SELECT (values
 // only ever travel as parameters), newest first, keyset-paginated on (ts, id).
 import type pg from 'pg';
-import { formatMicros } from '../record.js';
+import { formatMicros } from '../timestamp.js';
 import { encodeCursor } from './cursor.js';
 import type { LogFilter } from './log-filter.js';
 import { logItemJson, type LogItemFields } from './log-item.js';

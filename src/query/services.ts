@@ -1,7 +1,7 @@
 // GET /api/services: the services seen over a window, with their record counts and when each
 // was last seen (the (service, ts) index serves it).
 import type pg from 'pg';
-import { formatMicros } from '../record.js';
+import { formatMicros } from '../timestamp.js';
 
 export interface ServiceSeen {
   service: string | null;

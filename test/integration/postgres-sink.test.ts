@@ -6,14 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import pg from 'pg';
 import { PermanentSinkError } from '../../src/errors.js';
-import {
-  MIN_MICROS,
-  uuidv7,
-  type CheckRecord,
-  type HealthRecord,
-  type LogRecord,
-  type SluiceRecord,
-} from '../../src/record.js';
+import { type CheckRecord, type HealthRecord, type LogRecord, type SluiceRecord } from '../../src/record.js';
+import { MIN_MICROS } from '../../src/timestamp.js';
+import { uuidv7 } from '../../src/uuidv7.js';
 import { MIGRATIONS, standalonePostgresSink } from '../../src/database.js';
 import type { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
 import { migrate } from '../../src/postgres/migrate.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { SluiceError } from '../../src/errors.js';
-import { END_MICROS } from '../../src/record.js';
+import { END_MICROS } from '../../src/timestamp.js';
 import { encodeExportRequest } from '../../src/ingest/otlp/codec.js';
 import type { OtlpEncoding } from '../../src/ingest/otlp/map.js';
 import { readExport, readExportAsync } from '../../src/ingest/otlp/read-export.js';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { SluiceError } from '../../src/errors.js';
 import { normaliseHealth, normaliseLog } from '../../src/ingest/normalise.js';
 import { parseBody } from '../../src/ingest/parse-body.js';
-import { formatMicros, parseRfc3339 } from '../../src/record.js';
+import { formatMicros, parseRfc3339 } from '../../src/timestamp.js';
 
 const parse = (text: string, ndjson = false) =>
   parseBody(Buffer.from(text), ndjson, 1_700_000_000_000_000, normaliseLog);

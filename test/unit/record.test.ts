@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { normaliseHealth, normaliseLog } from '../../src/ingest/normalise.js';
-import { formatMicros, normaliseLevel, parseRfc3339, toMicros, uuidv7 } from '../../src/record.js';
+import { normaliseLevel } from '../../src/record.js';
+import { formatMicros, parseRfc3339, toMicros } from '../../src/timestamp.js';
+import { uuidv7 } from '../../src/uuidv7.js';
 
 const NOW = 1_790_000_000_123_456; // µs
 

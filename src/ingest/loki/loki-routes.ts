@@ -7,7 +7,8 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, F
 import { SluiceError } from '../../errors.js';
 import { toSluiceError } from '../../http/error-handler.js';
 import { INGEST_ROUTE } from '../../http/ingest-route.js';
-import { nowMicros, type LogRecord } from '../../record.js';
+import { type LogRecord } from '../../record.js';
+import { nowMicros } from '../../timestamp.js';
 import { decodeBody } from '../body.js';
 import type { IngestContext } from '../enqueue.js';
 import { refuseWhenFull, refuseWhenStopping } from '../ingest-routes.js';

@@ -7,15 +7,9 @@
 //   trace_id/traceID and span_id/spanID also fill the trace_id and span_id columns;
 // - the line is the message; the entry's nanosecond time is ts (to the microsecond).
 // Any entry that cannot be stored fails the whole push (400): nothing from it is stored.
-import {
-  END_MICROS,
-  RECORD_OVERHEAD_BYTES,
-  normaliseLevel,
-  strBytes,
-  uuidv7,
-  type Level,
-  type LogRecord,
-} from '../../record.js';
+import { RECORD_OVERHEAD_BYTES, normaliseLevel, strBytes, type Level, type LogRecord } from '../../record.js';
+import { END_MICROS } from '../../timestamp.js';
+import { uuidv7 } from '../../uuidv7.js';
 import { pushError, type LokiStream } from './streams.js';
 
 const SERVICE_LABELS = ['service_name', 'service', 'job'];

@@ -5,15 +5,9 @@
 // readers below accept either way. A record that cannot be kept is rejected alone and counted
 // (OTLP's partial success); a request whose structure is wrong is refused whole.
 import { SluiceError } from '../../errors.js';
-import {
-  END_MICROS,
-  RECORD_OVERHEAD_BYTES,
-  normaliseLevel,
-  strBytes,
-  uuidv7,
-  type Level,
-  type LogRecord,
-} from '../../record.js';
+import { RECORD_OVERHEAD_BYTES, normaliseLevel, strBytes, type Level, type LogRecord } from '../../record.js';
+import { END_MICROS } from '../../timestamp.js';
+import { uuidv7 } from '../../uuidv7.js';
 import type { ParseLimits } from '../parse-body.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';

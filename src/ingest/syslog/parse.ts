@@ -1,6 +1,8 @@
 // One syslog message (RFC 5424 or RFC 3164, told apart per message) → a log record, or the
 // reason it cannot be one. The mapping table is in docs/ingest.md ("Syslog").
-import { RECORD_OVERHEAD_BYTES, normaliseLevel, parseRfc3339, strBytes, uuidv7, type LogRecord } from '../../record.js';
+import { RECORD_OVERHEAD_BYTES, normaliseLevel, strBytes, type LogRecord } from '../../record.js';
+import { parseRfc3339 } from '../../timestamp.js';
+import { uuidv7 } from '../../uuidv7.js';
 
 export type SyslogParsed = { ok: true; record: LogRecord } | { ok: false; reason: string };
 

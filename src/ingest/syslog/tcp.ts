@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { LogRecord } from '../../record.js';
-import { nowMicros } from '../../record.js';
+import { nowMicros } from '../../timestamp.js';
 import { admitWaiting, countDropped, type SyslogDeps } from './admit.js';
 import type { SyslogConfig } from './config.js';
 import { SyslogFramer, type FrameSink } from './framer.js';

@@ -4,7 +4,7 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { LogRecord } from '../../record.js';
-import { nowMicros } from '../../record.js';
+import { nowMicros } from '../../timestamp.js';
 import { admitOrDrop, countDropped, type SyslogDeps } from './admit.js';
 import type { SyslogConfig } from './config.js';
 import { parseSyslog } from './parse.js';
