@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { SluiceError, errorMessage } from '../errors.js';
 import type { ApiKeyIdentity, KeyIndex, Scope } from '../http/access.js';
 import { newKey, parseKey, sameDigest } from './key-secret.js';
-import type { KeyStore, StoredKey } from './key-store.js';
+import type { KeyRateLimit, KeyStore, StoredKey } from './key-store.js';
 
 const RELOAD_MS = 10_000;
 
@@ -18,6 +18,8 @@ export interface KeyInfo {
   created_at: string;
   expires_at: string | null;
   expired: boolean;
+  /** The key's own rate limits, or null for the configured ones. */
+  rate_limit: KeyRateLimit | null;
 }
 
 export class ApiKeys implements KeyIndex {
@@ -70,7 +72,10 @@ export class ApiKeys implements KeyIndex {
     const k = this.byId.get(parsed.id);
     if (!k || !sameDigest(parsed.hash, k.hash)) return undefined;
     if (k.expiresAt !== null && k.expiresAt <= this.now()) return undefined;
-    return k.tenant === null ? { id: k.id, scope: k.scope } : { id: k.id, scope: k.scope, tenant: k.tenant };
+    const identity: ApiKeyIdentity = { id: k.id, scope: k.scope };
+    if (k.tenant !== null) identity.tenant = k.tenant;
+    if (k.rateLimit) identity.rateLimit = k.rateLimit;
+    return identity;
   }
 
   has(scope: Scope): boolean {
@@ -82,7 +87,12 @@ export class ApiKeys implements KeyIndex {
   }
 
   /** A new key; its secret is in the answer and nowhere else. */
-  async create(opts: { scope: Scope; tenant?: string; expiresAt?: number }): Promise<KeyInfo & { key: string }> {
+  async create(opts: {
+    scope: Scope;
+    tenant?: string;
+    expiresAt?: number;
+    rateLimit?: KeyRateLimit;
+  }): Promise<KeyInfo & { key: string }> {
     this.ready();
     const { id, key, hash } = newKey();
     const stored: StoredKey = {
@@ -92,6 +102,7 @@ export class ApiKeys implements KeyIndex {
       tenant: opts.tenant ?? null,
       createdAt: this.now(),
       expiresAt: opts.expiresAt ?? null,
+      rateLimit: opts.rateLimit ?? null,
     };
     await this.store.insert(stored);
     this.byId.set(id, stored);
@@ -125,6 +136,7 @@ export class ApiKeys implements KeyIndex {
       created_at: new Date(k.createdAt).toISOString(),
       expires_at: k.expiresAt === null ? null : new Date(k.expiresAt).toISOString(),
       expired: k.expiresAt !== null && k.expiresAt <= this.now(),
+      rate_limit: k.rateLimit ?? null,
     };
   }
 }

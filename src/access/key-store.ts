@@ -5,7 +5,9 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type pg from 'pg';
 import { fsyncPath, writeFully } from '../durable-fs.js';
-import type { Scope } from '../http/access.js';
+import type { ApiKeyIdentity, Scope } from '../http/access.js';
+
+export type KeyRateLimit = NonNullable<ApiKeyIdentity['rateLimit']>;
 
 export interface StoredKey {
   id: string;
@@ -16,6 +18,8 @@ export interface StoredKey {
   /** Epoch ms. */
   createdAt: number;
   expiresAt: number | null;
+  /** The key's own limits (fields it sets replace the configured ones); absent: the configured ones. */
+  rateLimit?: KeyRateLimit | null;
 }
 
 export interface KeyStore {
@@ -33,6 +37,7 @@ interface KeyRow {
   tenant: string | null;
   created_at: Date;
   expires_at: Date | null;
+  rate_limit: KeyRateLimit | null;
 }
 
 export class PostgresKeyStore implements KeyStore {
@@ -42,7 +47,7 @@ export class PostgresKeyStore implements KeyStore {
 
   async load(): Promise<StoredKey[]> {
     const { rows } = await this.pool().query<KeyRow>(
-      'SELECT id, secret_hash, scope, tenant, created_at, expires_at FROM api_keys ORDER BY created_at, id',
+      'SELECT id, secret_hash, scope, tenant, created_at, expires_at, rate_limit FROM api_keys ORDER BY created_at, id',
     );
     return rows.map((r) => ({
       id: r.id,
@@ -51,14 +56,15 @@ export class PostgresKeyStore implements KeyStore {
       tenant: r.tenant,
       createdAt: r.created_at.getTime(),
       expiresAt: r.expires_at ? r.expires_at.getTime() : null,
+      rateLimit: r.rate_limit,
     }));
   }
 
   async insert(k: StoredKey): Promise<void> {
     await this.pool().query(
-      `INSERT INTO api_keys (id, secret_hash, scope, tenant, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, to_timestamp($5::double precision / 1000), to_timestamp($6::double precision / 1000))`,
-      [k.id, k.hash, k.scope, k.tenant, k.createdAt, k.expiresAt],
+      `INSERT INTO api_keys (id, secret_hash, scope, tenant, created_at, expires_at, rate_limit)
+       VALUES ($1, $2, $3, $4, to_timestamp($5::double precision / 1000), to_timestamp($6::double precision / 1000), $7)`,
+      [k.id, k.hash, k.scope, k.tenant, k.createdAt, k.expiresAt, k.rateLimit ? JSON.stringify(k.rateLimit) : null],
     );
   }
 

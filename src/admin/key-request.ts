@@ -2,19 +2,22 @@
 // `expires` is a duration from now ("30d", "12h") or an RFC 3339 time, and must lie ahead.
 import { SluiceError } from '../errors.js';
 import { parseDuration } from '../health/duration.js';
-import type { Scope } from '../http/access.js';
+import type { ApiKeyIdentity, Scope } from '../http/access.js';
 
 export interface KeyRequest {
   scope: Scope;
   tenant?: string;
   /** Epoch ms. */
   expiresAt?: number;
+  /** The key's own limits (ingest keys): each field replaces the configured one. */
+  rateLimit?: NonNullable<ApiKeyIdentity['rateLimit']>;
 }
 
 const SCOPES: readonly Scope[] = ['ingest', 'read', 'admin'];
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-const KNOWN = new Set(['scope', 'tenant', 'expires']);
+const KNOWN = new Set(['scope', 'tenant', 'expires', 'rateLimit']);
+const RATE_FIELDS = ['requestsPerSecond', 'recordsPerSecond', 'bytesPerSecond', 'burst'] as const;
 
 const bad = (field: string, problem: string): SluiceError =>
   new SluiceError('SLUICE_ERR_INVALID_KEY', { field, problem }, { problems: [{ field, message: problem }] });
@@ -24,7 +27,7 @@ export function parseKeyRequest(body: unknown, now: number): KeyRequest {
     throw bad('body', 'must be a JSON object like {"scope":"ingest"}');
   const b = body as Record<string, unknown>;
   for (const k of Object.keys(b))
-    if (!KNOWN.has(k)) throw bad(k === '' ? '""' : k, 'is not known; accepted: scope, tenant, expires');
+    if (!KNOWN.has(k)) throw bad(k === '' ? '""' : k, 'is not known; accepted: scope, tenant, expires, rateLimit');
   if (typeof b.scope !== 'string' || !(SCOPES as readonly string[]).includes(b.scope))
     throw bad('scope', 'must be one of ingest, read, admin');
   const out: KeyRequest = { scope: b.scope as Scope };
@@ -47,5 +50,23 @@ export function parseKeyRequest(body: unknown, now: number): KeyRequest {
     if (!Number.isFinite(at) || at <= now) throw bad('expires', 'must lie in the future');
     out.expiresAt = at;
   }
+  if (b.rateLimit !== undefined && b.rateLimit !== null) out.rateLimit = parseRateLimit(b.rateLimit, out.scope);
+  return out;
+}
+
+/** `{"requestsPerSecond": 10, "burst": 20}`: numbers ≥ 0 (0 = that limit off for the key), ingest keys only. */
+function parseRateLimit(v: unknown, scope: Scope): NonNullable<KeyRequest['rateLimit']> {
+  // Limits apply on the ingest routes; on a read or admin key they would promise what nothing enforces.
+  if (scope !== 'ingest') throw bad('rateLimit', 'is for ingest keys only (limits apply on the ingest routes)');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw bad('rateLimit', `must be an object with any of ${RATE_FIELDS.join(', ')}`);
+  const out: Record<string, number> = {};
+  for (const [k, n] of Object.entries(v)) {
+    if (!(RATE_FIELDS as readonly string[]).includes(k))
+      throw bad(`rateLimit.${k}`, `is not known; accepted: ${RATE_FIELDS.join(', ')}`);
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw bad(`rateLimit.${k}`, 'must be a number ≥ 0');
+    out[k] = n;
+  }
+  if (Object.keys(out).length === 0) throw bad('rateLimit', `must set at least one of ${RATE_FIELDS.join(', ')}`);
   return out;
 }

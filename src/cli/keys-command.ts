@@ -6,7 +6,8 @@ import { SluiceError, errorMessage } from '../errors.js';
 import type { ParsedArgs } from './args.js';
 import { configFromFlags } from './config-flags.js';
 
-export const KEYS_HELP = `Usage: sluice keys create --scope ingest|read|admin [--tenant T] [--expires D] [--json]
+export const KEYS_HELP = `Usage: sluice keys create --scope ingest|read|admin [--tenant T] [--expires D]
+                         [--rate-limit K=N,…] [--json]
        sluice keys list [--json]
        sluice keys revoke ID
 
@@ -16,6 +17,8 @@ only its SHA-256 digest is stored. Send it as Authorization: Bearer <key>.
   --scope S        ingest (POST /logs, /health), read (GET /api/*, the UI's data) or admin (everything)
   --tenant T       ingest: records sent with the key get tenant T; read: sees tenant T only
   --expires D      a duration from now (30d, 12h) or an RFC 3339 time; default: never
+  --rate-limit L   ingest keys: the key's own limits, e.g. requestsPerSecond=10,burst=20 (keys:
+                   requestsPerSecond, recordsPerSecond, bytesPerSecond, burst; 0 = off)
   --json           create: {"id","key","scope","tenant"}; list: the API's JSON
   --url URL        collector base URL (default: from server.host/server.port, as serve uses)
   --token TOKEN    admin token (default: the first of auth.adminTokens; none needed on loopback
@@ -23,7 +26,7 @@ only its SHA-256 digest is stored. Send it as Authorization: Bearer <key>.
 Config flags (--config FILE, --port N, --host ADDR, --<section.key> VALUE) are read as by serve.
 Exit code: 0 when done, 1 when the collector could not be reached or refused, 2 for a usage mistake.`;
 
-const OWN = new Set(['scope', 'tenant', 'expires', 'url', 'token']);
+const OWN = new Set(['scope', 'tenant', 'expires', 'rate-limit', 'url', 'token']);
 
 interface KeyInfo {
   id: string;
@@ -64,9 +67,10 @@ export async function keysCommand(args: ParsedArgs, out: (s: string) => void): P
     if (verb === 'create') {
       if (rest.length > 0) throw usage(`unexpected argument "${rest[0]}"`);
       if (f.scope === undefined) throw usage('--scope is required: ingest, read or admin');
-      const body: Record<string, string> = { scope: f.scope };
+      const body: Record<string, unknown> = { scope: f.scope };
       if (f.tenant !== undefined) body.tenant = f.tenant;
       if (f.expires !== undefined) body.expires = f.expires;
+      if (f['rate-limit'] !== undefined) body.rateLimit = parseRateLimitFlag(f['rate-limit']);
       const k = (await answer(await call('POST', '/admin/keys', body))) as KeyInfo;
       if (json) out(JSON.stringify({ id: k.id, key: k.key, scope: k.scope, tenant: k.tenant }));
       else {
@@ -117,4 +121,16 @@ async function answer(res: Response): Promise<unknown> {
   }
   if (res.status === 400) throw usage(message);
   throw new Error(`${res.status}: ${message}`);
+}
+
+/** `requestsPerSecond=10,burst=20` → the API's rateLimit object; the server names a bad key or value. */
+function parseRateLimitFlag(v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of v.split(',')) {
+    const [k, n, extra] = part.split('=');
+    if (!k || n === undefined || extra !== undefined || n.trim() === '' || !Number.isFinite(Number(n)))
+      throw usage(`--rate-limit: "${part}" is not KEY=NUMBER (e.g. requestsPerSecond=10,burst=20)`);
+    out[k.trim()] = Number(n);
+  }
+  return out;
 }

@@ -184,6 +184,10 @@ describe('API keys on PostgreSQL', () => {
       [{ scope: 'ingest', expires: 'soon' }, 'expires'],
       [{ scope: 'ingest', name: 'x' }, 'name'],
       [[], 'body'],
+      [{ scope: 'read', rateLimit: { burst: 1 } }, 'rateLimit'],
+      [{ scope: 'ingest', rateLimit: { rps: 1 } }, 'rateLimit.rps'],
+      [{ scope: 'ingest', rateLimit: { burst: -1 } }, 'rateLimit.burst'],
+      [{ scope: 'ingest', rateLimit: {} }, 'rateLimit'],
     ] as const) {
       const r = await call(app, 'POST', '/admin/keys', a, body);
       assert.equal(r.status, 400, JSON.stringify(body));
@@ -192,6 +196,30 @@ describe('API keys on PostgreSQL', () => {
     }
     assert.equal((await cli(app, 'create', '--scope', 'owner', '--token', a)).code, 2);
     assert.equal((await cli(app, 'create', '--token', a)).code, 2);
+    assert.equal((await cli(app, 'create', '--scope', 'ingest', '--rate-limit', 'fast', '--token', a)).code, 2);
+  });
+
+  let limited: Json;
+  const flood = async (key: string, n: number): Promise<number[]> => {
+    const codes: number[] = [];
+    for (let i = 0; i < n; i++) codes.push((await call(app, 'POST', '/logs', key, { message: `m${i}` })).status);
+    return codes;
+  };
+
+  test("a key's own rate limit holds while the configured limits are off; other keys are not limited", async () => {
+    const a = String(admin.key);
+    limited = await create(app, 'ingest', a, '--rate-limit', 'requestsPerSecond=0.5,burst=4');
+    const codes = await flood(String(limited.key), 6);
+    assert.deepEqual(codes.slice(0, 2), [202, 202], 'the burst is accepted');
+    // A bucket of 0.5 × 4 = 2 requests, refilled one every 2 s: at most one more gets through.
+    assert.ok(codes.slice(2).filter((c) => c === 429).length >= 3, `past the burst: ${codes.join(',')}`);
+    assert.ok(
+      (await flood(String(ingest.key), 6)).every((c) => c === 202),
+      'a key without limits is not limited',
+    );
+    const listed = (await call(app, 'GET', '/admin/keys', a)).body.keys as Json[];
+    assert.deepEqual(listed.find((k) => k.id === limited.id)?.rate_limit, { requestsPerSecond: 0.5, burst: 4 });
+    assert.equal(listed.find((k) => k.id === ingest.id)?.rate_limit, null);
   });
 
   test('keys survive a restart', async () => {
@@ -199,6 +227,10 @@ describe('API keys on PostgreSQL', () => {
     app = await startApp(config());
     assert.equal((await call(app, 'POST', '/logs', String(ingest.key), { message: 'after restart' })).status, 202);
     assert.equal((await call(app, 'GET', '/admin/keys', String(admin.key))).status, 200);
+    // The key's own limit came back from the api_keys table with it.
+    const codes = await flood(String(limited.key), 4);
+    assert.deepEqual(codes.slice(0, 2), [202, 202]);
+    assert.ok(codes.includes(429), `limited again after the restart: ${codes.join(',')}`);
   });
 });
 

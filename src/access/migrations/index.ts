@@ -1,5 +1,6 @@
-// The access part's migrations (the api_keys table), applied with the others in version order.
+// The access part's migrations (the api_keys table, its rate_limit column), applied with the others in version order.
 import type { Migration } from '../../postgres/migration.js';
 import { apiKeys } from './015-api-keys.js';
+import { apiKeyRateLimit } from './017-api-key-rate-limit.js';
 
-export const ACCESS_MIGRATIONS: readonly Migration[] = [apiKeys];
+export const ACCESS_MIGRATIONS: readonly Migration[] = [apiKeys, apiKeyRateLimit];
