@@ -3,6 +3,7 @@
 // format, Loki's default when no Content-Type is sent) and JSON (optionally gzip/deflate).
 // Answers as Loki does: 204 with no body; errors as plain text (clients log the body), 400 for
 // a bad push (nothing stored), 429/503 with Retry-After, which Loki clients retry.
+// A push larger than SYNC_MAX_BYTES (decompressed) is decoded and mapped in steps (steps.ts).
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../../errors.js';
 import { toSluiceError } from '../../http/error-handler.js';
@@ -12,10 +13,12 @@ import { nowMicros } from '../../timestamp.js';
 import { decodeBody } from '../body.js';
 import type { IngestContext } from '../enqueue.js';
 import { refuseWhenFull, refuseWhenStopping } from '../ingest-routes.js';
+import { SYNC_MAX_BYTES } from '../parse-body.js';
 import { pushLogs } from '../push-logs.js';
-import { decodePushJson } from './push-json.js';
-import { decodePushProto, unsnappy } from './push-proto.js';
-import { streamsToRecords } from './to-records.js';
+import { runAtOnce, runInSteps, type Steps } from '../steps.js';
+import { decodePushJsonSteps } from './push-json.js';
+import { decodePushProtoSteps, snappyLength, unsnappy } from './push-proto.js';
+import { streamsToRecordsSteps, type Mapped } from './to-records.js';
 
 export const LOKI_PUSH_PATH = '/loki/api/v1/push';
 const PROTOCOL = 'loki';
@@ -38,6 +41,26 @@ function encodingOf(req: FastifyRequest): 'identity' | 'gzip' | 'deflate' {
     encoding: e,
     accepted: 'use gzip, deflate, snappy or none',
   });
+}
+
+/** A push from its bytes (after Content-Encoding) to records: Snappy, decoding, mapping, in steps. */
+export function* lokiPushSteps(
+  body: Buffer,
+  json: boolean,
+  maxEntries: number,
+  maxBytes: number,
+  receivedAt: number,
+): Steps<Mapped> {
+  let streams;
+  if (json) streams = yield* decodePushJsonSteps(body, maxEntries);
+  else {
+    // snappyjs undoes a block in one call: ~25 ms for 10 MiB on a quiet core, the one step
+    // here that is not bounded by STEP_WORK (bench/loop-stall.ts measures it).
+    const bytes = unsnappy(body, maxBytes);
+    yield bytes.length;
+    streams = yield* decodePushProtoSteps(bytes, maxEntries);
+  }
+  return yield* streamsToRecordsSteps(streams, receivedAt);
 }
 
 export function lokiRoutes(ctx: IngestContext, hooks: LokiHooks = {}): FastifyPluginAsync {
@@ -87,17 +110,26 @@ export function lokiRoutes(ctx: IngestContext, hooks: LokiHooks = {}): FastifyPl
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         req.body = undefined;
         const json = mediaType(req) === 'application/json';
-        const max = ctx.limits.maxRecords;
         const receivedAt = nowMicros();
-        // A large body that would wait for room anyway is refused before it is decoded.
-        if (body.length > 256 * 1024) refuseWhenFull(ctx);
-        const parse = () =>
-          streamsToRecords(json ? decodePushJson(body, max) : decodePushProto(unsnappy(body, limit), max), receivedAt);
-        pushLogs(ctx, req, { parse, rawBytes: body.length }, PROTOCOL, body.length, hooks.onLogs).then(
-          () => {
-            ctx.metrics.countRequest(LOKI_PUSH_PATH, 204, PROTOCOL);
-            void reply.code(204).send();
-          },
+        const steps = () => lokiPushSteps(body, json, ctx.limits.maxRecords, limit, receivedAt);
+        const push = (parse: () => Mapped): void => {
+          pushLogs(ctx, req, { parse, rawBytes: body.length }, PROTOCOL, body.length, hooks.onLogs).then(
+            () => {
+              ctx.metrics.countRequest(LOKI_PUSH_PATH, 204, PROTOCOL);
+              void reply.code(204).send();
+            },
+            (err: unknown) => reply.send(err),
+          );
+        };
+        if ((json ? body.length : snappyLength(body)) <= SYNC_MAX_BYTES) {
+          push(() => runAtOnce(steps()));
+          return reply;
+        }
+        // A large push is decoded a slice at a time so the loop keeps serving others meanwhile;
+        // one that would have to wait for room anyway is refused before that work is spent.
+        refuseWhenFull(ctx);
+        runInSteps(steps()).then(
+          (mapped) => push(() => mapped),
           (err: unknown) => reply.send(err),
         );
         return reply;

@@ -1,7 +1,9 @@
 // Decodes a Loki push in its JSON form: {"streams":[{"stream":{labels},"values":[["<ns>","line",
 // {structured metadata}?]]}]}, as pino-loki, Vector's loki sink (codec json) and curl send it.
+// Parsed and checked in steps of bounded work (json-steps.ts), so a 10 MB push never holds the loop.
 import { isUtf8 } from 'node:buffer';
-import { overLimit } from '../nesting.js';
+import { JsonLimitError, parseJsonSteps } from '../json-steps.js';
+import { runAtOnce, type Steps } from '../steps.js';
 import { tooMany } from './push-proto.js';
 import { nanosToMicros, pushError, type LokiEntry, type LokiStream } from './streams.js';
 
@@ -38,21 +40,22 @@ function entry(v: unknown, where: string): LokiEntry {
   return { us, line, metadata };
 }
 
-export function decodePushJson(body: Buffer, maxEntries: number): LokiStream[] {
+/** The push's streams, a step at a time; throws a 400 (Loki's wording) for a body that is not one. */
+export function* decodePushJsonSteps(body: Buffer, maxEntries: number): Steps<LokiStream[]> {
   if (!isUtf8(body)) throw pushError('request body is not valid UTF-8');
-  if (overLimit(body, 0, body.length, { depth: MAX_NESTING, keys: Infinity }))
-    throw pushError(`request body nests deeper than a push can (${MAX_NESTING})`);
   let v: unknown;
   try {
-    v = JSON.parse(body.toString('utf8'));
+    v = yield* parseJsonSteps(body, 0, body.length, { depth: MAX_NESTING, keys: Infinity });
   } catch (err) {
+    if (err instanceof JsonLimitError) throw pushError(`request body nests deeper than a push can (${MAX_NESTING})`);
     throw pushError(`invalid JSON: ${(err as Error).message}`);
   }
   if (!isObject(v) || !Array.isArray(v.streams))
     throw pushError('request body must be an object {"streams":[{"stream":{...},"values":[[ts, line], ...]}]}');
   const streams: LokiStream[] = [];
   let count = 0;
-  v.streams.forEach((s: unknown, i: number) => {
+  for (let i = 0; i < v.streams.length; i++) {
+    const s: unknown = v.streams[i];
     if (!isObject(s)) throw pushError(`streams[${i}] must be an object {"stream":{...},"values":[...]}`);
     const labels = isObject(s.stream) ? pairs(s.stream, `streams[${i}].stream`) : undefined;
     if (labels === undefined && s.stream !== undefined && s.stream !== null)
@@ -60,8 +63,19 @@ export function decodePushJson(body: Buffer, maxEntries: number): LokiStream[] {
     if (!Array.isArray(s.values)) throw pushError(`streams[${i}].values must be an array`);
     count += s.values.length;
     if (count > maxEntries) throw tooMany(maxEntries);
-    const entries = s.values.map((e: unknown, j: number) => entry(e, `streams[${i}].values[${j}]`));
+    const entries: LokiEntry[] = [];
+    for (let j = 0; j < s.values.length; j++) {
+      const e = entry(s.values[j], `streams[${i}].values[${j}]`);
+      entries.push(e);
+      // About the bytes the entry took in the body; checking it is cheaper than parsing it.
+      yield e.line.length + 32;
+    }
     streams.push({ labels: labels ?? [], entries });
-  });
+  }
   return streams;
+}
+
+/** decodePushJsonSteps in one go. */
+export function decodePushJson(body: Buffer, maxEntries: number): LokiStream[] {
+  return runAtOnce(decodePushJsonSteps(body, maxEntries));
 }

@@ -1,10 +1,12 @@
 // Decodes a Loki PushRequest (logproto, grafana/loki pkg/push/push.proto) from its protobuf
 // bytes, as Promtail, Alloy and winston-loki send it after Snappy (block format). Only the
-// fields a client pushes are read; unknown fields are skipped as protobuf requires.
+// fields a client pushes are read; unknown fields are skipped as protobuf requires. Decoded in
+// steps: each entry yields the bytes it took, so a large push is read a slice at a time.
 import { isUtf8 } from 'node:buffer';
 import { uncompress } from 'snappyjs';
 import { SluiceError } from '../../errors.js';
 import { tooLarge } from '../../http/error-handler.js';
+import { runAtOnce, type Steps } from '../steps.js';
 import { parseLabels } from './labels.js';
 import { pushError, type LokiEntry, type LokiStream } from './streams.js';
 
@@ -24,6 +26,16 @@ export function unsnappy(body: Buffer, limit: number): Buffer {
     throw pushError(`snappy: corrupt input (${msg})`);
   }
   return Buffer.isBuffer(out) ? out : Buffer.from(out);
+}
+
+/** The decompressed length a Snappy block states up front (a varint); Infinity when it cannot be read. */
+export function snappyLength(body: Buffer): number {
+  let v = 0;
+  for (let n = 0; n < 5 && n < body.length; n++) {
+    v += (body[n]! & 0x7f) * 128 ** n;
+    if (body[n]! < 0x80) return v;
+  }
+  return Infinity;
 }
 
 class Reader {
@@ -152,7 +164,7 @@ function entry(r: Reader): LokiEntry {
   return { us, line, metadata };
 }
 
-function stream(r: Reader, index: number, maxEntries: number, count: { n: number }): LokiStream {
+function* stream(r: Reader, index: number, maxEntries: number, count: { n: number }): Steps<LokiStream> {
   let labelText = '';
   const entries: LokiEntry[] = [];
   while (r.more()) {
@@ -163,7 +175,10 @@ function stream(r: Reader, index: number, maxEntries: number, count: { n: number
     } else if (f === 2) {
       expect(w, LEN, 'StreamAdapter.entries');
       if (++count.n > maxEntries) throw tooMany(maxEntries);
-      entries.push(entry(r.sub()));
+      const sub = r.sub();
+      const size = sub.end - sub.pos;
+      entries.push(entry(sub));
+      yield size + 8;
     } else r.skip(w);
   }
   const labels = parseLabels(labelText);
@@ -179,8 +194,8 @@ export function tooMany(max: number): SluiceError {
   );
 }
 
-/** The streams of a PushRequest; throws a 400 (Loki's wording) for bytes that are not one. */
-export function decodePushProto(bytes: Buffer, maxEntries: number): LokiStream[] {
+/** The streams of a PushRequest, a step at a time; throws a 400 (Loki's wording) for bytes that are not one. */
+export function* decodePushProtoSteps(bytes: Buffer, maxEntries: number): Steps<LokiStream[]> {
   const r = new Reader(bytes, 0, bytes.length);
   const streams: LokiStream[] = [];
   const count = { n: 0 };
@@ -188,8 +203,13 @@ export function decodePushProto(bytes: Buffer, maxEntries: number): LokiStream[]
     const [f, w] = r.tag();
     if (f === 1) {
       expect(w, LEN, 'PushRequest.streams');
-      streams.push(stream(r.sub(), streams.length, maxEntries, count));
+      streams.push(yield* stream(r.sub(), streams.length, maxEntries, count));
     } else r.skip(w);
   }
   return streams;
+}
+
+/** decodePushProtoSteps in one go. */
+export function decodePushProto(bytes: Buffer, maxEntries: number): LokiStream[] {
+  return runAtOnce(decodePushProtoSteps(bytes, maxEntries));
 }

@@ -7,9 +7,11 @@
 //   trace_id/traceID and span_id/spanID also fill the trace_id and span_id columns;
 // - the line is the message; the entry's nanosecond time is ts (to the microsecond).
 // Any entry that cannot be stored fails the whole push (400): nothing from it is stored.
+// Mapped in steps: each record yields its accounted size, so a large push maps a slice at a time.
 import { RECORD_OVERHEAD_BYTES, normaliseLevel, strBytes, type Level, type LogRecord } from '../../record.js';
 import { END_MICROS } from '../../timestamp.js';
 import { uuidv7 } from '../../uuidv7.js';
+import { runAtOnce, type Steps } from '../steps.js';
 import { pushError, type LokiStream } from './streams.js';
 
 const SERVICE_LABELS = ['service_name', 'service', 'job'];
@@ -55,7 +57,7 @@ export interface Mapped {
  * once for all its entries (per entry, that was most of the decoding time), and nothing in a
  * decoded entry needs normaliseLog's checks beyond the two below.
  */
-export function streamsToRecords(streams: readonly LokiStream[], receivedAt: number): Mapped {
+export function* streamsToRecordsSteps(streams: readonly LokiStream[], receivedAt: number): Steps<Mapped> {
   const records: LogRecord[] = [];
   let bytes = 0;
   const idMs = Math.floor(receivedAt / 1000);
@@ -106,7 +108,13 @@ export function streamsToRecords(streams: readonly LokiStream[], receivedAt: num
       record.size = fixed + id.length + strBytes(e.line) + strBytes(attrs) + strBytes(traceId) + strBytes(spanId);
       records.push(record);
       bytes += record.size;
+      yield record.size;
     }
   }
   return { records, bytes };
+}
+
+/** streamsToRecordsSteps in one go. */
+export function streamsToRecords(streams: readonly LokiStream[], receivedAt: number): Mapped {
+  return runAtOnce(streamsToRecordsSteps(streams, receivedAt));
 }
