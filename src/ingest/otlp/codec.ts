@@ -132,9 +132,6 @@ const ResourceType = root.lookupType('opentelemetry.proto.resource.v1.Resource')
 const ScopeType = root.lookupType('opentelemetry.proto.common.v1.InstrumentationScope');
 const LogRecordType = root.lookupType('opentelemetry.proto.logs.v1.LogRecord');
 
-/** Bytes decoded between two turns of the event loop when a large export is decoded in slices. */
-export const DECODE_SLICE_BYTES = 128 * 1024;
-
 function expectLengthDelimited(tag: number): void {
   if ((tag & 7) !== 2) throw new Error(`field ${tag >>> 3}: wire type ${tag & 7}, expected 2 (length-delimited)`);
 }
@@ -148,11 +145,11 @@ function endOf(r: protobuf.Reader): number {
 /**
  * decodeExportRequest a slice at a time: walks ExportLogsServiceRequest → ResourceLogs →
  * ScopeLogs itself and decodes each Resource, InstrumentationScope and LogRecord with protobufjs,
- * pausing (yield) after every DECODE_SLICE_BYTES. Gives the same shape the mapper reads.
+ * yielding the bytes each LogRecord took (steps.ts groups them into steps). Gives the same
+ * shape the mapper reads.
  */
-export function* decodeExportRequestSteps(bytes: Uint8Array): Generator<void, unknown> {
+export function* decodeExportRequestSteps(bytes: Uint8Array): Generator<number, unknown> {
   const r = protobuf.Reader.create(bytes);
-  let mark = 0;
   const resourceLogs: Array<{ resource: unknown; scopeLogs: unknown[] }> = [];
   while (r.pos < r.len) {
     const tag = r.uint32();
@@ -179,11 +176,9 @@ export function* decodeExportRequestSteps(bytes: Uint8Array): Generator<void, un
             sl.scope = ScopeType.decode(r, r.uint32());
           } else if (u >>> 3 === 2) {
             expectLengthDelimited(u);
+            const start = r.pos;
             sl.logRecords.push(LogRecordType.decode(r, r.uint32()));
-            if (r.pos - mark >= DECODE_SLICE_BYTES) {
-              mark = r.pos;
-              yield;
-            }
+            yield r.pos - start;
           } else r.skipType(u & 7);
         }
         if (r.pos !== slEnd) throw new Error('a ScopeLogs overruns its length');

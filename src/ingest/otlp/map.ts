@@ -9,6 +9,7 @@ import { RECORD_OVERHEAD_BYTES, normaliseLevel, strBytes, type Level, type LogRe
 import { END_MICROS } from '../../timestamp.js';
 import { uuidv7 } from '../../uuidv7.js';
 import type { ParseLimits } from '../parse-body.js';
+import { runAtOnce } from '../steps.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';
 
@@ -355,12 +356,12 @@ function mapRecord(lr: unknown, shared: Shared, receivedAt: number, limits: Pars
   };
 }
 
-/** Records mapped between two turns of the event loop when a large export is mapped in slices. */
-export const MAP_SLICE_RECORDS = 512;
+/** What a refused record counts as work (its mapping stopped early). */
+const REJECTED_WORK = 64;
 
 /**
- * Maps a decoded ExportLogsServiceRequest, pausing (yield) after every MAP_SLICE_RECORDS log
- * records so a caller can let the event loop run. Throws a SluiceError (400) for a structure that
+ * Maps a decoded ExportLogsServiceRequest, yielding each log record's accounted size as the work
+ * it took (steps.ts groups them into steps of bounded work). Throws a SluiceError (400) for a structure that
  * is not an export, 413 past ingest.maxRecordsPerRequest; a record that cannot be kept is counted
  * in `rejected`.
  */
@@ -369,7 +370,7 @@ export function* mapExportSteps(
   encoding: OtlpEncoding,
   receivedAt: number,
   limits: ParseLimits,
-): Generator<void, OtlpMapped> {
+): Generator<number, OtlpMapped> {
   const root = message(request, 'the request', encoding);
   const resourceLogs = list(root.resourceLogs, 'resourceLogs', encoding);
   const total = countRecords(resourceLogs, encoding);
@@ -380,7 +381,6 @@ export function* mapExportSteps(
   const records: LogRecord[] = [];
   let bytes = 0;
   let rejected = 0;
-  let sinceYield = 0;
   const problems: string[] = [];
   for (let i = 0; i < resourceLogs.length; i++) {
     const r = resourceLogs[i] as Record<string, unknown>;
@@ -395,20 +395,19 @@ export function* mapExportSteps(
       const shared: Shared = { ...res, scope: sc.scope, json: parts.join(','), problem: res.problem ?? sc.problem };
       const logRecords = (s.logRecords as unknown[] | undefined) ?? [];
       for (let k = 0; k < logRecords.length; k++) {
+        let work = REJECTED_WORK;
         try {
           const record = mapRecord(logRecords[k], shared, receivedAt, limits);
           records.push(record);
           bytes += record.size;
+          work = record.size;
         } catch (err) {
           if (!(err instanceof Rejected) && !(err instanceof RangeError)) throw err;
           rejected++;
           if (problems.length < MAX_PROBLEMS)
             problems.push(`resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}]: ${err.message}`);
         }
-        if (++sinceYield === MAP_SLICE_RECORDS) {
-          sinceYield = 0;
-          yield;
-        }
+        yield work;
       }
     }
   }
@@ -424,9 +423,5 @@ export function mapExport(
   receivedAt: number,
   limits: ParseLimits,
 ): OtlpMapped {
-  const steps = mapExportSteps(request, encoding, receivedAt, limits);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return runAtOnce(mapExportSteps(request, encoding, receivedAt, limits));
 }

@@ -1,10 +1,13 @@
 // One OTLP logs export, from the bytes received (after Content-Encoding / grpc-encoding) to
 // Sluice records: decode protobuf or OTLP/JSON, then map. A payload that does not decode is a
 // 400 (INVALID_ARGUMENT over gRPC) naming the encoding and what is wrong. A large export is read
-// a slice at a time (readExportAsync), so the event loop keeps serving others meanwhile.
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+// in steps of bounded work (readExportAsync: protobuf a LogRecord at a time, OTLP/JSON a piece at
+// a time through json-steps.ts, then the mapping), so the event loop keeps serving others.
 import { SluiceError } from '../../errors.js';
+import { parseJsonSteps } from '../json-steps.js';
+import type { JsonCost } from '../nesting.js';
 import type { ParseLimits } from '../parse-body.js';
+import { runInSteps, type Steps } from '../steps.js';
 import { decodeExportRequest, decodeExportRequestSteps } from './codec.js';
 import { mapExportSteps, mapExport, type OtlpEncoding, type OtlpMapped } from './map.js';
 
@@ -26,41 +29,39 @@ export function readExport(body: Buffer, encoding: OtlpEncoding, receivedAt: num
   return mapExport(request, encoding, receivedAt, limits);
 }
 
-/** readExport, yielding to the event loop between slices of the protobuf decoding and of the mapping. */
-export async function readExportAsync(
+/**
+ * How deep an OTLP/JSON export may nest: the path to a record's body (8 levels) plus 4 JSON levels
+ * for each AnyValue level ingest.maxDepth allows (value, kvlistValue, values, the key-value).
+ */
+function jsonLimits(limits: ParseLimits): JsonCost {
+  return { depth: 16 + 4 * limits.maxDepth, keys: Infinity };
+}
+
+/** readExport in steps of bounded work: the decoding (protobuf or OTLP/JSON) and the mapping. */
+export function* readExportSteps(
+  body: Buffer,
+  encoding: OtlpEncoding,
+  receivedAt: number,
+  limits: ParseLimits,
+): Steps<OtlpMapped> {
+  let request: unknown;
+  try {
+    request =
+      encoding === 'json'
+        ? yield* parseJsonSteps(body, 0, body.length, jsonLimits(limits))
+        : yield* decodeExportRequestSteps(body);
+  } catch (err) {
+    throw malformed(encoding, err);
+  }
+  return yield* mapExportSteps(request, encoding, receivedAt, limits);
+}
+
+/** readExport, yielding to the event loop between steps of the decoding and of the mapping. */
+export function readExportAsync(
   body: Buffer,
   encoding: OtlpEncoding,
   receivedAt: number,
   limits: ParseLimits,
 ): Promise<OtlpMapped> {
-  let request: unknown;
-  if (encoding === 'json') {
-    // JSON.parse has no slices; OTLP/JSON is the verbose form, meant for small exports.
-    try {
-      request = JSON.parse(body.toString('utf8'));
-    } catch (err) {
-      throw malformed(encoding, err);
-    }
-  } else {
-    const decoding = decodeExportRequestSteps(body);
-    for (;;) {
-      let step: IteratorResult<void, unknown>;
-      try {
-        step = decoding.next();
-      } catch (err) {
-        throw malformed(encoding, err);
-      }
-      if (step.done) {
-        request = step.value;
-        break;
-      }
-      await yieldToLoop();
-    }
-  }
-  const mapping = mapExportSteps(request, encoding, receivedAt, limits);
-  for (;;) {
-    const step = mapping.next();
-    if (step.done) return step.value;
-    await yieldToLoop();
-  }
+  return runInSteps(readExportSteps(body, encoding, receivedAt, limits));
 }
