@@ -2,14 +2,17 @@
 // document line) into per-item outcomes: a record to store, or that item's error in ES's shape.
 // A bad document fails only its item (400 mapper_parsing_exception); update and delete are
 // answered per item as not supported. A body whose action lines cannot be read fails whole
-// (400, as Elasticsearch does), as does one past the request limits.
+// (400, as Elasticsearch does), as does one past the request limits. Parsed in steps of
+// bounded work (steps.ts): lines are found as they are read, each item yields the bytes it
+// took, and a document line larger than a step is parsed and serialised a piece at a time.
 import { isUtf8 } from 'node:buffer';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { SluiceError } from '../../errors.js';
 import type { LogRecord } from '../../record.js';
+import { JsonLimitError, parseJsonSteps } from '../json-steps.js';
 import { overLimit } from '../nesting.js';
-import { INEXACT_NUMBER_PROBLEM, inexactNumberAt } from '../normalise.js';
-import { SLICE_CHARS, type ParseLimits } from '../parse-body.js';
+import { INEXACT_NUMBER_PROBLEM, inexactNumberAt, stringifyPieces } from '../normalise.js';
+import { PIECE_CHARS, type ParseLimits } from '../parse-body.js';
+import { STEP_WORK, runAtOnce, runInSteps, type Steps } from '../steps.js';
 import { ecsToRecord } from './ecs.js';
 import type { EsCause } from './es-errors.js';
 
@@ -48,14 +51,22 @@ function docError(reason: string): { status: number; cause: EsCause } {
   return { status: 400, cause: { type: 'mapper_parsing_exception', reason } };
 }
 
-/** Line spans of the body: [start, end, 1-based line number, blank]. */
-function lines(body: Buffer): Array<[number, number, number, boolean]> {
-  const out: Array<[number, number, number, boolean]> = [];
-  let start = 0;
-  let n = 1;
-  while (start <= body.length) {
+/** One line of the body: [start, end) without its line end, its 1-based number, whether it is blank, whether it is the last. */
+type Line = [number, number, number, boolean, boolean];
+
+/** The body's lines, found one at a time as they are read. */
+class Lines {
+  private start = 0;
+  private n = 1;
+
+  constructor(private readonly body: Buffer) {}
+
+  next(): Line | undefined {
+    const { body, start } = this;
+    if (start > body.length) return undefined;
     let end = body.indexOf(10, start);
-    if (end === -1) end = body.length;
+    const last = end === -1;
+    if (last) end = body.length;
     let e = end;
     if (e > start && body[e - 1] === 13) e--;
     let blank = true;
@@ -63,11 +74,9 @@ function lines(body: Buffer): Array<[number, number, number, boolean]> {
       const c = body[k]!;
       blank = c === 32 || c === 9;
     }
-    out.push([start, e, n, blank]);
-    start = end + 1;
-    n++;
+    this.start = end + 1;
+    return [start, e, this.n++, blank, last];
   }
-  return out;
 }
 
 /** An action line's operation and metadata; a line that is not one fails the whole request. */
@@ -94,14 +103,14 @@ function readAction(body: Buffer, s: number, e: number, lineNo: number): { op: B
   return { op: op as BulkOp, meta };
 }
 
-/** One _bulk body being parsed: a line check at construction, then actions by `step`s. */
+/** One _bulk body being parsed, an item at a time. */
 class BulkParse {
-  private readonly ls: Array<[number, number, number, boolean]>;
-  private readonly items: BulkItem[] = [];
-  private readonly records: LogRecord[] = [];
-  private bytes = 0;
-  /** The next line to read. */
-  private i = 0;
+  private readonly lines: Lines;
+  readonly items: BulkItem[] = [];
+  readonly records: LogRecord[] = [];
+  bytes = 0;
+  /** The next line, read ahead; undefined once the body is over. */
+  private line: Line | undefined;
   private last: { op: BulkOp; meta: Record<string, unknown>; start: number; len: number } | undefined;
   private readonly docLimits: { depth: number; keys: number };
 
@@ -112,32 +121,30 @@ class BulkParse {
     private readonly limits: ParseLimits,
   ) {
     if (!isUtf8(body)) throw bulkError('request body is not valid UTF-8', 'parse_exception');
-    this.ls = lines(body);
-    if (this.ls.every((l) => l[3]))
-      throw bulkError('Validation Failed: 1: no requests added;', 'action_request_validation_exception');
+    this.lines = new Lines(body);
+    this.line = this.lines.next();
     this.docLimits = { depth: limits.maxDepth, keys: limits.maxKeys };
   }
 
-  /** Reads actions from about `chars` bytes of the body (one at least); true when done. */
-  step(chars: number): boolean {
-    const stop = this.i < this.ls.length ? this.ls[this.i]![0] + chars : 0;
-    while (this.i < this.ls.length) {
-      this.next();
-      if (this.i < this.ls.length && this.ls[this.i]![0] >= stop) return false;
-    }
-    return true;
+  get done(): boolean {
+    return this.line === undefined;
   }
 
-  result(): ParsedBulk {
-    return { items: this.items, records: this.records, bytes: this.bytes };
+  private take(): Line | undefined {
+    const l = this.line;
+    this.line = this.lines.next();
+    return l;
   }
 
-  /** The action at line `i` and its document, if it has one. */
-  private next(): void {
-    const { body, ls, items, records, limits, defaultIndex, receivedAt, docLimits } = this;
-    const [s, e, lineNo, blank] = ls[this.i++]!;
+  /** The action on the next line and its document, if it has one; yields the bytes they took. */
+  *next(): Steps<void> {
+    const { body, items, limits, defaultIndex } = this;
+    const [s, e, lineNo, blank] = this.take()!;
     // Blank lines between actions are skipped; a blank document line is that item's error.
-    if (blank) return;
+    if (blank) {
+      yield e - s + 1;
+      return;
+    }
     // Shippers repeat one action line for a whole batch: the same bytes are read once.
     const last = this.last;
     if (last === undefined || e - s !== last.len || body.compare(body, last.start, last.start + last.len, s, e) !== 0)
@@ -162,13 +169,23 @@ class BulkParse {
           reason: 'delete is not supported: Sluice stores logs append-only',
         },
       };
+      yield e - s + 1;
       return;
     }
-    const source = ls[this.i++];
-    if (source === undefined || (source[3] && this.i === ls.length))
+    const source = this.take();
+    if (source === undefined || (source[3] && source[4]))
       throw bulkError(
         `The bulk request must be terminated by a newline [\\n]: no source for the action on line [${lineNo}]`,
       );
+    yield* this.document(item, source);
+    // A document larger than a step yielded its work as it went.
+    yield source[1] - source[0] > STEP_WORK ? source[0] - s : source[1] - s + 1;
+  }
+
+  /** The document line of an index or create action: the item's record, or its error. */
+  private *document(item: BulkItem, source: Line): Steps<void> {
+    const { body, limits, receivedAt, docLimits } = this;
+    const { op, index, id } = item;
     if (op === 'update') {
       item.error = {
         status: 400,
@@ -191,42 +208,104 @@ class BulkParse {
       item.error = docError('failed to parse: the document line is empty');
       return;
     }
-    const over = overLimit(body, ds, de, docLimits);
-    if (over) {
-      item.error = docError(
-        over === 'depth'
-          ? `failed to parse: the document nests deeper than ${limits.maxDepth} levels (ingest.maxDepth)`
-          : `failed to parse: the document holds more than ${limits.maxKeys} keys and items (ingest.maxKeysPerRecord)`,
-      );
-      return;
-    }
-    const docText = body.toString('utf8', ds, de);
+    const overMessage = (over: 'depth' | 'keys'): string =>
+      over === 'depth'
+        ? `failed to parse: the document nests deeper than ${limits.maxDepth} levels (ingest.maxDepth)`
+        : `failed to parse: the document holds more than ${limits.maxKeys} keys and items (ingest.maxKeysPerRecord)`;
+    // A document larger than a step is parsed, checked and serialised a piece at a time.
+    const large = de - ds > STEP_WORK;
     let doc: unknown;
-    try {
-      doc = JSON.parse(docText);
-    } catch (err) {
-      item.error = docError(`failed to parse: ${(err as Error).message}`);
-      return;
+    // Whether the text may hold a number JSON.parse changes (then the value is checked).
+    let maybeInexact = true;
+    if (large) {
+      try {
+        doc = yield* parseJsonSteps(body, ds, de, docLimits);
+      } catch (err) {
+        if (err instanceof JsonLimitError) item.error = docError(overMessage(err.over));
+        else item.error = docError(`failed to parse: ${(err as Error).message}`);
+        return;
+      }
+    } else {
+      const over = overLimit(body, ds, de, docLimits);
+      if (over) {
+        item.error = docError(overMessage(over));
+        return;
+      }
+      const docText = body.toString('utf8', ds, de);
+      try {
+        doc = JSON.parse(docText);
+      } catch (err) {
+        item.error = docError(`failed to parse: ${(err as Error).message}`);
+        return;
+      }
+      maybeInexact = MAYBE_INEXACT.test(docText);
     }
     if (!isObject(doc)) {
       item.error = docError('failed to parse: the document must be a JSON object');
       return;
     }
-    const inexact = MAYBE_INEXACT.test(docText) ? inexactNumberAt(doc, '') : null;
+    const inexact = maybeInexact ? inexactNumberAt(doc, '') : null;
     if (inexact !== null) {
       item.error = docError(`failed to parse field [${inexact}]: ${INEXACT_NUMBER_PROBLEM}`);
       return;
     }
-    const r = ecsToRecord(doc, index, id, receivedAt);
+    const NONE = {};
+    let attrs: unknown = NONE;
+    const r = ecsToRecord(
+      doc,
+      index,
+      id,
+      receivedAt,
+      large
+        ? (v) => {
+            attrs = v;
+            return '';
+          }
+        : undefined,
+    );
     if (!r.ok) {
       item.error = docError(`failed to parse field [${r.problem.field}]: ${r.problem.field} ${r.problem.message}`);
       return;
     }
-    item.id = r.record.id;
-    item.record = r.record;
-    records.push(r.record);
-    this.bytes += r.record.size;
+    const record = r.record;
+    if (attrs !== NONE) {
+      let text = '';
+      let done = 0;
+      for (const piece of stringifyPieces(attrs, PIECE_CHARS)) {
+        text += piece;
+        done += piece.length;
+        if (done >= PIECE_CHARS) {
+          yield done;
+          done = 0;
+        }
+      }
+      record.attrs = text;
+      record.size += text.length;
+    }
+    item.id = record.id;
+    item.record = record;
+    this.records.push(record);
+    this.bytes += record.size;
   }
+
+  result(): ParsedBulk {
+    // Every line was blank (any other line is an item, or fails the request).
+    if (this.items.length === 0)
+      throw bulkError('Validation Failed: 1: no requests added;', 'action_request_validation_exception');
+    return { items: this.items, records: this.records, bytes: this.bytes };
+  }
+}
+
+/** A body's items a step at a time. */
+export function* parseBulkSteps(
+  body: Buffer,
+  defaultIndex: string | undefined,
+  receivedAt: number,
+  limits: ParseLimits,
+): Steps<ParsedBulk> {
+  const p = new BulkParse(body, defaultIndex, receivedAt, limits);
+  while (!p.done) yield* p.next();
+  return p.result();
 }
 
 /** Parses a body in one go (bodies up to SYNC_MAX_BYTES). */
@@ -236,19 +315,15 @@ export function parseBulk(
   receivedAt: number,
   limits: ParseLimits,
 ): ParsedBulk {
-  const p = new BulkParse(body, defaultIndex, receivedAt, limits);
-  while (!p.step(Number.MAX_SAFE_INTEGER));
-  return p.result();
+  return runAtOnce(parseBulkSteps(body, defaultIndex, receivedAt, limits));
 }
 
-/** Parses a large body a slice at a time, letting the event loop run between slices. */
-export async function parseBulkAsync(
+/** Parses a large body in steps, letting the event loop run between them. */
+export function parseBulkAsync(
   body: Buffer,
   defaultIndex: string | undefined,
   receivedAt: number,
   limits: ParseLimits,
 ): Promise<ParsedBulk> {
-  const p = new BulkParse(body, defaultIndex, receivedAt, limits);
-  while (!p.step(SLICE_CHARS)) await yieldToLoop();
-  return p.result();
+  return runInSteps(parseBulkSteps(body, defaultIndex, receivedAt, limits));
 }

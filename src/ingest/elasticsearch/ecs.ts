@@ -4,7 +4,7 @@
 // The fields read are taken out of the document (dotted or nested); the rest is attrs, with the
 // index name under attrs._index. A level Sluice does not know stays in attrs (level info).
 import { normaliseLevel, type LogRecord } from '../../record.js';
-import { normaliseLog, type Normalised } from '../normalise.js';
+import { normaliseLog, type Normalised, type Serialise } from '../normalise.js';
 
 type Doc = Record<string, unknown>;
 
@@ -79,6 +79,7 @@ export function ecsToRecord(
   index: string,
   id: string | undefined,
   receivedAt: number,
+  serialise?: Serialise,
 ): Normalised<LogRecord> {
   const taken: Taken = { top: new Set(), nested: new Map() };
   // Vector's events carry their time in `timestamp`: read when there is no ECS @timestamp.
@@ -101,6 +102,7 @@ export function ecsToRecord(
     },
     {},
     receivedAt,
+    serialise,
   );
   if (!r.ok && r.problem.field === 'ts') r.problem.field = taken.top.has('@timestamp') ? '@timestamp' : 'timestamp';
   if (!r.ok && r.problem.field === 'id') r.problem.field = '_id';
