@@ -13,6 +13,8 @@ export interface SyslogDeps {
   ctx: IngestContext;
   /** Accepted records (the live tail listens here). */
   onLogs?: (records: readonly LogRecord[]) => void;
+  /** After each step of a TCP connection's messages is parsed (its message count and bytes): tests count steps. */
+  onStep?: (messages: number, bytes: number) => void;
 }
 
 /** How long a paused TCP connection waits before asking the buffer again after a refusal. */

@@ -5,14 +5,18 @@ import net from 'node:net';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { LogRecord } from '../../record.js';
 import { nowMicros } from '../../timestamp.js';
+import { STEP_WORK } from '../steps.js';
 import { admitWaiting, countDropped, type SyslogDeps } from './admit.js';
 import type { SyslogConfig } from './config.js';
 import { SyslogFramer, type FrameSink } from './framer.js';
 import { parseSyslog } from './parse.js';
 
-/** Messages, and message bytes, parsed and admitted per step; between steps the loop serves others. */
-const MESSAGES_PER_STEP = 256;
-const BYTES_PER_STEP = 128 * 1024;
+/**
+ * Messages, and message bytes, parsed and admitted per step; between steps the loop serves others.
+ * (A step may end with one message past BYTES_PER_STEP: at most syslog.maxMessageBytes.)
+ */
+export const MESSAGES_PER_STEP = 256;
+export const BYTES_PER_STEP = STEP_WORK;
 
 export class SyslogTcpListener {
   private readonly server: net.Server;
@@ -159,6 +163,7 @@ class Connection implements FrameSink {
         else malformed++;
       }
       if (malformed > 0) countDropped(this.deps, 'tcp', 'malformed', malformed);
+      this.deps.onStep?.(step.length, bytes);
       if (records.length > 0 && !(await admitWaiting(this.deps, records, this.givenUp))) {
         // The buffer closed (shutdown): what is still queued here cannot go anywhere.
         if (this.pending.length > 0) countDropped(this.deps, 'tcp', 'shutting_down', this.pending.length);

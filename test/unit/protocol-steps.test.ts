@@ -1,0 +1,192 @@
+// Issue #13's loop bound for the protocol routes, counted rather than timed: a body at the size
+// cap (10 MiB) of tiny records is decoded and mapped in many steps, and no step does more than
+// two steps' worth of work (STEP_WORK bytes), for Loki push (protobuf and JSON), OTLP/HTTP
+// (protobuf and JSON), Elasticsearch _bulk (many items, and one 10 MiB document) and syslog
+// TCP. Time per step is measured in bench/loop-stall.ts; here only work is counted.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test } from 'node:test';
+import { parseBulkSteps } from '../../src/ingest/elasticsearch/bulk.js';
+import { lokiPushSteps } from '../../src/ingest/loki/loki-routes.js';
+import { decodePushProtoSteps, unsnappy } from '../../src/ingest/loki/push-proto.js';
+import { streamsToRecordsSteps } from '../../src/ingest/loki/to-records.js';
+import { encodeExportRequest } from '../../src/ingest/otlp/codec.js';
+import { readExportSteps } from '../../src/ingest/otlp/read-export.js';
+import type { ParseLimits } from '../../src/ingest/parse-body.js';
+import { STEP_WORK, countSteps, runAtOnce, type Steps } from '../../src/ingest/steps.js';
+import { MESSAGES_PER_STEP, SyslogTcpListener } from '../../src/ingest/syslog/tcp.js';
+import { syslogConfig } from '../../src/ingest/syslog/config.js';
+import type { IngestContext } from '../../src/ingest/enqueue.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import { MemoryBuffer } from '../../src/pipeline/memory-buffer.js';
+import { pushJson, pushProto, type PushStream } from '../helpers/loki-push.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const MiB = 1024 * 1024;
+const CAP = 10 * MiB;
+/** The record cap raised, so 10 MiB can be hundreds of thousands of tiny records. */
+const LIMITS: ParseLimits = { maxRecords: 2_000_000, maxDepth: 64, maxKeys: 10_000 };
+const BOUND = 2 * STEP_WORK;
+const NOW = 1_700_000_000_000_000;
+
+/** Runs the steps counted, checks the bounds, and returns what they made. */
+function stepped<T>(name: string, work: Steps<T>): T {
+  const { value, steps, maxStepWork } = countSteps(work);
+  assert.ok(steps > 10, `${name}: ${steps} steps`);
+  assert.ok(maxStepWork <= BOUND, `${name}: the largest step did ${maxStepWork} bytes of work (bound ${BOUND})`);
+  return value;
+}
+
+/** Streams of tiny entries filling about `bytes` once encoded (~`per` bytes an entry). */
+function lokiStreams(bytes: number, per: number): PushStream[] {
+  const streams: PushStream[] = [];
+  const n = Math.floor(bytes / per);
+  for (let s = 0; s < 100; s++)
+    streams.push({
+      labels: [
+        ['service_name', `svc${s}`],
+        ['level', 'info'],
+      ],
+      entries: Array.from({ length: Math.floor(n / 100) }, (_, i) => ({
+        ns: `17000000000${String(i).padStart(8, '0')}`,
+        line: 'x',
+      })),
+    });
+  return streams;
+}
+
+test('Loki JSON: 10 MiB of tiny entries is decoded and mapped in steps', () => {
+  const body = pushJson(lokiStreams(CAP, 30));
+  assert.ok(body.length > 9 * MiB && body.length <= CAP, `${body.length} bytes`);
+  const mapped = stepped('loki json', lokiPushSteps(body, true, LIMITS.maxRecords, CAP, NOW));
+  assert.ok(mapped.records.length > 250_000, `${mapped.records.length} records`);
+});
+
+test('Loki protobuf: 10 MiB of tiny entries is decoded and mapped in steps (Snappy aside)', () => {
+  const body = pushProto(lokiStreams(CAP, 17));
+  const raw = unsnappy(body, CAP);
+  assert.ok(raw.length > 9 * MiB && raw.length <= CAP, `${raw.length} bytes`);
+  // Undoing Snappy is one call of snappyjs (one step of its own); what follows is counted.
+  const mapped = stepped(
+    'loki protobuf',
+    (function* () {
+      const streams = yield* decodePushProtoSteps(raw, LIMITS.maxRecords);
+      return yield* streamsToRecordsSteps(streams, NOW);
+    })(),
+  );
+  assert.ok(mapped.records.length > 250_000, `${mapped.records.length} records`);
+  // The whole route's steps: more than one, the first being Snappy's.
+  const whole = countSteps(lokiPushSteps(body, false, LIMITS.maxRecords, CAP, NOW));
+  assert.ok(whole.steps > 10, `${whole.steps} steps`);
+  assert.equal(whole.value.records.length, mapped.records.length);
+});
+
+test('Loki: more entries than ingest.maxRecordsPerRequest are refused while decoding', () => {
+  const body = pushProto(lokiStreams(MiB, 29));
+  assert.throws(
+    () => runAtOnce(lokiPushSteps(body, false, 1000, CAP, NOW)),
+    (err: Error) => /more than 1000 entries/.test(err.message),
+  );
+});
+
+/** An export of tiny log records filling about `bytes` in OTLP/JSON. */
+function otlpExport(records: number): object {
+  const logRecords = Array.from({ length: records }, (_, i) => ({
+    timeUnixNano: `17000000000${String(i).padStart(8, '0')}`,
+    body: { stringValue: 'x' },
+  }));
+  const resourceLogs = [];
+  for (let r = 0; r < 10; r++)
+    resourceLogs.push({
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: `svc${r}` } }] },
+      scopeLogs: [{ scope: { name: 's' }, logRecords: logRecords.slice((r * records) / 10, ((r + 1) * records) / 10) }],
+    });
+  return { resourceLogs };
+}
+
+test('OTLP/JSON: 10 MiB of tiny records is parsed and mapped in steps', () => {
+  const body = Buffer.from(JSON.stringify(otlpExport(150_000)));
+  assert.ok(body.length > 8 * MiB && body.length <= CAP, `${body.length} bytes`);
+  const mapped = stepped('otlp json', readExportSteps(body, 'json', NOW, LIMITS));
+  assert.equal(mapped.records.length, 150_000);
+  assert.equal(mapped.rejected, 0);
+});
+
+test('OTLP protobuf: 10 MiB of tiny records is decoded and mapped in steps', () => {
+  const body = encodeExportRequest(otlpExport(600_000));
+  assert.ok(body.length > 8 * MiB && body.length <= CAP, `${body.length} bytes`);
+  const mapped = stepped('otlp protobuf', readExportSteps(body, 'protobuf', NOW, LIMITS));
+  assert.equal(mapped.records.length, 600_000);
+});
+
+test('OTLP/JSON nested past what ingest.maxDepth allows is a 400 before it is built', () => {
+  const body = Buffer.from(`{"resourceLogs":${'['.repeat(300_000)}`);
+  assert.throws(
+    () => runAtOnce(readExportSteps(body, 'json', NOW, LIMITS)),
+    (err: Error) => /nests deeper than/.test(err.message),
+  );
+});
+
+test('_bulk: 10 MiB of tiny items is parsed in steps', () => {
+  const pair = '{"index":{}}\n{"message":"m"}\n';
+  const body = Buffer.from(pair.repeat(Math.floor(CAP / pair.length)));
+  const parsed = stepped('_bulk', parseBulkSteps(body, 'logs', NOW, LIMITS));
+  assert.equal(parsed.records.length, Math.floor(CAP / pair.length));
+});
+
+test('_bulk: one 10 MiB document is parsed and serialised a piece at a time', () => {
+  const v = JSON.stringify('v'.repeat(2400));
+  const keys = Array.from({ length: 4000 }, (_, i) => `"k${i}":${v}`).join(',');
+  const body = Buffer.from(`{"index":{}}\n{"message":"wide",${keys}}\n`);
+  assert.ok(body.length > 8 * MiB, `${body.length} bytes`);
+  const parsed = stepped('_bulk one document', parseBulkSteps(body, 'logs', NOW, LIMITS));
+  assert.equal(parsed.records.length, 1);
+  const record = parsed.records[0]!;
+  // The same record as a document small enough to be parsed whole would give.
+  const attrs = JSON.parse(record.attrs!) as Record<string, string>;
+  assert.equal(Object.keys(attrs).length, 4001);
+  assert.equal(attrs.k3999, 'v'.repeat(2400));
+  assert.equal(attrs._index, 'logs');
+  assert.equal(record.message, 'wide');
+});
+
+test('_bulk: one document past ingest.maxKeysPerRecord fails its item, checked in steps', () => {
+  const keys = Array.from({ length: 20_000 }, (_, i) => `"k${i}":${JSON.stringify('v'.repeat(20))}`).join(',');
+  const body = Buffer.from(`{"index":{}}\n{${keys}}\n{"index":{}}\n{"message":"ok"}\n`);
+  const parsed = runAtOnce(parseBulkSteps(body, 'logs', NOW, LIMITS));
+  assert.match(parsed.items[0]!.error!.cause.reason, /more than 10000 keys/);
+  assert.equal(parsed.records.length, 1);
+});
+
+test('syslog TCP: 10 MiB of tiny messages in one write is parsed in steps of at most 256 messages', async () => {
+  const steps: number[] = [];
+  let admitted = 0;
+  const metrics = new Metrics();
+  const ctx = {
+    config: { ingest: { enqueueTimeoutMs: 30_000 } },
+    buffer: new MemoryBuffer({ maxRecords: 2_000_000, maxBytes: 2 ** 31, retryAfterSeconds: 1 }),
+    metrics,
+  } as unknown as IngestContext;
+  const listener = new SyslogTcpListener(syslogConfig.parse({ host: '127.0.0.1', tcpPort: 0 }), {
+    ctx,
+    onLogs: (r) => (admitted += r.length),
+    onStep: (messages) => steps.push(messages),
+  });
+  const port = await listener.listen();
+  const line = '<13>1 2026-12-03T00:00:00Z h app - - - m\n';
+  const n = Math.floor(CAP / line.length);
+  const socket = net.connect(port, '127.0.0.1');
+  socket.end(line.repeat(n));
+  await waitFor(
+    () => `${n} messages admitted (${admitted} so far)`,
+    () => admitted === n,
+    60_000,
+  );
+  await listener.close(Date.now() + 1000);
+  assert.equal(
+    steps.reduce((a, b) => a + b, 0),
+    n,
+  );
+  assert.ok(steps.length > 1000, `${steps.length} steps`);
+  assert.ok(Math.max(...steps) <= MESSAGES_PER_STEP, `a step of ${Math.max(...steps)} messages`);
+});
