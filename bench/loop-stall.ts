@@ -7,16 +7,24 @@
 // First, in this process, the parser alone: each body parsed in one go against parsed in steps
 // (parseBodyAsync), with the longest step seen by a setImmediate probe and the largest step's
 // work as counted by parseBodyInSteps (min over rounds).
-// Run: node scripts/ensure-build.mjs && node --import tsx bench/loop-stall.ts [--rounds 5] [--only name]
+// Then the protocol routes (Loki push protobuf and JSON, OTLP/HTTP protobuf and JSON, _bulk,
+// syslog TCP), each sent 10 MiB of tiny records, as ratios against the NDJSON row of tiny
+// records measured in the same run (the same collector, the record cap raised).
+// Run: node scripts/ensure-build.mjs && node --import tsx bench/loop-stall.ts [--rounds 5] [--only name|protocols]
 // Profile: SLUICE_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (see bench/lib/child.ts).
 import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import net from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { uncompress } from 'snappyjs';
+import { encodeExportRequest } from '../src/ingest/otlp/codec.js';
 import { normaliseLog } from '../src/ingest/normalise.js';
 import { parseBody, parseBodyAsync, parseBodyInSteps, type ParseLimits } from '../src/ingest/parse-body.js';
+import { freePort } from '../src/postgres/embedded.js';
+import { pushJson, pushProto, type PushStream } from '../test/helpers/loki-push.js';
 import { startCollector, type Child } from './lib/child.js';
 
 function arg(name: string): string | undefined {
@@ -38,6 +46,10 @@ interface Scenario {
   body: Buffer;
   /** The status it must get. */
   status: number;
+  /** Where it is sent: an HTTP path (POST /logs when not said), or the syslog TCP listener. */
+  path?: string;
+  /** Syslog: how many messages the body holds (the run waits until all are ingested). */
+  syslogMessages?: number;
 }
 
 const json = { 'content-type': 'application/json' };
@@ -66,7 +78,10 @@ function deepRecord(depth: number, pad: number): string {
 function scenarios(): Scenario[] {
   const out: Scenario[] = [];
   const add = (s: Scenario): void => {
-    if (ONLY === undefined || s.name.includes(ONLY)) out.push(s);
+    // `--only protocols`: the protocol rows and the NDJSON row they are compared with.
+    const protocols =
+      ONLY === 'protocols' && (s.path !== undefined || s.syslogMessages !== undefined || s.name === BASELINE);
+    if (ONLY === undefined || s.name.includes(ONLY) || protocols) out.push(s);
   };
   // The default record cap (10k) at ~1 KiB each fills 10 MiB.
   const k1 = records(10_000, 1040);
@@ -150,7 +165,134 @@ function scenarios(): Scenario[] {
     body: gzipSync(Buffer.alloc(1024 * MiB, ' '), { level: 9 }),
     status: 413,
   });
+  protocolScenarios(add);
   return out;
+}
+
+/** The NDJSON row the protocol rows are compared with. */
+const BASELINE = 'ndjson 170k x 60 B (cap raised)';
+const LINE = 'the quick brown fox jumps over the lazy dog';
+
+/** The largest `n` whose body stays under `cap` bytes (as `size` measures it), from a sample's bytes per record. */
+function fill(make: (n: number) => Buffer, cap: number, size: (b: Buffer) => number = (b) => b.length): Buffer {
+  const per = size(make(2000)) / 2000;
+  return make(Math.floor((cap * 0.97) / per));
+}
+
+function lokiStreams(n: number): PushStream[] {
+  const streams: PushStream[] = [];
+  for (let s = 0; s < 10; s++)
+    streams.push({
+      labels: [['service_name', `stall${s}`]],
+      entries: Array.from({ length: Math.ceil(n / 10) }, (_, i) => ({
+        ns: `17000000000${String(i).padStart(8, '0')}`,
+        line: LINE,
+      })),
+    });
+  return streams;
+}
+
+function otlpExport(n: number): object {
+  const resourceLogs = [];
+  for (let r = 0; r < 10; r++)
+    resourceLogs.push({
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: `stall${r}` } }] },
+      scopeLogs: [
+        {
+          logRecords: Array.from({ length: Math.ceil(n / 10) }, (_, i) => ({
+            timeUnixNano: `17000000000${String(i).padStart(8, '0')}`,
+            body: { stringValue: LINE },
+          })),
+        },
+      ],
+    });
+  return { resourceLogs };
+}
+
+/** Each protocol route sent 10 MiB of tiny records, on the collector with the record cap raised. */
+function protocolScenarios(add: (s: Scenario) => void): void {
+  const raised = 'raised' as const;
+  add({
+    name: 'loki protobuf, 10 MiB of tiny entries',
+    collector: raised,
+    path: '/loki/api/v1/push',
+    headers: { 'content-type': 'application/x-protobuf' },
+    body: fill(
+      (n) => pushProto(lokiStreams(n)),
+      CAP,
+      (b) => uncompress(b).length,
+    ),
+    status: 204,
+  });
+  add({
+    name: 'loki JSON, 10 MiB of tiny entries',
+    collector: raised,
+    path: '/loki/api/v1/push',
+    headers: json,
+    body: fill((n) => pushJson(lokiStreams(n)), CAP),
+    status: 204,
+  });
+  add({
+    name: 'OTLP protobuf, 10 MiB of tiny records',
+    collector: raised,
+    path: '/v1/logs',
+    headers: { 'content-type': 'application/x-protobuf' },
+    body: fill((n) => encodeExportRequest(otlpExport(n)), CAP),
+    status: 200,
+  });
+  add({
+    name: 'OTLP JSON, 10 MiB of tiny records',
+    collector: raised,
+    path: '/v1/logs',
+    headers: json,
+    body: fill((n) => Buffer.from(JSON.stringify(otlpExport(n))), CAP),
+    status: 200,
+  });
+  const pair = `{"index":{}}\n${JSON.stringify({ message: LINE })}\n`;
+  add({
+    name: '_bulk, 10 MiB of tiny documents',
+    collector: raised,
+    path: '/stall/_bulk',
+    headers: { 'content-type': 'application/x-ndjson' },
+    body: Buffer.from(pair.repeat(Math.floor((CAP * 0.97) / pair.length))),
+    status: 200,
+  });
+  const message = `<13>1 2026-12-03T00:00:00Z h stall - - - ${LINE}\n`;
+  const n = Math.floor((CAP * 0.97) / message.length);
+  add({
+    name: 'syslog TCP, 10 MiB of tiny messages',
+    collector: raised,
+    headers: {},
+    body: Buffer.from(message.repeat(n)),
+    status: 0,
+    syslogMessages: n,
+  });
+}
+
+/** The loop's worst delay while a connection sends a syslog body, until every message is ingested. */
+async function syslogStall(c: Child, port: number, s: Scenario): Promise<{ stallMs: number; idleMs: number }> {
+  // /metrics resets the lag maximum at each scrape: the worst of all scrapes meanwhile is the figure.
+  const scrape = async (): Promise<{ lag: number; records: number }> => {
+    const text = await (await fetch(`${c.url}/metrics`)).text();
+    const lag = /^\w*nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)/m.exec(text);
+    const recs = /^sluice_ingest_records_total\{[^}]*protocol="syslog"[^}]*\} (\S+)/m.exec(text);
+    return { lag: Number(lag![1]) * 1000, records: Number(recs?.[1] ?? 0) };
+  };
+  await scrape();
+  await sleep(300);
+  const idle = await scrape();
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  socket.end(s.body);
+  let stallMs = 0;
+  for (;;) {
+    await sleep(100);
+    const m = await scrape();
+    stallMs = Math.max(stallMs, m.lag);
+    if (m.records >= idle.records + s.syslogMessages!) break;
+  }
+  socket.destroy();
+  return { stallMs, idleMs: idle.lag };
 }
 
 async function lagMaxMs(c: Child): Promise<number> {
@@ -243,8 +385,8 @@ async function inProcess(): Promise<string[]> {
     '| body (default limits) | one go (ms) | steps | largest step, counted | longest step (ms) | longest step / one go |',
     '|---|---|---|---|---|---|',
   ];
-  for (const s of scenarios()) {
-    if (s.collector !== 'default' || s.status !== 202 || s.headers['content-encoding']) continue;
+  for (const s of SCENARIOS) {
+    if (s.collector !== 'default' || s.status !== 202 || s.headers['content-encoding'] || s.path) continue;
     const ndjson = s.headers['content-type'] === ndjson_.type;
     let whole = Infinity;
     let turn = Infinity;
@@ -265,6 +407,7 @@ async function inProcess(): Promise<string[]> {
   return lines;
 }
 const ndjson_ = { type: ndjson['content-type'] };
+const SCENARIOS = scenarios();
 const parserLines = await inProcess();
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-loop-stall-'));
@@ -274,27 +417,42 @@ const base = {
   'deadLetter.dir': dir,
   'health.dataDir': join(dir, 'health'),
 };
+const syslogPort = await freePort();
 const collectors: Record<Scenario['collector'], Child> = {
   default: await startCollector(base, dir),
   raised: await startCollector(
-    { ...base, 'ingest.maxRecordsPerRequest': 1_000_000, 'buffer.maxRecords': 1_000_000, 'buffer.maxBytes': 256 * MiB },
+    {
+      ...base,
+      'ingest.maxRecordsPerRequest': 1_000_000,
+      'buffer.maxRecords': 1_000_000,
+      'buffer.maxBytes': 256 * MiB,
+      'syslog.host': '127.0.0.1',
+      'syslog.tcpPort': syslogPort,
+    },
     dir,
   ),
 };
 const rows: Row[] = [];
 try {
-  for (const s of scenarios()) {
+  for (const s of SCENARIOS) {
     const c = collectors[s.collector];
     const stalls: number[] = [];
     let idleMs = 0;
     let status = 0;
     for (let r = 0; r < ROUNDS; r++) {
-      const m = await stallDuring(c, async () => {
-        const res = await fetch(`${c.url}/logs`, { method: 'POST', headers: s.headers, body: s.body });
-        await res.arrayBuffer();
-        status = res.status;
-        if (status !== s.status) throw new Error(`${s.name}: got ${status}, expected ${s.status}`);
-      });
+      const m =
+        s.syslogMessages !== undefined
+          ? await syslogStall(c, syslogPort, s)
+          : await stallDuring(c, async () => {
+              const res = await fetch(`${c.url}${s.path ?? '/logs'}`, {
+                method: 'POST',
+                headers: s.headers,
+                body: s.body,
+              });
+              await res.arrayBuffer();
+              status = res.status;
+              if (status !== s.status) throw new Error(`${s.name}: got ${status}, expected ${s.status}`);
+            });
       stalls.push(m.stallMs);
       idleMs = Math.max(idleMs, m.idleMs);
     }
@@ -319,3 +477,13 @@ for (const r of rows)
   console.log(
     `| ${r.name} | ${r.status || '-'} | ${r.minMs.toFixed(0)} | ${r.maxMs.toFixed(0)} | ${r.idleMs.toFixed(0)} |`,
   );
+
+const baseline = rows.find((r) => r.name === BASELINE);
+const protocolRows = rows.filter((r) => SCENARIOS.some((s) => s.name === r.name && (s.path || s.syslogMessages)));
+if (baseline && protocolRows.length > 0) {
+  console.log(`\nprotocol routes against "${BASELINE}" (${baseline.minMs.toFixed(0)} ms), same run\n`);
+  console.log('| request | worst stall, min of rounds (ms) | ratio to the NDJSON row |');
+  console.log('|---|---|---|');
+  for (const r of protocolRows)
+    console.log(`| ${r.name} | ${r.minMs.toFixed(0)} | ${(r.minMs / Math.max(1, baseline.minMs)).toFixed(2)}× |`);
+}
