@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import { parseBulkSteps } from '../../src/ingest/elasticsearch/bulk.js';
+import { bulkResponseSteps } from '../../src/ingest/elasticsearch/elasticsearch-routes.js';
 import { lokiPushSteps } from '../../src/ingest/loki/loki-routes.js';
 import { decodePushProtoSteps, unsnappy } from '../../src/ingest/loki/push-proto.js';
 import { streamsToRecordsSteps } from '../../src/ingest/loki/to-records.js';
@@ -132,6 +133,16 @@ test('_bulk: 10 MiB of tiny items is parsed in steps', () => {
   const body = Buffer.from(pair.repeat(Math.floor(CAP / pair.length)));
   const parsed = stepped('_bulk', parseBulkSteps(body, 'logs', NOW, LIMITS));
   assert.equal(parsed.records.length, Math.floor(CAP / pair.length));
+  // Its answer (~150 bytes an item) is made in steps too, and reads as JSON.stringify's would.
+  const answer = JSON.parse(stepped('_bulk answer', bulkResponseSteps(parsed, 7))) as {
+    took: number;
+    errors: boolean;
+    items: Array<{ index: { status: number; _seq_no: number } }>;
+  };
+  assert.equal(answer.took, 7);
+  assert.equal(answer.errors, false);
+  assert.equal(answer.items.length, parsed.items.length);
+  assert.equal(answer.items.at(-1)!.index._seq_no, parsed.items.length - 1);
 });
 
 test('_bulk: one 10 MiB document is parsed and serialised a piece at a time', () => {
