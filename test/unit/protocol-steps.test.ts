@@ -201,3 +201,24 @@ test('syslog TCP: 10 MiB of tiny messages in one write is parsed in steps of at 
   assert.ok(steps.length > 1000, `${steps.length} steps`);
   assert.ok(Math.max(...steps) <= MESSAGES_PER_STEP, `a step of ${Math.max(...steps)} messages`);
 });
+
+test('Loki: labels or structured metadata past 64 KiB are a 400, not parsed in one go', () => {
+  const long: PushStream[] = [{ labels: [['service_name', 'v'.repeat(MiB)]], entries: [{ ns: '1', line: 'x' }] }];
+  const meta: PushStream[] = [
+    {
+      labels: [['service_name', 's']],
+      entries: [{ ns: '1', line: 'x', metadata: Array.from({ length: 20_000 }, (_, i) => [`k${i}`, 'vvvv']) }],
+    },
+  ];
+  for (const json of [false, true]) {
+    const encode = json ? pushJson : pushProto;
+    assert.throws(
+      () => runAtOnce(lokiPushSteps(encode(long), json, LIMITS.maxRecords, CAP, NOW)),
+      (err: Error) => /labels are longer than 65536/.test(err.message),
+    );
+    assert.throws(
+      () => runAtOnce(lokiPushSteps(encode(meta), json, LIMITS.maxRecords, CAP, NOW)),
+      (err: Error) => /structured metadata is longer than 65536/.test(err.message),
+    );
+  }
+});

@@ -5,7 +5,15 @@ import { isUtf8 } from 'node:buffer';
 import { JsonLimitError, parseJsonSteps } from '../json-steps.js';
 import { runAtOnce, type Steps } from '../steps.js';
 import { tooMany } from './push-proto.js';
-import { nanosToMicros, pushError, type LokiEntry, type LokiStream } from './streams.js';
+import {
+  MAX_LABELS_CHARS,
+  labelsTooLong,
+  metadataTooLong,
+  nanosToMicros,
+  pushError,
+  type LokiEntry,
+  type LokiStream,
+} from './streams.js';
 
 /** A push is at most 5 levels deep; anything past this is not one, and is refused before JSON.parse builds it. */
 const MAX_NESTING = 8;
@@ -14,11 +22,14 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function pairs(o: Record<string, unknown>, what: string): Array<[string, string]> {
+/** The pairs of an object of strings; with `maxChars`, undefined once names and values add up to more. */
+function pairs(o: Record<string, unknown>, what: string, maxChars = Infinity): Array<[string, string]> | undefined {
   const out: Array<[string, string]> = [];
+  let chars = 0;
   for (const k of Object.keys(o)) {
     const v = o[k];
     if (typeof v !== 'string') throw pushError(`${what}: value of "${k}" must be a string, got ${JSON.stringify(v)}`);
+    if ((chars += k.length + v.length) > maxChars) return undefined;
     out.push([k, v]);
   }
   return out;
@@ -35,7 +46,8 @@ function entry(v: unknown, where: string): LokiEntry {
   let metadata: Array<[string, string]> | undefined;
   if (meta !== undefined && meta !== null) {
     if (!isObject(meta)) throw pushError(`${where}: structured metadata must be an object of strings`);
-    metadata = pairs(meta, `${where}: structured metadata`);
+    metadata = pairs(meta, `${where}: structured metadata`, MAX_LABELS_CHARS);
+    if (metadata === undefined) throw metadataTooLong(where);
   }
   return { us, line, metadata };
 }
@@ -57,7 +69,11 @@ export function* decodePushJsonSteps(body: Buffer, maxEntries: number): Steps<Lo
   for (let i = 0; i < v.streams.length; i++) {
     const s: unknown = v.streams[i];
     if (!isObject(s)) throw pushError(`streams[${i}] must be an object {"stream":{...},"values":[...]}`);
-    const labels = isObject(s.stream) ? pairs(s.stream, `streams[${i}].stream`) : undefined;
+    let labels: Array<[string, string]> | undefined;
+    if (isObject(s.stream)) {
+      labels = pairs(s.stream, `streams[${i}].stream`, MAX_LABELS_CHARS);
+      if (labels === undefined) throw labelsTooLong(i);
+    }
     if (labels === undefined && s.stream !== undefined && s.stream !== null)
       throw pushError(`streams[${i}].stream must be an object of label names to strings`);
     if (!Array.isArray(s.values)) throw pushError(`streams[${i}].values must be an array`);

@@ -8,7 +8,14 @@ import { SluiceError } from '../../errors.js';
 import { tooLarge } from '../../http/error-handler.js';
 import { runAtOnce, type Steps } from '../steps.js';
 import { parseLabels } from './labels.js';
-import { pushError, type LokiEntry, type LokiStream } from './streams.js';
+import {
+  MAX_LABELS_CHARS,
+  labelsTooLong,
+  metadataTooLong,
+  pushError,
+  type LokiEntry,
+  type LokiStream,
+} from './streams.js';
 
 const VARINT = 0,
   I64 = 1,
@@ -148,6 +155,7 @@ function entry(r: Reader): LokiEntry {
   let us = 0;
   let line = '';
   let metadata: Array<[string, string]> | undefined;
+  let metadataChars = 0;
   while (r.more()) {
     const [f, w] = r.tag();
     if (f === 1) {
@@ -158,7 +166,9 @@ function entry(r: Reader): LokiEntry {
       line = r.string();
     } else if (f === 3) {
       expect(w, LEN, 'EntryAdapter.structuredMetadata');
-      (metadata ??= []).push(labelPair(r.sub()));
+      const pair = labelPair(r.sub());
+      if ((metadataChars += pair[0].length + pair[1].length) > MAX_LABELS_CHARS) throw metadataTooLong();
+      (metadata ??= []).push(pair);
     } else r.skip(w);
   }
   return { us, line, metadata };
@@ -181,6 +191,7 @@ function* stream(r: Reader, index: number, maxEntries: number, count: { n: numbe
       yield size + 8;
     } else r.skip(w);
   }
+  if (labelText.length > MAX_LABELS_CHARS) throw labelsTooLong(index);
   const labels = parseLabels(labelText);
   if (typeof labels === 'string')
     throw pushError(`error parsing labels '${labelText}' of stream ${index} with error: ${labels}`);
