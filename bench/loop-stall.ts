@@ -20,7 +20,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { uncompress } from 'snappyjs';
+import { parseBulkSteps } from '../src/ingest/elasticsearch/bulk.js';
+import { lokiPushSteps } from '../src/ingest/loki/loki-routes.js';
 import { encodeExportRequest } from '../src/ingest/otlp/codec.js';
+import { readExportSteps } from '../src/ingest/otlp/read-export.js';
+import { countSteps, runAtOnce, runInSteps, type Steps } from '../src/ingest/steps.js';
 import { normaliseLog } from '../src/ingest/normalise.js';
 import { parseBody, parseBodyAsync, parseBodyInSteps, type ParseLimits } from '../src/ingest/parse-body.js';
 import { freePort } from '../src/postgres/embedded.js';
@@ -408,7 +412,37 @@ async function inProcess(): Promise<string[]> {
 }
 const ndjson_ = { type: ndjson['content-type'] };
 const SCENARIOS = scenarios();
+/** Each protocol body's decoding and mapping, in process: in one go against in steps (what the route runs). */
+async function protocolsInProcess(): Promise<string[]> {
+  const lines = [
+    '| body (record cap raised) | one go (ms) | steps | largest step, counted | longest step (ms) | longest step / one go |',
+    '|---|---|---|---|---|---|',
+  ];
+  const limits: ParseLimits = { ...DEFAULT_LIMITS, maxRecords: 1_000_000 };
+  for (const s of SCENARIOS) {
+    let make: (() => Steps<unknown>) | undefined;
+    const isJson = s.headers['content-type'] === json['content-type'];
+    if (s.path === '/loki/api/v1/push') make = () => lokiPushSteps(s.body, isJson, limits.maxRecords, 16 * MiB, 1.7e15);
+    else if (s.path === '/v1/logs') make = () => readExportSteps(s.body, isJson ? 'json' : 'protobuf', 1.7e15, limits);
+    else if (s.path?.endsWith('/_bulk')) make = () => parseBulkSteps(s.body, 'stall', 1.7e15, limits);
+    if (!make) continue;
+    let whole = Infinity;
+    let turn = Infinity;
+    for (let r = 0; r < ROUNDS; r++) {
+      const t = performance.now();
+      runAtOnce(make());
+      whole = Math.min(whole, performance.now() - t);
+      turn = Math.min(turn, await longestTurn(() => runInSteps(make())));
+    }
+    const { steps, maxStepWork } = countSteps(make());
+    lines.push(
+      `| ${s.name} | ${whole.toFixed(1)} | ${steps} | ${(maxStepWork / 1024).toFixed(0)} KiB | ${turn.toFixed(1)} | ${(turn / whole).toFixed(3)} |`,
+    );
+  }
+  return lines;
+}
 const parserLines = await inProcess();
+const protocolParserLines = await protocolsInProcess();
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-loop-stall-'));
 const base = {
@@ -468,6 +502,10 @@ try {
 const [l1, l5] = (await import('node:os')).loadavg();
 console.log(`\nthe parser alone, in process, min of ${ROUNDS} rounds\n`);
 for (const l of parserLines) console.log(l);
+if (protocolParserLines.length > 2) {
+  console.log(`\nthe protocol decoders alone, in process, min of ${ROUNDS} rounds\n`);
+  for (const l of protocolParserLines) console.log(l);
+}
 console.log(
   `\nloop stall per request, ${ROUNDS} rounds, load average ${l1!.toFixed(1)} / ${l5!.toFixed(1)} (1 / 5 min)\n`,
 );
