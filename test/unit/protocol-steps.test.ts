@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
+import type { SluiceError } from '../../src/errors.js';
 import { parseBulkSteps } from '../../src/ingest/elasticsearch/bulk.js';
 import { bulkResponseSteps } from '../../src/ingest/elasticsearch/elasticsearch-routes.js';
 import { lokiPushSteps } from '../../src/ingest/loki/loki-routes.js';
@@ -118,6 +119,23 @@ test('OTLP protobuf: 10 MiB of tiny records is decoded and mapped in steps', () 
   assert.ok(body.length > 8 * MiB && body.length <= CAP, `${body.length} bytes`);
   const mapped = stepped('otlp protobuf', readExportSteps(body, 'protobuf', NOW, LIMITS));
   assert.equal(mapped.records.length, 600_000);
+});
+
+test('OTLP protobuf: more records than ingest.maxRecordsPerRequest are refused while decoding', () => {
+  const body = encodeExportRequest(otlpExport(20_000));
+  const counted = countSteps(
+    (function* () {
+      try {
+        yield* readExportSteps(body, 'protobuf', NOW, { ...LIMITS, maxRecords: 1000 });
+      } catch (err) {
+        return err as SluiceError;
+      }
+      return undefined;
+    })(),
+  );
+  assert.equal(counted.value?.code, 'SLUICE_ERR_TOO_MANY_RECORDS');
+  // Stopped at the 1001st record: about a twentieth of the body decoded, not all of it.
+  assert.ok(counted.steps <= 2, `${counted.steps} steps`);
 });
 
 test('OTLP/JSON nested past what ingest.maxDepth allows is a 400 before it is built', () => {

@@ -2,6 +2,7 @@
 // once at load) and the few google.rpc messages OTLP answers with: decode an export request,
 // encode its response, and encode a google.rpc.Status (with RetryInfo) for errors.
 import protobuf from 'protobufjs/light.js';
+import { SluiceError } from '../../errors.js';
 import { OTLP_LOGS_DESCRIPTOR } from './descriptor.js';
 
 // google.rpc.Status and RetryInfo (googleapis, google/rpc/*.proto), written out here: OTLP
@@ -146,10 +147,12 @@ function endOf(r: protobuf.Reader): number {
  * decodeExportRequest a slice at a time: walks ExportLogsServiceRequest → ResourceLogs →
  * ScopeLogs itself and decodes each Resource, InstrumentationScope and LogRecord with protobufjs,
  * yielding the bytes each LogRecord took (steps.ts groups them into steps). Gives the same
- * shape the mapper reads.
+ * shape the mapper reads. Past `maxRecords` log records it stops with a 413 (the mapper would
+ * refuse them too, but only once all were built).
  */
-export function* decodeExportRequestSteps(bytes: Uint8Array): Generator<number, unknown> {
+export function* decodeExportRequestSteps(bytes: Uint8Array, maxRecords = Infinity): Generator<number, unknown> {
   const r = protobuf.Reader.create(bytes);
+  let count = 0;
   const resourceLogs: Array<{ resource: unknown; scopeLogs: unknown[] }> = [];
   while (r.pos < r.len) {
     const tag = r.uint32();
@@ -176,6 +179,10 @@ export function* decodeExportRequestSteps(bytes: Uint8Array): Generator<number, 
             sl.scope = ScopeType.decode(r, r.uint32());
           } else if (u >>> 3 === 2) {
             expectLengthDelimited(u);
+            if (++count > maxRecords)
+              throw new SluiceError('SLUICE_ERR_TOO_MANY_RECORDS', {
+                detail: `more than ${maxRecords} log records; at most ${maxRecords} per request (ingest.maxRecordsPerRequest)`,
+              });
             const start = r.pos;
             sl.logRecords.push(LogRecordType.decode(r, r.uint32()));
             yield r.pos - start;

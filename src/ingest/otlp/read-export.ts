@@ -49,8 +49,9 @@ export function* readExportSteps(
     request =
       encoding === 'json'
         ? yield* parseJsonSteps(body, 0, body.length, jsonLimits(limits))
-        : yield* decodeExportRequestSteps(body);
+        : yield* decodeExportRequestSteps(body, limits.maxRecords);
   } catch (err) {
+    if (err instanceof SluiceError) throw err;
     throw malformed(encoding, err);
   }
   return yield* mapExportSteps(request, encoding, receivedAt, limits);
