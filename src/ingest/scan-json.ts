@@ -27,10 +27,22 @@ export interface Scan {
   ends: number[];
   lines?: number[];
   malformed: boolean;
+  /**
+   * Indices (into `starts`, ascending) of the records holding a number token JSON.parse may not
+   * keep exactly (see `numberMayBeInexact`); only those need their parsed numbers checked.
+   */
+  inexact: number[];
 }
 
 const NEWLINE = 10,
-  BACKSLASH = 92;
+  BACKSLASH = 92,
+  MINUS = 45,
+  PLUS = 43,
+  DOT = 46,
+  ZERO = 48,
+  NINE = 57;
+/** A number token longer than this is flagged without a closer look (and walked on as usual). */
+const LONG_NUMBER = 64;
 export const QUOTE = 34,
   COLON = 58,
   COMMA = 44;
@@ -59,6 +71,52 @@ export function stringEnd(text: Buffer, from: number, end: number): number {
   }
 }
 
+const isDigit = (c: number): boolean => c >= ZERO && c <= NINE;
+const isExponent = (c: number): boolean => c === 101 || c === 69;
+
+/** Where the number-like token at `i` (a digit or '-') ends: at most LONG_NUMBER bytes on. */
+function numberEnd(text: Buffer, i: number): number {
+  const limit = Math.min(text.length, i + LONG_NUMBER);
+  let j = i + 1;
+  for (; j < limit; j++) {
+    const c = text[j]!;
+    if (!(isDigit(c) || c === DOT || isExponent(c) || c === MINUS || c === PLUS)) break;
+  }
+  return j;
+}
+
+/**
+ * Whether the number token text[a, b) may be one JSON.parse does not keep exactly: an integer
+ * of 2^53 or more or a value past the double range needs 16+ digits in a row, a 2+ digit
+ * exponent, or 7+ digits in a row with a positive exponent. Anything that is not a plain JSON
+ * number (JSON.parse will refuse it) or is LONG_NUMBER long counts as maybe: this only
+ * decides which records get their parsed numbers checked.
+ */
+export function numberMayBeInexact(text: Buffer, a: number, b: number): boolean {
+  if (b - a >= LONG_NUMBER) return true;
+  let i = text[a] === MINUS ? a + 1 : a;
+  const intStart = i;
+  while (i < b && isDigit(text[i]!)) i++;
+  const intDigits = i - intStart;
+  let fracDigits = 0;
+  if (i < b && text[i] === DOT) {
+    const fracStart = ++i;
+    while (i < b && isDigit(text[i]!)) i++;
+    fracDigits = i - fracStart;
+  }
+  if (intDigits >= 16 || fracDigits >= 16) return true;
+  if (i === b) return false;
+  if (!isExponent(text[i]!)) return true;
+  i++;
+  const sign = text[i];
+  if (sign === PLUS || sign === MINUS) i++;
+  const expStart = i;
+  while (i < b && isDigit(text[i]!)) i++;
+  const expDigits = i - expStart;
+  if (i !== b || expDigits === 0) return true;
+  return expDigits >= 2 || ((intDigits >= 7 || fracDigits >= 7) && sign !== MINUS);
+}
+
 function blank(text: Buffer, from: number, to: number): boolean {
   for (let k = from; k < to; k++) if (!isSpace(text[k]!)) return false;
   return true;
@@ -74,6 +132,7 @@ export class BodyScanner {
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
   private readonly lines: number[] = [];
+  private readonly inexact: number[] = [];
   private readonly array: boolean;
   /** Next character to look at. */
   private i = 0;
@@ -112,7 +171,7 @@ export class BodyScanner {
     if (this.ndjson) this.lineSteps(stop);
     else if (this.array) this.arraySteps(stop);
     else if (this.walk(stop, 0) !== 'more' && !this.problem)
-      this.scan = { array: false, starts: [0], ends: [this.text.length], malformed: false };
+      this.scan = { array: false, starts: [0], ends: [this.text.length], malformed: false, inexact: this.inexact };
     return this.problem !== undefined || this.scan !== undefined;
   }
 
@@ -171,7 +230,14 @@ export class BodyScanner {
           continue;
         }
         if (arrays[depth] === true && ++keys > limits.maxKeys) break;
-      } else if (c === COLON && ++keys > limits.maxKeys) break;
+      } else if (c === COLON) {
+        if (++keys > limits.maxKeys) break;
+      } else if (isDigit(c) || c === MINUS) {
+        // Numbers are the only tokens JSON.parse may change: the record is flagged for a check.
+        const j = numberEnd(text, i);
+        if (numberMayBeInexact(text, i, j)) this.flag();
+        i = j - 1;
+      }
     }
     if (keys > limits.maxKeys) {
       this.problem = { kind: 'keys', record };
@@ -182,6 +248,13 @@ export class BodyScanner {
     this.keys = keys;
     if (outcome === 'more' && i >= text.length) outcome = 'done';
     return outcome;
+  }
+
+  /** Marks the record being walked as holding a number to check. */
+  private flag(): void {
+    // NDJSON pushes a line's span before walking it; an array element's is pushed at its end.
+    const record = this.ndjson ? this.starts.length - 1 : this.starts.length;
+    if (this.inexact[this.inexact.length - 1] !== record) this.inexact.push(record);
   }
 
   private arraySteps(stop: number): void {
@@ -202,7 +275,7 @@ export class BodyScanner {
       }
       for (let r = 0; r < starts.length && !malformed; r++) if (blank(text, starts[r]!, ends[r]!)) malformed = true;
     }
-    this.scan = { array: true, starts, ends, malformed };
+    this.scan = { array: true, starts, ends, malformed, inexact: this.inexact };
   }
 
   private lineSteps(stop: number): void {
@@ -248,7 +321,14 @@ export class BodyScanner {
       this.lineEnd = -1;
       this.i = end + 1;
     }
-    this.scan = { array: false, starts: this.starts, ends: this.ends, lines: this.lines, malformed: false };
+    this.scan = {
+      array: false,
+      starts: this.starts,
+      ends: this.ends,
+      lines: this.lines,
+      malformed: false,
+      inexact: this.inexact,
+    };
   }
 }
 

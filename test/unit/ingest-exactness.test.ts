@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SluiceError } from '../../src/errors.js';
 import { normaliseHealth, normaliseLog } from '../../src/ingest/normalise.js';
-import { parseBody } from '../../src/ingest/parse-body.js';
+import { UNLIMITED, parseBody } from '../../src/ingest/parse-body.js';
+import { isProblem, numberMayBeInexact, scanJson, scanNdjson } from '../../src/ingest/scan-json.js';
 import { formatMicros, parseRfc3339 } from '../../src/timestamp.js';
 
 const parse = (text: string, ndjson = false) =>
@@ -58,4 +59,41 @@ test('of duplicate keys in a record, the last one wins (as documented)', () => {
   const r = parse('{"message":"first","message":"second","attrs":{"k":1,"k":2}}').records[0]!;
   assert.equal(r.message, 'second');
   assert.equal(r.attrs, '{"k":2}');
+});
+
+test('the scan flags every number token JSON.parse cannot keep, and only the records holding one', () => {
+  const inexact = (t: string): boolean => {
+    const v = JSON.parse(t) as number;
+    return !Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v));
+  };
+  const tokens = ['0', '-0', '1', '9007199254740991', '9007199254740992', '-9007199254740993', '1e15', '1e16'];
+  tokens.push('1E+16', '12345678e9', '1234567e9', '1234567.5e9', '0.1234567e16', '1.5e-300', '1e400', '-1e999');
+  tokens.push('90071992547409.93e2', '123456789012345678', '0.12345678901234567', '9.5e15', '99999999e8', '5e-1');
+  // A seeded walk over digit counts and exponents: every inexact token must be flagged.
+  let seed = 17;
+  const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let k = 0; k < 2000; k++) {
+    const digits = Array.from({ length: 1 + rand(20) }, () => String(rand(10))).join('');
+    const frac = rand(3) === 0 ? `.${String(rand(10 ** (1 + rand(8))))}` : '';
+    const exp = rand(2) === 0 ? `e${['', '+', '-'][rand(3)]}${rand(400)}` : '';
+    tokens.push(`${rand(4) === 0 ? '-' : ''}${digits.replace(/^0+(?=\d)/, '')}${frac}${exp}`);
+  }
+  for (const t of tokens) {
+    const buf = Buffer.from(t);
+    if (inexact(t)) assert.ok(numberMayBeInexact(buf, 0, buf.length), `${t} must be flagged`);
+  }
+  for (const t of ['0', '42', '-17.25', '900719925474099', '1.5e-3', '1e9', '1234567e-9'])
+    assert.equal(numberMayBeInexact(Buffer.from(t), 0, t.length), false, t);
+
+  // Digits in strings and keys are never numbers; records are flagged by their own text.
+  const body = '{"s":"12345678901234567890"}\n{"n":1}\n{"x":1e400}\n{"y":[2,3e99]}\n';
+  const scan = scanNdjson(Buffer.from(body), UNLIMITED);
+  assert.ok(!isProblem(scan));
+  assert.deepEqual(scan.inexact, [2, 3]);
+  const array = scanJson(Buffer.from('[{"a":1},{"b":{"c":-1e400}},{"d":"1e400"}]'), UNLIMITED);
+  assert.ok(!isProblem(array));
+  assert.deepEqual(array.inexact, [1]);
+  // A big number in one record of a slice is still refused, its neighbours still taken as sent.
+  refused('[{"message":"a","n":1},{"message":"b","n":18446744073709551616}]', /^n$/);
+  assert.equal(parse('[{"n":12345678901234567},{"s":"x"}]'.replace('12345678901234567', '"1"')).records.length, 2);
 });
