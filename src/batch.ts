@@ -11,6 +11,12 @@ export interface Batch {
   /** Unique per batch and stable across retries; sinks use it for idempotency. */
   readonly id: string;
   readonly records: readonly SluiceRecord[];
+  /**
+   * The records as PostgreSQL COPY binary tuples, in order, when they were encoded once on
+   * admission (the WAL's tuple frames): the sink sends these bytes instead of encoding again.
+   * Absent unless every record has its tuple here; a batch made from part of another has none.
+   */
+  readonly rows?: readonly Buffer[];
   readonly bytes: number;
   /** Epoch ms when the batch was cut. */
   readonly createdAt: number;

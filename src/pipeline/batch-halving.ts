@@ -21,6 +21,7 @@ export class BatchHalving {
       ...batch,
       id: `${batch.id}/${index}`,
       records,
+      rows: undefined, // the sink encodes a part's records itself
       bytes: records.reduce((n, r) => n + r.size, 0),
       tickets,
     });

@@ -18,6 +18,8 @@ export interface BatcherOptions {
 
 export class Batcher {
   private records: SluiceRecord[] = [];
+  /** The current batch's COPY tuples (see Batch.rows). */
+  private rows: Buffer[] | undefined;
   private bytes = 0;
   private tickets: Array<[Ticket, number]> = [];
   private links: SpanContext[] = [];
@@ -53,6 +55,7 @@ export class Batcher {
     const batch: Batch = {
       id: this.source.cut ? this.source.cut() : this.newId(),
       records: this.records,
+      rows: this.rows,
       bytes: this.bytes,
       createdAt: this.now(),
       trigger,
@@ -60,6 +63,7 @@ export class Batcher {
       links: this.links,
     };
     this.records = [];
+    this.rows = undefined;
     this.bytes = 0;
     this.tickets = [];
     this.links = [];
@@ -90,16 +94,23 @@ export class Batcher {
         this.flush('bytes');
         continue;
       }
-      this.append(t.records, t.bytes, t.tickets, t.links);
+      this.append(t.records, t.bytes, t.tickets, t.links, t.rows);
       if (this.records.length >= this.opts.maxRecords) this.flush('size');
       else if (this.bytes >= this.opts.maxBytes || t.more) this.flush('bytes');
       else return; // the buffer is empty and the batch partial: its timer flushes it
     }
   }
 
-  private append(records: SluiceRecord[], bytes: number, tickets: Array<[Ticket, number]>, links: SpanContext[]): void {
+  private append(
+    records: SluiceRecord[],
+    bytes: number,
+    tickets: Array<[Ticket, number]>,
+    links: SpanContext[],
+    rows: Buffer[] | undefined,
+  ): void {
     if (this.records.length === 0) {
       this.records = records;
+      this.rows = rows;
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.flush('time');
@@ -107,6 +118,9 @@ export class Batcher {
       }, this.opts.maxWaitMs);
     } else {
       for (const r of records) this.records.push(r);
+      // Tuples for all of the batch's records, or none: the sink then encodes them itself.
+      if (this.rows && rows) for (const b of rows) this.rows.push(b);
+      else this.rows = undefined;
     }
     this.bytes += bytes;
     for (const t of tickets) this.tickets.push(t);

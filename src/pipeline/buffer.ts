@@ -34,6 +34,8 @@ export interface Taken {
   links: SpanContext[];
   /** True when the buffer still holds records after this take (a limit stopped it). */
   more: boolean;
+  /** The records' COPY tuples when the buffer encoded them on admission (the WAL); see Batch.rows. */
+  rows?: Buffer[];
 }
 
 export interface BufferStats {

@@ -1,12 +1,20 @@
 // The FIFO both buffers hold records in: request-sized chunks, taken from the front in
 // batch-sized slices that may end inside a chunk. The WAL numbers records (seq), so a slice
-// also says where it ended; the memory buffer leaves the numbers at 0.
+// also says where it ended; the memory buffer leaves the numbers at 0. The WAL also gives each
+// chunk its records' COPY tuples, so a slice carries them on as views (`rows`).
 import type { SpanContext } from '@opentelemetry/api';
 import type { Ticket } from '../batch.js';
 import type { SluiceRecord } from '../record.js';
 
+/** A chunk's records as COPY tuples: `bytes[offsets[i], offsets[i + 1])` is record i's. */
+export interface ChunkTuples {
+  bytes: Buffer;
+  offsets: readonly number[];
+}
+
 interface Chunk {
   records: SluiceRecord[];
+  tuples: ChunkTuples | undefined;
   /** Sequence number of records[0] (the WAL's numbering; 0 in memory). */
   firstSeq: number;
   ticket: Ticket | undefined;
@@ -22,6 +30,8 @@ export interface Slice {
   links: SpanContext[];
   /** Sequence number just past the last record taken; undefined when none was. */
   endSeq: number | undefined;
+  /** The taken records' COPY tuples, in order; undefined unless every chunk taken from had them. */
+  rows: Buffer[] | undefined;
 }
 
 export class ChunkQueue {
@@ -34,8 +44,9 @@ export class ChunkQueue {
     firstSeq: number,
     ticket: Ticket | undefined,
     spanContext: SpanContext | undefined,
+    tuples?: ChunkTuples,
   ): void {
-    this.chunks.push({ records, firstSeq, ticket, spanContext, offset: 0 });
+    this.chunks.push({ records, tuples, firstSeq, ticket, spanContext, offset: 0 });
   }
 
   /** Takes up to maxRecords and maxBytes from the front (an oversized record still goes, alone). */
@@ -43,6 +54,7 @@ export class ChunkQueue {
     const out: SluiceRecord[] = [];
     const tickets: Array<[Ticket, number]> = [];
     const links: SpanContext[] = [];
+    let rows: Buffer[] | undefined = [];
     let bytes = 0;
     let endSeq: number | undefined;
     while (this.head < this.chunks.length && out.length < maxRecords) {
@@ -58,6 +70,9 @@ export class ChunkQueue {
         i++;
       }
       if (i > start) {
+        const t = chunk.tuples;
+        if (!t) rows = undefined;
+        else rows?.push(t.bytes.subarray(t.offsets[start], t.offsets[i]));
         endSeq = chunk.firstSeq + i;
         if (chunk.ticket) tickets.push([chunk.ticket, i - start]);
         if (chunk.spanContext && start === 0) links.push(chunk.spanContext);
@@ -71,6 +86,6 @@ export class ChunkQueue {
       this.chunks = this.chunks.slice(this.head);
       this.head = 0;
     }
-    return { records: out, bytes, tickets, links, endSeq };
+    return { records: out, bytes, tickets, links, endSeq, rows: out.length > 0 ? rows : undefined };
   }
 }

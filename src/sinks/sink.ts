@@ -3,7 +3,7 @@
 import type { Batch } from '../batch.js';
 
 /** What a sink sees of a batch: its id (for idempotency), its records and their size. */
-export type SinkBatch = Pick<Batch, 'id' | 'records' | 'bytes'>;
+export type SinkBatch = Pick<Batch, 'id' | 'records' | 'bytes' | 'rows'>;
 
 export interface SinkHealth {
   ok: boolean;

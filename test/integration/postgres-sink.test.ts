@@ -11,6 +11,7 @@ import { MIN_MICROS } from '../../src/timestamp.js';
 import { uuidv7 } from '../../src/uuidv7.js';
 import { MIGRATIONS, standalonePostgresSink } from '../../src/database.js';
 import type { PostgresSink } from '../../src/sinks/postgres/postgres-sink.js';
+import { BinaryWriter, encodeTuple } from '../../src/sinks/postgres/copy-encode.js';
 import { migrate } from '../../src/postgres/migrate.js';
 import { logPartitions, partitionName } from '../../src/postgres/partitions.js';
 import type { Batch } from '../../src/batch.js';
@@ -144,6 +145,35 @@ describe('postgres sink', () => {
     assert.equal(await db.count('logs'), before + 20);
     assert.equal(sink.stats().duplicateBatches, dupBefore + 1);
     assert.equal(await db.count('sluice_batches', `batch_id = '${b.id}'`), 1);
+  });
+
+  test("a batch's COPY tuples encoded on admission (the WAL's) are sent as they are, with tenant and attrs", async () => {
+    const records = Array.from({ length: 30 }, (_, i) => logRecord(i, { tenant: i % 2 ? 'acme' : undefined }));
+    const w = new BinaryWriter(1024);
+    const tuples = (rs: LogRecord[]): Buffer => {
+      w.off = 0;
+      for (const r of rs) encodeTuple(w, r);
+      return Buffer.from(w.buf.subarray(0, w.off));
+    };
+    // The tuples say something the record objects do not: what is stored shows which the sink sent.
+    const sent = records.map((r) => ({ ...r, message: `sent as encoded: ${r.message!}` }));
+    const rows = [tuples(sent.slice(0, 10)), tuples(sent.slice(10))];
+    await sink.writeBatch({ ...batch(records), rows }, signal);
+    const stored = await db.pool.query('SELECT id, message, attrs, tenant FROM logs WHERE id = ANY($1) ORDER BY id', [
+      records.map((r) => r.id),
+    ]);
+    assert.equal(stored.rows.length, 30);
+    for (const row of stored.rows as Array<{ id: string; message: string; attrs: unknown; tenant: string | null }>) {
+      const r = sent.find((x) => x.id === row.id)!;
+      assert.equal(row.message, r.message);
+      assert.deepEqual(row.attrs, JSON.parse(r.attrs!));
+      assert.equal(row.tenant, r.tenant ?? null);
+    }
+    // A batch of several record types is encoded from its records (tuples go to one table only).
+    const mixed: SluiceRecord[] = [logRecord(100), healthRecord(100)];
+    await sink.writeBatch({ ...batch(mixed), rows: [tuples([{ ...(mixed[0] as LogRecord), message: 'x' }])] }, signal);
+    const m = await db.pool.query('SELECT message FROM logs WHERE id = $1', [mixed[0]!.id]);
+    assert.equal(m.rows[0].message, (mixed[0] as LogRecord).message);
   });
 
   test('text COPY stores the same values as binary COPY', async () => {

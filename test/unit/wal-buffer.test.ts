@@ -6,6 +6,15 @@ import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SluiceError } from '../../src/errors.js';
+import { crc32c } from '../../src/pipeline/wal/crc32c.js';
+import {
+  FRAME_HEADER,
+  FrameType,
+  SEGMENT_HEADER,
+  encodeRange,
+  encodeSegmentHeader,
+} from '../../src/pipeline/wal/frame.js';
+import { encodeRecordRows } from '../../src/pipeline/wal/record-codec.js';
 import { tempDir } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { cutBatch, many, metricCount, openWal, segments } from '../helpers/wal.js';
@@ -167,7 +176,7 @@ describe('WalBuffer', () => {
     await c.wal.shutdown();
   });
 
-  test('a frame whose length and JSON are intact but one byte changed is caught by the checksum: it and the rest of its segment are dropped', async () => {
+  test('a frame whose length and tuples are intact but one byte changed is caught by the checksum: it and the rest of its segment are dropped', async () => {
     const dir = newDir();
     const a = await openWal(dir);
     await a.wal.push(many(2), 200, { timeoutMs: 0 });
@@ -177,10 +186,10 @@ describe('WalBuffer', () => {
     const path = join(dir, segments(dir).at(-1)!);
     const buf = readFileSync(path);
     // One digit inside the second frame's first message: "message 2" becomes "message 7". The
-    // frame's length and its JSON stay valid, and so does every record in it: only the CRC can tell.
-    const at = buf.indexOf('"message 2"');
-    assert.ok(at > 0 && buf.indexOf('"message 2"', at + 1) === -1, 'the message is in the segment once');
-    buf[at + '"message '.length] = '7'.charCodeAt(0);
+    // frame's length and its tuples stay valid, and so does every record in it: only the CRC can tell.
+    const at = buf.indexOf('message 2');
+    assert.ok(at > 0 && buf.indexOf('message 2', at + 1) === -1, 'the message is in the segment once');
+    buf[at + 'message '.length] = '7'.charCodeAt(0);
     writeFileSync(path, buf);
     const b = await openWal(dir);
     assert.equal(await metricCount(b.metrics, 'sluice_wal_repairs_total'), 1, 'the repair is counted');
@@ -319,5 +328,48 @@ describe('WalBuffer', () => {
     const id = c.wal.cut();
     assert.ok(Number(id.split('-')[2]) >= 100, `new batch ${id} starts past ${b1.id}`);
     await c.wal.shutdown();
+  });
+
+  test('a WAL directory of format 1 (JSON record frames) is replayed by this version, then written as format 2', async () => {
+    const dir = newDir();
+    // A format-1 segment as the previous version wrote it: its header, then JSON record frames.
+    const walId = Buffer.alloc(16, 7);
+    const jsonFrame = (records: ReturnType<typeof many>, firstSeq: number): Buffer => {
+      const json = Buffer.from(encodeRecordRows(records));
+      const frame = Buffer.alloc(FRAME_HEADER + 9 + json.length);
+      frame.writeUInt32LE(9 + json.length, 0);
+      frame[FRAME_HEADER] = FrameType.Records;
+      frame.writeDoubleLE(firstSeq, FRAME_HEADER + 1);
+      json.copy(frame, FRAME_HEADER + 9);
+      frame.writeUInt32LE(crc32c(frame, FRAME_HEADER), 4);
+      return frame;
+    };
+    const old = Buffer.concat([
+      encodeSegmentHeader(walId, 1, 0, 1),
+      jsonFrame(many(2), 0),
+      jsonFrame(many(3, 2), 2),
+      encodeRange(FrameType.Cut, 0, 2),
+    ]);
+    writeFileSync(join(dir, '0000000000000001.wal'), old);
+    const a = await openWal(dir);
+    const [replayed] = a.wal.recovered();
+    assert.deepEqual(replayed?.records, many(2), 'the cut batch is resent as cut');
+    assert.equal(replayed?.id, `wal-${walId.toString('hex')}-0-2`, 'under the id it was cut with');
+    assert.deepEqual(a.wal.take(10, Infinity).records, many(3, 2), 'the uncut records are takeable');
+    await a.wal.push(many(1, 5), 100, { timeoutMs: 0 });
+    await a.wal.shutdown();
+    const newest = readFileSync(join(dir, segments(dir).at(-1)!));
+    assert.equal(newest.toString('latin1', 0, 8), 'SLUICEW2', 'new segments are format 2');
+  });
+
+  test('a segment of a newer format is refused with a clear error, and left in place', async () => {
+    const dir = newDir();
+    const path = join(dir, '0000000000000001.wal');
+    writeFileSync(path, encodeSegmentHeader(Buffer.alloc(16, 1), 1, 0, 9));
+    await assert.rejects(
+      openWal(dir),
+      (err: unknown) => err instanceof SluiceError && /format 9; this version reads formats 1 and 2/.test(err.message),
+    );
+    assert.equal(statSync(path).size, SEGMENT_HEADER, 'nothing was removed');
   });
 });

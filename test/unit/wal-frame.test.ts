@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { crc32c } from '../../src/pipeline/wal/crc32c.js';
+import { BinaryWriter, binaryFromTuples, decodeTuples, encodeBinary } from '../../src/sinks/postgres/copy-encode.js';
 import {
+  FRAME_HEADER,
   FrameType,
   decodeFrame,
   decodeSegmentHeader,
@@ -14,11 +16,12 @@ import {
   writeRecordFrame,
 } from '../../src/pipeline/wal/frame.js';
 import { decodeRecordRows, encodeRecordRows } from '../../src/pipeline/wal/record-codec.js';
-import type { CheckRecord, HealthRecord, LogRecord } from '../../src/record.js';
+import { TupleSlab } from '../../src/pipeline/wal/tuple-slab.js';
+import type { CheckRecord, HealthRecord, LogRecord, SluiceRecord } from '../../src/record.js';
 
 /** A record frame laid out on its own, as the segment log lays it out in its write buffer. */
-function recordFrame(records: LogRecord[], firstSeq: number): Buffer {
-  const p = { ...pendingRecords(records), firstSeq };
+function recordFrame(records: SluiceRecord[], firstSeq: number): Buffer {
+  const p = { ...pendingRecords(records, new TupleSlab()), firstSeq };
   const buf = Buffer.alloc(recordFrameBytes(p) + 4);
   assert.equal(writeRecordFrame(buf, 2, p), 2 + recordFrameBytes(p));
   return buf.subarray(2, 2 + recordFrameBytes(p));
@@ -113,6 +116,84 @@ describe('frames', () => {
     assert.throws(() => decodeRecordRows('[[0,"too few"]]'), /bad row/);
   });
 
+  test('tuple frames hold the COPY tuples the sink sends, and every record type round-trips through them', () => {
+    const health: HealthRecord = {
+      type: 'health',
+      id: 'h1',
+      ts: 5,
+      received_at: 6,
+      size: 80,
+      service: 'db',
+      status: 'degraded',
+      latency_ms: 12.5,
+      message: null,
+      attrs: '{"a":[1,"é"]}',
+    };
+    const check: CheckRecord = {
+      type: 'check',
+      id: 'c1',
+      ts: -62_135_596_800_000_000,
+      received_at: 253_402_300_799_999_000,
+      size: 90,
+      check_id: 'k',
+      check_name: 'home',
+      kind: 'http',
+      ok: false,
+      status: 'down',
+      latency_ms: null,
+      status_code: 503,
+      error_class: 'http_status',
+      message: 'bad "gateway"\n',
+      details: '{"days":3}',
+    };
+    const logs = [
+      rec(1),
+      { ...rec(2), trace_id: 'ab'.repeat(16), span_id: 'cd'.repeat(8), service: null, attrs: null },
+      { ...rec(3), tenant: 'acme', message: 'emoji \u{1F600} and tab\t' },
+    ];
+    const records: SluiceRecord[] = [...logs, health, check];
+    const frame = recordFrame(records, 9);
+    assert.equal(frame[FRAME_HEADER], FrameType.Tuples, 'written as a tuple frame');
+    const r = decodeFrame(frame, 0);
+    assert.ok('frame' in r);
+    assert.deepEqual(r.frame, { type: FrameType.Records, firstSeq: 9, records });
+
+    // The tuples are byte for byte what the sink's own encoder writes for the same records.
+    const p = pendingRecords(logs, new TupleSlab());
+    const fromTuples = Buffer.from(binaryFromTuples([p.tuples!], new BinaryWriter(64)));
+    assert.deepEqual(fromTuples, Buffer.from(encodeBinary(logs, 64)));
+    assert.equal(p.offsets!.length, logs.length + 1);
+    const second = p.tuples!.subarray(p.offsets![1], p.offsets![2]);
+    assert.deepEqual(decodeTuples(second, 0, second.length, [7]), [{ ...logs[1]!, size: 7 }]);
+  });
+
+  test('a record COPY cannot carry falls back to a JSON record frame and still round-trips', () => {
+    const check: CheckRecord = {
+      type: 'check',
+      id: 'c2',
+      ts: 7,
+      received_at: 8,
+      size: 90,
+      check_id: 'k',
+      check_name: 'home',
+      kind: 'http',
+      ok: true,
+      status: 'up',
+      latency_ms: 1,
+      status_code: 2 ** 40, // past int4: the sink refuses it (dead letter), the WAL must still keep it
+      error_class: null,
+      message: null,
+      details: null,
+    };
+    const p = pendingRecords([rec(1), check], new TupleSlab());
+    assert.equal(p.tuples, undefined);
+    const frame = recordFrame([rec(1), check], 3);
+    assert.equal(frame[FRAME_HEADER], FrameType.Records);
+    const r = decodeFrame(frame, 0);
+    assert.ok('frame' in r);
+    assert.deepEqual(r.frame, { type: FrameType.Records, firstSeq: 3, records: [rec(1), check] });
+  });
+
   test('cut and done frames round-trip', () => {
     const buf = Buffer.concat([encodeRange(FrameType.Cut, 10, 20), encodeRange(FrameType.Done, 10, 20)]);
     const a = decodeFrame(buf, 0);
@@ -158,5 +239,12 @@ describe('frames', () => {
     bad[30]! ^= 1;
     assert.ok('error' in decodeSegmentHeader(bad));
     assert.ok('error' in decodeSegmentHeader(h.subarray(0, 20)));
+    // Format 1 (JSON record frames only) is still read; an intact header of a newer format says so.
+    assert.ok('walId' in decodeSegmentHeader(encodeSegmentHeader(id, 1, 0, 1)));
+    const newer = decodeSegmentHeader(encodeSegmentHeader(id, 1, 0, 9));
+    assert.ok('format' in newer && newer.format === 9);
+    const flipped = Buffer.from(encodeSegmentHeader(id, 1, 0, 9));
+    flipped[30]! ^= 1;
+    assert.ok(!('format' in decodeSegmentHeader(flipped)), 'a damaged header is damage, whatever its magic says');
   });
 });

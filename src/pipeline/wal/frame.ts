@@ -1,21 +1,33 @@
-// The WAL's on-disk format. A segment file is a header (magic, the WAL's id, the segment's
-// number, the record position it starts at, a checksum) followed by frames: u32 body length,
-// u32 CRC32C of the body, then the body: one type byte and its payload. Record frames carry a
-// request's records (record-codec.ts) with the position of the first one; cut frames fix a
-// batch's boundaries before any sink sees it;
-// done frames say a batch left (committed or dead-lettered). All integers little-endian.
+// The WAL's on-disk format. A segment file is a header (magic with the format version, the
+// WAL's id, the segment's number, the record position it starts at, a checksum) followed by
+// frames: u32 body length, u32 CRC32C of the body, then the body: one type byte and its
+// payload. Tuple frames carry a request's records as the COPY binary tuples the PostgreSQL sink
+// writes (encoded once, at admission: the sink sends the same bytes), with the position of the
+// first one and each record's accounted size; record frames carry them as JSON rows
+// (record-codec.ts): format 1 wrote only those, format 2 falls back to them for records that
+// cannot be encoded for COPY. Cut frames fix a batch's boundaries before any sink sees it; done
+// frames say a batch left (committed or dead-lettered). Integers little-endian, except inside
+// the tuples (PostgreSQL's own byte order).
 import type { SluiceRecord } from '../../record.js';
+import { BinaryWriter, decodeTuples, encodeTuple } from '../../sinks/postgres/copy-encode.js';
 import { crc32c } from './crc32c.js';
 import { decodeRecordRows, encodeRecordRows } from './record-codec.js';
+import type { TupleSlab } from './tuple-slab.js';
 
 export const FRAME_HEADER = 8;
 export const SEGMENT_HEADER = 44;
-const MAGIC = Buffer.from('SLUICEW1', 'latin1');
+/** The format written; segments of every format in READABLE are read (format 1 holds record frames only). */
+export const WAL_FORMAT = 2;
+const READABLE = [1, 2];
+const MAGIC_PREFIX = 'SLUICEW';
+const magic = (format: number): Buffer => Buffer.from(`${MAGIC_PREFIX}${format}`, 'latin1');
+const MAGIC = magic(WAL_FORMAT);
 
 export enum FrameType {
   Records = 1,
   Cut = 2,
   Done = 3,
+  Tuples = 4,
 }
 
 export type Frame =
@@ -23,38 +35,94 @@ export type Frame =
   | { type: FrameType.Cut | FrameType.Done; from: number; to: number };
 
 /**
- * A record frame before it is laid out: its payload as JSON text and its first record's
- * position. The log writes it straight into its reused write buffer (`writeRecordFrame`), so a
- * request costs no Buffer of its own: per-request Buffers are external memory, which V8 only
- * frees at its next full collection, and under load that was tens of MiB of RSS.
+ * A tuple (or record) frame before it is laid out: its payload and its first record's position.
+ * The log writes it straight into its reused write buffer (`writeRecordFrame`), so a request
+ * costs no Buffer of its own: per-request Buffers are external memory, which V8 only frees at
+ * its next full collection, and under load that was tens of MiB of RSS. The tuples are views
+ * into a shared slab (tuple-slab.ts), kept until the sink has written them.
  */
 export interface PendingRecords {
-  json: string;
-  /** UTF-8 length of `json`. */
-  jsonBytes: number;
+  records: readonly SluiceRecord[];
+  /** The records' COPY tuples, back to back; undefined when one could not be encoded (then `json`). */
+  tuples: Buffer | undefined;
+  /** Where each record's tuple starts in `tuples`, and (last) where the last one ends. */
+  offsets: number[] | undefined;
+  json: string | undefined;
+  /** Bytes of the payload after the position: the sizes and tuples, or the UTF-8 JSON. */
+  payloadBytes: number;
   firstSeq: number;
 }
 
-/** Serialises records for a record frame; the position is set when they are admitted. */
-export function pendingRecords(records: readonly SluiceRecord[]): PendingRecords {
-  const json = encodeRecordRows(records);
-  return { json, jsonBytes: Buffer.byteLength(json), firstSeq: -1 };
+/** One writer for every request: the tuples are copied out of it into the slab at once. */
+const scratch = new BinaryWriter(64 * 1024);
+
+/** Encodes records for a frame; the position is set when they are admitted. */
+export function pendingRecords(records: readonly SluiceRecord[], slab: TupleSlab): PendingRecords {
+  const offsets = new Array<number>(records.length + 1);
+  scratch.off = 0;
+  try {
+    for (let i = 0; i < records.length; i++) {
+      offsets[i] = scratch.off;
+      encodeTuple(scratch, records[i]!);
+    }
+  } catch {
+    // A value COPY cannot carry (a number out of its column's range): JSON rows keep it, and
+    // the sink refuses it with a clear error as it always did.
+    const json = encodeRecordRows(records);
+    return {
+      records,
+      tuples: undefined,
+      offsets: undefined,
+      json,
+      payloadBytes: Buffer.byteLength(json),
+      firstSeq: -1,
+    };
+  }
+  offsets[records.length] = scratch.off;
+  const tuples = slab.keep(scratch.buf.subarray(0, scratch.off));
+  return {
+    records,
+    tuples,
+    offsets,
+    json: undefined,
+    payloadBytes: 4 + 4 * records.length + tuples.length,
+    firstSeq: -1,
+  };
 }
 
 export function recordFrameBytes(p: PendingRecords): number {
-  return FRAME_HEADER + 9 + p.jsonBytes;
+  return FRAME_HEADER + 9 + p.payloadBytes;
 }
 
-/** Lays out a record frame (header, type, position, payload, checksum) at `at`; returns where it ends. */
+/** Lays out a frame (header, type, position, payload, checksum) at `at`; returns where it ends. */
 export function writeRecordFrame(target: Buffer, at: number, p: PendingRecords): number {
   const body = at + FRAME_HEADER;
-  const end = body + 9 + p.jsonBytes;
-  target.writeUInt32LE(9 + p.jsonBytes, at);
-  target[body] = FrameType.Records;
+  const end = body + 9 + p.payloadBytes;
+  target.writeUInt32LE(9 + p.payloadBytes, at);
   target.writeDoubleLE(p.firstSeq, body + 1);
-  target.write(p.json, body + 9, p.jsonBytes, 'utf8');
+  if (p.tuples) {
+    target[body] = FrameType.Tuples;
+    const { records } = p;
+    let o = target.writeUInt32LE(records.length, body + 9);
+    for (let i = 0; i < records.length; i++) o = target.writeUInt32LE(records[i]!.size, o);
+    p.tuples.copy(target, o);
+  } else {
+    target[body] = FrameType.Records;
+    target.write(p.json!, body + 9, p.payloadBytes, 'utf8');
+  }
   target.writeUInt32LE(crc32c(target, body, end), at + 4);
   return end;
+}
+
+/** A tuple frame's records: their count, each one's size, then their tuples. */
+function decodeTupleFrame(buf: Buffer, start: number, end: number): SluiceRecord[] {
+  if (end - start < 4) throw new Error('no record count');
+  const count = buf.readUInt32LE(start);
+  const tuplesAt = start + 4 + 4 * count;
+  if (tuplesAt > end) throw new Error('record count runs past the frame');
+  const sizes = new Array<number>(count);
+  for (let i = 0; i < count; i++) sizes[i] = buf.readUInt32LE(start + 4 + 4 * i);
+  return decodeTuples(buf, tuplesAt, end, sizes);
 }
 
 /** A cut or done frame for the batch of positions [from, to). */
@@ -79,14 +147,17 @@ export function decodeFrame(buf: Buffer, offset: number): DecodeResult {
   const body = offset + FRAME_HEADER;
   if (crc32c(buf, body, end) !== buf.readUInt32LE(offset + 4)) return { error: 'checksum mismatch' };
   const type = buf[body]!;
-  if (type === FrameType.Records && len > 9) {
+  if ((type === FrameType.Records || type === FrameType.Tuples) && len > 9) {
     let records: SluiceRecord[];
     try {
-      records = decodeRecordRows(buf.toString('utf8', body + 9, end));
+      records =
+        type === FrameType.Tuples
+          ? decodeTupleFrame(buf, body + 9, end)
+          : decodeRecordRows(buf.toString('utf8', body + 9, end));
     } catch (err) {
       return { error: `record frame does not decode: ${(err as Error).message}` };
     }
-    return { frame: { type, firstSeq: buf.readDoubleLE(body + 1), records }, next: end };
+    return { frame: { type: FrameType.Records, firstSeq: buf.readDoubleLE(body + 1), records }, next: end };
   }
   if ((type === FrameType.Cut || type === FrameType.Done) && len === 17) {
     return { frame: { type, from: buf.readDoubleLE(body + 1), to: buf.readDoubleLE(body + 9) }, next: end };
@@ -99,9 +170,9 @@ export function decodeFrame(buf: Buffer, offset: number): DecodeResult {
  * go back, even when every segment that held records has been deleted: a reused position
  * could give a new batch the id of an old, committed one, which the sink would then skip.
  */
-export function encodeSegmentHeader(walId: Buffer, segment: number, startSeq: number): Buffer {
+export function encodeSegmentHeader(walId: Buffer, segment: number, startSeq: number, format = WAL_FORMAT): Buffer {
   const buf = Buffer.alloc(SEGMENT_HEADER);
-  MAGIC.copy(buf, 0);
+  (format === WAL_FORMAT ? MAGIC : magic(format)).copy(buf, 0);
   walId.copy(buf, 8, 0, 16);
   buf.writeDoubleLE(segment, 24);
   buf.writeDoubleLE(startSeq, 32);
@@ -109,11 +180,25 @@ export function encodeSegmentHeader(walId: Buffer, segment: number, startSeq: nu
   return buf;
 }
 
+/** The format digit of a segment's magic, or undefined when it is no Sluice segment. */
+function segmentFormat(buf: Buffer): number | undefined {
+  if (buf.toString('latin1', 0, 7) !== MAGIC_PREFIX) return undefined;
+  const d = buf[7]! - 48;
+  return d >= 1 && d <= 9 ? d : undefined;
+}
+
+/**
+ * `format` is set (with the error) for an intact header of a format this version cannot read:
+ * such a segment was written by a newer Sluice, not damaged, and must not be removed.
+ */
 export function decodeSegmentHeader(
   buf: Buffer,
-): { walId: Buffer; segment: number; startSeq: number } | { error: string } {
+): { walId: Buffer; segment: number; startSeq: number } | { error: string; format?: number } {
   if (buf.length < SEGMENT_HEADER) return { error: 'truncated segment header' };
-  if (!buf.subarray(0, 8).equals(MAGIC)) return { error: 'not a sluice WAL segment (bad magic)' };
+  const format = segmentFormat(buf);
+  if (format === undefined) return { error: 'not a sluice WAL segment (bad magic)' };
   if (crc32c(buf, 0, 40) !== buf.readUInt32LE(40)) return { error: 'segment header checksum mismatch' };
+  if (!READABLE.includes(format))
+    return { error: `segment of format ${format}; this version reads formats ${READABLE.join(' and ')}`, format };
   return { walId: Buffer.from(buf.subarray(8, 24)), segment: buf.readDoubleLE(24), startSeq: buf.readDoubleLE(32) };
 }

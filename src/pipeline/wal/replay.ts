@@ -6,6 +6,7 @@ import { readFile, readdir, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { fsyncPath } from '../../durable-fs.js';
+import { SluiceError } from '../../errors.js';
 import type { SluiceRecord } from '../../record.js';
 import { FrameType, SEGMENT_HEADER, decodeFrame, decodeSegmentHeader } from './frame.js';
 import { SEGMENT_FILE, type Segment } from './segment-log.js';
@@ -63,6 +64,14 @@ export async function replaySegments(dir: string, logger: Logger): Promise<Repla
     out.nextSegment = no + 1;
     const buf = await readFile(path);
     const header = decodeSegmentHeader(buf);
+    if ('format' in header) {
+      // Written by a newer Sluice: removing it as damaged would lose acknowledged records.
+      throw new SluiceError(
+        'SLUICE_ERR_CONFIG',
+        `wal: ${path} is a ${header.error}. Run the version that wrote it until its records are sent ` +
+          '(then stop it: a drained log is deleted), or point wal.dir elsewhere',
+      );
+    }
     if ('error' in header) {
       // Crashed between creating the file and syncing its header: nothing in it was ever acknowledged.
       logger.warn({ file: path, err: header.error, bytes: buf.length }, 'wal: segment without a valid header removed');

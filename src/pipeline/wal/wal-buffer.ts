@@ -26,6 +26,7 @@ import { lockDir, type DirLock } from './dir-lock.js';
 import { planRecovery } from './recovery.js';
 import { replaySegments, type Replayed } from './replay.js';
 import { SegmentLog } from './segment-log.js';
+import { TupleSlab } from './tuple-slab.js';
 
 export interface WalBufferOptions {
   /** In-memory limits (buffer.*): records admitted and not yet taken by the batcher. */
@@ -83,6 +84,8 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   private readonly held = new Map<string, [number, number]>();
   private replayed: Batch[] = [];
   private readonly idPrefix: string;
+  /** Holds the tuples of admitted records until the sink has sent them. */
+  private readonly slab = new TupleSlab();
 
   private constructor(
     private readonly opts: WalBufferOptions,
@@ -167,12 +170,12 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   }
 
   take(maxRecords: number, maxBytes: number): Taken {
-    const { records, bytes, tickets, links, endSeq } = this.queue.take(maxRecords, maxBytes);
+    const { records, bytes, tickets, links, endSeq, rows } = this.queue.take(maxRecords, maxBytes);
     if (endSeq !== undefined) this.takenEnd = endSeq;
     this.uncutRecords += records.length;
     this.uncutBytes += bytes;
     this.takeable -= records.length;
-    return { records, bytes, tickets, links, more: this.takeable > 0 };
+    return { records, bytes, tickets, links, more: this.takeable > 0, rows };
   }
 
   cut(): string {
@@ -279,7 +282,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     const n = w.records.length;
     if (this.records > 0 && (this.records + n > this.opts.maxRecords || this.bytes + w.bytes > this.opts.maxBytes))
       return false;
-    w.frame ??= pendingRecords(w.records);
+    w.frame ??= pendingRecords(w.records, this.slab);
     // An idle WAL takes any one request, so a request larger than the cap is not refused forever.
     const idle = this.records === 0 && this.unsettled.size === 0 && this.log.bytes <= 2 * this.opts.wal.segmentBytes;
     return this.log.bytes + recordFrameBytes(w.frame) <= this.opts.wal.maxBytes || idle;
@@ -296,7 +299,8 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     return this.log.append(frame, firstSeq + records.length, false).then(
       () => {
         // Takeable only once durable: a batch (and its cut) never refers to records a crash could lose.
-        this.queue.push(records, firstSeq, opts.ticket, opts.spanContext);
+        const tuples = frame.tuples && { bytes: frame.tuples, offsets: frame.offsets! };
+        this.queue.push(records, firstSeq, opts.ticket, opts.spanContext, tuples);
         this.takeable += records.length;
         this.listener?.();
       },

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { PermanentSinkError, errorMessage } from '../../errors.js';
 import type { RecordType, SluiceRecord } from '../../record.js';
 import type { Sink, SinkBatch, SinkHealth } from '../sink.js';
-import { BinaryWriter, TABLES, copySql, encodeRows, type CopyFormat } from './copy-encode.js';
+import { BinaryWriter, TABLES, binaryFromTuples, copySql, encodeRows, type CopyFormat } from './copy-encode.js';
 import type { PostgresDatabase } from '../../postgres/database.js';
 
 export interface PostgresSinkOptions {
@@ -165,12 +165,16 @@ export class PostgresSink implements Sink {
       if (!records) continue;
       const { table, columns } = TABLES[type];
       // The encoder is reused by the next type only after this COPY has finished with its bytes.
-      const data = encodeOrReject(
-        records,
-        this.copyFormat,
-        Math.ceil((batch.bytes * records.length) / batch.records.length) * 2,
-        encoder,
-      );
+      // Tuples encoded on admission (the WAL's) are sent as they are when the batch is of one type.
+      const data =
+        batch.rows && groups.size === 1 && this.copyFormat === 'binary'
+          ? binaryFromTuples(batch.rows, encoder)
+          : encodeOrReject(
+              records,
+              this.copyFormat,
+              Math.ceil((batch.bytes * records.length) / batch.records.length) * 2,
+              encoder,
+            );
       if (!this.opts.dedupe) {
         await copy(client, copySql(table, columns, this.copyFormat), data);
         continue;
