@@ -108,7 +108,7 @@ export function put(o: Record<string, unknown>, k: string, v: unknown): void {
 const NESTING_PROBLEM = 'is nested too deeply to store';
 
 /** JSON text of a parsed value; undefined when it nests deeper than JSON.stringify can recurse. */
-function serialise(v: unknown): string | undefined {
+export function serialiseJson(v: unknown): string | undefined {
   try {
     return JSON.stringify(v);
   } catch {
@@ -137,7 +137,7 @@ export function normaliseLog(
   v: unknown,
   pos: Position,
   receivedAt: number,
-  serialiseAttrs: Serialise = serialise,
+  serialiseAttrs: Serialise = serialiseJson,
 ): Normalised<LogRecord> {
   if (!isObject(v)) return fail(pos, '(record)', 'each log record must be a JSON object');
   const { field: tsField, ts } = timeOf(v, receivedAt);
@@ -213,7 +213,7 @@ export function normaliseHealth(
   v: unknown,
   pos: Position,
   receivedAt: number,
-  serialiseAttrs: Serialise = serialise,
+  serialiseAttrs: Serialise = serialiseJson,
 ): Normalised<HealthRecord> {
   if (!isObject(v)) return fail(pos, '(record)', 'each health ping must be a JSON object');
   if (typeof v.service !== 'string' || v.service.length === 0 || v.service.length > MAX_SERVICE) {

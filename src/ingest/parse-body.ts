@@ -15,6 +15,7 @@ import {
   inexactNumberAt,
   largeValues,
   put,
+  serialiseJson,
   stringifyPieces,
   type Normaliser,
   type Position,
@@ -238,7 +239,43 @@ class BodyParse<T extends SluiceRecord> {
     return this.flagAt < flags.length && flags[this.flagAt]! <= last;
   }
 
-  private add(value: unknown, pos: Position, serialise?: Serialise): T | undefined {
+  /** attrs JSON.parse built from the text in `rawText` (see `keepAttrsText`). */
+  private rawFor: unknown = undefined;
+  private rawText = '';
+  /** The client's attrs text when it is `rawFor` (attrs no other field was merged into), else JSON. */
+  private readonly rawSerialise: Serialise = (v) => (v === this.rawFor ? this.rawText : serialiseJson(v));
+  /** Where the next `\u` escape in the body is at or after the last look (-1 before the first). */
+  private escapeAt = -1;
+
+  /**
+   * Parse less: the text of record `index`'s attrs object as the client sent it, to store as it
+   * is instead of stringifying what JSON.parse built from it. Only when the scan saw its key
+   * written plainly (no `\u` escape anywhere in the record could spell another "attrs") and
+   * the object holds no raw line break (the live tail's SSE lines carry the text as it is).
+   */
+  private keepAttrsText(value: unknown, index: number): boolean {
+    const scan = this.scan!;
+    const at = scan.attrsAt[index];
+    if (at === undefined || at < 0) return false;
+    const attrs = (value as { attrs?: unknown }).attrs;
+    if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) return false;
+    const start = scan.starts[index]!;
+    const end = scan.ends[index]!;
+    if (this.escapeAt !== Infinity && this.escapeAt < start) {
+      const e = this.text.indexOf(UNICODE_ESCAPE, start);
+      this.escapeAt = e === -1 ? Infinity : e;
+    }
+    if (this.escapeAt < end) return false;
+    const close = compactObjectEnd(this.text, at, end);
+    if (close === -1) return false;
+    this.rawFor = attrs;
+    this.rawText = this.text.toString('utf8', at, close);
+    return true;
+  }
+
+  private add(value: unknown, pos: Position, serialise?: Serialise, index?: number): T | undefined {
+    if (serialise === undefined && index !== undefined && this.keepAttrsText(value, index))
+      serialise = this.rawSerialise;
     if (this.inexact) {
       const at = inexactNumberAt(value, '');
       if (at !== null) {
@@ -360,7 +397,7 @@ class BodyParse<T extends SluiceRecord> {
           this.problems.push({ line: lines[i]!, field: '(line)', message: `invalid JSON: ${(err as Error).message}` });
           continue;
         }
-        this.add(value, { line: lines[i]! });
+        this.add(value, { line: lines[i]! }, undefined, i);
       }
       this.work(used);
       return this.finished();
@@ -384,8 +421,9 @@ class BodyParse<T extends SluiceRecord> {
       }
       this.work(this.text.length);
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length && this.problems.length < MAX_PROBLEMS; i++) this.add(value[i], { index: i });
-      } else this.add(value, { index: 0 });
+        for (let i = 0; i < value.length && this.problems.length < MAX_PROBLEMS; i++)
+          this.add(value[i], { index: i }, undefined, this.scan.array && !this.scan.malformed ? i : undefined);
+      } else this.add(value, { index: 0 }, undefined, this.scan.array ? undefined : 0);
       this.next = starts.length;
       return true;
     }
@@ -409,7 +447,7 @@ class BodyParse<T extends SluiceRecord> {
     }
     this.work(ends[last]! - starts[first]!);
     for (let k = 0; k < values.length && this.problems.length < MAX_PROBLEMS; k++)
-      this.add(values[k], { index: first + k });
+      this.add(values[k], { index: first + k }, undefined, first + k);
     this.next = last + 1;
     return this.finished();
   }
@@ -439,6 +477,29 @@ class BodyParse<T extends SluiceRecord> {
       throw new SluiceError('SLUICE_ERR_EMPTY_BODY', 'NDJSON body holds no records');
     return { records: this.records, bytes: this.bytes };
   }
+}
+
+const UNICODE_ESCAPE = Buffer.from('\\u');
+const CR = 13,
+  LF = 10;
+
+/**
+ * Index just past the brace closing the object that opens at `i`, or -1 when it does not close
+ * before `limit` or holds a raw line break between its tokens.
+ */
+function compactObjectEnd(text: Buffer, i: number, limit: number): number {
+  let depth = 0;
+  for (let j = i; j < limit; j++) {
+    const c = text[j]!;
+    if (c === QUOTE) {
+      const e = stringEnd(text, j + 1, limit);
+      if (e === -1) return -1;
+      j = e - 1;
+    } else if (c === LBRACE || c === LBRACKET) depth++;
+    else if ((c === RBRACE || c === RBRACKET) && --depth === 0) return j + 1;
+    else if (c === LF || c === CR) return -1;
+  }
+  return -1;
 }
 
 const MINUS = 45;

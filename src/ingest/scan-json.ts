@@ -32,6 +32,11 @@ export interface Scan {
    * keep exactly (see `numberMayBeInexact`); only those need their parsed numbers checked.
    */
   inexact: number[];
+  /**
+   * Per record (index into `starts`): where the value of its top-level `attrs` key starts, when
+   * the last such key (the one JSON.parse keeps) is written plainly and its value is an object.
+   */
+  attrsAt: number[];
 }
 
 const NEWLINE = 10,
@@ -117,6 +122,18 @@ export function numberMayBeInexact(text: Buffer, a: number, b: number): boolean 
   return expDigits >= 2 || ((intDigits >= 7 || fracDigits >= 7) && sign !== MINUS);
 }
 
+const ATTRS = Buffer.from('attrs');
+
+function isAttrs(text: Buffer, at: number): boolean {
+  return (
+    text[at] === ATTRS[0] &&
+    text[at + 1] === ATTRS[1] &&
+    text[at + 2] === ATTRS[2] &&
+    text[at + 3] === ATTRS[3] &&
+    text[at + 4] === ATTRS[4]
+  );
+}
+
 function blank(text: Buffer, from: number, to: number): boolean {
   for (let k = from; k < to; k++) if (!isSpace(text[k]!)) return false;
   return true;
@@ -133,6 +150,7 @@ export class BodyScanner {
   private readonly ends: number[] = [];
   private readonly lines: number[] = [];
   private readonly inexact: number[] = [];
+  private readonly attrsAt: number[] = [];
   private readonly array: boolean;
   /** Next character to look at. */
   private i = 0;
@@ -171,7 +189,14 @@ export class BodyScanner {
     if (this.ndjson) this.lineSteps(stop);
     else if (this.array) this.arraySteps(stop);
     else if (this.walk(stop, 0) !== 'more' && !this.problem)
-      this.scan = { array: false, starts: [0], ends: [this.text.length], malformed: false, inexact: this.inexact };
+      this.scan = {
+        array: false,
+        starts: [0],
+        ends: [this.text.length],
+        malformed: false,
+        inexact: this.inexact,
+        attrsAt: this.attrsAt,
+      };
     return this.problem !== undefined || this.scan !== undefined;
   }
 
@@ -184,6 +209,8 @@ export class BodyScanner {
     let i = this.i;
     let outcome: 'done' | 'closed' | 'more' | 'problem' = 'more';
     if (this.inString) {
+      // A string cut by the step's end may be a key named attrs: its record gets no span.
+      if (depth === outer + 1) this.attrsAt[this.ndjson ? this.starts.length - 1 : this.starts.length] = -1;
       const j = stringEnd(text, i, to);
       if (j === -1) i = to;
       else {
@@ -201,6 +228,8 @@ export class BodyScanner {
           i = to;
           break;
         }
+        // A key of the record itself named attrs (5 letters between the quotes).
+        if (j - i === 7 && depth === outer + 1 && arrays[depth] !== true && isAttrs(text, i + 1)) this.keyAttrs(j);
         i = j - 1;
       } else if (c === LBRACE || c === LBRACKET) {
         depth++;
@@ -250,6 +279,18 @@ export class BodyScanner {
     return outcome;
   }
 
+  /** After a top-level string "attrs" that ends at `j`: if it is a key, notes where an object value starts. */
+  private keyAttrs(j: number): void {
+    const { text } = this;
+    while (j < text.length && isSpace(text[j]!)) j++;
+    if (text[j] !== COLON) return; // a value, not a key
+    j++;
+    while (j < text.length && isSpace(text[j]!)) j++;
+    const record = this.ndjson ? this.starts.length - 1 : this.starts.length;
+    // A later key replaces an earlier one, as in JSON.parse; -1: its value is no object.
+    this.attrsAt[record] = text[j] === LBRACE ? j : -1;
+  }
+
   /** Marks the record being walked as holding a number to check. */
   private flag(): void {
     // NDJSON pushes a line's span before walking it; an array element's is pushed at its end.
@@ -275,7 +316,7 @@ export class BodyScanner {
       }
       for (let r = 0; r < starts.length && !malformed; r++) if (blank(text, starts[r]!, ends[r]!)) malformed = true;
     }
-    this.scan = { array: true, starts, ends, malformed, inexact: this.inexact };
+    this.scan = { array: true, starts, ends, malformed, inexact: this.inexact, attrsAt: this.attrsAt };
   }
 
   private lineSteps(stop: number): void {
@@ -328,6 +369,7 @@ export class BodyScanner {
       lines: this.lines,
       malformed: false,
       inexact: this.inexact,
+      attrsAt: this.attrsAt,
     };
   }
 }

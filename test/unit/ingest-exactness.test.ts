@@ -58,7 +58,25 @@ test('an id with NUL or a lone surrogate is refused, so two distinct keys cannot
 test('of duplicate keys in a record, the last one wins (as documented)', () => {
   const r = parse('{"message":"first","message":"second","attrs":{"k":1,"k":2}}').records[0]!;
   assert.equal(r.message, 'second');
-  assert.equal(r.attrs, '{"k":2}');
+  // attrs keep the client's text (issue 17); whoever reads it (jsonb, JSON.parse) keeps the last k.
+  assert.deepEqual(JSON.parse(r.attrs!), { k: 2 });
+  assert.equal(parse('{"attrs":{"a":1},"message":"m","attrs":{"b":2}}').records[0]!.attrs, '{"b":2}');
+});
+
+test('attrs are kept as the text the client sent when nothing else joins them, and built otherwise', () => {
+  const attrsOf = (text: string, ndjson = false): (string | null)[] => parse(text, ndjson).records.map((r) => r.attrs);
+  // Kept as sent: spacing, number spelling and key order as the client wrote them.
+  assert.deepEqual(attrsOf('{"message":"m","attrs":{"b": 1.50, "a":[1, {"c":"\\\\"}]}}'), [
+    '{"b": 1.50, "a":[1, {"c":"\\\\"}]}',
+  ]);
+  assert.deepEqual(attrsOf('[{"attrs":{ "a" : 1 }},{"attrs":{"b":2},"level":"warn"}]'), ['{ "a" : 1 }', '{"b":2}']);
+  assert.deepEqual(attrsOf('{"attrs":{"a":1}}\n{"attrs":{"a":2},"id":"x"}\n', true), ['{"a":1}', '{"a":2}']);
+  // Built from the parsed value: other fields join attrs, attrs is no object, a raw line break
+  // inside it (the tail sends the text on one SSE line), or a \u escape that could spell a key.
+  assert.deepEqual(attrsOf('{"message":"m","x":1,"attrs":{"a": 1}}'), ['{"x":1,"a":1}']);
+  assert.deepEqual(attrsOf('[{"attrs":[1, 2]},{"attrs":"s"},{"attrs":{\n"a": 1}}]'), ['[1,2]', '"s"', '{"a":1}']);
+  assert.deepEqual(attrsOf('{"attrs":{"a": 1},"att\\u0072s":{"b": 2}}'), ['{"b":2}']);
+  assert.deepEqual(attrsOf('{"message":"\\u00e9","attrs":{"a": 1}}'), ['{"a":1}']);
 });
 
 test('the scan flags every number token JSON.parse cannot keep, and only the records holding one', () => {
