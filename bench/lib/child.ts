@@ -8,6 +8,11 @@ import { resolve } from 'node:path';
 import { freePort } from '../../src/postgres/embedded.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
+/**
+ * The checkout whose collector the benchmarks start: this one, or (SLUICE_BENCH_COLLECTOR_ROOT)
+ * another build, so a before/after pair runs against the same bench code and baselines.
+ */
+const COLLECTOR_ROOT = resolve(process.env.SLUICE_BENCH_COLLECTOR_ROOT ?? ROOT);
 /** USER_HZ: the unit of /proc/<pid>/stat times; 100 on every Linux this runs on. */
 const CLOCK_TICKS = 100;
 
@@ -89,7 +94,7 @@ async function waitUntilUp(url: string, child: ChildProcess, c: Child, timeoutMs
 export async function startCollector(flags: Record<string, string | number>, cwd = ROOT): Promise<Child> {
   const port = await freePort();
   const args = [
-    resolve(ROOT, 'bin/sluice.js'),
+    resolve(COLLECTOR_ROOT, 'bin/sluice.js'),
     'serve',
     '--server.host',
     '127.0.0.1',
