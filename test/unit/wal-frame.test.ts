@@ -165,6 +165,13 @@ describe('frames', () => {
     assert.equal(p.offsets!.length, logs.length + 1);
     const second = p.tuples!.subarray(p.offsets![1], p.offsets![2]);
     assert.deepEqual(decodeTuples(second, 0, second.length, [7]), [{ ...logs[1]!, size: 7 }]);
+
+    // NUL, short or long, ASCII or not, comes back as PostgreSQL would store it: U+FFFD.
+    const nul = [{ ...rec(4), id: 'a\0b', message: `é\0${'x'.repeat(100)}` }];
+    const q = pendingRecords(nul, new TupleSlab());
+    assert.deepEqual(decodeTuples(q.tuples!, 0, q.tuples!.length, [120]), [
+      { ...nul[0]!, id: 'a\uFFFDb', message: `é\uFFFD${'x'.repeat(100)}` },
+    ]);
   });
 
   test('a record COPY cannot carry falls back to a JSON record frame and still round-trips', () => {

@@ -128,7 +128,7 @@ export class BinaryWriter {
 
   nul(): void {
     this.ensure(4);
-    this.buf.fill(0xff, this.off, this.off + 4);
+    this.length(this.off, -1);
     this.off += 4;
   }
 
@@ -142,29 +142,26 @@ export class BinaryWriter {
   }
 
   /**
-   * UTF-8 of `s` at `at`; returns its byte length. Short ASCII strings (ids, levels, service
-   * names) are stored a byte at a time: cheaper than a call into native code for each.
+   * Stores a short string of ASCII without NUL (ids, levels, service names) at `at` a byte at a
+   * time, cheaper than a call into native code for each; false (partly written) otherwise.
    */
-  private utf8(s: string, at: number): number {
+  private ascii(s: string, at: number): boolean {
     const n = s.length;
-    if (n <= SHORT_STRING) {
-      const b = this.buf;
-      let i = 0;
-      for (; i < n; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        b[at + i] = c;
-      }
-      if (i === n) return n;
+    if (n > SHORT_STRING) return false;
+    const b = this.buf;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0 || c >= 0x80) return false;
+      b[at + i] = c;
     }
-    return this.buf.write(s, at, 'utf8');
+    return true;
   }
 
   text(s: string | null): void {
     if (s === null) return this.nul();
-    s = cleanText(s);
     this.ensure(4 + s.length * 3);
-    const n = this.utf8(s, this.off + 4);
+    let n = s.length;
+    if (!this.ascii(s, this.off + 4)) n = this.buf.write(cleanText(s), this.off + 4, 'utf8');
     this.length(this.off, n);
     this.off += 4 + n;
   }
@@ -175,7 +172,7 @@ export class BinaryWriter {
     s = cleanJson(s);
     this.ensure(5 + s.length * 3);
     this.buf[this.off + 4] = 1;
-    const n = this.utf8(s, this.off + 5);
+    const n = this.ascii(s, this.off + 5) ? s.length : this.buf.write(s, this.off + 5, 'utf8');
     this.length(this.off, n + 1);
     this.off += 5 + n;
   }
