@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { patternProblem } from './body-match.js';
+import { conditionsField } from './conditions/schema.js';
 import { oneOf } from '../given.js';
 
 export const CHECK_KINDS = ['http', 'tcp', 'dns', 'tls', 'push'] as const;
@@ -150,6 +151,8 @@ const httpCheck = z
     maxLatency: duration(1, 5 * 60_000).optional(),
     followRedirects: z.boolean().default(true),
     verifyTls: z.boolean().default(true),
+    conditions: conditionsField('http'),
+    degradedConditions: conditionsField('http'),
   })
   .superRefine((c, ctx) => {
     if (c.body !== undefined && (c.method === 'GET' || c.method === 'HEAD')) {
@@ -161,7 +164,14 @@ const httpCheck = z
     }
   });
 
-const tcpCheck = z.strictObject({ ...common, kind: z.literal('tcp'), host: hostname, port });
+const tcpCheck = z.strictObject({
+  ...common,
+  kind: z.literal('tcp'),
+  host: hostname,
+  port,
+  conditions: conditionsField('tcp'),
+  degradedConditions: conditionsField('tcp'),
+});
 
 const dnsCheck = z.strictObject({
   ...common,
@@ -169,6 +179,8 @@ const dnsCheck = z.strictObject({
   hostname,
   /** When given, at least one resolved address must be one of these. */
   expect: z.array(z.string().min(1).max(64)).min(1).max(50).optional(),
+  conditions: conditionsField('dns'),
+  degradedConditions: conditionsField('dns'),
 });
 
 const tlsCheck = z.strictObject({
@@ -179,6 +191,8 @@ const tlsCheck = z.strictObject({
   servername: z.string().min(1).max(253).optional(),
   minDaysLeft: z.number().min(0).max(3650).default(14),
   verifyTls: z.boolean().default(true),
+  conditions: conditionsField('tls'),
+  degradedConditions: conditionsField('tls'),
 });
 
 const pushCheck = z.strictObject({

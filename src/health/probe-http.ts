@@ -1,7 +1,8 @@
 // http probe over undici keep-alive pools: one Agent per (verify TLS × follow redirects)
 // combination, shared by every check, with connections per origin capped at the per-host
 // limit, each connecting through the target guard (every connection, so every redirect hop,
-// is checked against the target policy: target-guard.ts). The body is read only when a keyword or regex must match, and then at most 1 MiB
+// is checked against the target policy: target-guard.ts). The body is read only when a keyword,
+// regex or condition needs it, and then at most 1 MiB
 // (a regex is matched off the event loop: body-match.ts);
 // otherwise it is drained so the connection goes back to the pool.
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
@@ -10,6 +11,8 @@ import { guardedConnector } from './target-guard.js';
 import { TargetPolicy } from './target-policy.js';
 import { failure, round, type ProbeResult } from './probe-result.js';
 import { BodyMatcher } from './body-match.js';
+import type { ProbeFacts } from './conditions/evaluate.js';
+import { conditionsRead } from './conditions/verdict.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_REDIRECTS = 5;
@@ -68,22 +71,28 @@ export async function probeHttp(check: HttpCheck, signal: AbortSignal, pools: Ht
     signal,
     dispatcher: pools.get(check.verifyTls, check.followRedirects),
   });
-  const needBody = check.bodyContains !== undefined || check.bodyRegex !== undefined;
+  const needBody = check.bodyContains !== undefined || check.bodyRegex !== undefined || conditionsRead(check, 'BODY');
   let body: Buffer = Buffer.alloc(0);
   if (needBody) body = await readLimited(res.body, MAX_BODY_BYTES);
   else await res.body.dump();
   const latencyMs = round(performance.now() - started);
   const statusCode = res.statusCode;
-  if (!statusMatches(statusCode, check.expectedStatus)) {
+  const facts: ProbeFacts = { connected: true, status: statusCode, ...(needBody ? { body } : {}) };
+  // Conditions on [STATUS] replace expectedStatus (so `[STATUS] == 503` can pass).
+  if (!conditionsRead(check, 'STATUS') && !statusMatches(statusCode, check.expectedStatus)) {
     return failure('status', `status ${statusCode}, expected ${check.expectedStatus.join(', ')}`, latencyMs, {
       statusCode,
+      facts,
     });
   }
   if (check.bodyContains !== undefined && !body.toString('utf8').includes(check.bodyContains)) {
-    return failure('body', `body does not contain ${JSON.stringify(check.bodyContains)}`, latencyMs, { statusCode });
+    return failure('body', `body does not contain ${JSON.stringify(check.bodyContains)}`, latencyMs, {
+      statusCode,
+      facts,
+    });
   }
   if (check.bodyRegex !== undefined && !(await bodyMatcher.match(check.bodyRegex, body, signal))) {
-    return failure('body', `body does not match /${check.bodyRegex}/`, latencyMs, { statusCode });
+    return failure('body', `body does not match /${check.bodyRegex}/`, latencyMs, { statusCode, facts });
   }
   if (check.maxLatency !== undefined && latencyMs > check.maxLatency) {
     return {
@@ -93,9 +102,10 @@ export async function probeHttp(check: HttpCheck, signal: AbortSignal, pools: Ht
       errorClass: null,
       message: `latency ${latencyMs} ms above maxLatency ${check.maxLatency} ms`,
       details: null,
+      facts,
     };
   }
-  return { status: 'up', latencyMs, statusCode, errorClass: null, message: null, details: null };
+  return { status: 'up', latencyMs, statusCode, errorClass: null, message: null, details: null, facts };
 }
 
 async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {

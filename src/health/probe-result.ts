@@ -1,6 +1,7 @@
 // What a probe run found, and the helpers every probe kind shares to say it: a failure with
 // its short class, rounded latencies, an error's text.
 import type { HealthStatus } from '../record.js';
+import type { ProbeFacts } from './conditions/evaluate.js';
 
 export interface ProbeResult {
   status: HealthStatus;
@@ -10,6 +11,8 @@ export interface ProbeResult {
   errorClass: string | null;
   message: string | null;
   details: Record<string, unknown> | null;
+  /** What the run observed, for the check's conditions (conditions/verdict.ts drops it). */
+  facts?: ProbeFacts;
 }
 
 export function failure(

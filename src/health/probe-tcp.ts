@@ -26,6 +26,7 @@ export function probeTcp(check: TcpCheck, signal: AbortSignal, targets: TargetPo
         errorClass: null,
         message: null,
         details: { address: socket.remoteAddress ?? null },
+        facts: { connected: true, ip: socket.remoteAddress ?? null },
       });
     });
     socket.once('error', (err) => {

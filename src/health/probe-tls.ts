@@ -7,6 +7,7 @@ import type { TlsCheck } from './check-schema.js';
 import { assertHostAllowed, guardedLookup } from './target-guard.js';
 import type { TargetPolicy } from './target-policy.js';
 import { failure, round, type ProbeResult } from './probe-result.js';
+import { conditionsRead } from './conditions/verdict.js';
 
 const DAY_MS = 86_400_000;
 
@@ -49,19 +50,25 @@ export function probeTls(check: TlsCheck, signal: AbortSignal, targets: TargetPo
         issuer: cert.issuer?.CN ?? null,
         authorized,
       };
+      const facts = { connected: true, certValidTo: validTo };
       if (daysLeft < 0)
-        resolve(failure('tls_expired', `certificate expired on ${details.validTo}`, latencyMs, { details }));
+        resolve(failure('tls_expired', `certificate expired on ${details.validTo}`, latencyMs, { details, facts }));
       else if (check.verifyTls && !authorized)
         resolve(
-          failure('tls_invalid', `certificate not trusted: ${authError ?? 'unknown reason'}`, latencyMs, { details }),
+          failure('tls_invalid', `certificate not trusted: ${authError ?? 'unknown reason'}`, latencyMs, {
+            details,
+            facts,
+          }),
         );
-      else if (daysLeft < check.minDaysLeft) {
+      // Conditions on [CERTIFICATE_EXPIRATION] replace minDaysLeft (an expired certificate is always down).
+      else if (daysLeft < check.minDaysLeft && !conditionsRead(check, 'CERTIFICATE_EXPIRATION')) {
         resolve(
           failure('tls_expiring', `certificate expires in ${daysLeft} days (minimum ${check.minDaysLeft})`, latencyMs, {
             details,
+            facts,
           }),
         );
-      } else resolve({ status: 'up', latencyMs, statusCode: null, errorClass: null, message: null, details });
+      } else resolve({ status: 'up', latencyMs, statusCode: null, errorClass: null, message: null, details, facts });
     });
     socket.once('error', (err) => {
       signal.removeEventListener('abort', onAbort);

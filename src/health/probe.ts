@@ -1,8 +1,10 @@
 // One probe run: the kind's probe under a timeout enforced with an AbortSignal. A timeout is
 // its own error class (not a generic failure), and the run always settles by the deadline,
-// even when the probe underneath cannot be cancelled (getaddrinfo).
+// even when the probe underneath cannot be cancelled (getaddrinfo). The check's conditions
+// then decide the result (conditions/verdict.ts).
 import { withTimeout } from '../timeout.js';
 import type { CheckDefinition } from './check-schema.js';
+import { judge } from './conditions/verdict.js';
 import { probeOnce, type ProbeDeps } from './probe-kinds.js';
 import { classifyError, errorText, failure, round, type ProbeResult } from './probe-result.js';
 
@@ -31,15 +33,16 @@ export async function runProbe(check: CheckDefinition, deps: ProbeDeps, outer?: 
     outer?.addEventListener('abort', onOuter, { once: true });
   });
   try {
-    return await withTimeout(Promise.race([probeOnce(check, ac.signal, deps), aborted]), check.timeout, () => {
+    const result = await withTimeout(Promise.race([probeOnce(check, ac.signal, deps), aborted]), check.timeout, () => {
       const err = new ProbeTimeout(check.timeout);
       ac.abort(err);
       return failure('timeout', err.message, round(performance.now() - started));
     });
+    return judge(check, result);
   } catch (err) {
     if (ac.signal.aborted)
-      return failure('timeout', (ac.signal.reason as Error).message, round(performance.now() - started));
-    return failure(classifyError(err), errorText(err), round(performance.now() - started));
+      return judge(check, failure('timeout', (ac.signal.reason as Error).message, round(performance.now() - started)));
+    return judge(check, failure(classifyError(err), errorText(err), round(performance.now() - started)));
   } finally {
     if (onOuter) outer?.removeEventListener('abort', onOuter);
   }
