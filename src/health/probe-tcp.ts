@@ -18,6 +18,8 @@ export function probeTcp(check: TcpCheck, signal: AbortSignal, targets: TargetPo
     socket.once('connect', () => {
       signal.removeEventListener('abort', onAbort);
       const latencyMs = round(performance.now() - started);
+      // Read before destroy(): a destroyed socket no longer knows its peer.
+      const address = socket.remoteAddress ?? null;
       socket.destroy();
       resolve({
         status: 'up',
@@ -25,8 +27,8 @@ export function probeTcp(check: TcpCheck, signal: AbortSignal, targets: TargetPo
         statusCode: null,
         errorClass: null,
         message: null,
-        details: { address: socket.remoteAddress ?? null },
-        facts: { connected: true, ip: socket.remoteAddress ?? null },
+        details: { address },
+        facts: { connected: true, ip: address },
       });
     });
     socket.once('error', (err) => {
