@@ -1,8 +1,8 @@
 // Property-based checks (fast-check) over every parser and normaliser of untrusted input: the
-// JSON and NDJSON bodies, gzip/deflate, the config loader and the check definition schema.
-// Each property: bad input is a SluiceError with a 4xx status (or a list of problems), never
-// another error; what is accepted is all there (never accepted-then-dropped); and no single
-// input holds the loop past MAX_CASE_MS. Run briefly by test/unit/fuzz.test.ts, long by
+// JSON and NDJSON bodies, gzip/deflate, the config loader, the check definition schema and its
+// condition grammar. Each property: bad input is a SluiceError with a 4xx status (or a list of
+// problems), never another error; what is accepted is all there (never accepted-then-dropped);
+// and no single input holds the loop past MAX_CASE_MS. Run briefly by test/unit/fuzz.test.ts, long by
 // bench/fuzz-long.ts.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,9 @@ import { parseKeyRequest } from '../../src/admin/key-request.js';
 import { loadConfig } from '../../src/config/load.js';
 import { SluiceError } from '../../src/errors.js';
 import { parseCheck } from '../../src/health/check-schema.js';
+import { compileCondition } from '../../src/health/conditions/compile.js';
+import { evaluateConditions } from '../../src/health/conditions/evaluate.js';
+import { ConditionError } from '../../src/health/conditions/parse.js';
 import { decodeBody } from '../../src/ingest/body.js';
 import { normaliseHealth, normaliseLog, stringifyPieces } from '../../src/ingest/normalise.js';
 import { parseBody, parseBodyInSteps, ValueReader, type ParseLimits } from '../../src/ingest/parse-body.js';
@@ -82,6 +85,54 @@ const nearJson = fc
     const cut = at % (j.length + 1);
     return j.slice(0, cut) + noise + j.slice(cut);
   });
+
+/** Text near the condition grammar: its tokens and some noise, in any order. */
+const conditionText = fc.oneof(
+  fc.string({ maxLength: 60 }),
+  fc
+    .array(
+      fc.oneof(
+        fc.constantFrom(
+          '[STATUS]',
+          '[BODY]',
+          '[RESPONSE_TIME]',
+          '[CERTIFICATE_EXPIRATION]',
+          '[DNS_RCODE]',
+          '[CONNECTED]',
+          '[IP]',
+          '[',
+          ']',
+          '.a',
+          '[0]',
+          '==',
+          '!=',
+          '<',
+          '>=',
+          '=',
+          'len(',
+          'has(',
+          'any(',
+          'pat(',
+          ')',
+          ',',
+          '"',
+          '\\',
+          ' ',
+          '200',
+          '-1.5',
+          '72h',
+          'UP',
+          'true',
+          'NXDOMAIN',
+          '10.0.0.1',
+          '*',
+        ),
+        fc.string({ maxLength: 3 }),
+      ),
+      { maxLength: 24 },
+    )
+    .map((parts) => parts.join('')),
+);
 
 /** Records as JSON with generated ids blanked (they differ between two parses), or the error code. */
 function comparable(f: () => { records: Array<{ id: string }> }): string {
@@ -199,6 +250,8 @@ export function properties(): Array<{
               headers: fc.dictionary(fc.string(), fc.string()),
               host: fc.string(),
               port: fc.integer(),
+              conditions: fc.array(conditionText, { maxLength: 4 }),
+              degradedConditions: fc.array(conditionText, { maxLength: 4 }),
             },
             { requiredKeys: [] },
           ),
@@ -209,6 +262,49 @@ export function properties(): Array<{
             r.ok ||
             (r.problems.length > 0 && r.problems.every((p) => typeof p.field === 'string' && p.field.length > 0))
           );
+        },
+      ) as never,
+    },
+    {
+      name: 'the condition grammar: any text compiles or is a ConditionError at a character inside it, never a stall',
+      property: fc.property(
+        conditionText,
+        fc.constantFrom('http', 'tcp', 'dns', 'tls') as fc.Arbitrary<'http'>,
+        (text, kind) => {
+          try {
+            timed('compileCondition', () => compileCondition(text, kind));
+            return true;
+          } catch (err) {
+            if (!(err instanceof ConditionError)) throw err;
+            return err.position >= 1 && err.position <= Math.max(text.length, 500) + 1 && err.reason.length > 0;
+          }
+        },
+      ) as never,
+    },
+    {
+      name: 'conditions over any body, JSON or not: every condition gives ok true or false, never a throw',
+      property: fc.property(
+        fc.oneof(
+          fc.jsonValue({ maxDepth: 6 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')),
+          fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+        ),
+        fc.option(fc.integer({ min: 100, max: 599 }), { nil: undefined }),
+        (body, status) => {
+          const list = [
+            '[BODY] == pat(*a*)',
+            '[BODY].a == 1',
+            '[BODY].a.b[0] != x',
+            'len([BODY]) > 3',
+            'len([BODY].a) >= 0',
+            'has([BODY][0]) == true',
+            '[BODY].a < 5',
+            '[STATUS] == any(200, 204)',
+            '[RESPONSE_TIME] < 1s',
+          ].map((c) => compileCondition(c, 'http'));
+          const out = timed('evaluateConditions', () =>
+            evaluateConditions(list, { connected: true, status, responseTimeMs: 5, body }),
+          );
+          return out.length === list.length && out.every((o) => typeof o.ok === 'boolean');
         },
       ) as never,
     },
