@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseCheck } from '../../src/health/check-schema.js';
 import { compileCondition, type ProbedKind } from '../../src/health/conditions/compile.js';
+import { parseCostProblem } from '../../src/health/conditions/body-json.js';
 import { evaluateConditions, type ProbeFacts } from '../../src/health/conditions/evaluate.js';
 import { ConditionError, parseCondition } from '../../src/health/conditions/parse.js';
 import { compileGlob, globMatches } from '../../src/health/conditions/pattern.js';
@@ -218,10 +219,25 @@ describe('condition evaluation', () => {
       run(['[BODY] == pat(*all good*)', '[BODY].status == UP', 'len([BODY]) == 16'], { connected: true, body }),
       [
         [true, 'status: all good'],
-        [false, null],
+        [false, 'body is not JSON'],
         [true, 16],
       ],
     );
+  });
+
+  test('a body too deep or with too many values is not parsed: its paths fail and say why', () => {
+    const deep = Buffer.from(`${'['.repeat(65)}${']'.repeat(65)}`);
+    assert.deepEqual(run(['len([BODY][0]) == 1', 'len([BODY]) == 130'], { connected: true, body: deep }), [
+      [false, 'body nests deeper than 64 levels: not read as JSON'],
+      [true, 130],
+    ]);
+    const fine = Buffer.from(`${'['.repeat(64)}"[[[[["${']'.repeat(64)}`);
+    assert.deepEqual(run(['len([BODY][0]) == 1'], { connected: true, body: fine }), [[true, 1]]);
+    const wide = json(Array.from({ length: 50_001 }, () => 0));
+    assert.deepEqual(run(['len([BODY].a) > 1'], { connected: true, body: wide }), [
+      [false, 'body holds over 50000 values: not read as JSON'],
+    ]);
+    assert.equal(parseCostProblem(json({ a: 'x,'.repeat(60_000) })), null, 'commas in strings are not values');
   });
 
   test('a long value is shown cut, and still compared whole', () => {

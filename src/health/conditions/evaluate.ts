@@ -1,7 +1,8 @@
 // Runs compiled conditions against what one probe run observed. The body is decoded and its
 // JSON parsed at most once per run, and only when a condition reads [BODY]; the body is the
-// probe's already capped read (1 MiB), which JSON.parse takes in a few milliseconds whatever
-// its shape (V8's parser is not recursive, so deep nesting is not a stack problem either).
+// probe's already capped read (1 MiB), and body-json.ts refuses one nested too deep to parse
+// quickly.
+import { bodyJson } from './body-json.js';
 import type { CompiledCondition, Expect, Subject } from './compile.js';
 import { globMatches } from './pattern.js';
 
@@ -33,6 +34,8 @@ const NOT_JSON = Symbol('not json');
 class Seen {
   private text: string | undefined;
   private json: unknown = MISSING;
+  /** Why the body has no JSON (shown as the value of a condition on a path in it). */
+  jsonProblem: string | undefined;
 
   constructor(
     readonly facts: ProbeFacts,
@@ -51,11 +54,11 @@ class Seen {
     if (this.json !== MISSING) return this.json;
     const text = this.bodyText();
     if (text === MISSING) return (this.json = NOT_JSON);
-    try {
-      this.json = JSON.parse(text) as unknown;
-    } catch {
+    const parsed = bodyJson(this.facts.body!, text);
+    if ('problem' in parsed) {
+      this.jsonProblem = parsed.problem;
       this.json = NOT_JSON;
-    }
+    } else this.json = parsed.value;
     return this.json;
   }
 }
@@ -72,7 +75,8 @@ export function evaluateConditions(
 function evaluateOne(c: CompiledCondition, seen: Seen): ConditionOutcome {
   const v = subjectValue(c.subject, seen);
   const ok = v !== MISSING && holds(v, c.op, c.expect);
-  return { condition: c.text, ok, value: shown(v) };
+  const why = v === MISSING && c.subject.path.length > 0 ? seen.jsonProblem : undefined;
+  return { condition: c.text, ok, value: why ?? shown(v) };
 }
 
 function subjectValue(s: Subject, seen: Seen): unknown {
