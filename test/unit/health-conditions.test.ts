@@ -2,7 +2,11 @@
 // wrong, how literals are read for each placeholder, and what each condition sees and decides
 // against bodies, statuses, durations, rcodes and addresses.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
 import { parseCheck } from '../../src/health/check-schema.js';
 import { compileCondition, type ProbedKind } from '../../src/health/conditions/compile.js';
 import { parseCostProblem } from '../../src/health/conditions/body-json.js';
@@ -373,4 +377,27 @@ describe('conditions in a check', () => {
     assert.ok(!push.ok);
     assert.match(push.problems[0]!.message, /unknown field/);
   });
+});
+
+test('the conditions example of docs/health.md is a valid config file', (t) => {
+  const md = readFileSync(new URL('../../docs/health.md', import.meta.url), 'utf8');
+  const yaml = /## Conditions[\s\S]*?```yaml\n([\s\S]*?)```/.exec(md)![1]!;
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-conditions-doc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'sluice.yaml');
+  writeFileSync(file, yaml);
+  const { config } = loadConfig({ env: {}, file });
+  const checks = config.checks as Array<{ name: string; conditions?: string[] }>;
+  assert.deepEqual(
+    checks.map((c) => [c.name, c.conditions?.length]),
+    [
+      ['api', 3],
+      ['api-cert', 1],
+      ['db-port', 2],
+      ['gone', 1],
+    ],
+  );
+  // A bad condition in the file is refused at load, naming the check and the condition.
+  writeFileSync(file, yaml.replace('[STATUS] == 200', '[STATUS] === 200'));
+  assert.throws(() => loadConfig({ env: {}, file }), /checks\[0\]\.conditions\.0[\s\S]*at character 12/);
 });
