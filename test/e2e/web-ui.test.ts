@@ -1,7 +1,8 @@
 // The web UI in a real browser against a real collector on a real PostgreSQL: logs sent through
 // the API appear live, filter and search narrow them, a record expands to its JSON; a check made
-// in the form goes up, then down when its target stops; /status and a badge show it. Screenshots
-// of every page go to test-results/e2e/ (look at them when a test fails).
+// in the form (with conditions) goes up, then down when its target stops, showing the conditions
+// it failed; /status and a badge show it. Screenshots of every page go to test-results/e2e/
+// (look at them when a test fails).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -164,12 +165,15 @@ describe('web UI in a browser', () => {
     await page.getByLabel('Interval').fill('1s');
     await page.getByLabel('Timeout').fill('500ms');
     await page.getByLabel('Failures before down').fill('1');
+    await page.getByLabel('Conditions', { exact: true }).fill('[STATUS] == 200\n[BODY] = ok');
     await page.getByRole('button', { name: 'Add check' }).last().click();
-    // The API's 400 names the field; the form shows its message next to it.
+    // The API's 400 names the field; the form shows its message next to it (a condition by its line).
     await page.getByText('must be an http:// or https:// URL').waitFor({ timeout: UI_WAIT_MS });
+    await page.getByText(/line 2: .*at character 8: use "==" to compare/).waitFor({ timeout: UI_WAIT_MS });
     await shot('check-form-error');
 
     await page.getByLabel('URL').fill(`http://127.0.0.1:${port}/`);
+    await page.getByLabel('Conditions', { exact: true }).fill('[STATUS] == 200\n[BODY] == ok');
     await page.getByRole('button', { name: 'Add check' }).last().click();
     const row = page.getByRole('row').filter({ hasText: 'shop api' });
     await row.getByText('up', { exact: true }).waitFor({ timeout: UI_WAIT_MS });
@@ -182,6 +186,12 @@ describe('web UI in a browser', () => {
     await new Promise<void>((r) => server.close(() => r()));
     await row.getByText('down', { exact: true }).waitFor({ timeout: UI_WAIT_MS });
     await page.getByText('ongoing').waitFor({ timeout: UI_WAIT_MS });
+    // The detail lists the conditions the last (refused) run failed, with what was seen.
+    const failed = page.getByRole('region', { name: 'Failed conditions' });
+    await failed.getByText('[STATUS] == 200').waitFor({ timeout: UI_WAIT_MS });
+    assert.match((await failed.textContent()) ?? '', /\[BODY\] == ok — saw null/);
+    const stored = app.health.idOf('shop api');
+    assert.deepEqual(app.health.get(stored!)?.conditions, ['[STATUS] == 200', '[BODY] == ok']);
     await shot('checks-down');
   });
 

@@ -7,12 +7,14 @@ import type { CheckView } from './types.js';
 
 const KINDS = ['http', 'tcp', 'dns', 'tls', 'push'] as const;
 type Kind = (typeof KINDS)[number];
+const PROBED: readonly Kind[] = ['http', 'tcp', 'dns', 'tls'];
 
 interface FieldSpec {
   name: string;
   label: string;
   kinds?: readonly Kind[];
-  type?: 'text' | 'number' | 'url';
+  /** `lines`: a list, one item a line (a textarea). */
+  type?: 'text' | 'number' | 'url' | 'lines';
   hint?: string;
 }
 
@@ -31,6 +33,20 @@ const FIELDS: FieldSpec[] = [
   { name: 'interval', label: 'Interval', hint: '60s' },
   { name: 'timeout', label: 'Timeout', hint: 'min(10s, interval)' },
   { name: 'failureThreshold', label: 'Failures before down', type: 'number', hint: '2' },
+  {
+    name: 'conditions',
+    label: 'Conditions',
+    kinds: PROBED,
+    type: 'lines',
+    hint: 'one a line, all must hold, e.g. [STATUS] == 200',
+  },
+  {
+    name: 'degradedConditions',
+    label: 'Degraded conditions',
+    kinds: PROBED,
+    type: 'lines',
+    hint: 'one a line; failing one means degraded, e.g. [RESPONSE_TIME] < 300',
+  },
 ];
 
 const META = new Set(['id', 'state', 'since', 'lastResult', 'source', 'createdAt', 'updatedAt', 'uptime']);
@@ -55,7 +71,7 @@ function initial(c: CheckView | undefined): Record<string, string> {
     const v = c?.[f.name];
     if (v === undefined || v === null) out[f.name] = '';
     else if (DURATIONS.has(f.name)) out[f.name] = msText(v);
-    else if (Array.isArray(v)) out[f.name] = v.join(',');
+    else if (Array.isArray(v)) out[f.name] = v.join(f.type === 'lines' ? '\n' : ',');
     else out[f.name] = String(v);
   }
   return out;
@@ -91,7 +107,12 @@ export function CheckForm({
         delete body[f.name];
         continue;
       }
-      if (f.type === 'number' || (DURATIONS.has(f.name) && /^\d+$/.test(raw)))
+      if (f.type === 'lines')
+        body[f.name] = raw
+          .split('\n')
+          .map((line) => line.trim())
+          .filter((line) => line !== '');
+      else if (f.type === 'number' || (DURATIONS.has(f.name) && /^\d+$/.test(raw)))
         body[f.name] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
       else if (f.name === 'expectedStatus' && raw.includes(',')) body[f.name] = raw.split(',').map((s) => s.trim());
       else body[f.name] = raw;
@@ -115,10 +136,14 @@ export function CheckForm({
     }
   };
 
+  // A list's problems name the item (`conditions.1`): shown as its line.
   const problemOf = (name: string) =>
     problems
       .filter((p) => p.field === name || p.field.startsWith(`${name}.`))
-      .map((p) => p.message)
+      .map((p) => {
+        const item = /^\.(\d+)$/.exec(p.field.slice(name.length));
+        return item ? `line ${Number(item[1]) + 1}: ${p.message}` : p.message;
+      })
       .join('; ');
 
   return (
@@ -149,17 +174,31 @@ export function CheckForm({
         return (
           <div class="field" key={f.name}>
             <label for={`f-${f.name}`}>{f.label}</label>
-            <input
-              id={`f-${f.name}`}
-              name={f.name}
-              type="text"
-              inputMode={f.type === 'number' ? 'numeric' : f.type === 'url' ? 'url' : 'text'}
-              value={values[f.name]}
-              placeholder={f.hint}
-              aria-invalid={p ? true : undefined}
-              aria-describedby={p ? `e-${f.name}` : undefined}
-              onInput={(e) => setValues({ ...values, [f.name]: e.currentTarget.value })}
-            />
+            {f.type === 'lines' ? (
+              <textarea
+                id={`f-${f.name}`}
+                name={f.name}
+                rows={3}
+                value={values[f.name]}
+                placeholder={f.hint}
+                spellcheck={false}
+                aria-invalid={p ? true : undefined}
+                aria-describedby={p ? `e-${f.name}` : undefined}
+                onInput={(e) => setValues({ ...values, [f.name]: e.currentTarget.value })}
+              />
+            ) : (
+              <input
+                id={`f-${f.name}`}
+                name={f.name}
+                type="text"
+                inputMode={f.type === 'number' ? 'numeric' : f.type === 'url' ? 'url' : 'text'}
+                value={values[f.name]}
+                placeholder={f.hint}
+                aria-invalid={p ? true : undefined}
+                aria-describedby={p ? `e-${f.name}` : undefined}
+                onInput={(e) => setValues({ ...values, [f.name]: e.currentTarget.value })}
+              />
+            )}
             {p && (
               <span class="field-error" id={`e-${f.name}`}>
                 {p}

@@ -228,6 +228,7 @@ function CheckDetail({ check, tick }: { check: CheckView; tick: number }) {
         {check.kind} · every {duration(check.interval)} · timeout {duration(check.timeout)} · id {check.id}
         {check.lastResult?.message ? ` · last: ${check.lastResult.message}` : ''}
       </p>
+      <FailedConditions result={check.lastResult} />
       {hours && <UptimeBars items={hours.items} label="Last 24 hours" unit="hour" />}
       {days && <UptimeBars items={days.items} label="Last 90 days" unit="day" />}
       <LatencyChart results={results} />
@@ -246,5 +247,24 @@ function CheckDetail({ check, tick }: { check: CheckView; tick: number }) {
         </ul>
       )}
     </article>
+  );
+}
+
+/** The conditions the last result failed, with what was seen (docs/health.md#conditions). */
+function FailedConditions({ result }: { result: CheckResult | null }) {
+  const failed = (result?.details?.conditions ?? []).filter((c) => !c.ok);
+  if (failed.length === 0) return null;
+  return (
+    <section class="failed-conditions" aria-label="Failed conditions">
+      <h3>Failed conditions</h3>
+      <ul>
+        {failed.map((c) => (
+          <li key={c.condition}>
+            <code>{c.condition}</code> — saw <code>{JSON.stringify(c.value)}</code>
+            {c.degraded ? ' (degraded)' : ''}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }

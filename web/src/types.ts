@@ -34,6 +34,15 @@ export interface CheckResult {
   status_code: number | null;
   error_class: string | null;
   message: string | null;
+  /** Kind-specific; `conditions` when the check has conditions (docs/health.md#conditions). */
+  details?: { conditions?: ConditionOutcome[]; [key: string]: unknown } | null;
+}
+
+export interface ConditionOutcome {
+  condition: string;
+  ok: boolean;
+  value: unknown;
+  degraded?: true;
 }
 
 export interface CheckView {
