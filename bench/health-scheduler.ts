@@ -4,6 +4,7 @@
 // Reports scheduling lag p50/p99/max and this process's CPU as a fraction of one core, over a
 // window that starts after one warm-up interval. Stops by itself. Used by bench/run.ts through
 // runSchedulerBench(); alone: node --import tsx bench/health-scheduler.ts [--quick] [--durable]
+// [--conditions] (three conditions on every check, one reading the body: see CONDITIONS)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -27,7 +28,12 @@ export interface SchedulerBenchOptions {
   outDir?: string | false;
   /** Appended to the result file names (e.g. "quick"). */
   label?: string;
+  /** Give every check the three CONDITIONS (the issue's bench: "now with three conditions each"). */
+  conditions?: boolean;
 }
+
+/** Three conditions per check; `[BODY] == ok` makes every run read and compare the body. */
+export const CONDITIONS = ['[STATUS] == 200', '[BODY] == ok', '[RESPONSE_TIME] < 1s'];
 
 export interface SchedulerBenchResult {
   ack: 'memory' | 'durable';
@@ -43,6 +49,7 @@ export interface SchedulerBenchResult {
   eventLoopDelayP99Ms: number;
   rssMiB: number;
   results: { up: number; failure: number; timeout: number; skippedOverlap: number };
+  conditionsPerCheck: number;
   pass: { lag: boolean; cpu: boolean };
   files?: { md: string; json: string };
 }
@@ -120,6 +127,7 @@ export async function runSchedulerBench(opts: SchedulerBenchOptions = {}): Promi
     url: `http://127.0.0.1:${ports[i % ports.length]}/health/${i}`,
     interval: intervalMs,
     timeout: Math.min(5000, intervalMs),
+    ...(opts.conditions ? { conditions: CONDITIONS } : {}),
   }));
   const app = await createApp(config, { logger: pino({ level: 'warn' }), defaultMetrics: false });
   let measuring = false;
@@ -157,6 +165,7 @@ export async function runSchedulerBench(opts: SchedulerBenchOptions = {}): Promi
     const result: SchedulerBenchResult = {
       ack,
       checks,
+      conditionsPerCheck: opts.conditions ? CONDITIONS.length : 0,
       intervalMs,
       targets: nTargets,
       measuredSeconds: r2(wall / 1000),
@@ -211,7 +220,7 @@ function writeResults(r: SchedulerBenchResult, outDir: string, label?: string): 
   const cpu = cpus();
   const text = `# Health scheduler benchmark — ${date}
 
-${r.checks.toLocaleString('en')} HTTP checks at a ${r.intervalMs / 1000} s interval against ${r.targets} node:http servers on 127.0.0.1 in a child process (so the CPU below is the checker's own). The whole app runs in the measured process with the blackhole sink and ack mode \`${r.ack}\`: every result is a record through buffer → batcher → writer pool${r.ack === 'durable' ? ' (and the disk WAL)' : ''}. Measured for ${r.measuredSeconds} s after one warm-up interval. Lag = when a run starts − when it was due (includes waiting for a concurrency slot). CPU = process.cpuUsage() user + system over wall time, in cores.
+${r.checks.toLocaleString('en')} HTTP checks${r.conditionsPerCheck > 0 ? ` with ${r.conditionsPerCheck} conditions each (${CONDITIONS.map((c) => `\`${c}\``).join(', ')})` : ''} at a ${r.intervalMs / 1000} s interval against ${r.targets} node:http servers on 127.0.0.1 in a child process (so the CPU below is the checker's own). The whole app runs in the measured process with the blackhole sink and ack mode \`${r.ack}\`: every result is a record through buffer → batcher → writer pool${r.ack === 'durable' ? ' (and the disk WAL)' : ''}. Measured for ${r.measuredSeconds} s after one warm-up interval. Lag = when a run starts − when it was due (includes waiting for a concurrency slot). CPU = process.cpuUsage() user + system over wall time, in cores.
 
 Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.versions.node}, ${process.platform}-${process.arch}; shared with other work, so numbers are noisy. Reproduce: \`node --import tsx bench/health-scheduler.ts\`.
 
@@ -225,10 +234,15 @@ ${resultTable(r)}
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const quick = process.argv.includes('--quick');
   const ack = process.argv.includes('--durable') ? 'durable' : 'memory';
-  const label = [quick ? 'quick' : '', ack === 'durable' ? 'durable' : ''].filter(Boolean).join('-') || undefined;
+  const conditions = process.argv.includes('--conditions');
+  const label =
+    [quick ? 'quick' : '', ack === 'durable' ? 'durable' : '', conditions ? 'conditions' : '']
+      .filter(Boolean)
+      .join('-') || undefined;
   const r = await runSchedulerBench({
     ...(quick ? { checks: 2000, intervalMs: 5000, measureMs: 10_000 } : {}),
     ack,
+    conditions,
     outDir: resultsDir(quick),
     ...(label ? { label } : {}),
   });
