@@ -258,8 +258,8 @@ function FailedConditions({ result }: { result: CheckResult | null }) {
     <section class="failed-conditions" aria-label="Failed conditions">
       <h3>Failed conditions</h3>
       <ul>
-        {failed.map((c) => (
-          <li key={c.condition}>
+        {failed.map((c, i) => (
+          <li key={i}>
             <code>{c.condition}</code> — saw <code>{JSON.stringify(c.value)}</code>
             {c.degraded ? ' (degraded)' : ''}
           </li>

@@ -149,7 +149,7 @@ class Scanner {
     const name = this.s.slice(this.i, close).trim().toUpperCase();
     if (!(FACTS as readonly string[]).includes(name))
       this.fail(
-        `unknown placeholder [${this.s.slice(this.i, close)}]: use one of ${FACTS.map((f) => `[${f}]`).join(' ')}`,
+        `unknown placeholder [${this.s.slice(this.i, Math.min(close, this.i + 40))}]: use one of ${FACTS.map((f) => `[${f}]`).join(' ')}`,
         start,
       );
     this.i = close + 1;
