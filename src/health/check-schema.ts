@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { patternProblem } from './body-match.js';
-import { conditionsField } from './conditions/schema.js';
+import { conditionsField, refuseCertificateWithoutTls } from './conditions/schema.js';
 import { oneOf } from '../given.js';
 
 export const CHECK_KINDS = ['http', 'tcp', 'dns', 'tls', 'push'] as const;
@@ -162,6 +162,7 @@ const httpCheck = z
         message: `a ${c.method} request has no body: use POST, PUT or PATCH`,
       });
     }
+    refuseCertificateWithoutTls(c, ctx);
   });
 
 const tcpCheck = z.strictObject({

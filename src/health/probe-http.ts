@@ -5,6 +5,7 @@
 // regex or condition needs it, and then at most 1 MiB
 // (a regex is matched off the event loop: body-match.ts);
 // otherwise it is drained so the connection goes back to the pool.
+import type { PeerCertificate } from 'node:tls';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { HttpCheck } from './check-schema.js';
 import { guardedConnector } from './target-guard.js';
@@ -19,9 +20,19 @@ const MAX_REDIRECTS = 5;
 /** One pool of matcher threads for every check's bodyRegex (unref'd: it never holds the process). */
 const bodyMatcher = new BodyMatcher();
 
+/** Origins whose certificate expiry is remembered (oldest forgotten first). */
+const MAX_CERT_ORIGINS = 50_000;
+
 export class HttpPools {
   private readonly agents = new Map<string, Dispatcher>();
   private readonly closers: Agent[] = [];
+  /**
+   * When each https origin's certificate (as seen on its latest new connection) stops being
+   * valid, for [CERTIFICATE_EXPIRATION]: noted at the handshake, so a run on a kept-alive
+   * connection costs nothing, and a renewed certificate shows once connections are recycled
+   * (keepAliveMaxTimeout).
+   */
+  private readonly certs = new Map<string, number>();
 
   constructor(
     private readonly connectionsPerOrigin: number,
@@ -37,13 +48,28 @@ export class HttpPools {
         connections: this.connectionsPerOrigin,
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 120_000,
-        connect: guardedConnector(this.targets, { rejectUnauthorized: verifyTls }),
+        connect: guardedConnector(this.targets, { rejectUnauthorized: verifyTls }, (host, port, socket) =>
+          this.noteCertificate(`${bare(host)}:${port}`, socket.getPeerCertificate()),
+        ),
       });
       this.closers.push(agent);
       d = followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })) : agent;
       this.agents.set(key, d);
     }
     return d;
+  }
+
+  /** Epoch ms the certificate of `origin` ("host:port") stops being valid, if one was seen. */
+  certValidTo(origin: string): number | undefined {
+    return this.certs.get(origin);
+  }
+
+  private noteCertificate(origin: string, cert: PeerCertificate | undefined): void {
+    const validTo = cert?.valid_to ? Date.parse(cert.valid_to) : NaN;
+    if (Number.isNaN(validTo)) return;
+    this.certs.delete(origin);
+    this.certs.set(origin, validTo);
+    if (this.certs.size > MAX_CERT_ORIGINS) this.certs.delete(this.certs.keys().next().value!);
   }
 
   async close(): Promise<void> {
@@ -78,6 +104,7 @@ export async function probeHttp(check: HttpCheck, signal: AbortSignal, pools: Ht
   const latencyMs = round(performance.now() - started);
   const statusCode = res.statusCode;
   const facts: ProbeFacts = { connected: true, status: statusCode, ...(needBody ? { body } : {}) };
+  if (conditionsRead(check, 'CERTIFICATE_EXPIRATION')) facts.certValidTo = pools.certValidTo(originOf(check.url));
   // Conditions on [STATUS] replace expectedStatus (so `[STATUS] == 503` can pass).
   if (!conditionsRead(check, 'STATUS') && !statusMatches(statusCode, check.expectedStatus)) {
     return failure('status', `status ${statusCode}, expected ${check.expectedStatus.join(', ')}`, latencyMs, {
@@ -106,6 +133,17 @@ export async function probeHttp(check: HttpCheck, signal: AbortSignal, pools: Ht
     };
   }
   return { status: 'up', latencyMs, statusCode, errorClass: null, message: null, details: null, facts };
+}
+
+/** "host:port" of a URL, as the connector sees it. */
+function originOf(url: string): string {
+  const u = new URL(url);
+  return `${bare(u.hostname)}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`;
+}
+
+/** An IPv6 host without its URL brackets. */
+function bare(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
 async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {

@@ -4,6 +4,7 @@
 // undici's pools go through a connector that does both for every new connection, redirect
 // hops included. A denied target fails the run with error_class `denied`; nothing is sent.
 import type { LookupAddress } from 'node:dns';
+import { TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
 import { SluiceError } from '../errors.js';
 import { probeLookup, type Vet } from './lookup.js';
@@ -46,7 +47,12 @@ export function guardedLookup(
  * a connector whose lookup vets the resolved addresses for that port (one per port: the lookup
  * is fixed when a connector is built).
  */
-export function guardedConnector(policy: TargetPolicy, tls: { rejectUnauthorized: boolean }): buildConnector.connector {
+export function guardedConnector(
+  policy: TargetPolicy,
+  tls: { rejectUnauthorized: boolean },
+  /** Sees each new TLS connection once its handshake is done (the http probe notes the certificate). */
+  onSecure?: (hostname: string, port: number, socket: TLSSocket) => void,
+): buildConnector.connector {
   const byPort = new Map<number, buildConnector.connector>();
   return (opts, callback) => {
     const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
@@ -60,6 +66,10 @@ export function guardedConnector(policy: TargetPolicy, tls: { rejectUnauthorized
       connect = buildConnector({ ...tls, lookup: guardedLookup(policy, port) });
       byPort.set(port, connect);
     }
-    connect(opts, callback);
+    if (!onSecure) return connect(opts, callback);
+    connect(opts, (err, socket) => {
+      if (!err && socket instanceof TLSSocket) onSecure(opts.hostname, port, socket);
+      callback(err, socket as never);
+    });
   };
 }

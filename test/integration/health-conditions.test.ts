@@ -244,6 +244,32 @@ describe('conditions decide probe runs', () => {
       assert.equal(r.status, 'down');
       assert.equal(r.errorClass, 'condition');
     });
+
+    test('an http check over https reads the certificate of its connection', async () => {
+      const { key, cert } = selfSigned(opensslDate(-1), opensslDate(2));
+      const { createServer } = await import('node:https');
+      const s = createServer({ key, cert }, (_req, res) => res.end('secure'));
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      const url = `https://127.0.0.1:${(s.address() as AddressInfo).port}/`;
+      try {
+        const base = { kind: 'http', url, verifyTls: false };
+        const ok = await runProbe(
+          check({ ...base, conditions: ['[STATUS] == 200', '[CERTIFICATE_EXPIRATION] > 1h'] }),
+          deps,
+        );
+        assert.equal(ok.status, 'up', ok.message ?? '');
+        const left = outcomes(ok)[1]![2] as number;
+        assert.ok(left > 47 * 3_600_000 && left <= 48 * 3_600_000, String(left));
+        // The second run reuses the kept-alive connection: the certificate is still known.
+        const soon = await runProbe(check({ ...base, conditions: ['[CERTIFICATE_EXPIRATION] > 72h'] }), deps);
+        assert.equal(soon.errorClass, 'condition');
+        assert.equal(outcomes(soon)[0]![1], false);
+        assert.equal(typeof outcomes(soon)[0]![2], 'number');
+      } finally {
+        s.closeAllConnections();
+        s.close();
+      }
+    });
   });
 });
 
@@ -305,13 +331,15 @@ describe('conditions through the admin API', () => {
     assert.match(String(b.message), /not known to a http check/);
     assert.equal(app.health.idOf('fine'), undefined, 'nothing written');
 
-    const tlsOnHttp = await postJson(
+    const certOnPlainHttp = await postJson(
       `${app.url}/admin/checks`,
-      { ...bad, url: 'https://127.0.0.1/', conditions: ['[CERTIFICATE_EXPIRATION] > 72h'] },
+      { ...bad, url: 'http://127.0.0.1/', conditions: ['[CERTIFICATE_EXPIRATION] > 72h'] },
       auth,
     );
-    assert.equal(tlsOnHttp.status, 400);
-    assert.match(String(((await tlsOnHttp.json()) as Json).message), /needs a check of kind tls/);
+    assert.equal(certOnPlainHttp.status, 400);
+    const c = (await certOnPlainHttp.json()) as Json;
+    assert.equal(c.field, 'conditions.0');
+    assert.match(String(c.message), /needs an https:\/\/ URL/);
   });
 
   test('results carry details.conditions in the check view and its history', async () => {

@@ -93,7 +93,6 @@ describe('condition grammar', () => {
       ['len([STATUS]) > 1', 1, /takes \[BODY\]/],
       ['200 == 200', 1, /compares a placeholder/],
       ['[STATUS] == [STATUS]', 13, /not with another placeholder/],
-      ['[CERTIFICATE_EXPIRATION] > 72h', 1, /kind tls/],
       ['[IP] == 10.0.0.1', 1, /not known to a http check/],
     ];
     for (const [text, position, reason] of cases) {
@@ -373,6 +372,12 @@ describe('conditions in a check', () => {
     });
     assert.ok(!many.ok);
     assert.equal(many.problems[0]!.field, 'conditions');
+    const cert = ['[STATUS] == 200', '[CERTIFICATE_EXPIRATION] > 72h'];
+    assert.ok(parseCheck({ kind: 'http', name: 'x', url: 'https://a/', conditions: cert }).ok);
+    const plain = parseCheck({ kind: 'http', name: 'x', url: 'http://a/', degradedConditions: cert });
+    assert.ok(!plain.ok);
+    assert.equal(plain.problems[0]!.field, 'degradedConditions.1');
+    assert.match(plain.problems[0]!.message, /needs an https:\/\/ URL/);
     const push = parseCheck({ kind: 'push', name: 'p', conditions: ['[CONNECTED] == true'] });
     assert.ok(!push.ok);
     assert.match(push.problems[0]!.message, /unknown field/);

@@ -12,7 +12,7 @@ export type ProbedKind = 'http' | 'tcp' | 'dns' | 'tls';
 
 /** What each kind's probe reports. */
 const FACTS_OF: Record<ProbedKind, readonly FactName[]> = {
-  http: ['STATUS', 'RESPONSE_TIME', 'BODY', 'CONNECTED'],
+  http: ['STATUS', 'RESPONSE_TIME', 'BODY', 'CONNECTED', 'CERTIFICATE_EXPIRATION'],
   tcp: ['RESPONSE_TIME', 'CONNECTED', 'IP'],
   dns: ['RESPONSE_TIME', 'DNS_RCODE', 'IP', 'CONNECTED'],
   tls: ['RESPONSE_TIME', 'CERTIFICATE_EXPIRATION', 'CONNECTED'],
@@ -129,8 +129,6 @@ function literal(v: { text: string; quoted: boolean; pos: number }, type: ValueT
 }
 
 function unavailable(fact: FactName, kind: ProbedKind): string {
-  if (fact === 'CERTIFICATE_EXPIRATION' && kind === 'http')
-    return '[CERTIFICATE_EXPIRATION] needs a check of kind tls (host, port): the http probe shares pooled connections and does not see the certificate';
   const where = (Object.keys(FACTS_OF) as ProbedKind[]).filter((k) => FACTS_OF[k].includes(fact));
   return `[${fact}] is not known to a ${kind} check (it is for ${where.join(', ')}); a ${kind} check has ${FACTS_OF[kind].map((f) => `[${f}]`).join(' ')}`;
 }

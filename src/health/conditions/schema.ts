@@ -3,7 +3,7 @@
 // one is refused with its index and the character where it goes wrong.
 import { z } from 'zod';
 import { compileCondition, type ProbedKind } from './compile.js';
-import { ConditionError, MAX_CONDITION_LENGTH } from './parse.js';
+import { ConditionError, MAX_CONDITION_LENGTH, parseCondition } from './parse.js';
 
 /** Most conditions in one list (bounds each run's work). */
 export const MAX_CONDITIONS = 20;
@@ -23,4 +23,34 @@ export function conditionsField(kind: ProbedKind) {
       });
     })
     .optional();
+}
+
+/**
+ * An http check's conditions on [CERTIFICATE_EXPIRATION] need an https:// URL (a plain http
+ * one has no certificate to read): a superRefine step of the http check's schema.
+ */
+export function refuseCertificateWithoutTls(
+  c: { url: string; conditions?: string[] | undefined; degradedConditions?: string[] | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (!URL.canParse(c.url) || new URL(c.url).protocol !== 'http:') return;
+  for (const field of ['conditions', 'degradedConditions'] as const) {
+    (c[field] ?? []).forEach((text, i) => {
+      if (readsCertificate(text))
+        ctx.addIssue({
+          code: 'custom',
+          path: [field, i],
+          message: `${JSON.stringify(text)}: [CERTIFICATE_EXPIRATION] needs an https:// URL (or a check of kind tls)`,
+        });
+    });
+  }
+}
+
+function readsCertificate(text: string): boolean {
+  try {
+    const t = parseCondition(text);
+    return [t.left, t.right].some((o) => 'fact' in o && o.fact === 'CERTIFICATE_EXPIRATION');
+  } catch {
+    return false;
+  }
 }
