@@ -4,7 +4,8 @@
 // is checked against the target policy: target-guard.ts). The body is read only when a keyword,
 // regex or condition needs it, and then at most 1 MiB
 // (a regex is matched off the event loop: body-match.ts);
-// otherwise it is drained so the connection goes back to the pool.
+// otherwise it is drained so the connection goes back to the pool. Each new TLS connection's
+// certificate expiry is noted per host:port, for the conditions that read it.
 import type { PeerCertificate } from 'node:tls';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { HttpCheck } from './check-schema.js';
