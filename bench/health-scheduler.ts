@@ -32,8 +32,12 @@ export interface SchedulerBenchOptions {
   conditions?: boolean;
 }
 
-/** Three conditions per check; `[BODY] == ok` makes every run read and compare the body. */
-export const CONDITIONS = ['[STATUS] == 200', '[BODY] == ok', '[RESPONSE_TIME] < 1s'];
+/**
+ * Three conditions per check; `[BODY] == pat(o*)` makes every run read and match the body. None
+ * reads [RESPONSE_TIME]: on a starved machine that one fails, and the state changes, alerts
+ * and log lines that follow load the machine further (the bench would measure that spiral).
+ */
+export const CONDITIONS = ['[STATUS] == 200', '[BODY] == pat(o*)', '[CONNECTED] == true'];
 
 export interface SchedulerBenchResult {
   ack: 'memory' | 'durable';
