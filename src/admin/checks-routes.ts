@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../errors.js';
 import type { HealthChecker } from '../health/checker.js';
+import { labelFilterOf, matchesLabels } from '../health/check-labels.js';
 import { readOrAdmin, type AccessPolicy } from '../http/access.js';
 import { securityHeadersHook } from '../http/security-headers.js';
 import type { AuthConfig } from '../http/config.js';
@@ -45,7 +46,14 @@ export function checksRoutes(ctx: ChecksRoutesContext): FastifyPluginAsync {
       return id;
     };
 
-    app.get('/admin/checks', async () => h.list().map(masked));
+    // ?group=…&tag=…&tag=…: the checks in that group carrying every named tag.
+    app.get('/admin/checks', async (req: FastifyRequest<{ Querystring: Record<string, unknown> }>) => {
+      const filter = labelFilterOf(req.query);
+      return h
+        .list()
+        .filter((v) => matchesLabels(v, filter))
+        .map(masked);
+    });
 
     // An array is a batch: every item validated before any is written, matched by name (an
     // upsert), so sending the same list twice changes nothing the second time.

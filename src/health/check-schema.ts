@@ -6,6 +6,7 @@ import { parseDuration } from './duration.js';
 import { patternProblem } from './body-match.js';
 import { conditionsField, refuseCertificateWithoutTls } from './conditions/schema.js';
 import { oneOf } from '../given.js';
+import { groupSchema, tagsSchema } from './check-labels.js';
 
 export const CHECK_KINDS = ['http', 'tcp', 'dns', 'tls', 'push'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
@@ -100,6 +101,9 @@ const common = {
   enabled: z.boolean().default(true),
   /** Names of health.notifications channels; when present, the check alerts to these only. */
   notify: z.array(z.string().min(1).max(64)).max(50).optional(),
+  /** For filters, the status page and alert routing (check-labels.ts). */
+  group: groupSchema.optional(),
+  tags: tagsSchema.optional(),
 };
 
 // Header names and values the HTTP client would refuse are refused here, with the field named,

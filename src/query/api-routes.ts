@@ -16,6 +16,7 @@ import { queryLogs } from './log-query.js';
 import { matcherOf } from './match.js';
 import { servicesSeen } from './services.js';
 import { statusOf, type IncidentLog } from './status.js';
+import { labelFilterOf } from '../health/check-labels.js';
 import type { LogTail } from './tail.js';
 
 export interface ApiContext {
@@ -86,6 +87,6 @@ export function apiRoutes(ctx: ApiContext): FastifyPluginAsync {
       return { window: raw === undefined ? '24h' : String(raw), services };
     });
 
-    app.get('/api/status', async () => statusOf(ctx.health, ctx.incidents));
+    app.get('/api/status', async (req: QueryRequest) => statusOf(ctx.health, ctx.incidents, labelFilterOf(req.query)));
   };
 }

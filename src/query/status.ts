@@ -4,6 +4,7 @@
 // with PostgreSQL they come from its tables).
 import type { AlertEvent } from '../health/alert-schema.js';
 import type { HealthChecker } from '../health/checker.js';
+import { matchesLabels, type LabelFilter } from '../health/check-labels.js';
 
 export interface Incident {
   check_id: string;
@@ -20,6 +21,8 @@ export interface CheckStatus {
   id: string;
   name: string;
   kind: string;
+  group: string | null;
+  tags: string[];
   state: string;
   since: string;
   /** Percent (three decimals), or null when nothing was observed in the window. */
@@ -58,8 +61,9 @@ const UPTIME_CONCURRENCY = 4;
 export async function statusOf(
   health: HealthChecker,
   incidents: IncidentLog,
+  filter: LabelFilter = {},
 ): Promise<{ checks: CheckStatus[]; incidents: Incident[] }> {
-  const views = health.list();
+  const views = health.list().filter((v) => matchesLabels(v, filter));
   const checks: CheckStatus[] = new Array<CheckStatus>(views.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -72,6 +76,8 @@ export async function statusOf(
         id: v.id,
         name: String(v.name),
         kind: String(v.kind),
+        group: typeof v.group === 'string' ? v.group : null,
+        tags: Array.isArray(v.tags) ? (v.tags as string[]) : [],
         state: v.state,
         since: v.since,
         uptime: { '24h': u['24h'].percent, '7d': u['7d'].percent, '30d': u['30d'].percent },
@@ -81,5 +87,9 @@ export async function statusOf(
     }
   };
   await Promise.all(Array.from({ length: Math.min(UPTIME_CONCURRENCY, views.length) }, worker));
-  return { checks, incidents: incidents.list() };
+  // Incidents follow the filter too: a team's status view shows its own checks' changes.
+  const all = incidents.list();
+  if (filter.group === undefined && !filter.tags?.length) return { checks, incidents: all };
+  const shown = new Set(views.map((v) => v.id));
+  return { checks, incidents: all.filter((i) => shown.has(i.check_id)) };
 }

@@ -10,6 +10,8 @@ import type { StatusPageConfig } from './config.js';
 export interface PublicCheck {
   id: string;
   name: string;
+  /** The check's group (the page shows one section per group); its tags stay private. */
+  group: string | null;
   state: string;
   since: string;
   uptime: { '24h': number | null; '7d': number | null; '30d': number | null };
@@ -70,7 +72,15 @@ export class PublicStatusSource {
     return shown.find((c) => c.id === idOrName) ?? shown.find((c) => String(c.name).toLowerCase() === lower);
   }
 
-  status(now = Date.now()): Promise<PublicStatus> {
+  /** Every visible check, or only those of `group` (the overall state then is that group's). */
+  async status(now = Date.now(), group?: string): Promise<PublicStatus> {
+    const all = await this.cachedStatus(now);
+    if (group === undefined) return all;
+    const checks = all.checks.filter((c) => c.group === group);
+    return { ...all, overall: overallOf(checks), checks };
+  }
+
+  private cachedStatus(now: number): Promise<PublicStatus> {
     if (this.cached && now - this.cached.at < CACHE_MS) return this.cached.value;
     const value = this.compute(now);
     this.cached = { at: now, value };
@@ -88,6 +98,7 @@ export class PublicStatusSource {
         return {
           id: c.id,
           name: String(c.name),
+          group: typeof c.group === 'string' ? c.group : null,
           state: c.enabled === false ? 'paused' : c.state,
           since: c.since,
           uptime: { '24h': uptime['24h'].percent, '7d': uptime['7d'].percent, '30d': uptime['30d'].percent },
@@ -96,12 +107,16 @@ export class PublicStatusSource {
         };
       }),
     );
-    const states = checks.map((c) => c.state);
-    const overall = states.includes('down')
-      ? 'down'
-      : states.every((s) => s === 'up' || s === 'paused')
-        ? 'up'
-        : 'degraded';
-    return { title: this.deps.config.title, overall, updated_at: new Date(now).toISOString(), checks };
+    return {
+      title: this.deps.config.title,
+      overall: overallOf(checks),
+      updated_at: new Date(now).toISOString(),
+      checks,
+    };
   }
+}
+
+function overallOf(checks: readonly PublicCheck[]): PublicStatus['overall'] {
+  const states = checks.map((c) => c.state);
+  return states.includes('down') ? 'down' : states.every((s) => s === 'up' || s === 'paused') ? 'up' : 'degraded';
 }

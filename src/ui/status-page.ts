@@ -21,6 +21,7 @@ const CSS = `
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif}
 main{max-width:860px;margin:0 auto;padding:24px 16px}
 h1{font-size:24px;margin:0 0 16px}
+h2.group{font-size:17px;margin:20px 0 8px}
 .overall{border-radius:8px;padding:14px 16px;font-weight:600;color:#fff;margin-bottom:20px}
 .overall.up{background:var(--up)}.overall.degraded{background:var(--warn)}.overall.down{background:var(--down)}
 .check{border:1px solid var(--border);background:var(--card);border-radius:8px;padding:12px 14px;margin-bottom:12px}
@@ -35,26 +36,43 @@ h1{font-size:24px;margin:0 0 16px}
 footer{margin-top:24px;color:var(--muted);font-size:12px}
 `;
 
-export function renderStatusPage(s: PublicStatus): string {
-  const checks = s.checks
-    .map((c) => {
-      const bars = c.days
-        .map((b) => {
-          const cls = b.total === 0 ? '' : b.down === 0 ? 'u' : b.down === b.total ? 'd' : 'p';
-          const title =
-            b.total === 0
-              ? `${b.start.slice(0, 10)}: no data`
-              : `${b.start.slice(0, 10)}: ${b.up} of ${b.total} checks up`;
-          return `<span${cls ? ` class="${cls}"` : ''} title="${esc(title)}"></span>`;
-        })
-        .join('');
-      return `<section class="check" aria-label="${esc(c.name)}">
+function renderCheck(c: PublicStatus['checks'][number]): string {
+  const bars = c.days
+    .map((b) => {
+      const cls = b.total === 0 ? '' : b.down === 0 ? 'u' : b.down === b.total ? 'd' : 'p';
+      const title =
+        b.total === 0 ? `${b.start.slice(0, 10)}: no data` : `${b.start.slice(0, 10)}: ${b.up} of ${b.total} checks up`;
+      return `<span${cls ? ` class="${cls}"` : ''} title="${esc(title)}"></span>`;
+    })
+    .join('');
+  return `<section class="check" aria-label="${esc(c.name)}">
 <div class="row"><span class="name">${esc(c.name)}</span><span class="state ${esc(c.state)}">${esc(c.state)}</span></div>
 <div class="bars" role="img" aria-label="daily results, last 90 days">${bars}</div>
 <div class="row muted"><span>90 days ago</span><span>uptime 24 h ${pct(c.uptime['24h'])} · 7 d ${pct(c.uptime['7d'])} · 30 d ${pct(c.uptime['30d'])}</span><span>today</span></div>
 </section>`;
+}
+
+/** The checks, one section per group (in name order, ungrouped checks first) once any check has one. */
+function renderChecks(list: PublicStatus['checks']): string {
+  if (list.every((c) => c.group === null)) return list.map(renderCheck).join('\n');
+  const groups = new Map<string, PublicStatus['checks']>();
+  for (const c of list) {
+    const key = c.group ?? '';
+    const members = groups.get(key);
+    if (members) members.push(c);
+    else groups.set(key, [c]);
+  }
+  return [...groups.keys()]
+    .sort()
+    .map((g) => {
+      const checks = groups.get(g)!.map(renderCheck).join('\n');
+      return g === '' ? checks : `<h2 class="group">${esc(g)}</h2>\n${checks}`;
     })
     .join('\n');
+}
+
+export function renderStatusPage(s: PublicStatus): string {
+  const checks = renderChecks(s.checks);
   const body =
     s.checks.length === 0
       ? '<p class="muted">No checks are published on this page.</p>'

@@ -10,6 +10,7 @@ import type { StatusPageConfig } from './config.js';
 import { SluiceError } from '../errors.js';
 import type { HealthChecker } from '../health/checker.js';
 import type { AccessPolicy } from '../http/access.js';
+import { labelFilterOf } from '../health/check-labels.js';
 import { badgeSvg, stateColour, uptimeColour } from './badge-svg.js';
 import { PublicStatusSource, checkBuckets } from './public-status.js';
 import { renderStatusPage } from './status-page.js';
@@ -27,6 +28,9 @@ export interface UiRoutesContext {
 const UPTIME_WINDOWS = ['24h', '7d', '30d'] as const;
 const STATUS_BADGE_CACHE = 'public, max-age=30';
 const UPTIME_BADGE_CACHE = 'public, max-age=300';
+
+type GroupRequest = FastifyRequest<{ Querystring: Record<string, unknown> }>;
+const groupOf = (req: GroupRequest): string | undefined => labelFilterOf({ group: req.query.group }).group;
 
 type BadgeRequest = FastifyRequest<{ Params: { check: string }; Querystring: { window?: string } }>;
 
@@ -66,14 +70,15 @@ export function uiRoutes(ctx: UiRoutesContext): FastifyPluginAsync {
     if (!sp.enabled) return;
     const source = new PublicStatusSource({ health: ctx.health, config: sp, pool: ctx.pool });
 
-    app.get('/status', async (_req, reply) => {
-      const html = renderStatusPage(await source.status());
+    // ?group=… narrows the page (and its overall state) to one group of the visible checks.
+    app.get('/status', async (req: GroupRequest, reply) => {
+      const html = renderStatusPage(await source.status(Date.now(), groupOf(req)));
       return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
     });
 
-    app.get('/status.json', async (_req, reply) => {
+    app.get('/status.json', async (req: GroupRequest, reply) => {
       void reply.header('cache-control', 'no-cache').header('access-control-allow-origin', '*');
-      return source.status();
+      return source.status(Date.now(), groupOf(req));
     });
 
     const badge = (reply: FastifyReply, code: number, cache: string, label: string, value: string, colour: string) =>
