@@ -127,8 +127,8 @@ export class Alerter {
     this.agent = new Agent({ connections: this.maxInFlight });
   }
 
-  /** A state change of a check; `route` carries the check's own channel list, if it has one. */
-  notify(e: AlertEvent, route: Pick<RouteInfo, 'notify'> = {}): void {
+  /** A state change of a check; `route` carries what routing reads of it (its own channel list, group, tags). */
+  notify(e: AlertEvent, route: Pick<RouteInfo, 'notify' | 'group' | 'tags'> = {}): void {
     const line = {
       check: e.check.id,
       name: e.check.name,
@@ -141,7 +141,7 @@ export class Alerter {
     else this.opts.logger.info(line, `check ${e.check.name} is ${e.to}`);
     if (this.stopping) return;
     this.forget(e.check.id);
-    const info: RouteInfo = { id: e.check.id, name: e.check.name, notify: route.notify };
+    const info: RouteInfo = { ...route, id: e.check.id, name: e.check.name };
     const to = this.hooks.filter((h) => h.matches(info));
     for (const h of to) {
       this.enqueue(h, e.check.id, render(h.hook, { event: e, reminder: 0 }));

@@ -49,7 +49,7 @@ export class StateAlerts {
     this.opts.onTransition?.(event);
     // A check seen up for the first time is news to nobody; everything else is alerted.
     if (tr.from === 'unknown' && tr.to === 'up') this.opts.logger.debug({ check: c.id }, `check ${c.name} is up`);
-    else this.opts.alerter.notify(event, { notify: c.notify });
+    else this.opts.alerter.notify(event, { notify: c.notify, group: c.group, tags: c.tags });
   }
 
   /** Resolves when the writes of `id` under way have landed (before deleting its row). */

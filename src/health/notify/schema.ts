@@ -3,6 +3,7 @@
 // No delivery code here, so loading config loads no HTTP or SMTP client.
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
+import { groupSchema, tagSchema } from '../check-labels.js';
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -24,6 +25,10 @@ const common = {
     ),
   /** Check names or ids, `*` and `?` as wildcards; absent = every check that names no channel itself. */
   checks: z.array(z.string().min(1).max(200)).max(1000).optional(),
+  /** Check groups; absent = any group (or none). */
+  groups: z.array(groupSchema).min(1).max(100).optional(),
+  /** Check tags, any of them; absent = any tags (or none). */
+  tags: z.array(tagSchema).min(1).max(100).optional(),
   /** Repeat a down alert this often while the check stays down (doubling, at most 24 h apart). */
   renotifyAfter: renotify.optional(),
 };
