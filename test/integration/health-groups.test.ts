@@ -90,7 +90,8 @@ describe('check groups and tags', () => {
     await app.stop();
     app = await startApp(config);
 
-    const names = async (path: string) => ((await get(path)).body as Array<{ name: string }>).map((c) => c.name).sort();
+    const names = async (path: string) =>
+      ((await get(path)).body as unknown as Array<{ name: string }>).map((c) => c.name).sort();
     assert.deepEqual(await names('/admin/checks'), ['loose', 'pay-api', 'web-home']);
     assert.deepEqual(await names('/admin/checks?group=payments'), ['pay-api']);
     assert.deepEqual(await names('/admin/checks?tag=prod'), ['pay-api', 'web-home']);
