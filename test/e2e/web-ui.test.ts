@@ -195,6 +195,66 @@ describe('web UI in a browser', () => {
     await shot('checks-down');
   });
 
+  test('a check gets a group and tags in the form; the list filters by them; p50/p95 charts show', async (t) => {
+    if (!browser) return t.skip('no browser');
+    const server = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    await page.goto(`${app.url}/#/checks`);
+    await page.getByRole('button', { name: 'Add check' }).first().click();
+    await page.getByLabel('Name', { exact: true }).fill('pay api');
+    await page.getByLabel('Group', { exact: true }).fill('payments');
+    await page.getByLabel('Tags', { exact: true }).fill('prod, bad tag');
+    await page.getByLabel('URL').fill(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await page.getByLabel('Interval').fill('1s');
+    await page.getByLabel('Timeout').fill('500ms');
+    await page.getByRole('button', { name: 'Add check' }).last().click();
+    // The API names the bad tag; the form shows it beside the Tags input.
+    await page.getByText(/must be 1–64 letters, digits or/).waitFor({ timeout: UI_WAIT_MS });
+    await page.getByLabel('Tags', { exact: true }).fill('prod, critical');
+    await page.getByRole('button', { name: 'Add check' }).last().click();
+    const row = page.getByRole('row').filter({ hasText: 'pay api' });
+    await row.getByText('payments · #prod · #critical').waitFor({ timeout: UI_WAIT_MS });
+    const stored = (await (await fetch(`${app.url}/admin/checks?tag=critical`)).json()) as Array<{ name: string }>;
+    assert.deepEqual(
+      stored.map((c) => c.name),
+      ['pay api'],
+    );
+
+    const other = page.getByRole('row').filter({ hasText: 'shop api' });
+    await other.waitFor();
+    await page.getByLabel('filter by group').selectOption('payments');
+    await other.waitFor({ state: 'detached' });
+    assert.equal(await row.count(), 1);
+    await page.getByLabel('filter by tags').fill('prod, nope');
+    await row.waitFor({ state: 'detached' });
+    await page.getByLabel('filter by tags').fill('critical');
+    await row.waitFor();
+    await shot('checks-filtered');
+
+    await row.getByText('up', { exact: true }).waitFor({ timeout: UI_WAIT_MS });
+    await row.getByRole('button', { name: 'pay api', exact: true }).click();
+    await page.getByText('Latency per hour (24 h): p50 (solid) and p95 (dashed)').waitFor({ timeout: UI_WAIT_MS });
+    await page.getByText('Latency per day (90 d): p50 (solid) and p95 (dashed)').waitFor();
+    // The API behind the charts: this hour's bucket has the results' p50/p95 (PostgreSQL's percentile_cont).
+    await waitFor('a p50 for this hour', async () => {
+      const h = (await (await fetch(`${app.url}/api/checks/pay%20api/history?bucket=hour`)).json()) as {
+        items: Array<{ latency_p50_ms: number | null; latency_p95_ms: number | null }>;
+      };
+      const now = h.items.at(-1)!;
+      return now.latency_p50_ms !== null && now.latency_p95_ms! >= now.latency_p50_ms;
+    });
+    // The view reloads its history every fifth refresh: wait for it, to see the lines drawn.
+    await page.getByText(/Latency, last [1-9]\d* results/).waitFor({ timeout: UI_WAIT_MS });
+    await page.getByRole('img', { name: 'p50 chart, 90 points' }).scrollIntoViewIfNeeded();
+    await shot('checks-percentiles');
+    // The status page test below expects the first check alone.
+    assert.equal((await fetch(`${app.url}/admin/checks/pay%20api`, { method: 'DELETE' })).status, 204);
+  });
+
   test('shows the public status page and serves badges', async (t) => {
     if (!browser) return t.skip('no browser');
     await page.goto(`${app.url}/status`);

@@ -20,6 +20,8 @@ interface FieldSpec {
 
 const FIELDS: FieldSpec[] = [
   { name: 'name', label: 'Name' },
+  { name: 'group', label: 'Group', hint: 'e.g. payments' },
+  { name: 'tags', label: 'Tags', hint: 'comma-separated: prod, critical' },
   { name: 'url', label: 'URL', kinds: ['http'], type: 'url', hint: 'http:// or https://' },
   { name: 'method', label: 'Method', kinds: ['http'], hint: 'GET' },
   { name: 'expectedStatus', label: 'Expected status', kinds: ['http'], hint: '200-299' },
@@ -114,6 +116,7 @@ export function CheckForm({
           .filter((line) => line !== '');
       else if (f.type === 'number' || (DURATIONS.has(f.name) && /^\d+$/.test(raw)))
         body[f.name] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+      else if (f.name === 'tags') body[f.name] = raw.split(',').flatMap((s) => (s.trim() ? [s.trim()] : []));
       else if (f.name === 'expectedStatus' && raw.includes(',')) body[f.name] = raw.split(',').map((s) => s.trim());
       else body[f.name] = raw;
     }

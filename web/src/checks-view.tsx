@@ -1,15 +1,26 @@
-// The Checks view: every check with its state, and for the selected one its uptime bars (24 h by
-// hour, 90 d by day), latency chart and incidents; add, edit, pause and delete through the
-// admin API. The list refreshes every few seconds so state changes show without a reload.
+// The Checks view: every check with its state (narrowed by group and tag if asked), and for the
+// selected one its uptime bars (24 h by hour, 90 d by day), latency charts (recent results, and
+// p50/p95 per hour and day) and incidents; add, edit, pause and delete through the admin API.
+// The list refreshes every few seconds so state changes show without a reload.
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from './api.js';
 import { CheckForm, definitionOf } from './check-form.js';
 import { ago, duration, percent, timeOf } from './format.js';
-import { LatencyChart } from './latency-chart.js';
+import { LatencyChart, LatencyPercentiles } from './latency-chart.js';
 import type { BucketHistory, CheckResult, CheckView, StatusAnswer } from './types.js';
 import { UptimeBars } from './uptime-bars.js';
 
 const REFRESH_MS = 3000;
+
+const tagsOf = (c: CheckView): string[] => (Array.isArray(c.tags) ? (c.tags as string[]) : []);
+const groupOf = (c: CheckView): string => (typeof c.group === 'string' ? c.group : '');
+
+/** The same rule as the API's ?group=&tag=: that group, and every tag typed (comma-separated). */
+function matches(c: CheckView, group: string, tags: string): boolean {
+  if (group !== '' && groupOf(c) !== group) return false;
+  const want = tags.split(',').flatMap((t) => (t.trim() ? [t.trim()] : []));
+  return want.every((t) => tagsOf(c).includes(t));
+}
 
 export function StateBadge({ state }: { state: string }) {
   return <span class={`badge st-${state}`}>{state}</span>;
@@ -48,6 +59,8 @@ export function ChecksView() {
   const [editing, setEditing] = useState<CheckView | 'new' | null>(null);
   const [tick, setTick] = useState(0);
   const [uptime, setUptime] = useState<Map<string, StatusAnswer['checks'][number]['uptime']>>(new Map());
+  const [group, setGroup] = useState('');
+  const [tagFilter, setTagFilter] = useState('');
 
   useEffect(() => {
     let stop = false;
@@ -78,6 +91,8 @@ export function ChecksView() {
 
   const refresh = () => setTick((n) => n + 1);
   const current = checks?.find((c) => c.id === selected);
+  const groups = [...new Set((checks ?? []).map(groupOf).filter((g) => g !== ''))].sort();
+  const shown = checks?.filter((c) => matches(c, group, tagFilter));
 
   const pause = async (c: CheckView) => {
     try {
@@ -131,11 +146,37 @@ export function ChecksView() {
       )}
       {checks && checks.length === 0 && <p class="empty">No checks yet. Add one to start probing a service.</p>}
       {checks && checks.length > 0 && (
+        <div class="filters" role="search" aria-label="filter checks">
+          <label>
+            Group{' '}
+            <select aria-label="filter by group" value={group} onChange={(e) => setGroup(e.currentTarget.value)}>
+              <option value="">all</option>
+              {groups.map((g) => (
+                <option key={g} value={g}>
+                  {g}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Tags{' '}
+            <input
+              type="search"
+              aria-label="filter by tags"
+              value={tagFilter}
+              placeholder="prod, critical"
+              onInput={(e) => setTagFilter(e.currentTarget.value)}
+            />
+          </label>
+        </div>
+      )}
+      {shown && checks && checks.length > 0 && (
         <table class="check-table">
           <thead>
             <tr>
               <th scope="col">Name</th>
               <th scope="col">Kind</th>
+              <th scope="col">Group · tags</th>
               <th scope="col">State</th>
               <th scope="col">Since</th>
               <th scope="col">Uptime 24 h / 30 d</th>
@@ -146,7 +187,7 @@ export function ChecksView() {
             </tr>
           </thead>
           <tbody>
-            {checks.map((c) => (
+            {shown.map((c) => (
               <tr key={c.id} class={c.id === selected ? 'selected' : ''}>
                 <td>
                   <button type="button" class="link" aria-pressed={c.id === selected} onClick={() => setSelected(c.id)}>
@@ -154,6 +195,9 @@ export function ChecksView() {
                   </button>
                 </td>
                 <td>{c.kind}</td>
+                <td class="muted">
+                  {[groupOf(c), ...tagsOf(c).map((t) => `#${t}`)].filter(Boolean).join(' · ') || '–'}
+                </td>
                 <td>
                   <StateBadge state={c.enabled ? c.state : 'paused'} />
                 </td>
@@ -232,6 +276,8 @@ function CheckDetail({ check, tick }: { check: CheckView; tick: number }) {
       {hours && <UptimeBars items={hours.items} label="Last 24 hours" unit="hour" />}
       {days && <UptimeBars items={days.items} label="Last 90 days" unit="day" />}
       <LatencyChart results={results} />
+      {hours && <LatencyPercentiles items={hours.items} caption="Latency per hour (24 h)" />}
+      {days && <LatencyPercentiles items={days.items} caption="Latency per day (90 d)" />}
       <h3>Incidents</h3>
       {incidents.length === 0 ? (
         <p class="muted">No down results in the last {results.length} results.</p>

@@ -12,9 +12,15 @@ interface Props {
   height?: number;
   /** Show only the last this many seconds (a live chart), instead of fitting the data. */
   windowSeconds?: number;
+  /** Further lines over the same xs, drawn dashed in the muted colour (e.g. a p95 beside a p50). */
+  more?: Array<{ label: string; ys: Array<number | null> }>;
+  /** Few points with gaps (hourly or daily buckets): mark every point and join across gaps. */
+  sparse?: boolean;
 }
 
-export function TimeChart({ xs, ys, label, unit, height = 200, windowSeconds }: Props) {
+const NO_MORE: NonNullable<Props['more']> = [];
+
+export function TimeChart({ xs, ys, label, unit, height = 200, windowSeconds, more = NO_MORE, sparse = false }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   // Canvas colours are read from CSS once per chart: rebuild it when the theme changes.
@@ -50,9 +56,20 @@ export function TimeChart({ xs, ys, label, unit, height = 200, windowSeconds }: 
           y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] as [number, number] },
         },
         axes: [axis, { ...axis, label: unit, size: 56 }],
-        series: [{}, { label, stroke: line, width: 1.5, points: { show: !!windowSeconds, size: 4 } }],
+        series: [
+          {},
+          { label, stroke: line, width: 1.5, spanGaps: sparse, points: { show: !!windowSeconds || sparse, size: 4 } },
+          ...more.map((m) => ({
+            label: m.label,
+            stroke: fg,
+            width: 1.5,
+            dash: [6, 4],
+            spanGaps: sparse,
+            points: { show: sparse, size: 4 },
+          })),
+        ],
       },
-      [xs, ys],
+      [xs, ys, ...more.map((m) => m.ys)],
       el,
     );
     plot.current = p;
@@ -63,11 +80,12 @@ export function TimeChart({ xs, ys, label, unit, height = 200, windowSeconds }: 
       p.destroy();
       plot.current = null;
     };
-  }, [label, unit, height, windowSeconds, theme]);
+    // The series are fixed when the chart is built: a different number of lines rebuilds it.
+  }, [label, unit, height, windowSeconds, theme, more.length, sparse]);
 
   useEffect(() => {
-    plot.current?.setData([xs, ys]);
-  }, [xs, ys]);
+    plot.current?.setData([xs, ys, ...more.map((m) => m.ys)]);
+  }, [xs, ys, more]);
 
   return <div class="chart" ref={box} role="img" aria-label={`${label} chart, ${xs.length} points`} />;
 }

@@ -65,6 +65,8 @@ export interface Bucket {
   down: number;
   total: number;
   avg_latency_ms: number | null;
+  latency_p50_ms: number | null;
+  latency_p95_ms: number | null;
 }
 
 export interface BucketHistory {
