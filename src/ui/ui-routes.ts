@@ -59,9 +59,11 @@ export function uiRoutes(ctx: UiRoutesContext): FastifyPluginAsync {
               { problems: [{ field: 'bucket', message: 'must be hour or day' }] },
             );
           }
-          if (!ctx.health.get(req.params.id))
-            throw new SluiceError('SLUICE_ERR_NOT_FOUND', { what: `check with id "${req.params.id}"` });
-          return { id: req.params.id, bucket, items: await checkBuckets(ctx, req.params.id, bucket) };
+          // An id, or a name (names are unique), as every /admin/checks route takes.
+          const id = ctx.health.idOf(req.params.id);
+          if (id === undefined)
+            throw new SluiceError('SLUICE_ERR_NOT_FOUND', { what: `check with id or name "${req.params.id}"` });
+          return { id, bucket, items: await checkBuckets(ctx, id, bucket) };
         },
       );
     });

@@ -1,7 +1,11 @@
 // Groups and tags on checks: what the check schema and channel selectors accept (a bad one named
 // by its field), the filter every API uses, and how channels route by them.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
 import { labelFilterOf, matchesLabels, MAX_TAGS } from '../../src/health/check-labels.js';
 import { parseCheck } from '../../src/health/check-schema.js';
 import { SluiceError } from '../../src/errors.js';
@@ -114,4 +118,20 @@ test('channel selectors are validated like check labels, named by path', () => {
   assert.ok(
     channelsSchema.safeParse([{ name: 'a', kind: 'slack', url: 'http://h/s', groups: ['web'], tags: ['x'] }]).success,
   );
+});
+
+test('the routing example of docs/health.md loads and routes as the page says', (t) => {
+  const md = readFileSync(new URL('../../docs/health.md', import.meta.url), 'utf8');
+  const yaml = /\*\*Routing\.\*\*[\s\S]*?```yaml\n([\s\S]*?)```/.exec(md)![1]!;
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-route-doc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'sluice.yaml'), yaml);
+  const { config } = loadConfig({ env: {}, file: join(dir, 'sluice.yaml') });
+  const channels = config.health.notifications.map((c) => ({ name: c.name, matches: channelMatcher(c) }));
+  const heard = (name: string) => {
+    const c = (config.checks as Array<{ name: string; group?: string; tags?: string[] }>).find((x) => x.name === name)!;
+    return channels.filter((ch) => ch.matches({ id: c.name, ...c })).map((ch) => ch.name);
+  };
+  assert.deepEqual(heard('pay-api'), ['payments-team', 'pager']);
+  assert.deepEqual(heard('web-home'), ['web-team']);
 });
