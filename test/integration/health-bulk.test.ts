@@ -154,6 +154,8 @@ describe('sluice checks import / export', () => {
         '    kind: http',
         `    url: ${target.url}/health`,
         '    interval: 30s',
+        '    group: storefront',
+        '    tags: [prod, critical]',
         '  - name: db-port',
         '    kind: tcp',
         '    host: 127.0.0.1',
@@ -170,6 +172,11 @@ describe('sluice checks import / export', () => {
     const doc = parseYaml(exported.text) as { checks: Array<Record<string, unknown>> };
     assert.deepEqual(doc.checks.map((c) => c.name).sort(), ['db-port', 'web']);
     assert.equal(doc.checks.find((c) => c.name === 'web')!.interval, 30_000);
+    assert.deepEqual(
+      [doc.checks.find((c) => c.name === 'web')!.group, doc.checks.find((c) => c.name === 'web')!.tags],
+      ['storefront', ['prod', 'critical']],
+      'group and tags go out with the definition',
+    );
     assert.equal(doc.checks[0]!.state, undefined, 'state is not part of a definition');
 
     // What export printed imports as it is: nothing changes.
