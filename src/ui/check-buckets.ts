@@ -43,7 +43,7 @@ interface Tally {
 const tenth = (v: number | null): number | null => (v === null ? null : Math.round(v * 10) / 10);
 
 /** percentile_cont over sorted values: linear between the ranks around p·(n−1). */
-export function percentileCont(sorted: readonly number[], p: number): number | null {
+export function percentileCont(sorted: ArrayLike<number>, p: number): number | null {
   if (sorted.length === 0) return null;
   const at = p * (sorted.length - 1);
   const lo = Math.floor(at);
@@ -101,9 +101,10 @@ export function bucketsOf(
   }
   for (const [key, list] of latencies) {
     const t = tallies.get(key)!;
-    list.sort((a, b) => a - b);
-    t.p50 = percentileCont(list, 0.5);
-    t.p95 = percentileCont(list, 0.95);
+    // A typed array sorts numerically without a comparator call per step: several times faster.
+    const sorted = Float64Array.from(list).sort();
+    t.p50 = percentileCont(sorted, 0.5);
+    t.p95 = percentileCont(sorted, 0.95);
   }
   return emptyBuckets(unit, now, tallies);
 }
