@@ -5,7 +5,7 @@
 // on the event loop. Prints a Markdown table and writes bench/results/latency-buckets-<date>.md.
 //   node --import tsx bench/latency-buckets.ts [--rows 777600]
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { MIGRATIONS } from '../src/database.js';
@@ -95,6 +95,8 @@ try {
     '',
     `PostgreSQL: ${ROWS} results of one check over 90 days (embedded server, warm cache); memory: bucketsOf over`,
     `100,000 results. Median of ${ROUNDS}, alternated. "before": counts and average only; "after": with p50/p95.`,
+    `Machine: ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the end (others' work too: compare`,
+    'the ratio, not the times).',
     '',
     '| path | before | after | after / before |',
     '|---|---:|---:|---:|',
