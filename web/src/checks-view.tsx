@@ -170,6 +170,9 @@ export function ChecksView() {
           </label>
         </div>
       )}
+      {shown && checks && checks.length > 0 && shown.length === 0 && (
+        <p class="empty">No check is in that group with every one of those tags.</p>
+      )}
       {shown && checks && checks.length > 0 && (
         <table class="check-table">
           <thead>
