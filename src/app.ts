@@ -11,6 +11,7 @@ import { ApiKeys } from './access/api-keys.js';
 import { FileKeyStore, PostgresKeyStore } from './access/key-store.js';
 import { adminRoutes } from './admin/admin-routes.js';
 import { checksRoutes } from './admin/checks-routes.js';
+import { maintenanceRoutes } from './admin/maintenance-routes.js';
 import { keysRoutes } from './admin/keys-routes.js';
 import { createPostgresDatabase } from './database.js';
 import { uiRoutes } from './ui/ui-routes.js';
@@ -22,6 +23,7 @@ import { errorMessage } from './errors.js';
 import { AccessPolicy } from './http/access.js';
 import { installErrorHandler } from './http/error-handler.js';
 import { ingestRoutes } from './ingest/ingest-routes.js';
+import { pingRoutes } from './ingest/ping-routes.js';
 import { installBodyGuard } from './ingest/body-guard.js';
 import { elasticsearchRoutes } from './ingest/elasticsearch/elasticsearch-routes.js';
 import { lokiRoutes } from './ingest/loki/loki-routes.js';
@@ -263,6 +265,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       onLogs: (records) => tail.publish(records),
     }),
   );
+  await server.register(pingRoutes(ingestCtx, (check, signal, message) => health.pingCheck(check, signal, message)));
   await server.register(lokiRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
   await server.register(elasticsearchRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
   await server.register(otlpHttpRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
@@ -305,6 +308,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   );
   await server.register(keysRoutes({ access, keys }));
   await server.register(checksRoutes({ config: { auth: config.auth }, access, health }));
+  await server.register(maintenanceRoutes({ access, maintenance: health.maintenance }));
   // The read side queries the database directly, not through the sink.
   const db = (): pg.Pool | undefined => (database?.connected ? database.pool : undefined);
   await server.register(

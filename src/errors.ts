@@ -53,6 +53,7 @@ export const ERRORS = {
   },
   SLUICE_ERR_NOT_FOUND: { status: 404, message: 'no {what}' },
   SLUICE_ERR_INVALID_CHECK: { status: 400, message: 'invalid check: {field} {problem}' },
+  SLUICE_ERR_INVALID_MAINTENANCE: { status: 400, message: 'invalid maintenance window: {field} {problem}' },
   SLUICE_ERR_TARGET_DENIED: { status: 400, message: '{target} is denied by {rule}; nothing was sent to it' },
   SLUICE_ERR_INVALID_KEY: { status: 400, message: 'invalid key request: {field} {problem}' },
   SLUICE_ERR_INVALID_QUERY: { status: 400, message: 'query parameter {field} {problem}' },

@@ -47,7 +47,8 @@ export interface CheckRecord extends RecordBase {
   check_name: string;
   kind: string;
   ok: boolean;
-  status: HealthStatus;
+  /** `maintenance`: run inside a maintenance window (what the run found is in details). */
+  status: HealthStatus | 'maintenance';
   latency_ms: number | null;
   status_code: number | null;
   error_class: string | null;

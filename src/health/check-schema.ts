@@ -7,6 +7,7 @@ import { patternProblem } from './body-match.js';
 import { conditionsField, refuseCertificateWithoutTls } from './conditions/schema.js';
 import { oneOf } from '../given.js';
 import { groupSchema, tagsSchema } from './check-labels.js';
+import { cronProblem, isTimeZone } from './cron-schedule.js';
 
 export const CHECK_KINDS = ['http', 'tcp', 'dns', 'tls', 'push'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
@@ -101,7 +102,7 @@ const common = {
   enabled: z.boolean().default(true),
   /** Names of health.notifications channels; when present, the check alerts to these only. */
   notify: z.array(z.string().min(1).max(64)).max(50).optional(),
-  /** For filters, the status page and alert routing (check-labels.ts). */
+  /** For filters, the status page, alert routing and maintenance windows (check-labels.ts). */
   group: groupSchema.optional(),
   tags: tagsSchema.optional(),
 };
@@ -200,13 +201,29 @@ const tlsCheck = z.strictObject({
   degradedConditions: conditionsField('tls'),
 });
 
-const pushCheck = z.strictObject({
-  ...common,
-  kind: z.literal('push'),
-  /** The `service` of the POST /health pings this check listens for (default: the name). */
-  service: z.string().min(1).max(256).optional(),
-  grace: duration(0, MAX_INTERVAL_MS).default(60_000),
-});
+const pushCheck = z
+  .strictObject({
+    ...common,
+    kind: z.literal('push'),
+    /** The `service` of the POST /health pings this check listens for (default: the name). */
+    service: z.string().min(1).max(256).optional(),
+    grace: duration(0, MAX_INTERVAL_MS).default(60_000),
+    /** Instead of an interval: when the job runs (5-field cron), in `timezone` (IANA, default UTC). */
+    cron: z.string().min(1).max(200).optional(),
+    timezone: z.string().min(1).max(100).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.timezone !== undefined && !isTimeZone(c.timezone))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timezone'],
+        message: 'must be an IANA time zone like "Europe/Berlin" or "UTC"',
+      });
+    else if (c.timezone !== undefined && c.cron === undefined)
+      ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'applies to cron only: set cron too' });
+    const problem = c.cron === undefined ? null : cronProblem(c.cron, c.timezone ?? 'UTC');
+    if (problem !== null) ctx.addIssue({ code: 'custom', path: ['cron'], message: problem });
+  });
 
 /** The input form: durations as strings or ms, most fields optional. */
 export const checkInputSchema = z.discriminatedUnion('kind', [httpCheck, tcpCheck, dnsCheck, tlsCheck, pushCheck]);
@@ -257,8 +274,28 @@ export function parseCheck(input: unknown): CheckParse {
       ok: false,
       problems: [{ field: 'timeout', message: `must not be longer than interval (${c.interval} ms)` }],
     };
-  if (c.kind === 'push') return { ok: true, check: { ...c, timeout, service: c.service ?? c.name } };
+  if (c.kind === 'push') return pushDefinition(c, input as Record<string, unknown>, timeout);
   return { ok: true, check: { ...c, timeout } };
+}
+
+type ParsedPush = Extract<Parsed, { kind: 'push' }>;
+
+/**
+ * A cron push check expects a ping per run, not per interval: an interval beside it is refused,
+ * and one missed run is down at once (failureThreshold 1) unless the check says otherwise.
+ */
+function pushDefinition(c: ParsedPush, input: Record<string, unknown>, timeout: number): CheckParse {
+  if (c.cron === undefined) return { ok: true, check: { ...c, timeout, service: c.service ?? c.name } };
+  if (input.interval !== undefined)
+    return {
+      ok: false,
+      problems: [{ field: 'interval', message: 'a push check has an interval or a cron, not both' }],
+    };
+  const failureThreshold = input.failureThreshold === undefined ? 1 : c.failureThreshold;
+  return {
+    ok: true,
+    check: { ...c, timeout, failureThreshold, timezone: c.timezone ?? 'UTC', service: c.service ?? c.name },
+  };
 }
 
 function describeIssue(issue: z.core.$ZodIssue): CheckProblem {

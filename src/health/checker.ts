@@ -22,7 +22,8 @@ import type { HealthConfig } from './config.js';
 import { entryOf, type CheckHistory, type HistoryEntry, type HistoryQuery } from './history.js';
 import { runProbe } from './probe.js';
 import { HttpPools } from './probe-http.js';
-import { PushMonitors, lastPingOf } from './push-monitor.js';
+import { PushMonitors, lastPingOf, type PingSignal, type PushView } from './push-monitor.js';
+import { MaintenanceSchedule, type ActiveWindow } from './maintenance.js';
 import { CheckRegistry, type AppliedCheck, type RegisteredCheck } from './registry.js';
 import { ResultQueue, checkRecordOf, type Outcome } from './results.js';
 import { Scheduler } from './scheduler.js';
@@ -63,7 +64,14 @@ export interface CheckView extends Record<string, unknown> {
   /** RFC 3339 time of the last state change. */
   since: string;
   lastResult: HistoryEntry | null;
+  /** Push checks: the schedule's own state (new, up, late, down) and times. */
+  push?: PushView;
+  /** The maintenance window covering the check now, if any. */
+  maintenance?: { window: string; until: string };
 }
+
+/** What a ping by URL came to. */
+export type PingAnswer = 'ok' | 'unknown' | 'not_push' | 'disabled';
 
 export class HealthChecker {
   private readonly registry: CheckRegistry;
@@ -74,6 +82,8 @@ export class HealthChecker {
   private readonly targets: TargetPolicy;
   private readonly results: ResultQueue;
   private readonly states: StateAlerts;
+  /** Maintenance windows from the config file and the admin API. */
+  readonly maintenance: MaintenanceSchedule;
   private store: CheckStore | undefined;
   private historyRef: CheckHistory | undefined;
 
@@ -91,6 +101,7 @@ export class HealthChecker {
       },
       onOverlap: (id) => this.countRun(this.registry.get(id)?.check.kind ?? 'unknown', 'skipped_overlap'),
     });
+    this.maintenance = new MaintenanceSchedule(h.maintenance);
     this.targets = new TargetPolicy(h, [deps.config.server.port]);
     this.pools = new HttpPools(h.perHostConcurrency, this.targets);
     this.push = new PushMonitors((id, outcome) => {
@@ -286,6 +297,15 @@ export class HealthChecker {
     for (const r of records) this.push.ping(r);
   }
 
+  /** A ping by URL (`/health/<check>[/start|/fail]`) to the push check with this id or name. */
+  pingCheck(idOrName: string, signal: PingSignal, message: string | null): PingAnswer {
+    const id = this.idOf(idOrName);
+    const e = id === undefined ? undefined : this.registry.get(id);
+    if (!e) return 'unknown';
+    if (e.check.kind !== 'push') return 'not_push';
+    return this.push.signal(e.check.id, signal, message) ? 'ok' : 'disabled';
+  }
+
   // ---- running -------------------------------------------------------------------------
 
   private activate(check: Check, stored?: StoredState): RegisteredCheck {
@@ -349,13 +369,15 @@ export class HealthChecker {
   private apply(e: RegisteredCheck, o: Outcome): void {
     const c = e.check;
     const receivedAt = nowMicros();
-    const rec = checkRecordOf(c, o, receivedAt);
+    const held = this.maintenance.activeFor(c, Math.floor(receivedAt / 1000));
+    const rec = checkRecordOf(c, held ? inMaintenance(o, held) : o, receivedAt);
+    if (held) rec.status = 'maintenance';
     e.last = rec;
     this.countRun(c.kind, o.errorClass === 'timeout' ? 'timeout' : o.status === 'down' ? 'failure' : o.status);
     if (o.latencyMs !== null) e.duration.observe(o.latencyMs / 1000);
     this.historyRef?.add(rec);
     this.results.add(rec);
-    this.states.onResult(e, o, Math.floor(receivedAt / 1000));
+    this.states.onResult(e, o, Math.floor(receivedAt / 1000), held !== null);
   }
 
   private countRun(kind: string, result: string): void {
@@ -363,11 +385,16 @@ export class HealthChecker {
   }
 
   private view(e: RegisteredCheck): CheckView {
+    const now = Date.now();
+    const push = e.check.kind === 'push' ? this.push.view(e.check.id, now) : undefined;
+    const held = this.maintenance.activeFor(e.check, now);
     return {
       ...e.check,
       state: e.state.state,
       since: new Date(e.state.since).toISOString(),
       lastResult: e.last ? entryOf(e.last) : e.stored,
+      ...(push ? { push } : {}),
+      ...(held ? { maintenance: { window: held.window, until: new Date(held.until).toISOString() } } : {}),
     };
   }
 
@@ -381,6 +408,11 @@ export class HealthChecker {
       );
     return this.store;
   }
+}
+
+/** A result inside a maintenance window: what the run found moves to details. */
+function inMaintenance(o: Outcome, held: ActiveWindow): Outcome {
+  return { ...o, details: { ...o.details, maintenance: { window: held.window, status: o.status } } };
 }
 
 function stripMeta(c: Check): Record<string, unknown> {

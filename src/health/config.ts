@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { webhookSchema } from './alert-schema.js';
 import { channelsSchema } from './notify/schema.js';
 import { parseRule } from './target-match.js';
+import { configMaintenanceSchema } from './maintenance.js';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -114,6 +115,11 @@ export const healthConfig = z
       .min(1)
       .default(['GET', 'HEAD'])
       .describe('HTTP methods http checks may use; others (and so request bodies) are refused (400)'),
+    maintenance: configMaintenanceSchema
+      .default([])
+      .describe(
+        'Maintenance windows: a list of {id, checks, groups, start + end (one-off) or cron + duration + timezone (recurring)}; results inside one are recorded as maintenance, alert nothing and leave uptime alone (docs/health.md)',
+      ),
     allowHostHeader: z
       .boolean()
       .default(false)

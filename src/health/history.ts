@@ -98,7 +98,7 @@ export class MemoryHistory implements CheckHistory {
 
   async uptime(checkId: string, maxGapMs: number, now = Date.now()): Promise<Uptime> {
     return computeUptime(
-      this.ordered(checkId).map((r) => ({ ts: r.ts / 1000, ok: r.ok })),
+      this.ordered(checkId).map((r) => ({ ts: r.ts / 1000, ok: r.ok, excluded: r.status === 'maintenance' })),
       now,
       maxGapMs,
     );
@@ -147,7 +147,7 @@ export class PostgresHistory implements CheckHistory {
     // Each result spans [ts, least(next ts, ts + maxGap, now)); per window the part inside it counts.
     const { rows } = await this.pool.query<{ name: UptimeWindow; up: number | null; observed: number | null }>(
       `WITH r AS (
-         SELECT ts, ok,
+         SELECT ts, ok, status = 'maintenance' AS excluded,
                 least(coalesce(lead(ts) OVER (ORDER BY ts, id), n.now), ts + n.gap, n.now) AS te
            FROM check_results, (SELECT to_timestamp($2::double precision / 1000) AS now, make_interval(secs => $3::double precision / 1000) AS gap) n
           WHERE check_id = $1
@@ -158,8 +158,8 @@ export class PostgresHistory implements CheckHistory {
            FROM unnest($5::text[], $6::double precision[]) AS t(name, len)
        )
        SELECT w.name,
-              sum(greatest(0, extract(epoch FROM r.te - greatest(r.ts, w.wfrom)))) FILTER (WHERE r.ok) AS up,
-              sum(greatest(0, extract(epoch FROM r.te - greatest(r.ts, w.wfrom)))) AS observed
+              sum(greatest(0, extract(epoch FROM r.te - greatest(r.ts, w.wfrom)))) FILTER (WHERE r.ok AND NOT r.excluded) AS up,
+              sum(greatest(0, extract(epoch FROM r.te - greatest(r.ts, w.wfrom)))) FILTER (WHERE NOT r.excluded) AS observed
          FROM w LEFT JOIN r ON r.te > w.wfrom
         GROUP BY w.name`,
       [checkId, now, maxGapMs, longest, windows.map(([n]) => n), windows.map(([, ms]) => ms)],

@@ -26,10 +26,16 @@ export class StateAlerts {
 
   constructor(private readonly opts: StateAlertsOptions) {}
 
-  /** A result of `e` at `atMs`: saves the push mark, moves the state, persists and alerts a change. */
-  onResult(e: RegisteredCheck, o: Outcome, atMs: number): void {
+  /**
+   * A result of `e` at `atMs`: saves the push mark, moves the state, persists and alerts a change.
+   * `held` (a maintenance window covers the check): the state does not move, so nothing is
+   * alerted now or later for this result; the first result after the window compares with the
+   * state from before it.
+   */
+  onResult(e: RegisteredCheck, o: Outcome, atMs: number, held = false): void {
     const c = e.check;
     if (c.kind === 'push') this.savePushMark(e, o, atMs);
+    if (held) return;
     const tr = applyResult(e.state, o.status, c, atMs);
     if (!tr) return;
     e.up.set(stateValue(tr.to));

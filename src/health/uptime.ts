@@ -1,8 +1,9 @@
 // Uptime maths, shared by the in-memory history and (as SQL with the same rules) the
 // PostgreSQL one. Time-weighted: each result stands for the time until the next result, but
 // for no longer than `maxGapMs` (after that Sluice was not looking: the time is unobserved and
-// counts neither way). A window's uptime is up time / observed time; degraded counts as up.
-// A window with nothing observed has uptime null, not 100%.
+// counts neither way), and so is the time a run inside a maintenance window stands for. A
+// window's uptime is up time / observed time; degraded counts as up. A window with nothing
+// observed has uptime null, not 100%.
 
 export const UPTIME_WINDOWS = {
   '1h': 3_600_000,
@@ -25,6 +26,8 @@ export interface UptimePoint {
   /** Epoch ms. */
   ts: number;
   ok: boolean;
+  /** A run inside a maintenance window: the time it stands for counts neither way. */
+  excluded?: boolean;
 }
 
 /** `points` in ascending time order. */
@@ -40,7 +43,7 @@ export function computeUptime(points: readonly UptimePoint[], now: number, maxGa
       const next = i + 1 < points.length ? points[i + 1]!.ts : now;
       const end = Math.min(next, p.ts + maxGapMs, now);
       const span = end - Math.max(p.ts, from);
-      if (span <= 0) continue;
+      if (span <= 0 || p.excluded) continue;
       observed += span;
       if (p.ok) up += span;
     }

@@ -102,6 +102,11 @@ const CASES: Record<ErrorCode, { details: ErrorDetails; status: number; message:
     status: 400,
     message: 'invalid check: interval must be at least 1s',
   },
+  SLUICE_ERR_INVALID_MAINTENANCE: {
+    details: { field: 'end', problem: 'must be after start' },
+    status: 400,
+    message: 'invalid maintenance window: end must be after start',
+  },
   SLUICE_ERR_TARGET_DENIED: {
     details: { target: '169.254.169.254', rule: 'built-in rule 169.254.169.254 (cloud metadata)' },
     status: 400,
