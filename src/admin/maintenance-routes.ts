@@ -22,7 +22,7 @@ export function maintenanceRoutes(ctx: MaintenanceRoutesContext): FastifyPluginA
 
     app.get('/admin/maintenance', async () => m.list());
 
-    app.post('/admin/maintenance', async (req, reply) => reply.code(201).send(m.create(req.body)));
+    app.post('/admin/maintenance', async (req, reply) => reply.code(201).send(await m.create(req.body)));
 
     app.get('/admin/maintenance/:id', async (req: IdRequest) => {
       const w = m.get(req.params.id);
@@ -33,7 +33,7 @@ export function maintenanceRoutes(ctx: MaintenanceRoutesContext): FastifyPluginA
     app.put('/admin/maintenance/:id', async (req: IdRequest) => m.update(req.params.id, req.body));
 
     app.delete('/admin/maintenance/:id', async (req: IdRequest, reply: FastifyReply) => {
-      m.remove(req.params.id);
+      await m.remove(req.params.id);
       return reply.code(204).send();
     });
   };

@@ -173,6 +173,8 @@ export class HealthChecker {
     this.store = storage.store;
     this.historyRef = storage.history;
     const { checks: stored, states } = await this.store.load();
+    for (const { id, why } of await this.maintenance.attach(storage.maintenance))
+      logger.warn({ window: id, why }, 'stored maintenance window not used');
     const now = new Date().toISOString();
     for (const raw of config.checks) {
       const r = parseCheck(raw);

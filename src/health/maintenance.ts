@@ -2,7 +2,7 @@
 // (`start`..`end`) or recurring (`cron` + `duration` in a time zone), for named checks or for
 // groups. While one covers a check its results are recorded as `maintenance`, its state does
 // not move (so nothing is alerted) and uptime leaves the time out. Windows come from the config
-// file (`health.maintenance`) and from the admin API (kept in memory: see docs/health.md).
+// file (`health.maintenance`) and from the admin API (kept by a MaintenanceStore).
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { SluiceError } from '../errors.js';
@@ -84,6 +84,13 @@ export interface MaintenanceWindow {
   source: 'config' | 'api';
 }
 
+/** Where API-created windows are kept (maintenance-store.ts: a table or a file). */
+export interface MaintenanceStore {
+  load(): Promise<MaintenanceWindow[]>;
+  put(w: MaintenanceWindow): Promise<void>;
+  delete(id: string): Promise<void>;
+}
+
 export interface WindowProblem {
   field: string;
   message: string;
@@ -155,6 +162,7 @@ interface Entry {
 
 export class MaintenanceSchedule {
   private readonly entries = new Map<string, Entry>();
+  private store: MaintenanceStore | undefined;
 
   /** `config`: the validated `health.maintenance` list. */
   constructor(config: readonly unknown[] = []) {
@@ -166,6 +174,23 @@ export class MaintenanceSchedule {
     });
   }
 
+  /**
+   * Adds the windows stored through the API and keeps later changes in `store`. Returns the
+   * stored windows not taken (an id the config file uses, or no longer valid), for a warning.
+   */
+  async attach(store: MaintenanceStore): Promise<Array<{ id: string; why: string }>> {
+    const skipped: Array<{ id: string; why: string }> = [];
+    for (const stored of await store.load()) {
+      const { id, source: _s, ...def } = stored;
+      const r = parseWindow(def);
+      if (this.entries.has(id)) skipped.push({ id, why: 'the config file has a window with this id' });
+      else if (!r.ok) skipped.push({ id, why: `${r.problems[0]!.field}: ${r.problems[0]!.message}` });
+      else this.entries.set(id, entryOf({ ...r.window, id, source: 'api' }));
+    }
+    this.store = store;
+    return skipped;
+  }
+
   list(): MaintenanceWindow[] {
     return [...this.entries.values()].map((e) => e.window);
   }
@@ -174,7 +199,9 @@ export class MaintenanceSchedule {
     return this.entries.get(id)?.window;
   }
 
-  create(input: unknown): MaintenanceWindow {
+  /** Stored before it is answered; the id is taken at once, so two creates of one id cannot both win. */
+  async create(input: unknown): Promise<MaintenanceWindow> {
+    const store = this.requireStore();
     const def = mustParse(input);
     const id = def.id ?? `mw-${randomUUID().slice(0, 8)}`;
     if (this.entries.has(id))
@@ -183,10 +210,17 @@ export class MaintenanceSchedule {
       throw new SluiceError('SLUICE_ERR_CONFLICT', `there are ${MAX_WINDOWS} maintenance windows already`);
     const w: MaintenanceWindow = { ...def, id, source: 'api' };
     this.entries.set(id, entryOf(w));
+    try {
+      await store.put(w);
+    } catch (err) {
+      this.entries.delete(id);
+      throw err;
+    }
     return w;
   }
 
-  update(id: string, input: unknown): MaintenanceWindow {
+  async update(id: string, input: unknown): Promise<MaintenanceWindow> {
+    const store = this.requireStore();
     this.mustBeApi(id, 'change');
     const def = mustParse(input);
     if (def.id !== undefined && def.id !== id)
@@ -196,12 +230,15 @@ export class MaintenanceSchedule {
         { problems: [{ field: 'id', message: 'must match the path' }] },
       );
     const w: MaintenanceWindow = { ...def, id, source: 'api' };
+    await store.put(w);
     this.entries.set(id, entryOf(w));
     return w;
   }
 
-  remove(id: string): void {
+  async remove(id: string): Promise<void> {
+    const store = this.requireStore();
     this.mustBeApi(id, 'remove');
+    await store.delete(id);
     this.entries.delete(id);
   }
 
@@ -214,6 +251,17 @@ export class MaintenanceSchedule {
       if (until !== null && (best === null || until > best.until)) best = { window: e.window.id, until };
     }
     return best;
+  }
+
+  private requireStore(): MaintenanceStore {
+    // Before the health checker started: the database holding the windows has not connected yet.
+    if (!this.store)
+      throw new SluiceError(
+        'SLUICE_ERR_SINK_FAILED',
+        { subject: 'maintenance windows are not loaded yet', detail: 'their storage (the database) is not connected' },
+        { retryAfter: 1 },
+      );
+    return this.store;
   }
 
   private mustBeApi(id: string, verb: string): void {

@@ -8,9 +8,10 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import type { App } from '../../src/app.js';
 import { webhookSchema } from '../../src/health/alert-schema.js';
-import { startApp, tempDir, testConfig } from '../helpers/app.js';
+import { postJson, startApp, tempDir, testConfig } from '../helpers/app.js';
 import { startTarget, type Target } from '../helpers/health-targets.js';
 import { startReceivers, type Receivers } from '../helpers/notify-receivers.js';
+import { createTestDatabase, stopOwnServer, type TestDatabase } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 type Json = Record<string, unknown>;
@@ -215,5 +216,79 @@ describe('push schedules and maintenance windows over HTTP', () => {
     assert.equal(alert.json?.to, 'down');
     assert.equal((await send('DELETE', '/admin/maintenance/db-upgrade')).status, 404);
     failing = false;
+  });
+});
+
+describe('maintenance windows on PostgreSQL', () => {
+  let db: TestDatabase;
+  let target: Target;
+  const dir = tempDir('sluice-schedules-pg-');
+  before(async () => {
+    db = await createTestDatabase();
+    target = await startTarget();
+  });
+  after(async () => {
+    await target?.close();
+    await db?.drop();
+    dir.remove();
+    await stopOwnServer();
+  });
+  const config = () =>
+    testConfig(
+      { 'sink.kind': 'postgres', 'postgres.url': db.url, 'ingest.ack': 'memory', 'batch.maxWaitMs': 20 },
+      dir.path,
+    );
+
+  test('uptime in SQL leaves maintenance results out; an API window outlives a restart', async () => {
+    let failing = false;
+    target.set('/pg', () => (failing ? { status: 503 } : { status: 200, body: 'ok' }));
+    let app = await startApp(config());
+    try {
+      const res = await postJson(`${app.url}/admin/checks`, {
+        id: 'pg-svc',
+        name: 'pg-svc',
+        kind: 'http',
+        url: `${target.url}/pg`,
+        interval: '150ms',
+        failureThreshold: 1,
+      });
+      assert.equal(res.status, 201);
+      await waitFor('3 up results stored', async () =>
+        (await db.count('check_results', `check_id = 'pg-svc' AND status = 'up'`)) >= 3 ? true : undefined,
+      );
+      const win = await postJson(`${app.url}/admin/maintenance`, {
+        id: 'pg-window',
+        checks: ['pg-svc'],
+        start: new Date(Date.now() - 1000).toISOString(),
+        end: new Date(Date.now() + 3_600_000).toISOString(),
+      });
+      assert.equal(win.status, 201, await win.clone().text());
+      failing = true;
+      await waitFor('5 maintenance results stored', async () =>
+        (await db.count('check_results', `check_id = 'pg-svc' AND status = 'maintenance' AND NOT ok`)) >= 5
+          ? true
+          : undefined,
+      );
+      const up = (await (await fetch(`${app.url}/admin/checks/pg-svc/uptime`)).json()) as Json;
+      assert.equal(up.source, 'postgres');
+      const hour = (up.windows as Record<string, Json>)['1h']!;
+      assert.equal(hour.percent, 100, JSON.stringify(hour));
+      assert.equal(await db.count('maintenance_windows', `id = 'pg-window'`), 1);
+    } finally {
+      await app.stop();
+    }
+    app = await startApp(config());
+    try {
+      const list = (await (await fetch(`${app.url}/admin/maintenance`)).json()) as Json[];
+      assert.deepEqual(
+        list.map((w) => `${String(w.id)}:${String(w.source)}`),
+        ['pg-window:api'],
+      );
+      assert.equal(((await (await fetch(`${app.url}/admin/checks/pg-svc`)).json()) as Json).state, 'up');
+      assert.equal((await fetch(`${app.url}/admin/maintenance/pg-window`, { method: 'DELETE' })).status, 204);
+      assert.equal(await db.count('maintenance_windows', `id = 'pg-window'`), 0);
+    } finally {
+      await app.stop();
+    }
   });
 });

@@ -3,13 +3,16 @@
 // daylight-saving changes in Europe/Berlin), alerts held while open, and uptime leaving the
 // window's results out.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
 import pino from 'pino';
 import type { AlertEvent } from '../../src/health/alert-schema.js';
 import type { Alerter } from '../../src/health/alerts.js';
 import { parseCheck, type Check } from '../../src/health/check-schema.js';
 import { MemoryHistory } from '../../src/health/history.js';
 import { MaintenanceSchedule, parseWindow } from '../../src/health/maintenance.js';
+import { FileMaintenanceStore } from '../../src/health/maintenance-store.js';
+import { tempDir } from '../helpers/app.js';
 import type { RegisteredCheck } from '../../src/health/registry.js';
 import { checkRecordOf, type Outcome } from '../../src/health/results.js';
 import { StateAlerts } from '../../src/health/state-alerts.js';
@@ -20,6 +23,20 @@ import { computeUptime } from '../../src/health/uptime.js';
 const at = (iso: string): number => Date.parse(iso);
 const web = { id: 'web', name: 'Web front', group: 'edge' };
 const db = { id: 'db', name: 'Database' };
+
+const dir = tempDir('sluice-maintenance-');
+after(() => dir.remove());
+let files = 0;
+
+/** A schedule whose API windows go to a fresh file (or `path`, to read one back). */
+async function schedule(
+  config: unknown[] = [],
+  path = join(dir.path, `m${++files}.json`),
+): Promise<MaintenanceSchedule> {
+  const m = new MaintenanceSchedule(config);
+  await m.attach(new FileMaintenanceStore(path));
+  return m;
+}
 
 function problems(input: unknown): string[] {
   const r = parseWindow(input);
@@ -67,40 +84,65 @@ describe('maintenance window definitions', () => {
     assert.match(problems([])[0]!, /^\(body\): a maintenance window must be a JSON object/);
   });
 
-  test('config windows cannot be changed through the API; API ones can', () => {
-    const m = new MaintenanceSchedule([{ id: 'nightly', checks: ['web'], cron: '0 2 * * *', duration: '1h' }]);
-    assert.throws(() => m.remove('nightly'), /defined in the config file/);
-    const w = m.create({ checks: ['db'], start: '2026-01-01T00:00:00Z', end: '2026-01-01T01:00:00Z' });
+  test('config windows cannot be changed through the API; API ones can, and outlive a restart', async () => {
+    const path = join(dir.path, 'restart.json');
+    const config = [{ id: 'nightly', checks: ['web'], cron: '0 2 * * *', duration: '1h' }];
+    const m = await schedule(config, path);
+    await assert.rejects(m.remove('nightly'), /defined in the config file/);
+    const w = await m.create({ checks: ['db'], start: '2026-01-01T00:00:00Z', end: '2026-01-01T01:00:00Z' });
     assert.equal(w.source, 'api');
-    assert.throws(
-      () => m.create({ id: w.id, checks: ['db'], start: '2026-01-01T00:00:00Z', end: '2026-01-01T01:00:00Z' }),
+    await assert.rejects(
+      m.create({ id: w.id, checks: ['db'], start: '2026-01-01T00:00:00Z', end: '2026-01-01T01:00:00Z' }),
       /already exists/,
     );
-    m.update(w.id, { checks: ['web'], start: '2026-01-01T00:00:00Z', end: '2026-01-01T02:00:00Z' });
-    assert.equal(m.get(w.id)!.end, '2026-01-01T02:00:00Z');
-    m.remove(w.id);
-    assert.equal(m.get(w.id), undefined);
-    assert.throws(() => m.remove(w.id), /no maintenance window/);
+    await m.update(w.id, { checks: ['web'], start: '2026-01-01T00:00:00Z', end: '2026-01-01T02:00:00Z' });
+    await m.create({ id: 'gone', groups: ['edge'], start: '2026-01-01T00:00:00Z', end: '2026-01-01T01:00:00Z' });
+    await m.remove('gone');
+    assert.equal(m.get('gone'), undefined);
+    await assert.rejects(m.remove('gone'), /no maintenance window/);
+    const again = await schedule(config, path);
+    assert.deepEqual(
+      again.list().map((x) => `${x.id}:${x.source}:${x.end ?? x.cron}`),
+      ['nightly:config:0 2 * * *', `${w.id}:api:2026-01-01T02:00:00Z`],
+    );
+  });
+
+  test('a stored window whose id the config file now uses is not taken', async () => {
+    const path = join(dir.path, 'clash.json');
+    const m = await schedule([], path);
+    await m.create({ id: 'x', checks: ['db'], start: '2026-01-01T00:00:00Z', end: '2026-01-01T01:00:00Z' });
+    const later = new MaintenanceSchedule([{ id: 'x', checks: ['web'], cron: '0 2 * * *', duration: '1h' }]);
+    const skipped = await later.attach(new FileMaintenanceStore(path));
+    assert.deepEqual(skipped, [{ id: 'x', why: 'the config file has a window with this id' }]);
+    assert.equal(later.get('x')!.source, 'config');
+  });
+
+  test('without its store (before start) a change is refused, not lost', async () => {
+    const m = new MaintenanceSchedule();
+    await assert.rejects(
+      m.create({ checks: ['db'], start: '2026-01-01T00:00:00Z', end: '2026-01-01T01:00:00Z' }),
+      /not loaded yet/,
+    );
   });
 });
 
 describe('when a window covers a check', () => {
-  test('one-off: by name, id or group, start inclusive, end exclusive', () => {
-    const m = new MaintenanceSchedule();
-    m.create({ id: 'w1', groups: ['edge'], start: '2026-05-01T10:00:00Z', end: '2026-05-01T11:00:00Z' });
-    m.create({ id: 'w2', checks: ['Database'], start: '2026-05-01T10:30:00Z', end: '2026-05-01T10:40:00Z' });
+  test('one-off: by name, id or group, start inclusive, end exclusive', async () => {
+    const m = await schedule();
+    await m.create({ id: 'w1', groups: ['edge'], start: '2026-05-01T10:00:00Z', end: '2026-05-01T11:00:00Z' });
+    await m.create({ id: 'w2', checks: ['Database'], start: '2026-05-01T10:30:00Z', end: '2026-05-01T10:40:00Z' });
     assert.equal(m.activeFor(web, at('2026-05-01T09:59:59.999Z')), null);
     assert.deepEqual(m.activeFor(web, at('2026-05-01T10:00:00Z')), { window: 'w1', until: at('2026-05-01T11:00:00Z') });
     assert.equal(m.activeFor(web, at('2026-05-01T11:00:00Z')), null);
     assert.equal(m.activeFor(db, at('2026-05-01T10:00:00Z')), null, 'db is not in group edge');
     assert.equal(m.activeFor(db, at('2026-05-01T10:35:00Z'))?.window, 'w2');
-    m.create({ id: 'w3', checks: ['db'], start: '2026-05-01T10:35:00Z', end: '2026-05-01T12:00:00Z' });
+    await m.create({ id: 'w3', checks: ['db'], start: '2026-05-01T10:35:00Z', end: '2026-05-01T12:00:00Z' });
     assert.equal(m.activeFor(db, at('2026-05-01T10:36:00Z'))?.window, 'w3', 'the window ending last');
   });
 
-  test('recurring Sunday 01:00 Europe/Berlin for 2h: across spring-forward it ends at 04:00 local', () => {
-    const m = new MaintenanceSchedule();
-    m.create({ id: 'sun', checks: ['web'], cron: '0 1 * * 0', timezone: 'Europe/Berlin', duration: '2h' });
+  test('recurring Sunday 01:00 Europe/Berlin for 2h: across spring-forward it ends at 04:00 local', async () => {
+    const m = await schedule();
+    await m.create({ id: 'sun', checks: ['web'], cron: '0 1 * * 0', timezone: 'Europe/Berlin', duration: '2h' });
     // 2026-03-29: 01:00 CET = 00:00Z; two hours later is 02:00Z = 04:00 CEST.
     assert.equal(m.activeFor(web, at('2026-03-28T23:59:59Z')), null);
     assert.deepEqual(m.activeFor(web, at('2026-03-29T00:00:00Z')), {
@@ -114,9 +156,9 @@ describe('when a window covers a check', () => {
     assert.equal(m.activeFor(web, at('2026-04-04T23:00:00Z'))?.until, at('2026-04-05T01:00:00Z'));
   });
 
-  test('recurring across fall-back: 01:00 CEST on 2026-10-25 is 23:00Z the day before', () => {
-    const m = new MaintenanceSchedule();
-    m.create({ id: 'sun', checks: ['web'], cron: '0 1 * * 0', timezone: 'Europe/Berlin', duration: '2h' });
+  test('recurring across fall-back: 01:00 CEST on 2026-10-25 is 23:00Z the day before', async () => {
+    const m = await schedule();
+    await m.create({ id: 'sun', checks: ['web'], cron: '0 1 * * 0', timezone: 'Europe/Berlin', duration: '2h' });
     assert.equal(m.activeFor(web, at('2026-10-24T22:59:59Z')), null);
     assert.equal(m.activeFor(web, at('2026-10-24T23:00:00Z'))?.until, at('2026-10-25T01:00:00Z'));
     assert.equal(m.activeFor(web, at('2026-10-25T01:00:00Z')), null);

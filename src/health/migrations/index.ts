@@ -2,5 +2,6 @@
 // `checks` table itself came with migration 1, before health had migrations of its own.
 import type { Migration } from '../../postgres/migration.js';
 import { checkState } from './002-check-state.js';
+import { maintenanceWindows } from './020-maintenance-windows.js';
 
-export const HEALTH_MIGRATIONS: readonly Migration[] = [checkState];
+export const HEALTH_MIGRATIONS: readonly Migration[] = [checkState, maintenanceWindows];
