@@ -162,6 +162,8 @@ interface Entry {
 
 export class MaintenanceSchedule {
   private readonly entries = new Map<string, Entry>();
+  /** Windows by the check names/ids and groups they name: a result looks at its own only. */
+  private readonly byTarget = new Map<string, Set<Entry>>();
   private store: MaintenanceStore | undefined;
 
   /** `config`: the validated `health.maintenance` list. */
@@ -170,7 +172,7 @@ export class MaintenanceSchedule {
       const r = parseWindow(item);
       if (!r.ok) return; // the config schema already refused it
       const id = r.window.id ?? `config-${i + 1}`;
-      this.entries.set(id, entryOf({ ...r.window, id, source: 'config' }));
+      this.put(id, entryOf({ ...r.window, id, source: 'config' }));
     });
   }
 
@@ -185,7 +187,7 @@ export class MaintenanceSchedule {
       const r = parseWindow(def);
       if (this.entries.has(id)) skipped.push({ id, why: 'the config file has a window with this id' });
       else if (!r.ok) skipped.push({ id, why: `${r.problems[0]!.field}: ${r.problems[0]!.message}` });
-      else this.entries.set(id, entryOf({ ...r.window, id, source: 'api' }));
+      else this.put(id, entryOf({ ...r.window, id, source: 'api' }));
     }
     this.store = store;
     return skipped;
@@ -209,11 +211,11 @@ export class MaintenanceSchedule {
     if (this.entries.size >= MAX_WINDOWS)
       throw new SluiceError('SLUICE_ERR_CONFLICT', `there are ${MAX_WINDOWS} maintenance windows already`);
     const w: MaintenanceWindow = { ...def, id, source: 'api' };
-    this.entries.set(id, entryOf(w));
+    this.put(id, entryOf(w));
     try {
       await store.put(w);
     } catch (err) {
-      this.entries.delete(id);
+      this.drop(id);
       throw err;
     }
     return w;
@@ -231,7 +233,7 @@ export class MaintenanceSchedule {
       );
     const w: MaintenanceWindow = { ...def, id, source: 'api' };
     await store.put(w);
-    this.entries.set(id, entryOf(w));
+    this.put(id, entryOf(w));
     return w;
   }
 
@@ -239,18 +241,44 @@ export class MaintenanceSchedule {
     const store = this.requireStore();
     this.mustBeApi(id, 'remove');
     await store.delete(id);
-    this.entries.delete(id);
+    this.drop(id);
   }
 
   /** The window covering `check` at `now` that ends last, or null. */
   activeFor(check: Coverable, now: number): ActiveWindow | null {
+    if (this.byTarget.size === 0) return null;
+    const candidates = new Set<Entry>([
+      ...(this.byTarget.get(checkKey(check.id)) ?? []),
+      ...(this.byTarget.get(checkKey(check.name)) ?? []),
+      ...(check.group === undefined ? [] : (this.byTarget.get(groupKey(check.group)) ?? [])),
+    ]);
     let best: ActiveWindow | null = null;
-    for (const e of this.entries.values()) {
-      if (!covers(e.window, check)) continue;
+    for (const e of candidates) {
       const until = activeUntil(e, now);
       if (until !== null && (best === null || until > best.until)) best = { window: e.window.id, until };
     }
     return best;
+  }
+
+  private put(id: string, e: Entry): void {
+    this.drop(id);
+    this.entries.set(id, e);
+    for (const key of keysOf(e.window)) {
+      let set = this.byTarget.get(key);
+      if (!set) this.byTarget.set(key, (set = new Set()));
+      set.add(e);
+    }
+  }
+
+  private drop(id: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    this.entries.delete(id);
+    for (const key of keysOf(e.window)) {
+      const set = this.byTarget.get(key);
+      set?.delete(e);
+      if (set?.size === 0) this.byTarget.delete(key);
+    }
   }
 
   private requireStore(): MaintenanceStore {
@@ -295,8 +323,11 @@ function entryOf(window: MaintenanceWindow): Entry {
   };
 }
 
-function covers(w: MaintenanceWindow, c: Coverable): boolean {
-  return w.checks.includes(c.id) || w.checks.includes(c.name) || (c.group !== undefined && w.groups.includes(c.group));
+const checkKey = (idOrName: string): string => `check\0${idOrName}`;
+const groupKey = (group: string): string => `group\0${group}`;
+
+function keysOf(w: MaintenanceWindow): string[] {
+  return [...w.checks.map(checkKey), ...w.groups.map(groupKey)];
 }
 
 /** When the window ends if it is open at `now`, else null. */
