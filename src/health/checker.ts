@@ -213,7 +213,7 @@ export class HealthChecker {
       // restarted more often than interval + grace would otherwise never see a ping missed.
       const at = Date.parse(entry.ts);
       if (e.check.kind === 'push' && e.check.enabled)
-        this.push.resume(id, at, lastPingOf(entry.error_class, at, entry.details));
+        this.push.resume(id, at, lastPingOf(entry.error_class, at, entry.details), !entry.ok);
     }
     // Results are not stored with the file store: it keeps each push check's last mark instead.
     if (this.store.savePush) {

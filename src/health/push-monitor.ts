@@ -97,13 +97,15 @@ export class PushMonitors {
   /**
    * At start-up, from the check's newest stored result (at `lastResultMs`; `lastPingMs` when
    * the service last pinged, if known): the deadline continues from there rather than
-   * starting afresh, so restarts do not keep a dead service's switch from firing.
+   * starting afresh, so restarts do not keep a dead service's switch from firing. `failed`:
+   * that result was a failure (a fail ping), when known.
    */
-  resume(id: string, lastResultMs: number, lastPingMs: number | null): void {
+  resume(id: string, lastResultMs: number, lastPingMs: number | null, failed = false): void {
     const w = this.watches.get(id);
     if (!w || !Number.isFinite(lastResultMs)) return;
     if (lastPingMs !== null && Number.isFinite(lastPingMs)) w.lastPing = lastPingMs;
     if (lastPingMs === lastResultMs) {
+      w.down = failed;
       this.expect(id, w, lastResultMs);
     } else {
       // The newest result was a missed deadline: the next one is due as if it had just fired.

@@ -212,8 +212,13 @@ describe('the push state machine', () => {
     m.watch('job', pushCheck({ cron: '0 * * * *', grace: '5m' }));
     m.resume('job', at('2026-06-01T11:01:00Z'), at('2026-06-01T11:01:00Z'));
     assert.equal(m.view('job')!.dueAt, '2026-06-01T12:00:00.000Z');
+    assert.equal(m.view('job')!.state, 'up');
     c.tickTo('2026-06-01T12:05:00Z');
     assert.equal(seen.length, 1);
+    // The last result a fail ping: the schedule says down until the next ping.
+    m.watch('failed', pushCheck({ cron: '0 * * * *', grace: '5m' }));
+    m.resume('failed', at('2026-06-01T12:01:00Z'), at('2026-06-01T12:01:00Z'), true);
+    assert.equal(m.view('failed')!.state, 'down');
     m.stop();
   });
 });
