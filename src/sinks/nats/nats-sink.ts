@@ -4,6 +4,7 @@
 // counts as done only when every message of the batch has its publish ack.
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
+  DiscardPolicy,
   jetstream,
   jetstreamManager,
   type JetStreamClient,
@@ -13,13 +14,23 @@ import {
 import type { Logger } from 'pino';
 import { PermanentSinkError, errorMessage } from '../../errors.js';
 import { maskUrl } from '../../observability/secrets.js';
-import { toJsonLine, type RecordType } from '../../record.js';
+import { toJsonLine, type RecordType, type SluiceRecord } from '../../record.js';
 import { withTimeout } from '../../timeout.js';
 import type { Sink, SinkBatch, SinkHealth } from '../sink.js';
 import type { NatsConfig } from './config.js';
+import { natsConnectOptions } from './connect-options.js';
 
-export interface NatsSinkOptions extends NatsConfig {
+/** Keys added with the roles; optional so a sink can still be built from the first ones alone. */
+type LaterKeys =
+  'tlsCaFile' | 'tlsCertFile' | 'tlsKeyFile' | 'streamMaxBytes' | 'consumer' | 'ackWaitMs' | 'maxDeliveries';
+
+export interface NatsSinkOptions extends Omit<NatsConfig, LaterKeys>, Partial<Pick<NatsConfig, LaterKeys>> {
   logger: Logger;
+  /**
+   * One record as one line of a message. Default: the external JSON form (toJsonLine). The
+   * ingest role passes the WAL's positional row form, which the writer role reads back losslessly.
+   */
+  encodeLine?: (r: SluiceRecord) => string;
 }
 
 /** Subject token per record type (the plural names the postgres tables use). */
@@ -41,12 +52,17 @@ export interface NatsMessage {
  * The messages of a batch: per record type, NDJSON chunks under `maxBytes`. Ids are
  * `<batch id>:<type>:<chunk>`, stable for the same batch, so a retry republishes the same ids.
  */
-export function natsMessages(batch: SinkBatch, subject: string, maxBytes: number): NatsMessage[] {
+export function natsMessages(
+  batch: SinkBatch,
+  subject: string,
+  maxBytes: number,
+  encodeLine: (r: SluiceRecord) => string = toJsonLine,
+): NatsMessage[] {
   const out: NatsMessage[] = [];
   const byType = new Map<RecordType, string[]>();
   for (const r of batch.records) {
     const lines = byType.get(r.type) ?? [];
-    lines.push(toJsonLine(r) + '\n');
+    lines.push(encodeLine(r) + '\n');
     byType.set(r.type, lines);
   }
   for (const [type, lines] of byType) {
@@ -79,6 +95,7 @@ export class NatsSink implements Sink {
   private notReady = 'not connected yet';
   private closed = false;
   private connecting: Promise<void> | undefined;
+  private disconnected = false;
   /** Publishes cut short by the shutdown deadline: whether all their acks came after all. */
   private readonly cutShort = new Map<string, Promise<boolean>>();
 
@@ -104,7 +121,7 @@ export class NatsSink implements Sink {
     const js = this.js;
     if (!js || !this.nc) throw new Error(`nats: ${this.notReady}`);
     const max = (this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - HEADER_ROOM;
-    const messages = natsMessages(batch, this.opts.subject, max);
+    const messages = natsMessages(batch, this.opts.subject, max, this.opts.encodeLine);
     const acks = Promise.all(
       messages.map((m) => js.publish(m.subject, m.payload, { msgID: m.msgId, timeout: this.opts.timeoutMs })),
     );
@@ -130,6 +147,12 @@ export class NatsSink implements Sink {
     } finally {
       signal.removeEventListener('abort', onAbort!);
     }
+  }
+
+  /** Known now, without a round trip: why a publish cannot go out (not connected, or reconnecting). */
+  unavailable(): string | undefined {
+    if (!this.nc || !this.js) return this.notReady;
+    return this.disconnected ? 'disconnected from NATS; reconnecting' : undefined;
   }
 
   async wasCommitted(batchId: string): Promise<boolean> {
@@ -169,17 +192,8 @@ export class NatsSink implements Sink {
   }
 
   private async connectOnce(): Promise<void> {
-    const { servers, user, pass, token, timeoutMs } = this.opts;
-    const nc = await connect({
-      servers,
-      timeout: timeoutMs,
-      name: 'sluice',
-      // Once connected, keep reconnecting for good: the writer pool's retries and breaker pace the writes.
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: RECONNECT_WAIT_MS,
-      ...(user !== '' ? { user, pass } : {}),
-      ...(token !== '' ? { token } : {}),
-    });
+    const { timeoutMs } = this.opts;
+    const nc = await connect(natsConnectOptions(this.opts, 'sluice'));
     let jsm: JetStreamManager;
     try {
       jsm = await jetstreamManager(nc, { timeout: timeoutMs });
@@ -212,15 +226,21 @@ export class NatsSink implements Sink {
   private watch(nc: NatsConnection): void {
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === 'disconnect') this.opts.logger.warn({ sink: this.name }, 'nats: disconnected; reconnecting');
-        if (s.type === 'reconnect') this.opts.logger.info({ sink: this.name }, 'nats: reconnected');
+        if (s.type === 'disconnect') {
+          this.disconnected = true;
+          this.opts.logger.warn({ sink: this.name }, 'nats: disconnected; reconnecting');
+        }
+        if (s.type === 'reconnect') {
+          this.disconnected = false;
+          this.opts.logger.info({ sink: this.name }, 'nats: reconnected');
+        }
       }
     })().catch(() => undefined);
   }
 
   /** Creates the stream when missing; refuses one that does not take our subjects or drops duplicates not at all. */
   private async ensureStream(jsm: JetStreamManager): Promise<void> {
-    const { stream, subject, replicas, duplicateWindowMs } = this.opts;
+    const { stream, subject, replicas, duplicateWindowMs, streamMaxBytes = 0 } = this.opts;
     const wanted = `${subject}.>`;
     let existing: StreamConfig | undefined;
     try {
@@ -234,6 +254,9 @@ export class NatsSink implements Sink {
         subjects: [wanted],
         num_replicas: replicas,
         duplicate_window: duplicateWindowMs * 1_000_000,
+        // A full stream refuses the publish (the writer pool retries, ingest pushes back)
+        // rather than dropping the oldest batches nobody has written yet.
+        ...(streamMaxBytes > 0 ? { max_bytes: streamMaxBytes, discard: DiscardPolicy.New } : {}),
       });
       this.opts.logger.info({ sink: this.name, stream, subjects: [wanted], replicas }, 'nats: stream created');
       return;
