@@ -3,6 +3,9 @@
 // stop accepting → close the listener → drain the buffer → flush the batcher → wait for
 // the writers → close the sink. Whatever is still unwritten at the deadline is dead-lettered,
 // or, in ack mode durable, stays in the WAL and is sent at the next start.
+// Roles (server.role, docs/scale-out.md): `ingest` swaps the sink for a JetStream publish (no
+// WAL, no database, no health checks) and answers each request once JetStream acked it;
+// `writer` takes no ingest and feeds the writer pool from JetStream instead.
 import { LogController, fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
 import type pg from 'pg';
@@ -22,6 +25,7 @@ import type { Config } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import { AccessPolicy } from './http/access.js';
 import { installErrorHandler } from './http/error-handler.js';
+import type { IngestContext } from './ingest/enqueue.js';
 import { ingestRoutes } from './ingest/ingest-routes.js';
 import { pingRoutes } from './ingest/ping-routes.js';
 import { installBodyGuard } from './ingest/body-guard.js';
@@ -42,6 +46,9 @@ import { DeadLetter } from './pipeline/dead-letter.js';
 import { MemoryBuffer } from './pipeline/memory-buffer.js';
 import { WalBuffer } from './pipeline/wal/wal-buffer.js';
 import { WriterPool } from './pipeline/writer-pool.js';
+import { JetStreamSource } from './pipeline/jetstream-source.js';
+import { encodeTransportLine } from './pipeline/transport-codec.js';
+import { NatsSink } from './sinks/nats/nats-sink.js';
 import type { PostgresDatabase } from './postgres/database.js';
 import { apiRoutes } from './query/api-routes.js';
 import { IncidentLog } from './query/status.js';
@@ -86,6 +93,8 @@ export interface App {
   readonly otlpGrpc: OtlpGrpcServer | undefined;
   /** The syslog TCP/UDP listeners (off unless syslog.tcpPort / syslog.udpPort is set). */
   readonly syslog: SyslogListeners;
+  /** Role writer: the JetStream consumer feeding the writer pool. */
+  readonly source: JetStreamSource | undefined;
   /** Base URL once listening, e.g. http://127.0.0.1:8080 */
   readonly url: string;
   start(): Promise<void>;
@@ -118,9 +127,19 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
   // The database is the app's, not the sink's: the sink writes batches into it and health
   // keeps its checks and reads its history from it.
-  const database = !opts.sink && config.sink.kind === 'postgres' ? createPostgresDatabase(config, logger) : undefined;
+  const role = config.server.role;
+  const database =
+    role !== 'ingest' && !opts.sink && config.sink.kind === 'postgres'
+      ? createPostgresDatabase(config, logger)
+      : undefined;
+  // An ingest node's sink is the stream the writers consume; records cross it in the WAL's row form.
+  const publisher =
+    role === 'ingest' && !opts.sink
+      ? new NatsSink({ ...config.nats, logger, encodeLine: encodeTransportLine })
+      : undefined;
   const sink =
     opts.sink ??
+    publisher ??
     (await createSink(
       { sink: config.sink, postgres: config.postgres, file: config.file, nats: config.nats, redis: config.redis },
       { logger, ...(database ? { database } : {}) },
@@ -136,9 +155,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   };
   // Only `durable` needs the disk: in `sink` mode the client waits for the commit, so records
   // lost in a crash were never acknowledged (and replaying them would duplicate its retry).
+  // Neither an ingest node (JetStream is its durable log) nor a writer (it takes no ingest) keeps a WAL.
   const wal =
-    config.ingest.ack === 'durable' ? await WalBuffer.open({ ...limits, wal: config.wal, logger, metrics }) : undefined;
+    config.ingest.ack === 'durable' && role === 'all'
+      ? await WalBuffer.open({ ...limits, wal: config.wal, logger, metrics })
+      : undefined;
   const buffer: RecordBuffer = wal ?? new MemoryBuffer(limits);
+  // Set below (it needs the pool, the pool needs it as its ledger).
+  let source: JetStreamSource | undefined;
   const pool = new WriterPool({
     sink,
     writers: config.writers.count,
@@ -149,7 +173,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     metrics,
     logger,
     around: tracing.writeHook(sink.name, (): boolean => pool.breakerState === 'open'),
-    ledger: wal,
+    ledger:
+      wal ??
+      (role === 'writer'
+        ? { sealed: () => source!.sealed(), started: () => undefined, settled: (b) => source!.settled(b) }
+        : undefined),
   });
   const batcher = new Batcher(
     buffer,
@@ -163,7 +191,24 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     },
     () => pool.hasRoom(),
   );
-  pool.onRoom(() => batcher.pump());
+  if (role === 'writer') {
+    source = new JetStreamSource({
+      nats: config.nats,
+      logger,
+      pool,
+      fetchMax: Math.max(1, config.writers.queue),
+      deadLetter: (batch, error, attempts) => deadLetter.write({ batch, sink: sink.name, error, attempts }),
+      onRecords: (records) => {
+        // Push checks (run on the node holding the health lease) follow pings sent to ingest nodes.
+        const pings = records.filter((r) => r.type === 'health');
+        if (pings.length > 0) health.onPings(pings);
+      },
+    });
+  }
+  pool.onRoom(() => {
+    batcher.pump();
+    source?.pump();
+  });
   metrics.onScrape(() => {
     const s = buffer.stats();
     metrics.bufferRecords.set(s.records);
@@ -232,7 +277,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger,
   );
   const access = new AccessPolicy(config.auth, keys);
-  const ingestCtx = {
+  const ingestCtx: IngestContext = {
     config: { ingest: config.ingest, auth: config.auth },
     access,
     buffer,
@@ -241,6 +286,16 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     accepting: () => accepting,
     ...(wal ? {} : { unavailable: databaseMissing }),
   };
+  // An ingest node answers once JetStream acked the batch (the `sink` ack mode, with JetStream as the sink).
+  // While JetStream is away (or refusing: the breaker open) requests get 503 at once, and none
+  // waits longer than a publish and two retries for its ack.
+  if (role === 'ingest') {
+    ingestCtx.config = { ...ingestCtx.config, ingest: { ...config.ingest, ack: 'sink' } };
+    ingestCtx.unavailable = () =>
+      publisher?.unavailable() ??
+      (pool.breakerState === 'open' ? 'JetStream refused the last publishes (breaker open)' : undefined);
+    ingestCtx.ackTimeoutMs = 3 * config.nats.timeoutMs;
+  }
   // Check results enter the same buffer as ingested records; push checks listen to POST /health.
   const health = new HealthChecker({
     config: {
@@ -259,18 +314,25 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const tail = new LogTail(config.tail);
   const incidents = new IncidentLog();
   health.transitionListener = (event) => incidents.add(event);
-  await server.register(
-    ingestRoutes(ingestCtx, {
-      onHealthPings: (records) => health.onPings(records),
-      onLogs: (records) => tail.publish(records),
-    }),
-  );
-  await server.register(pingRoutes(ingestCtx, (check, signal, message) => health.pingCheck(check, signal, message)));
-  await server.register(lokiRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
-  await server.register(elasticsearchRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
-  await server.register(otlpHttpRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
+  const takesIngest = role !== 'writer';
+  if (takesIngest) {
+    await server.register(
+      ingestRoutes(ingestCtx, {
+        onHealthPings: (records) => health.onPings(records),
+        onLogs: (records) => tail.publish(records),
+      }),
+    );
+    await server.register(lokiRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
+    await server.register(elasticsearchRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
+    await server.register(otlpHttpRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
+  }
+  // Ping URLs act on the checker's own schedules, which run only where the checker runs: a
+  // single process. Behind ingest nodes, jobs report with POST /health (carried by JetStream).
+  if (role === 'all') {
+    await server.register(pingRoutes(ingestCtx, (check, signal, message) => health.pingCheck(check, signal, message)));
+  }
   const otlpGrpc =
-    config.otlp.grpcPort > 0
+    config.otlp.grpcPort > 0 && takesIngest
       ? createOtlpGrpcServer(ingestCtx, {
           host: config.otlp.grpcHost || config.server.host,
           port: config.otlp.grpcPort,
@@ -278,7 +340,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           onLogs: (records) => tail.publish(records),
         })
       : undefined;
-  const syslog = syslogListeners(config.syslog, { ctx: ingestCtx, onLogs: (records) => tail.publish(records) });
+  const syslog = syslogListeners(takesIngest ? config.syslog : { ...config.syslog, tcpPort: 0, udpPort: 0 }, {
+    ctx: ingestCtx,
+    onLogs: (records) => tail.publish(records),
+  });
   const walStats = wal ? () => wal.walStats() : undefined;
   const readiness = new Readiness({
     highWaterMark: config.buffer.highWaterMark,
@@ -287,7 +352,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     sink,
     accepting: () => accepting,
     wal: walStats,
-    unavailable: databaseMissing,
+    unavailable: () => databaseMissing() ?? source?.notReady(),
   });
   await server.register(
     adminRoutes({
@@ -338,6 +403,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     }, deadlineMs);
     // Tail streams never end by themselves: server.close() would wait for them.
     tail.close();
+    // A writer stops fetching first; what it fetched is written below, or handed back.
+    await source?.stop();
     // Syslog first: it stops reading, and what it read is in the buffer before the buffer closes.
     await syslog.stop(deadlineAt);
     // In-flight requests finish (ack-mode `sink` waits still need the pipeline running).
@@ -371,6 +438,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     clearTimeout(timer);
     // Past the deadline the WAL still gets a second to write its last frames, no more.
     await wal?.shutdown(Math.max(1000, deadlineAt - Date.now()));
+    await source?.close();
     await sink.close();
     keys.stop();
     await database?.close();
@@ -398,6 +466,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     tail,
     otlpGrpc,
     syslog,
+    get source() {
+      return source;
+    },
     get url() {
       return url;
     },
@@ -417,6 +488,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         });
       }
       await sink.start?.();
+      source?.start();
       // Batches in flight at the last crash go first, exactly as they were cut.
       for (const batch of wal?.recovered() ?? []) {
         metrics.batchesFlushed.labels(batch.trigger).inc();
@@ -431,7 +503,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           keys.start().catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'api keys: loading failed'));
         });
       // After the database: with PostgreSQL, checks and history live in its tables.
-      if (!database || database.connected) {
+      if (role === 'ingest') {
+        // Health checks need the database and run on one writer at a time.
+      } else if (!database || database.connected) {
         await health.start();
       } else {
         database.onConnected(() => {
@@ -453,7 +527,16 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       await otlpGrpc?.start();
       await syslog.start();
       accepting = true;
-      logger.info({ url, sink: sink.name, ack: config.ingest.ack, writers: config.writers.count }, 'sluice listening');
+      logger.info(
+        {
+          url,
+          role,
+          sink: sink.name,
+          ack: role === 'ingest' ? 'jetstream' : config.ingest.ack,
+          writers: config.writers.count,
+        },
+        'sluice listening',
+      );
       if (tls) {
         const clientCert = !tls.requestCert
           ? 'not asked'

@@ -4,8 +4,11 @@
 import type { SpanContext } from '@opentelemetry/api';
 import type { SluiceRecord } from './record.js';
 
-/** Why a batch was cut; `replay`: read back from the WAL at start-up, as first cut. */
-export type FlushTrigger = 'size' | 'bytes' | 'time' | 'shutdown' | 'replay';
+/**
+ * Why a batch was cut; `replay`: read back from the WAL at start-up, as first cut; `stream`:
+ * cut by an ingest node and fetched from JetStream (role writer).
+ */
+export type FlushTrigger = 'size' | 'bytes' | 'time' | 'shutdown' | 'replay' | 'stream';
 
 export interface Batch {
   /** Unique per batch and stable across retries; sinks use it for idempotency. */

@@ -9,6 +9,7 @@ const SHORT: Record<string, string> = {
   sink: 'sink.kind',
   'log-level': 'log.level',
   ack: 'ingest.ack',
+  role: 'server.role',
 };
 
 export function configFromFlags(flags: Record<string, string>, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
@@ -23,5 +24,6 @@ export const CONFIG_FLAGS_HELP = `Config flags (defaults < --config file < SLUIC
   --port N, --host ADDR   listen address (env PORT also works)
   --sink KIND             sink kind (see \`sluice config keys\`)
   --ack MODE              when 202 is sent (ingest.ack)
+  --role ROLE             all | ingest | writer (server.role; docs/scale-out.md)
   --log-level LEVEL       log level
   --<section.key> VALUE   any config key, e.g. --batch.maxRecords 500`;

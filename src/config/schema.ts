@@ -101,6 +101,7 @@ export const SECRET_KEYS = new Set([
 /** Extra environment names for a key, beside its SLUICE_* name (spec compatibility). */
 export const ENV_ALIASES: Record<string, string[]> = {
   'server.port': ['PORT'],
+  'server.role': ['SLUICE_ROLE'],
   'postgres.url': ['DATABASE_URL', 'POSTGRES_DSN'],
   'tracing.endpoint': ['OTEL_EXPORTER_OTLP_ENDPOINT'],
   'tracing.serviceName': ['OTEL_SERVICE_NAME'],

@@ -7,6 +7,12 @@ const tokenList = z.array(z.string().min(8)).default([]);
 
 export const serverConfig = z
   .object({
+    role: z
+      .enum(['all', 'ingest', 'writer'])
+      .default('all')
+      .describe(
+        'all: one process does everything; ingest: publish batches to JetStream (nats.*) and answer 202 on its ack; writer: consume them into the sink (docs/scale-out.md)',
+      ),
     host: z.string().min(1).default('0.0.0.0').describe('Address the HTTP server listens on'),
     port: z
       .number()

@@ -8,6 +8,7 @@ import type { AuthConfig } from '../http/config.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { DeferredRecords, PushOptions, RecordBuffer } from '../pipeline/buffer.js';
 import { Ticket } from '../batch.js';
+import { SluiceError } from '../errors.js';
 import type { IngestConfig } from './config.js';
 import type { ParseLimits } from './parse-body.js';
 
@@ -23,6 +24,12 @@ export interface IngestContext {
   accepting: () => boolean;
   /** Why records cannot be taken at all right now (ack modes memory and sink while the database is not connected): 503 at once. */
   unavailable?: () => string | undefined;
+  /**
+   * Ack mode sink: how long a request waits for its commit before it is answered 503 (its
+   * records may still be stored: a 503 means "not known stored", as a lost connection would).
+   * Unset: as long as it takes. The ingest role sets it, so an outage never holds clients.
+   */
+  ackTimeoutMs?: number;
 }
 
 /**
@@ -43,7 +50,28 @@ export function enqueue(ctx: IngestContext, req: DeferredRecords, spanContext?: 
       opts.ticket = ticket = new Ticket(parsed.records.length);
       return parsed;
     };
-    return ctx.buffer.pushDeferred(req, opts).then(() => ticket!.done);
+    const committed = ctx.buffer.pushDeferred(req, opts).then(() => ticket!.done);
+    return ctx.ackTimeoutMs === undefined
+      ? committed
+      : within(committed, ctx.ackTimeoutMs, ctx.config.ingest.retryAfterSeconds);
   }
   return ctx.buffer.pushDeferred(req, opts);
+}
+
+function within(committed: Promise<void>, ms: number, retryAfter: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new SluiceError(
+            'SLUICE_ERR_SINK_FAILED',
+            { detail: `not acknowledged within ${ms} ms; they may still be stored` },
+            { retryAfter },
+          ),
+        ),
+      ms,
+    );
+  });
+  return Promise.race([committed, late]).finally(() => clearTimeout(timer));
 }
