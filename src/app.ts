@@ -50,6 +50,7 @@ import { JetStreamSource } from './pipeline/jetstream-source.js';
 import { encodeTransportLine } from './pipeline/transport-codec.js';
 import { NatsSink } from './sinks/nats/nats-sink.js';
 import type { PostgresDatabase } from './postgres/database.js';
+import { AdvisoryLease } from './postgres/advisory-lease.js';
 import { apiRoutes } from './query/api-routes.js';
 import { IncidentLog } from './query/status.js';
 import { LogTail } from './query/tail.js';
@@ -62,6 +63,9 @@ import { withTimeout } from './timeout.js';
 const STUCK_WRITER_GRACE_MS = 5000;
 /** While the listener closes, how often connections gone idle are ended. */
 const IDLE_SWEEP_MS = 50;
+/** Role writer: the advisory lock whose holder runs the health checks ('SluiceHC' as a bigint). */
+const HEALTH_LEASE_KEY = '5992788441283102531';
+const HEALTH_LEASE_EVERY_MS = 2000;
 
 export interface AppOptions {
   logger?: Logger;
@@ -102,6 +106,8 @@ export interface App {
   reload(): void;
   /** Graceful stop; resolves when everything accepted is written or dead-lettered. */
   stop(): Promise<void>;
+  /** Called when the app cannot go on and must be stopped (role writer: the health lease was lost). */
+  onFatal(listener: (reason: string) => void): void;
 }
 
 const REQ_ID = /^[\w.:@/-]{1,128}$/;
@@ -311,6 +317,27 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     logger,
     storage: () => (database ? postgresHealthStorage(database.pool) : fileHealthStorage(config.health)),
   });
+  // Role writer with PostgreSQL: the checks run on whichever writer holds the lease. The
+  // checker cannot be restarted in place, so a writer that loses the lease stops (to be
+  // restarted by its supervisor: a writer holds nothing JetStream does not deliver again).
+  let fatal: ((reason: string) => void) | undefined;
+  const healthLease =
+    role === 'writer' && database
+      ? new AdvisoryLease({
+          pool: () => (database.connected ? database.pool : undefined),
+          key: HEALTH_LEASE_KEY,
+          everyMs: HEALTH_LEASE_EVERY_MS,
+          logger,
+          what: 'health',
+          onAcquired: () => {
+            health.start().then(
+              () => logger.info('health lease held: health checks loaded and running here'),
+              (err: unknown) => fatal?.(`loading the health checks failed: ${errorMessage(err)}`),
+            );
+          },
+          onLost: (reason) => fatal?.(`health lease lost (${reason})`),
+        })
+      : undefined;
   const tail = new LogTail(config.tail);
   const incidents = new IncidentLog();
   health.transitionListener = (event) => incidents.add(event);
@@ -416,6 +443,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     if (closed === 'deadline') server.server.closeAllConnections();
     // No new results after this point: probes in flight are cut, their results discarded.
     await health.stop();
+    await healthLease?.stop();
     buffer.close();
     batcher.drain();
     const before = pool.stats();
@@ -505,6 +533,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       // After the database: with PostgreSQL, checks and history live in its tables.
       if (role === 'ingest') {
         // Health checks need the database and run on one writer at a time.
+      } else if (healthLease) {
+        healthLease.start();
       } else if (!database || database.connected) {
         await health.start();
       } else {
@@ -567,6 +597,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     stop() {
       stopping ??= stop();
       return stopping;
+    },
+    onFatal(listener) {
+      fatal = listener;
     },
   };
 }

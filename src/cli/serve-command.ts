@@ -46,6 +46,15 @@ export async function runUntilSignal(app: App): Promise<number> {
         },
       );
     };
+    app.onFatal((reason) => {
+      if (signals > 0) return;
+      signals++;
+      app.logger.error({ reason }, 'stopping: the collector cannot go on');
+      app.stop().then(
+        () => resolve(1),
+        () => resolve(1),
+      );
+    });
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     // Run as a service (systemd, a container, a pipe) SIGHUP means reload. In a terminal it is
