@@ -20,6 +20,7 @@ import { ingestSection } from './sections/ingest.js';
 import { microSection } from './sections/micro.js';
 import { overloadSection } from './sections/overload.js';
 import { protocolsSection } from './sections/protocols.js';
+import { scaleOutSection } from './sections/scale-out.js';
 import { sinkSection } from './sections/sink.js';
 import { summaryTable, type BenchResults } from './sections/summary.js';
 import { sweepSection } from './sections/sweep.js';
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
   try {
     results.ingest = await section('ingest', () => ingestSection(ctx));
-    const needsPostgres = ['e2e', 'sweep', 'overload', 'sink', 'ack'].some(want);
+    const needsPostgres = ['e2e', 'sweep', 'overload', 'sink', 'ack', 'scale-out'].some(want);
     ctx.storageAck = (await cliExitCode(['config', 'print', '--ingest.ack', 'durable'])) === 0 ? 'durable' : 'memory';
     results.storageAck = ctx.storageAck;
     if (needsPostgres) postgres = await startBenchPostgres();
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
     results.sink = await section('sink', () => sinkSection(ctx, pg));
     results.ack = await section('ack', () => ackSection(ctx, pg));
     results.health = await section('health', () => healthSection(ctx));
+    results.scaleOut = await section('scale-out', () => scaleOutSection(ctx, pg));
     // The read API's bench has its own server and results file (bench/results/query-latency-*.md).
     await section('query', async () => {
       await runQueryBench(quick ? { rows: 100_000, ingestRows: 20_000, runs: 10 } : {});

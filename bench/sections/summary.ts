@@ -9,6 +9,7 @@ import type { HealthResult } from './health.js';
 import type { IngestRow } from './ingest.js';
 import { OVERLOAD_CLIENTS, type OverloadResult } from './overload.js';
 import type { ProtocolsResult } from './protocols.js';
+import type { ScaleOutResult } from './scale-out.js';
 import type { SinkResult } from './sink.js';
 import type { SweepResult } from './sweep.js';
 
@@ -28,6 +29,7 @@ export interface BenchResults {
   ack?: AckRow[];
   health?: HealthResult;
   protocols?: ProtocolsResult;
+  scaleOut?: ScaleOutResult;
   errors: string[];
 }
 
