@@ -70,11 +70,16 @@ describe('deploy files', () => {
     );
   });
 
-  test('only the collector, Grafana and Prometheus are published: PostgreSQL keeps 5432 off the host', () => {
+  test('only the collector (and the scale-out ingest node), Grafana and Prometheus are published: PostgreSQL keeps 5432 off the host', () => {
     const published = Object.entries(compose.services).flatMap(([name, svc]) =>
       (svc.ports ?? []).map((p) => `${name} ${p}`),
     );
-    assert.deepEqual(published.sort(), ['collector 8080:8080', 'grafana 3000:3000', 'prometheus 9090:9090']);
+    assert.deepEqual(published.sort(), [
+      'collector 8080:8080',
+      'grafana 3000:3000',
+      'ingest 8081:8080',
+      'prometheus 9090:9090',
+    ]);
   });
 
   test('the collector gets its admin and ingest tokens from the environment, and compose refuses to start without them', () => {
