@@ -396,6 +396,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       readiness,
       bodies: bodyGuard,
       ...(walStats ? { wal: walStats } : {}),
+      ...(source ? { jetstream: () => source!.stats() } : {}),
     }),
   );
   await server.register(keysRoutes({ access, keys }));

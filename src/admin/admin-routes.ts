@@ -10,6 +10,7 @@ import type { Batcher } from '../pipeline/batcher.js';
 import type { RecordBuffer } from '../pipeline/buffer.js';
 import type { DeadLetter } from '../pipeline/dead-letter.js';
 import type { WalStats } from '../pipeline/wal/wal-buffer.js';
+import type { JetStreamSourceStats } from '../pipeline/jetstream-source.js';
 import type { WriterPool } from '../pipeline/writer-pool.js';
 import type { Readiness } from './readiness.js';
 import type { Sink } from '../sinks/sink.js';
@@ -31,6 +32,8 @@ export interface AdminContext {
   readiness: Readiness;
   /** Request bodies being received or parsed (ingest.maxInFlightBodyBytes). */
   bodies?: () => BodyGuardStats;
+  /** Role writer: the JetStream consumer's batches (held, fetched, acked). */
+  jetstream?: () => JetStreamSourceStats;
 }
 
 export function adminRoutes(ctx: AdminContext): FastifyPluginAsync {
@@ -62,6 +65,7 @@ export function adminRoutes(ctx: AdminContext): FastifyPluginAsync {
         dead_letter: { records: ctx.deadLetter.records, file: ctx.deadLetter.pathFor(ctx.sink.name) },
         ...(ctx.wal ? { wal: ctx.wal() } : {}),
         ...(ctx.bodies ? { bodies_in_flight: ctx.bodies() } : {}),
+        ...(ctx.jetstream ? { jetstream: ctx.jetstream() } : {}),
       }));
     });
   };
