@@ -56,6 +56,8 @@ export interface JetStreamSourceStats {
 export class JetStreamSource implements BatchLedger {
   private nc: NatsConnection | undefined;
   private stopped = false;
+  /** Ends a wait between tries at once when the source stops. */
+  private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
   private current: ConsumerMessages | undefined;
   private roomWaiter: (() => void) | undefined;
@@ -98,6 +100,7 @@ export class JetStreamSource implements BatchLedger {
   /** Stops fetching; batches already submitted are left to the pool. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.current?.stop();
     this.pump();
     await this.running;
@@ -156,7 +159,7 @@ export class JetStreamSource implements BatchLedger {
         if (reason !== this.notReadyReason)
           logger.warn({ err: errorMessage(err) }, 'jetstream: cannot fetch; retrying');
         this.notReadyReason = reason;
-        await sleep(RETRY_MS);
+        await sleep(RETRY_MS, this.stopping.signal);
       }
     }
   }

@@ -96,6 +96,7 @@ export class NatsSink implements Sink {
   private closed = false;
   private connecting: Promise<void> | undefined;
   private disconnected = false;
+  private wake: (() => void) | undefined;
   /** Publishes cut short by the shutdown deadline: whether all their acks came after all. */
   private readonly cutShort = new Map<string, Promise<boolean>>();
 
@@ -178,6 +179,7 @@ export class NatsSink implements Sink {
   /** Waits for the acks still due (drain), then closes the connection. */
   async close(): Promise<void> {
     this.closed = true;
+    this.wake?.();
     await this.connecting;
     const nc = this.nc;
     this.nc = undefined;
@@ -210,7 +212,11 @@ export class NatsSink implements Sink {
 
   private async connectInBackground(): Promise<void> {
     while (!this.closed) {
-      await new Promise((r) => setTimeout(r, RECONNECT_WAIT_MS).unref());
+      // Unref'd, so a waiting reconnect never holds the process; close() wakes it.
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, RECONNECT_WAIT_MS).unref();
+      });
       if (this.closed) return;
       try {
         await this.connectOnce();
