@@ -124,3 +124,44 @@ test('writer role: batches written and acked, a poison batch dead-lettered, a fo
     await app.stop();
   }
 });
+
+test('writer role before the stream exists: not ready (saying why), then creates its consumer and consumes', async (t) => {
+  if (!available || !nc) return cannotHere(t, `no NATS server on 127.0.0.1:${NATS_PORT}`);
+  const late = `${stream}_LATE`;
+  const lateSubject = `${subject}late`;
+  const out = tempDir('sluice-js-late-');
+  const app = await startApp(
+    testConfig(
+      {
+        'server.role': 'writer',
+        'nats.servers': `127.0.0.1:${NATS_PORT}`,
+        'nats.stream': late,
+        'nats.subject': lateSubject,
+      },
+      out.path,
+    ),
+  );
+  try {
+    const reasons = await waitFor('/readyz to name the missing stream', async () => {
+      const r = await fetch(`${app.url}/readyz`);
+      const b = (await r.json()) as { reasons?: string[] };
+      return r.status === 503 && b.reasons?.some((x) => x.includes(late)) ? b.reasons : undefined;
+    });
+    assert.ok(
+      reasons.some((x) => /stream not found/i.test(x)),
+      reasons.join('; '),
+    );
+    await jsm.streams.add({ name: late, subjects: [`${lateSubject}.>`] });
+    const records = [{ ...log(0), id: 'late-0' }];
+    for (const m of natsMessages({ id: 'late', records, bytes: 0 }, lateSubject, 1 << 20, encodeTransportLine))
+      await jetstream(nc).publish(m.subject, m.payload, { msgID: m.msgId });
+    await waitFor('the batch acked', () => app.source?.stats().ackedBatches === 1, 15_000);
+    const info = await jsm.consumers.info(late, 'sluice-writers');
+    assert.equal(info.config.max_deliver, 5, 'the consumer was created with nats.maxDeliveries');
+    assert.equal((await fetch(`${app.url}/readyz`)).status, 200);
+  } finally {
+    await app.stop();
+    await jsm.streams.delete(late).catch(() => undefined);
+    out.remove();
+  }
+});
