@@ -4,7 +4,8 @@
 // (PIECE_CHARS) at a time, as JSON.parse would build it. JSON.parse of a whole 10 MB body holds
 // the loop for as long as it takes; this never does more than a piece between two yields.
 import { overLimitSteps, type JsonCost } from './nesting.js';
-import { PIECE_CHARS, ValueReader } from './parse-body.js';
+import { PIECE_CHARS } from './parse-body.js';
+import { ValueReader } from './value-reader.js';
 import type { Steps } from './steps.js';
 
 /** Thrown when the value goes past a limit; its message says which (callers prefix their own context). */

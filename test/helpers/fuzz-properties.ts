@@ -17,7 +17,8 @@ import { evaluateConditions } from '../../src/health/conditions/evaluate.js';
 import { ConditionError } from '../../src/health/conditions/parse.js';
 import { decodeBody } from '../../src/ingest/body.js';
 import { normaliseHealth, normaliseLog, stringifyPieces } from '../../src/ingest/normalise.js';
-import { parseBody, parseBodyInSteps, ValueReader, type ParseLimits } from '../../src/ingest/parse-body.js';
+import { parseBody, parseBodyInSteps, type ParseLimits } from '../../src/ingest/parse-body.js';
+import { ValueReader } from '../../src/ingest/value-reader.js';
 
 /** The most one generated input may take: inputs are small, so anything near it is a stall. */
 export const MAX_CASE_MS = 250;
