@@ -90,7 +90,7 @@ describe('nats and redis config', () => {
     const { config } = loadConfig({ env: { SLUICE_NATS_SERVERS: 'a:4222, b:4222' }, flags: {} });
     assert.deepEqual(config.nats.servers, ['a:4222', 'b:4222']);
     assert.equal(config.nats.stream, 'SLUICE');
-    assert.equal(config.nats.replicas, 1);
+    assert.equal(config.nats.replicas, 0);
     assert.equal(config.redis.streamPrefix, 'sluice');
   });
 

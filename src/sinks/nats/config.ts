@@ -19,7 +19,15 @@ export const natsConfig = z
       .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dot-separated tokens, no wildcards')
       .default('sluice')
       .describe('Subject prefix: a batch of each record type goes to <subject>.logs, .health or .checks'),
-    replicas: z.number().int().min(1).max(5).default(1).describe('Stream replicas when the stream is created'),
+    replicas: z
+      .number()
+      .int()
+      .min(0)
+      .max(5)
+      .default(0)
+      .describe(
+        'Stream replicas when the stream is created; 0: 3 when the server is in a cluster that can hold them, else 1',
+      ),
     duplicateWindowMs: z
       .number()
       .int()

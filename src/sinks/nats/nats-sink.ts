@@ -199,7 +199,7 @@ export class NatsSink implements Sink {
     let jsm: JetStreamManager;
     try {
       jsm = await jetstreamManager(nc, { timeout: timeoutMs });
-      await this.ensureStream(jsm);
+      await this.ensureStream(jsm, nc.info?.cluster !== undefined);
     } catch (err) {
       await nc.close().catch(() => undefined);
       throw err;
@@ -245,7 +245,7 @@ export class NatsSink implements Sink {
   }
 
   /** Creates the stream when missing; refuses one that does not take our subjects or drops duplicates not at all. */
-  private async ensureStream(jsm: JetStreamManager): Promise<void> {
+  private async ensureStream(jsm: JetStreamManager, clustered: boolean): Promise<void> {
     const { stream, subject, replicas, duplicateWindowMs, streamMaxBytes = 0 } = this.opts;
     const wanted = `${subject}.>`;
     let existing: StreamConfig | undefined;
@@ -255,16 +255,37 @@ export class NatsSink implements Sink {
       if (!/stream not found/i.test(errorMessage(err))) throw err;
     }
     if (!existing) {
-      await jsm.streams.add({
-        name: stream,
-        subjects: [wanted],
-        num_replicas: replicas,
-        duplicate_window: duplicateWindowMs * 1_000_000,
-        // A full stream refuses the publish (the writer pool retries, ingest pushes back)
-        // rather than dropping the oldest batches nobody has written yet.
-        ...(streamMaxBytes > 0 ? { max_bytes: streamMaxBytes, discard: DiscardPolicy.New } : {}),
-      });
-      this.opts.logger.info({ sink: this.name, stream, subjects: [wanted], replicas }, 'nats: stream created');
+      const add = (numReplicas: number) =>
+        jsm.streams.add({
+          name: stream,
+          subjects: [wanted],
+          num_replicas: numReplicas,
+          duplicate_window: duplicateWindowMs * 1_000_000,
+          // A full stream refuses the publish (the writer pool retries, ingest pushes back)
+          // rather than dropping the oldest batches nobody has written yet.
+          ...(streamMaxBytes > 0 ? { max_bytes: streamMaxBytes, discard: DiscardPolicy.New } : {}),
+        });
+      let made = replicas;
+      if (made > 0) await add(made);
+      else {
+        // Auto: three copies survive the loss of a node, which is the point of a cluster; a single
+        // server has no cluster name in its INFO. A cluster that refuses three for want of room
+        // (two nodes) gets one; any other error (a cluster still forming) is thrown, and the
+        // caller's retry comes back here.
+        made = clustered ? 3 : 1;
+        try {
+          await add(made);
+        } catch (err) {
+          if (made === 1 || !/insufficient resources|replicas/i.test(errorMessage(err))) throw err;
+          this.opts.logger.warn(
+            { sink: this.name, stream, err: errorMessage(err) },
+            'nats: the cluster cannot hold 3 replicas; creating the stream with 1 (set nats.replicas)',
+          );
+          made = 1;
+          await add(made);
+        }
+      }
+      this.opts.logger.info({ sink: this.name, stream, subjects: [wanted], replicas: made }, 'nats: stream created');
       return;
     }
     const subjects = existing.subjects ?? [];
