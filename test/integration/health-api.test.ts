@@ -224,8 +224,12 @@ describe('health checker in the app', () => {
     assert.match(slack[0]!.body.text as string, /is DOWN \(was up\)/);
     // Every other attempt is refused: 4 deliveries took at least 4 retries to arrive.
     assert.ok(hookAttempts >= 8, `${hookAttempts} attempts`);
-    const metrics = await app.metrics.render();
-    assert.match(metrics, /sluice_alert_deliveries_total\{outcome="delivered"\} [4-9]/);
+    // A delivery is counted once its answer is back, which may be after the receiver saw the body.
+    await waitFor(
+      '4 deliveries counted',
+      async () =>
+        /sluice_alert_deliveries_total\{outcome="delivered"\} [4-9]/.test(await app.metrics.render()) || undefined,
+    );
     await fetch(`${app.url}/admin/checks/flip`, { method: 'DELETE', headers: auth });
   });
 
