@@ -51,6 +51,7 @@ import { encodeTransportLine } from './pipeline/transport-codec.js';
 import { NatsSink } from './sinks/nats/nats-sink.js';
 import type { PostgresDatabase } from './postgres/database.js';
 import { AdvisoryLease } from './postgres/advisory-lease.js';
+import { PingRelay } from './health/ping-relay.js';
 import { apiRoutes } from './query/api-routes.js';
 import { IncidentLog } from './query/status.js';
 import { LogTail } from './query/tail.js';
@@ -204,11 +205,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       pool,
       fetchMax: Math.max(1, config.writers.queue),
       deadLetter: (batch, error, attempts) => deadLetter.write({ batch, sink: sink.name, error, attempts }),
-      onRecords: (records) => {
-        // Push checks (run on the node holding the health lease) follow pings sent to ingest nodes.
-        const pings = records.filter((r) => r.type === 'health');
-        if (pings.length > 0) health.onPings(pings);
-      },
     });
   }
   pool.onRoom(() => {
@@ -321,6 +317,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // checker cannot be restarted in place, so a writer that loses the lease stops (to be
   // restarted by its supervisor: a writer holds nothing JetStream does not deliver again).
   let fatal: ((reason: string) => void) | undefined;
+  // Pings reach ingest nodes; push checks run on the lease holder: relayed over core NATS.
+  const relay = role === 'all' ? undefined : new PingRelay(config.nats, logger);
   const healthLease =
     role === 'writer' && database
       ? new AdvisoryLease({
@@ -331,7 +329,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           what: 'health',
           onAcquired: () => {
             health.start().then(
-              () => logger.info('health lease held: health checks loaded and running here'),
+              () => {
+                logger.info('health lease held: health checks loaded and running here');
+                relay?.serve({
+                  onPings: (records) => health.onPings(records),
+                  onPing: (check, signal, message) => health.pingCheck(check, signal, message),
+                });
+              },
               (err: unknown) => fatal?.(`loading the health checks failed: ${errorMessage(err)}`),
             );
           },
@@ -345,7 +349,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   if (takesIngest) {
     await server.register(
       ingestRoutes(ingestCtx, {
-        onHealthPings: (records) => health.onPings(records),
+        onHealthPings: (records) => (relay ? relay.publishPings(records) : health.onPings(records)),
         onLogs: (records) => tail.publish(records),
       }),
     );
@@ -353,10 +357,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     await server.register(elasticsearchRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
     await server.register(otlpHttpRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
   }
-  // Ping URLs act on the checker's own schedules, which run only where the checker runs: a
-  // single process. Behind ingest nodes, jobs report with POST /health (carried by JetStream).
-  if (role === 'all') {
-    await server.register(pingRoutes(ingestCtx, (check, signal, message) => health.pingCheck(check, signal, message)));
+  // Ping URLs act on the push checks' schedules: here, or on the health lease holder (relayed).
+  if (takesIngest) {
+    await server.register(
+      pingRoutes(ingestCtx, (check, signal, message) =>
+        relay ? relay.ping(check, signal, message) : health.pingCheck(check, signal, message),
+      ),
+    );
   }
   const otlpGrpc =
     config.otlp.grpcPort > 0 && takesIngest
@@ -445,6 +452,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     // No new results after this point: probes in flight are cut, their results discarded.
     await health.stop();
     await healthLease?.stop();
+    await relay?.close();
     buffer.close();
     batcher.drain();
     const before = pool.stats();

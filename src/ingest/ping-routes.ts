@@ -9,9 +9,16 @@ import type { IngestContext } from './enqueue.js';
 import { refuseWhenStopping } from './ingest-routes.js';
 
 export type PingSignal = 'success' | 'start' | 'fail';
-/** What the health checker made of a ping (see HealthChecker.pingCheck). */
-export type PingAnswer = 'ok' | 'unknown' | 'not_push' | 'disabled';
-export type CheckPinger = (check: string, signal: PingSignal, message: string | null) => PingAnswer;
+/**
+ * What the health checker made of a ping (see HealthChecker.pingCheck); `unavailable`: it was
+ * relayed to the node running the push checks (scale-out) and none answered.
+ */
+export type PingAnswer = 'ok' | 'unknown' | 'not_push' | 'disabled' | 'unavailable';
+export type CheckPinger = (
+  check: string,
+  signal: PingSignal,
+  message: string | null,
+) => PingAnswer | Promise<PingAnswer>;
 
 /** Plenty for a line of job output; a bigger body is refused (413), not truncated silently. */
 const MAX_PING_BODY_BYTES = 10_000;
@@ -30,10 +37,15 @@ export function pingRoutes(ctx: IngestContext, ping: CheckPinger): FastifyPlugin
 
     const handler =
       (signal: PingSignal) =>
-      (req: PingRequest, reply: FastifyReply): FastifyReply => {
+      async (req: PingRequest, reply: FastifyReply): Promise<FastifyReply> => {
         refuseWhenStopping(ctx);
         const check = req.params.check;
-        const answer = ping(check, signal, messageOf(req.body));
+        const answer = await ping(check, signal, messageOf(req.body));
+        if (answer === 'unavailable')
+          throw new SluiceError('SLUICE_ERR_SINK_FAILED', {
+            subject: 'the ping was not taken',
+            detail: 'no node running the push checks answered (health lease not held yet, or NATS away); retry',
+          });
         if (answer === 'unknown')
           throw new SluiceError('SLUICE_ERR_NOT_FOUND', { what: `check with id or name "${check}"` });
         if (answer === 'not_push')
