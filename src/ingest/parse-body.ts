@@ -19,21 +19,10 @@ import {
   type Position,
   type Serialise,
 } from './normalise.js';
-import { MAX_TOKEN_CHARS, ValueReader } from './value-reader.js';
+import { BodyScanner, type Scan, type ScanLimits, type ScanProblem } from './scan-json.js';
+import { MAX_TOKEN_CHARS, ValueReader, containerEnd } from './value-reader.js';
 
 export { MAX_TOKEN_CHARS };
-import {
-  BodyScanner,
-  LBRACE,
-  LBRACKET,
-  QUOTE,
-  RBRACE,
-  RBRACKET,
-  stringEnd,
-  type Scan,
-  type ScanLimits,
-  type ScanProblem,
-} from './scan-json.js';
 
 export const JSON_TYPES = ['application/json'];
 export const NDJSON_TYPES = [
@@ -251,7 +240,7 @@ class BodyParse<T extends SluiceRecord> {
       this.escapeAt = e === -1 ? Infinity : e;
     }
     if (this.escapeAt < end) return false;
-    const close = compactObjectEnd(this.text, at, end);
+    const close = containerEnd(this.text, at, end, true);
     if (close === -1) return false;
     this.rawFor = attrs;
     this.rawText = this.text.toString('utf8', at, close);
@@ -465,24 +454,3 @@ class BodyParse<T extends SluiceRecord> {
 }
 
 const UNICODE_ESCAPE = Buffer.from('\\u');
-const CR = 13,
-  LF = 10;
-
-/**
- * Index just past the brace closing the object that opens at `i`, or -1 when it does not close
- * before `limit` or holds a raw line break between its tokens.
- */
-function compactObjectEnd(text: Buffer, i: number, limit: number): number {
-  let depth = 0;
-  for (let j = i; j < limit; j++) {
-    const c = text[j]!;
-    if (c === QUOTE) {
-      const e = stringEnd(text, j + 1, limit);
-      if (e === -1) return -1;
-      j = e - 1;
-    } else if (c === LBRACE || c === LBRACKET) depth++;
-    else if ((c === RBRACE || c === RBRACKET) && --depth === 0) return j + 1;
-    else if (c === LF || c === CR) return -1;
-  }
-  return -1;
-}

@@ -36,8 +36,14 @@ function isDelimiter(c: number): boolean {
   );
 }
 
-/** Index just past the bracket closing the container that opens at `i`, or -1 when it does not close before `limit`. */
-function containerEnd(text: Buffer, i: number, limit: number): number {
+const CR = 13;
+const LF = 10;
+
+/**
+ * Index just past the bracket closing the container that opens at `i`, or -1 when it does not
+ * close before `limit` (or, with `compact`, when a raw line break stands between its tokens).
+ */
+export function containerEnd(text: Buffer, i: number, limit: number, compact = false): number {
   let depth = 0;
   for (let j = i; j < limit; j++) {
     const c = text[j]!;
@@ -47,6 +53,7 @@ function containerEnd(text: Buffer, i: number, limit: number): number {
       j = e - 1;
     } else if (c === LBRACE || c === LBRACKET) depth++;
     else if ((c === RBRACE || c === RBRACKET) && --depth === 0) return j + 1;
+    else if (compact && (c === LF || c === CR)) return -1;
   }
   return -1;
 }
