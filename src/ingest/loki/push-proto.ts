@@ -3,11 +3,11 @@
 // fields a client pushes are read; unknown fields are skipped as protobuf requires. Decoded in
 // steps: each entry yields the bytes it took, so a large push is read a slice at a time.
 import { isUtf8 } from 'node:buffer';
-import { uncompress } from 'snappyjs';
 import { SluiceError } from '../../errors.js';
 import { tooLarge } from '../../http/error-handler.js';
 import { runAtOnce, type Steps } from '../steps.js';
 import { parseLabels } from './labels.js';
+import { SnappyTooBig, uncompressSnappy } from './snappy-block.js';
 import {
   MAX_LABELS_CHARS,
   labelsTooLong,
@@ -24,15 +24,12 @@ const VARINT = 0,
 
 /** Undoes the Snappy block format, refusing output past `limit` bytes before allocating it. */
 export function unsnappy(body: Buffer, limit: number): Buffer {
-  let out: Buffer;
   try {
-    out = uncompress(body, limit);
+    return uncompressSnappy(body, limit);
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    if (/too big/.test(msg)) throw tooLarge(limit, 'decompressed body');
-    throw pushError(`snappy: corrupt input (${msg})`);
+    if (err instanceof SnappyTooBig) throw tooLarge(limit, 'decompressed body');
+    throw pushError(`snappy: corrupt input (${err instanceof Error ? err.message : String(err)})`);
   }
-  return Buffer.isBuffer(out) ? out : Buffer.from(out);
 }
 
 /** The decompressed length a Snappy block states up front (a varint); Infinity when it cannot be read. */

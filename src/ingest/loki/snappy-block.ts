@@ -1,0 +1,69 @@
+// Undoes the Snappy block format (what Loki clients send): a varint length, then literals and
+// back-references. Written here because snappyjs 0.7.0 loops for ever on some 8-byte inputs (a
+// 4-byte literal length with its top bit set turns negative and moves the read position back),
+// which would let one request freeze the collector. Every length is checked against the input
+// and the stated output size, so the work is linear in the output, which is capped by `limit`.
+
+export class SnappyError extends Error {}
+/** The stated length is past the limit: refused before anything is allocated. */
+export class SnappyTooBig extends SnappyError {}
+
+export function uncompressSnappy(input: Uint8Array, limit: number): Buffer {
+  let pos = 0;
+  let length = 0;
+  for (let shift = 0; ; shift += 7) {
+    if (pos >= input.length) throw new SnappyError('truncated length');
+    if (shift > 28) throw new SnappyError('length varint too long');
+    const c = input[pos++]!;
+    length += (c & 0x7f) * 2 ** shift;
+    if (c < 0x80) break;
+  }
+  if (length > limit) throw new SnappyTooBig(`stated length ${length} is past ${limit}`);
+  const out = Buffer.allocUnsafe(length);
+  let o = 0;
+  while (pos < input.length) {
+    const tag = input[pos++]!;
+    const kind = tag & 3;
+    if (kind === 0) {
+      let len = (tag >>> 2) + 1;
+      if (len > 60) {
+        const n = len - 60;
+        if (pos + n > input.length) throw new SnappyError('truncated literal length');
+        len = 1;
+        for (let k = 0; k < n; k++) len += input[pos + k]! * 2 ** (8 * k);
+        pos += n;
+      }
+      if (pos + len > input.length) throw new SnappyError('literal past the end of the input');
+      if (o + len > length) throw new SnappyError('output past its stated length');
+      out.set(input.subarray(pos, pos + len), o);
+      pos += len;
+      o += len;
+      continue;
+    }
+    let len: number;
+    let offset: number;
+    if (kind === 1) {
+      if (pos + 1 > input.length) throw new SnappyError('truncated copy');
+      len = ((tag >>> 2) & 7) + 4;
+      offset = ((tag >>> 5) << 8) | input[pos]!;
+      pos += 1;
+    } else if (kind === 2) {
+      if (pos + 2 > input.length) throw new SnappyError('truncated copy');
+      len = (tag >>> 2) + 1;
+      offset = input[pos]! | (input[pos + 1]! << 8);
+      pos += 2;
+    } else {
+      if (pos + 4 > input.length) throw new SnappyError('truncated copy');
+      len = (tag >>> 2) + 1;
+      offset = input[pos]! + input[pos + 1]! * 0x100 + input[pos + 2]! * 0x10000 + input[pos + 3]! * 0x1000000;
+      pos += 4;
+    }
+    if (offset === 0 || offset > o) throw new SnappyError('copy from before the start of the output');
+    if (o + len > length) throw new SnappyError('output past its stated length');
+    if (offset >= len) out.copyWithin(o, o - offset, o - offset + len);
+    else for (let k = 0; k < len; k++) out[o + k] = out[o - offset + k]!;
+    o += len;
+  }
+  if (o !== length) throw new SnappyError(`output is ${o} bytes, ${length} stated`);
+  return out;
+}
