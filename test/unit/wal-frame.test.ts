@@ -12,6 +12,7 @@ import {
   encodeRange,
   encodeSegmentHeader,
   pendingRecords,
+  pendingRecordsInSteps,
   recordFrameBytes,
   writeRecordFrame,
 } from '../../src/pipeline/wal/frame.js';
@@ -172,6 +173,25 @@ describe('frames', () => {
     assert.deepEqual(decodeTuples(q.tuples!, 0, q.tuples!.length, [120]), [
       { ...nul[0]!, id: 'a\uFFFDb', message: `é\uFFFD${'x'.repeat(100)}` },
     ]);
+  });
+
+  test('a large request is encoded in steps, to the same bytes, letting the loop run between', async () => {
+    const records = Array.from({ length: 10_000 }, (_, i) => ({ ...rec(i), message: `m${i} é` }));
+    const whole = pendingRecords(records, new TupleSlab());
+    let turns = 0;
+    const tick = (): void => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    let done = false;
+    setImmediate(tick);
+    const stepped = await pendingRecordsInSteps(records, new TupleSlab(), 1000);
+    done = true;
+    assert.deepEqual(stepped.tuples, whole.tuples);
+    assert.deepEqual(stepped.offsets, whole.offsets);
+    assert.equal(stepped.payloadBytes, whole.payloadBytes);
+    // 10 steps of 1,000: the loop ran between them.
+    assert.ok(turns >= 9, `${turns} turns of the loop while encoding`);
   });
 
   test('a record COPY cannot carry falls back to a JSON record frame and still round-trips', () => {

@@ -8,6 +8,7 @@
 // cannot be encoded for COPY. Cut frames fix a batch's boundaries before any sink sees it; done
 // frames say a batch left (committed or dead-lettered). Integers little-endian, except inside
 // the tuples (PostgreSQL's own byte order).
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { SluiceRecord } from '../../record.js';
 import { BinaryWriter, decodeTuples, encodeTuple } from '../../sinks/postgres/copy-encode.js';
 import { crc32c } from './crc32c.js';
@@ -80,6 +81,43 @@ export function pendingRecords(records: readonly SluiceRecord[], slab: TupleSlab
   }
   offsets[records.length] = scratch.off;
   const tuples = slab.keep(scratch.buf.subarray(0, scratch.off));
+  return {
+    records,
+    tuples,
+    offsets,
+    json: undefined,
+    payloadBytes: 4 + 4 * records.length + tuples.length,
+    firstSeq: -1,
+  };
+}
+
+/** Records encoded between two turns of the event loop (a few ms of work). */
+export const ENCODE_STEP_RECORDS = 4096;
+
+/**
+ * pendingRecords for a large request, a step of records at a time with the event loop let run
+ * between steps (one pass over 143k records held it ~80–200 ms). Its own writer: the shared
+ * scratch one cannot span turns. The result is byte for byte pendingRecords's.
+ */
+export async function pendingRecordsInSteps(
+  records: readonly SluiceRecord[],
+  slab: TupleSlab,
+  step = ENCODE_STEP_RECORDS,
+): Promise<PendingRecords> {
+  const writer = new BinaryWriter(64 * 1024);
+  const offsets = new Array<number>(records.length + 1);
+  try {
+    for (let i = 0; i < records.length; i++) {
+      if (i > 0 && i % step === 0) await yieldToLoop();
+      offsets[i] = writer.off;
+      encodeTuple(writer, records[i]!);
+    }
+  } catch {
+    // The JSON fallback, as pendingRecords takes it (rare: a value COPY cannot carry).
+    return pendingRecords(records, slab);
+  }
+  offsets[records.length] = writer.off;
+  const tuples = slab.keep(writer.buf.subarray(0, writer.off));
   return {
     records,
     tuples,

@@ -21,7 +21,15 @@ import type { BatchLedger, BufferStats, DeferredRecords, PushOptions, RecordBuff
 import { ChunkQueue } from '../chunk-queue.js';
 import { WaitLine, pushParsedNow, type Waiting } from '../wait-line.js';
 import type { WalConfig } from './config.js';
-import { FrameType, encodeRange, pendingRecords, recordFrameBytes, type PendingRecords } from './frame.js';
+import {
+  ENCODE_STEP_RECORDS,
+  FrameType,
+  encodeRange,
+  pendingRecords,
+  pendingRecordsInSteps,
+  recordFrameBytes,
+  type PendingRecords,
+} from './frame.js';
 import { lockDir, type DirLock } from './dir-lock.js';
 import { planRecovery } from './recovery.js';
 import { replaySegments, type Replayed } from './replay.js';
@@ -154,9 +162,25 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
     if (records.length === 0) return Promise.resolve();
+    // A large request's tuples are encoded first, in steps, so encoding never holds the loop
+    // long (the cost: a parked large request holds its tuples beside its records).
+    if (records.length > ENCODE_STEP_RECORDS)
+      return pendingRecordsInSteps(records, this.slab).then((frame) => this.pushFramed(records, bytes, opts, frame));
+    return this.pushFramed(records, bytes, opts, undefined);
+  }
+
+  private pushFramed(
+    records: SluiceRecord[],
+    bytes: number,
+    opts: PushOptions,
+    frame: PendingRecords | undefined,
+  ): Promise<void> {
+    // Asked again: the WAL may have stopped while a large request was being encoded.
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
     // A line left waiting by a missed wake-up would refuse everyone behind it: try it first.
     if (this.waiters.length > 0) this.admitWaiters();
-    const waiter: Waiter = { records, bytes, deferred: undefined, frame: undefined, opts };
+    const waiter: Waiter = { records, bytes, deferred: undefined, frame, opts };
     if (this.waiters.length === 0 && this.fits(waiter)) return this.admit(waiter);
     return this.waiters.wait(waiter, () => this.full());
   }
