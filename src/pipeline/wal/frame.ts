@@ -67,28 +67,9 @@ export function pendingRecords(records: readonly SluiceRecord[], slab: TupleSlab
       encodeTuple(scratch, records[i]!);
     }
   } catch {
-    // A value COPY cannot carry (a number out of its column's range): JSON rows keep it, and
-    // the sink refuses it with a clear error as it always did.
-    const json = encodeRecordRows(records);
-    return {
-      records,
-      tuples: undefined,
-      offsets: undefined,
-      json,
-      payloadBytes: Buffer.byteLength(json),
-      firstSeq: -1,
-    };
+    return jsonRows(records);
   }
-  offsets[records.length] = scratch.off;
-  const tuples = slab.keep(scratch.buf.subarray(0, scratch.off));
-  return {
-    records,
-    tuples,
-    offsets,
-    json: undefined,
-    payloadBytes: 4 + 4 * records.length + tuples.length,
-    firstSeq: -1,
-  };
+  return tupleRows(records, offsets, scratch, slab);
 }
 
 /** Records encoded between two turns of the event loop (a few ms of work). */
@@ -113,9 +94,27 @@ export async function pendingRecordsInSteps(
       encodeTuple(writer, records[i]!);
     }
   } catch {
-    // The JSON fallback, as pendingRecords takes it (rare: a value COPY cannot carry).
-    return pendingRecords(records, slab);
+    return jsonRows(records);
   }
+  return tupleRows(records, offsets, writer, slab);
+}
+
+/**
+ * A value COPY cannot carry (a number out of its column's range): JSON rows keep it, and the
+ * sink refuses it with a clear error as it always did.
+ */
+function jsonRows(records: readonly SluiceRecord[]): PendingRecords {
+  const json = encodeRecordRows(records);
+  return { records, tuples: undefined, offsets: undefined, json, payloadBytes: Buffer.byteLength(json), firstSeq: -1 };
+}
+
+/** The tuples `writer` holds for `records` (each starting at its offset), kept in the slab. */
+function tupleRows(
+  records: readonly SluiceRecord[],
+  offsets: number[],
+  writer: BinaryWriter,
+  slab: TupleSlab,
+): PendingRecords {
   offsets[records.length] = writer.off;
   const tuples = slab.keep(writer.buf.subarray(0, writer.off));
   return {
