@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { tempDir } from '../helpers/app.js';
+import { ackedLoad } from '../helpers/acked-load.js';
 import { startChildCollector, type ChildCollector } from '../helpers/child-collector.js';
 import { createTestDatabase, stopOwnServer, type TestDatabase } from '../helpers/postgres.js';
 import { CommitReplyDropper } from '../helpers/tcp-proxy.js';
@@ -39,34 +40,6 @@ function startCollector(pgUrl: string, walDir = join(dir.path, 'wal')): Promise<
   });
 }
 
-/** WORKERS clients posting NDJSON in a loop; every id of a 202 goes into `acked`. */
-function load(url: string, round: number, acked: Set<string>): { stop: () => Promise<void> } {
-  let running = true;
-  const workers = Array.from({ length: WORKERS }, async (_, w) => {
-    for (let n = 0; running; n++) {
-      const ids = Array.from({ length: RECORDS_PER_REQUEST }, (_, j) => `c${round}-${w}-${n}-${j}`);
-      const body = ids.map((id) => JSON.stringify({ id, service: 'crash', msg: `payload ${id}` })).join('\n');
-      try {
-        const res = await fetch(`${url}/logs`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-ndjson' },
-          body,
-        });
-        await res.arrayBuffer();
-        if (res.status === 202) for (const id of ids) acked.add(id);
-      } catch {
-        return; // the collector is gone: whatever was in flight was never acknowledged
-      }
-    }
-  });
-  return {
-    stop: async () => {
-      running = false;
-      await Promise.all(workers);
-    },
-  };
-}
-
 test('SIGKILL under load, restart, repeat: every acknowledged record is in PostgreSQL exactly once', async (t) => {
   db = await createTestDatabase();
   const acked = new Set<string>();
@@ -81,7 +54,13 @@ test('SIGKILL under load, restart, repeat: every acknowledged record is in Postg
   const started = Date.now();
   for (let round = 0; round < ROUNDS; round++) {
     const c = await startCollector(db.url);
-    const clients = load(c.url, round, acked);
+    const clients = ackedLoad(c.url, {
+      clients: WORKERS,
+      recordsPerRequest: RECORDS_PER_REQUEST,
+      tag: `c${round}`,
+      service: 'crash',
+      acked,
+    });
     // When to kill, not a wait for anything: mostly mid-load; sometimes almost at once, while the
     // previous crash's batches are replayed.
     await delay(round % 4 === 0 ? 20 + Math.random() * 80 : 150 + Math.random() * 700);

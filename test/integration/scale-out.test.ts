@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { tempDir } from '../helpers/app.js';
+import { ackedLoad } from '../helpers/acked-load.js';
 import { cannotHere } from '../helpers/cannot-here.js';
 import { startChildCollector, type ChildCollector } from '../helpers/child-collector.js';
 import { createStream, natsServerInstalled, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.js';
@@ -24,44 +24,6 @@ after(async () => {
   await stopOwnServer();
   dir.remove();
 });
-
-/** CLIENTS clients posting NDJSON in a loop; every id of a 202 goes into `acked`, other answers are counted. */
-function load(
-  url: string,
-  tag: string,
-  acked: Set<string>,
-  refused: Map<number, number>,
-): { stop: () => Promise<void> } {
-  let running = true;
-  const clients = Array.from({ length: CLIENTS }, async (_, c) => {
-    for (let n = 0; running; n++) {
-      const ids = Array.from({ length: RECORDS_PER_REQUEST }, (_, j) => `${tag}-${c}-${n}-${j}`);
-      const body = ids.map((id) => JSON.stringify({ id, service: 'scale-out', msg: `payload ${id}` })).join('\n');
-      try {
-        const res = await fetch(`${url}/logs`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-ndjson' },
-          body,
-        });
-        await res.arrayBuffer();
-        if (res.status === 202) for (const id of ids) acked.add(id);
-        else {
-          refused.set(res.status, (refused.get(res.status) ?? 0) + 1);
-          // Pushed back (JetStream away): wait as Retry-After asks, a little.
-          await delay(100);
-        }
-      } catch {
-        await delay(100);
-      }
-    }
-  });
-  return {
-    stop: async () => {
-      running = false;
-      await Promise.all(clients);
-    },
-  };
-}
 
 async function run(t: TestContext, size: 1 | 3): Promise<void> {
   if (!natsServerInstalled()) return cannotHere(t, 'no nats-server binary (Debian package nats-server)');
@@ -110,7 +72,14 @@ async function run(t: TestContext, size: 1 | 3): Promise<void> {
 
     const acked = new Set<string>();
     const refused = new Map<number, number>();
-    const clients = load(ingest.url, `${size}-${tag}`, acked, refused);
+    const clients = ackedLoad(ingest.url, {
+      clients: CLIENTS,
+      recordsPerRequest: RECORDS_PER_REQUEST,
+      tag: `${size}-${tag}`,
+      service: 'scale-out',
+      acked,
+      refused,
+    });
     await waitFor('the load to get going', () => acked.size >= 1000, 30_000);
     // The node the stream's leader is on, or any: with replicas 3 the other two keep a quorum.
     const victim = cluster.nodes[size === 1 ? 0 : 1]!;
