@@ -356,9 +356,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     await server.register(lokiRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
     await server.register(elasticsearchRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
     await server.register(otlpHttpRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
-  }
-  // Ping URLs act on the push checks' schedules: here, or on the health lease holder (relayed).
-  if (takesIngest) {
+    // Ping URLs act on the push checks' schedules: here, or on the health lease holder (relayed).
     await server.register(
       pingRoutes(ingestCtx, (check, signal, message) =>
         relay ? relay.ping(check, signal, message) : health.pingCheck(check, signal, message),
