@@ -7,7 +7,7 @@ import { SluiceError } from '../../errors.js';
 import { tooLarge } from '../../http/error-handler.js';
 import { runAtOnce, type Steps } from '../steps.js';
 import { parseLabels } from './labels.js';
-import { SnappyTooBig, uncompressSnappy } from './snappy-block.js';
+import { SnappyTooBig, snappyHeader, uncompressSnappy } from './snappy-block.js';
 import {
   MAX_LABELS_CHARS,
   labelsTooLong,
@@ -32,14 +32,9 @@ export function unsnappy(body: Buffer, limit: number): Buffer {
   }
 }
 
-/** The decompressed length a Snappy block states up front (a varint); Infinity when it cannot be read. */
+/** The decompressed length a Snappy block states up front; Infinity when it cannot be read. */
 export function snappyLength(body: Buffer): number {
-  let v = 0;
-  for (let n = 0; n < 5 && n < body.length; n++) {
-    v += (body[n]! & 0x7f) * 128 ** n;
-    if (body[n]! < 0x80) return v;
-  }
-  return Infinity;
+  return snappyHeader(body)?.length ?? Infinity;
 }
 
 class Reader {

@@ -8,16 +8,21 @@ export class SnappyError extends Error {}
 /** The stated length is past the limit: refused before anything is allocated. */
 export class SnappyTooBig extends SnappyError {}
 
-export function uncompressSnappy(input: Uint8Array, limit: number): Buffer {
-  let pos = 0;
+/** The decompressed length a block states up front (a varint of at most 5 bytes), and where its data starts. */
+export function snappyHeader(input: Uint8Array): { length: number; start: number } | undefined {
   let length = 0;
-  for (let shift = 0; ; shift += 7) {
-    if (pos >= input.length) throw new SnappyError('truncated length');
-    if (shift > 28) throw new SnappyError('length varint too long');
-    const c = input[pos++]!;
-    length += (c & 0x7f) * 2 ** shift;
-    if (c < 0x80) break;
+  for (let n = 0; n < 5 && n < input.length; n++) {
+    length += (input[n]! & 0x7f) * 128 ** n;
+    if (input[n]! < 0x80) return { length, start: n + 1 };
   }
+  return undefined;
+}
+
+export function uncompressSnappy(input: Uint8Array, limit: number): Buffer {
+  const header = snappyHeader(input);
+  if (!header) throw new SnappyError('no readable length');
+  const { length } = header;
+  let pos = header.start;
   if (length > limit) throw new SnappyTooBig(`stated length ${length} is past ${limit}`);
   const out = Buffer.allocUnsafe(length);
   let o = 0;
