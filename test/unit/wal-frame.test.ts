@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { crc32c } from '../../src/pipeline/wal/crc32c.js';
-import { BinaryWriter, binaryFromTuples, decodeTuples, encodeBinary } from '../../src/sinks/postgres/copy-encode.js';
+import { decodeTuples } from '../../src/sinks/postgres/copy-decode.js';
+import { BinaryWriter, binaryFromTuples, encodeBinary } from '../../src/sinks/postgres/copy-encode.js';
 import {
   FRAME_HEADER,
   FrameType,

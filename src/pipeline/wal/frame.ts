@@ -10,7 +10,8 @@
 // the tuples (PostgreSQL's own byte order).
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { SluiceRecord } from '../../record.js';
-import { BinaryWriter, decodeTuples, encodeTuple } from '../../sinks/postgres/copy-encode.js';
+import { decodeTuples } from '../../sinks/postgres/copy-decode.js';
+import { BinaryWriter, encodeTuple } from '../../sinks/postgres/copy-encode.js';
 import { crc32c } from './crc32c.js';
 import { decodeRecordRows, encodeRecordRows } from './record-codec.js';
 import type { TupleSlab } from './tuple-slab.js';
