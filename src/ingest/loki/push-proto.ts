@@ -7,7 +7,7 @@ import { SluiceError } from '../../errors.js';
 import { tooLarge } from '../../http/error-handler.js';
 import { runAtOnce, type Steps } from '../steps.js';
 import { parseLabels } from './labels.js';
-import { SnappyTooBig, snappyHeader, uncompressSnappy } from './snappy-block.js';
+import { SnappyTooBig, snappyHeader, uncompressSnappySteps } from './snappy-block.js';
 import {
   MAX_LABELS_CHARS,
   labelsTooLong,
@@ -24,8 +24,13 @@ const VARINT = 0,
 
 /** Undoes the Snappy block format, refusing output past `limit` bytes before allocating it. */
 export function unsnappy(body: Buffer, limit: number): Buffer {
+  return runAtOnce(unsnappySteps(body, limit));
+}
+
+/** unsnappy in steps of output, errors in the push's terms. */
+export function* unsnappySteps(body: Buffer, limit: number): Steps<Buffer> {
   try {
-    return uncompressSnappy(body, limit);
+    return yield* uncompressSnappySteps(body, limit);
   } catch (err) {
     if (err instanceof SnappyTooBig) throw tooLarge(limit, 'decompressed body');
     throw pushError(`snappy: corrupt input (${err instanceof Error ? err.message : String(err)})`);
