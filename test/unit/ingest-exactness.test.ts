@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SluiceError } from '../../src/errors.js';
 import { normaliseHealth, normaliseLog } from '../../src/ingest/normalise.js';
+import { parseBulk } from '../../src/ingest/elasticsearch/bulk.js';
 import { UNLIMITED, parseBody } from '../../src/ingest/parse-body.js';
 import { isProblem, numberMayBeInexact, scanJson, scanNdjson } from '../../src/ingest/scan-json.js';
 import { formatMicros, parseRfc3339 } from '../../src/timestamp.js';
@@ -46,6 +47,26 @@ test('1e400 and integers past 2^53 are refused with the field named, as JSON, ND
     '{"message":"m","attrs":{"max":9007199254740991,"f":1.5e-300,"s":"12345678901234567890","e":"1e400"}}',
   );
   assert.equal(ok.records[0]!.attrs, '{"max":9007199254740991,"f":1.5e-300,"s":"12345678901234567890","e":"1e400"}');
+});
+
+test('_bulk documents are held to the same rule as POST /logs, in every notation', () => {
+  const docs = ['{"n":1e20}', '{"n":1.5e20}', '{"a":{"n":12345678e10}}', '{"n":9007199254740993}', '{"n":1e400}'];
+  const ok = ['{"n":1.5e-20}', '{"n":9007199254740991}', '{"n":123e4}', '{"n":"1e20"}'];
+  for (const doc of [...docs, ...ok]) {
+    const text = `{"message":"m",${doc.slice(1)}`;
+    const logs = (() => {
+      try {
+        parse(text);
+        return 'stored';
+      } catch {
+        return 'refused';
+      }
+    })();
+    const bulk = parseBulk(Buffer.from(`{"index":{}}\n${text}\n`), 'ix', 0, UNLIMITED).items[0]!;
+    assert.equal(bulk.error === undefined ? 'stored' : 'refused', logs, doc);
+    assert.equal(logs, docs.includes(doc) ? 'refused' : 'stored', doc);
+    if (bulk.error) assert.match(bulk.error.cause.reason, /cannot be kept exactly/, doc);
+  }
 });
 
 test('an id with NUL or a lone surrogate is refused, so two distinct keys cannot collide', () => {

@@ -13,12 +13,11 @@ import { overLimit } from '../nesting.js';
 import { INEXACT_NUMBER_PROBLEM, inexactNumberAt, stringifyPieces } from '../normalise.js';
 import { PIECE_CHARS, type ParseLimits } from '../parse-body.js';
 import { STEP_WORK, runAtOnce, runInSteps, type Steps } from '../steps.js';
+import { MAYBE_INEXACT } from '../value-reader.js';
 import { ecsToRecord } from './ecs.js';
 import type { EsCause } from './es-errors.js';
 
 export type BulkOp = 'index' | 'create' | 'update' | 'delete';
-/** Text that may hold a number JSON.parse changes (as in parse-body.ts); then the document is checked. */
-const MAYBE_INEXACT = /\d{16}|[eE][+-]?\d{3}/;
 /** An action line is a small object; longer is not one. */
 const MAX_ACTION_BYTES = 16 * 1024;
 const OPS = new Set<string>(['index', 'create', 'update', 'delete']);
