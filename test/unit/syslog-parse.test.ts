@@ -144,6 +144,16 @@ describe('TCP framer', () => {
     }
   });
 
+  test('a stream fed a byte at a time gives the same messages, holding no more than one', () => {
+    const big = 'y'.repeat(90);
+    const stream = Buffer.from(`93 <1>${big}<2>${big}\r\n${'z'.repeat(150)}\n103 <3>${'w'.repeat(100)}<4>end\n`);
+    const bytes = Array.from(stream, (b) => Buffer.from([b]));
+    const r = frame(bytes);
+    assert.deepEqual(r.messages, [`<1>${big}`, `<2>${big}`, '<4>end']);
+    assert.deepEqual(r.drops, ['oversize', 'oversize']);
+    assert.deepEqual(frame([stream]).messages, r.messages);
+  });
+
   test('oversize messages are skipped and counted; the stream stays in step', () => {
     const big = 'x'.repeat(150);
     const r = frame([Buffer.from(`150 ${big}4 <1>a<2>${big}\n<3>b\n`)]);

@@ -1,7 +1,9 @@
 // Splits a syslog TCP byte stream into messages. Each message picks its own framing (RFC 6587):
 // a leading digit means octet counting (`<len> <msg>`), anything else a line ended by LF.
 // Memory is bounded by maxMessageBytes: a longer message is skipped (its bytes discarded as
-// they arrive) and reported, and the stream stays in step.
+// they arrive) and reported, and the stream stays in step. A message cut across chunks is kept
+// as its chunks and joined once it is whole, so one sent a byte at a time costs linear work,
+// not a copy and a rescan of all it holds at every chunk.
 
 export type FrameDrop = 'oversize' | 'framing';
 
@@ -17,8 +19,11 @@ const SPACE = 32;
 const MAX_COUNT_DIGITS = 10;
 
 export class SyslogFramer {
-  /** Bytes of an incomplete message carried over to the next chunk. */
-  private rest: Buffer | undefined;
+  /** Chunks of an incomplete message carried over (the first from where the message starts). */
+  private rest: Buffer[] = [];
+  private restBytes = 0;
+  /** What the held message waits for: its LF, or this many bytes held (0: any next chunk). */
+  private waitFor: 'line' | number = 0;
   /** Bytes still to discard of an oversize octet-counted message. */
   private skipBytes = 0;
   /** Discarding an oversize line up to its LF. */
@@ -28,8 +33,22 @@ export class SyslogFramer {
 
   /** Feeds one chunk; calls `out` for each complete message (a view into the chunk) and each drop. */
   push(chunk: Buffer, out: FrameSink): void {
-    const data = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
-    this.rest = undefined;
+    let data = chunk;
+    if (this.restBytes > 0) {
+      this.hold(chunk);
+      if (this.waitFor === 'line') {
+        if (chunk.indexOf(LF) < 0) {
+          if (this.restBytes > this.maxMessageBytes) {
+            this.release();
+            out.drop('oversize');
+            this.skipLine = true;
+          }
+          return;
+        }
+      } else if (this.restBytes < this.waitFor) return;
+      data = Buffer.concat(this.rest, this.restBytes);
+      this.release();
+    }
     const len = data.length;
     let pos = 0;
     while (pos < len) {
@@ -54,8 +73,9 @@ export class SyslogFramer {
       }
       if (c >= 49 && c <= 57) {
         const counted = this.octetCounted(data, pos, out);
-        if (counted === 'more') {
-          this.rest = data.subarray(pos);
+        if (typeof counted === 'object') {
+          this.hold(data.subarray(pos));
+          this.waitFor = counted.need;
           return;
         }
         if (counted !== 'not counted') {
@@ -70,7 +90,8 @@ export class SyslogFramer {
           this.skipLine = true;
           return;
         }
-        this.rest = data.subarray(pos);
+        this.hold(data.subarray(pos));
+        this.waitFor = 'line';
         return;
       }
       const end = lf > pos && data[lf - 1] === CR ? lf - 1 : lf;
@@ -82,11 +103,12 @@ export class SyslogFramer {
 
   /**
    * An octet-counted frame at `pos`: the position after it (message delivered or skipped),
-   * 'more' when it is not all here yet, or 'not counted' when the digits are not followed by a
+   * `{ need }` when it is not all here yet (the bytes from `pos` it needs, 0 while its count is
+   * still coming), or 'not counted' when the digits are not followed by a
    * space (then the bytes are read as a line, and fail to parse there, so garbage that starts
    * with a digit costs one counted message, not the connection).
    */
-  private octetCounted(data: Buffer, pos: number, out: FrameSink): number | 'more' | 'not counted' {
+  private octetCounted(data: Buffer, pos: number, out: FrameSink): number | { need: number } | 'not counted' {
     let i = pos;
     let count = 0;
     while (i < data.length && i - pos < MAX_COUNT_DIGITS) {
@@ -95,7 +117,7 @@ export class SyslogFramer {
       count = count * 10 + d;
       i++;
     }
-    if (i === data.length) return i - pos < MAX_COUNT_DIGITS ? 'more' : 'not counted';
+    if (i === data.length) return i - pos < MAX_COUNT_DIGITS ? { need: 0 } : 'not counted';
     if (data[i] !== SPACE) return 'not counted';
     const start = i + 1;
     if (count > this.maxMessageBytes) {
@@ -103,16 +125,16 @@ export class SyslogFramer {
       this.skipBytes = count;
       return start;
     }
-    if (data.length - start < count) return 'more';
+    if (data.length - start < count) return { need: start - pos + count };
     out.message(data.subarray(start, start + count));
     return start + count;
   }
 
   /** The connection ended: a last line without its LF is still a message; a cut frame is a drop. */
   end(out: FrameSink): void {
-    const rest = this.rest;
-    this.rest = undefined;
-    if (this.skipBytes > 0 || this.skipLine || !rest || rest.length === 0) return;
+    const rest = this.restBytes > 0 ? Buffer.concat(this.rest, this.restBytes) : undefined;
+    this.release();
+    if (this.skipBytes > 0 || this.skipLine || !rest) return;
     const c = rest[0]!;
     if (c >= 49 && c <= 57) {
       // An octet count whose frame never completed.
@@ -125,6 +147,17 @@ export class SyslogFramer {
 
   /** Bytes held for an incomplete message. */
   get held(): number {
-    return this.rest?.length ?? 0;
+    return this.restBytes;
+  }
+
+  private hold(bytes: Buffer): void {
+    this.rest.push(bytes);
+    this.restBytes += bytes.length;
+  }
+
+  private release(): void {
+    this.rest = [];
+    this.restBytes = 0;
+    this.waitFor = 0;
   }
 }
