@@ -11,10 +11,16 @@ import type { Steps } from './steps.js';
 /** Thrown when the value goes past a limit; its message says which (callers prefix their own context). */
 export class JsonLimitError extends RangeError {
   constructor(
-    readonly over: 'depth' | 'keys',
+    readonly over: 'depth' | 'keys' | 'items',
     max: JsonCost,
   ) {
-    super(over === 'depth' ? `nests deeper than ${max.depth} levels` : `holds more than ${max.keys} keys and items`);
+    super(
+      over === 'depth'
+        ? `nests deeper than ${max.depth} levels`
+        : over === 'keys'
+          ? `holds more than ${max.keys} keys and items`
+          : `holds more than ${max.items?.max} records`,
+    );
   }
 }
 

@@ -80,6 +80,24 @@ test('a push from an independent encoder decodes to exactly its entries (snappy 
   );
 });
 
+test('the entry cap counts exactly the entries, in both encodings (labels and metadata aside)', () => {
+  fc.assert(
+    fc.property(streams, (ss) => {
+      const n = ss.reduce((sum, st) => sum + st.entries.length, 0);
+      for (const json of [true, false]) {
+        const body = json ? pushJson(ss) : pushProto(ss);
+        const read = (cap: number) => (json ? decodePushJson(body, cap) : decodePushProto(unsnappy(body, LIMIT), cap));
+        assert.equal(
+          read(n).reduce((sum, st) => sum + st.entries.length, 0),
+          n,
+        );
+        if (n > 0) assert.throws(() => read(n - 1), new RegExp(`more than ${n - 1} entries`));
+      }
+    }),
+    RUNS,
+  );
+});
+
 test('any bytes as snappy protobuf: a valid push or a 4xx, never another error or a stall', () => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {

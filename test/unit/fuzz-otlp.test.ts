@@ -9,7 +9,8 @@ import { SluiceError } from '../../src/errors.js';
 import { END_MICROS } from '../../src/timestamp.js';
 import { encodeExportRequest } from '../../src/ingest/otlp/codec.js';
 import type { OtlpEncoding } from '../../src/ingest/otlp/map.js';
-import { readExport, readExportAsync } from '../../src/ingest/otlp/read-export.js';
+import { readExport, readExportAsync, readExportSteps } from '../../src/ingest/otlp/read-export.js';
+import { runAtOnce } from '../../src/ingest/steps.js';
 import type { LogRecord } from '../../src/record.js';
 
 const LIMITS = { maxRecords: 50, maxDepth: 8, maxKeys: 200 };
@@ -116,6 +117,30 @@ describe('OTLP decoder and mapper properties', () => {
         const n = total(req as Req);
         outcome(Buffer.from(JSON.stringify(req)), 'json', n > LIMITS.maxRecords ? undefined : n);
         outcome(encodeExportRequest(req), 'protobuf', n > LIMITS.maxRecords ? undefined : n);
+      }),
+      RUNS,
+    );
+  });
+
+  test('the record cap counts exactly the log records while decoding, in both encodings', () => {
+    fc.assert(
+      fc.property(exportRequest, (req) => {
+        const n = total(req as Req);
+        for (const [enc, body] of [
+          ['json', Buffer.from(JSON.stringify(req))],
+          ['protobuf', encodeExportRequest(req)],
+        ] as const) {
+          const read = (maxRecords: number) =>
+            runAtOnce(readExportSteps(body, enc, 0, { ...LIMITS, maxRecords, maxKeys: Infinity }));
+          const kept = read(n);
+          assert.equal(kept.records.length + kept.rejected, n, enc);
+          if (n > 0)
+            assert.throws(
+              () => read(n - 1),
+              (err: SluiceError) => err.code === 'SLUICE_ERR_TOO_MANY_RECORDS',
+              enc,
+            );
+        }
       }),
       RUNS,
     );

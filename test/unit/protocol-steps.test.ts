@@ -10,6 +10,7 @@ import type { SluiceError } from '../../src/errors.js';
 import { parseBulkSteps } from '../../src/ingest/elasticsearch/bulk.js';
 import { bulkResponseSteps } from '../../src/ingest/elasticsearch/elasticsearch-routes.js';
 import { lokiPushSteps } from '../../src/ingest/loki/loki-routes.js';
+import { decodePushJson } from '../../src/ingest/loki/push-json.js';
 import { unsnappy, unsnappySteps } from '../../src/ingest/loki/push-proto.js';
 import { encodeExportRequest } from '../../src/ingest/otlp/codec.js';
 import { readExportSteps } from '../../src/ingest/otlp/read-export.js';
@@ -81,6 +82,43 @@ test('Loki: more entries than ingest.maxRecordsPerRequest are refused while deco
   );
 });
 
+test('Loki JSON: past ingest.maxRecordsPerRequest is refused while walking, before values are built', () => {
+  const body = pushJson(lokiStreams(MiB, 29));
+  const n = decodePushJson(body, Infinity).reduce((sum, st) => sum + st.entries.length, 0);
+  // Exactly at the cap is taken; one past is refused in the first step of the walk.
+  assert.equal(runAtOnce(lokiPushSteps(body, true, n, CAP, NOW)).records.length, n);
+  const counted = countSteps(refusal(lokiPushSteps(body, true, 1000, CAP, NOW)));
+  assert.match(counted.value?.message ?? '', /more than 1000 entries/);
+  assert.ok(counted.steps <= 2, `${counted.steps} steps`);
+  // Labels and structured metadata are not entries.
+  const meta = Buffer.from(
+    JSON.stringify({
+      streams: [
+        {
+          stream: { a: '1', b: '2', c: '3' },
+          values: [
+            ['1', 'x', { k: 'v' }],
+            ['2', 'y', { k: 'v', l: 'w' }],
+          ],
+        },
+        { stream: { a: '1' }, values: [['3', 'z']] },
+      ],
+    }),
+  );
+  assert.equal(runAtOnce(lokiPushSteps(meta, true, 3, CAP, NOW)).records.length, 3);
+  assert.throws(() => runAtOnce(lokiPushSteps(meta, true, 2, CAP, NOW)), /more than 2 entries/);
+});
+
+/** Runs `steps` to their end, returning the error they threw (undefined when none). */
+function* refusal(steps: Steps<unknown>): Steps<Error | undefined> {
+  try {
+    yield* steps;
+  } catch (err) {
+    return err as Error;
+  }
+  return undefined;
+}
+
 /** An export of tiny log records filling about `bytes` in OTLP/JSON. */
 function otlpExport(records: number): object {
   const logRecords = Array.from({ length: records }, (_, i) => ({
@@ -126,6 +164,38 @@ test('OTLP protobuf: more records than ingest.maxRecordsPerRequest are refused w
   assert.equal(counted.value?.code, 'SLUICE_ERR_TOO_MANY_RECORDS');
   // Stopped at the 1001st record: about a twentieth of the body decoded, not all of it.
   assert.ok(counted.steps <= 2, `${counted.steps} steps`);
+});
+
+test('OTLP/JSON: past ingest.maxRecordsPerRequest is a 413 while walking, before values are built', () => {
+  const body = Buffer.from(JSON.stringify(otlpExport(20_000)));
+  const counted = countSteps(refusal(readExportSteps(body, 'json', NOW, { ...LIMITS, maxRecords: 1000 })));
+  assert.equal((counted.value as SluiceError | undefined)?.code, 'SLUICE_ERR_TOO_MANY_RECORDS');
+  assert.ok(counted.steps <= 2, `${counted.steps} steps`);
+  // Exactly at the cap is taken: attributes (resource, scope, record) and kvlist bodies are not records.
+  const attrs = [{ key: 'k', value: { kvlistValue: { values: [{ key: 'i', value: { intValue: '1' } }] } } }];
+  const wide = {
+    resourceLogs: [
+      {
+        resource: { attributes: attrs },
+        scopeLogs: [
+          {
+            scope: { name: 's', attributes: attrs },
+            logRecords: [
+              { body: { kvlistValue: { values: attrs } }, attributes: attrs },
+              { body: { arrayValue: { values: [{ stringValue: 'a' }, { stringValue: 'b' }] } } },
+            ],
+          },
+        ],
+      },
+      { scopeLogs: [{ logRecords: [{ body: { stringValue: 'c' } }] }] },
+    ],
+  };
+  const text = Buffer.from(JSON.stringify(wide));
+  assert.equal(runAtOnce(readExportSteps(text, 'json', NOW, { ...LIMITS, maxRecords: 3 })).records.length, 3);
+  assert.throws(
+    () => runAtOnce(readExportSteps(text, 'json', NOW, { ...LIMITS, maxRecords: 2 })),
+    (err: SluiceError) => err.code === 'SLUICE_ERR_TOO_MANY_RECORDS',
+  );
 });
 
 test('OTLP/JSON nested past what ingest.maxDepth allows is a 400 before it is built', () => {

@@ -207,7 +207,8 @@ class BulkParse {
       item.error = docError('failed to parse: the document line is empty');
       return;
     }
-    const overMessage = (over: 'depth' | 'keys'): string =>
+    // docLimits counts no items, so past a limit is past depth or keys.
+    const overMessage = (over: 'depth' | 'keys' | 'items'): string =>
       over === 'depth'
         ? `failed to parse: the document nests deeper than ${limits.maxDepth} levels (ingest.maxDepth)`
         : `failed to parse: the document holds more than ${limits.maxKeys} keys and items (ingest.maxKeysPerRecord)`;

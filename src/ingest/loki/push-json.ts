@@ -57,8 +57,11 @@ export function* decodePushJsonSteps(body: Buffer, maxEntries: number): Steps<Lo
   if (!isUtf8(body)) throw pushError('request body is not valid UTF-8');
   let v: unknown;
   try {
-    v = yield* parseJsonSteps(body, 0, body.length, { depth: MAX_NESTING, keys: Infinity });
+    // Entries are counted as the text is walked, before any value is built.
+    const items = { depth: 4, max: maxEntries };
+    v = yield* parseJsonSteps(body, 0, body.length, { depth: MAX_NESTING, keys: Infinity, items });
   } catch (err) {
+    if (err instanceof JsonLimitError && err.over === 'items') throw tooMany(maxEntries);
     if (err instanceof JsonLimitError) throw pushError(`request body nests deeper than a push can (${MAX_NESTING})`);
     throw pushError(`invalid JSON: ${(err as Error).message}`);
   }

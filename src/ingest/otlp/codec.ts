@@ -143,6 +143,13 @@ function endOf(r: protobuf.Reader): number {
   return end;
 }
 
+/** The 413 of an export holding more than ingest.maxRecordsPerRequest records (found while decoding). */
+export function tooManyRecords(maxRecords: number): SluiceError {
+  return new SluiceError('SLUICE_ERR_TOO_MANY_RECORDS', {
+    detail: `more than ${maxRecords} log records; at most ${maxRecords} per request (ingest.maxRecordsPerRequest)`,
+  });
+}
+
 /**
  * decodeExportRequest a slice at a time: walks ExportLogsServiceRequest → ResourceLogs →
  * ScopeLogs itself and decodes each Resource, InstrumentationScope and LogRecord with protobufjs,
@@ -179,10 +186,7 @@ export function* decodeExportRequestSteps(bytes: Uint8Array, maxRecords = Infini
             sl.scope = ScopeType.decode(r, r.uint32());
           } else if (u >>> 3 === 2) {
             expectLengthDelimited(u);
-            if (++count > maxRecords)
-              throw new SluiceError('SLUICE_ERR_TOO_MANY_RECORDS', {
-                detail: `more than ${maxRecords} log records; at most ${maxRecords} per request (ingest.maxRecordsPerRequest)`,
-              });
+            if (++count > maxRecords) throw tooManyRecords(maxRecords);
             const start = r.pos;
             sl.logRecords.push(LogRecordType.decode(r, r.uint32()));
             yield r.pos - start;

@@ -4,11 +4,11 @@
 // in steps of bounded work (readExportAsync: protobuf a LogRecord at a time, OTLP/JSON a piece at
 // a time through json-steps.ts, then the mapping), so the event loop keeps serving others.
 import { SluiceError } from '../../errors.js';
-import { parseJsonSteps } from '../json-steps.js';
+import { JsonLimitError, parseJsonSteps } from '../json-steps.js';
 import type { JsonCost } from '../nesting.js';
 import type { ParseLimits } from '../parse-body.js';
 import { runInSteps, type Steps } from '../steps.js';
-import { decodeExportRequest, decodeExportRequestSteps } from './codec.js';
+import { decodeExportRequest, decodeExportRequestSteps, tooManyRecords } from './codec.js';
 import { mapExportSteps, mapExport, type OtlpEncoding, type OtlpMapped } from './map.js';
 
 function malformed(encoding: OtlpEncoding, err: unknown): SluiceError {
@@ -34,7 +34,9 @@ export function readExport(body: Buffer, encoding: OtlpEncoding, receivedAt: num
  * for each AnyValue level ingest.maxDepth allows (value, kvlistValue, values, the key-value).
  */
 function jsonLimits(limits: ParseLimits): JsonCost {
-  return { depth: 16 + 4 * limits.maxDepth, keys: Infinity };
+  // Records (objects in resourceLogs[].scopeLogs[].logRecords[]) are counted as the text is
+  // walked, so an export past ingest.maxRecordsPerRequest is refused before it is built.
+  return { depth: 16 + 4 * limits.maxDepth, keys: Infinity, items: { depth: 6, max: limits.maxRecords } };
 }
 
 /** readExport in steps of bounded work: the decoding (protobuf or OTLP/JSON) and the mapping. */
@@ -52,6 +54,7 @@ export function* readExportSteps(
         : yield* decodeExportRequestSteps(body, limits.maxRecords);
   } catch (err) {
     if (err instanceof SluiceError) throw err;
+    if (err instanceof JsonLimitError && err.over === 'items') throw tooManyRecords(limits.maxRecords);
     throw malformed(encoding, err);
   }
   return yield* mapExportSteps(request, encoding, receivedAt, limits);
