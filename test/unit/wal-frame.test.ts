@@ -16,6 +16,7 @@ import {
   pendingRecordsInSteps,
   recordFrameBytes,
   writeRecordFrame,
+  writeRecordFrameSteps,
 } from '../../src/pipeline/wal/frame.js';
 import { decodeRecordRows, encodeRecordRows } from '../../src/pipeline/wal/record-codec.js';
 import { TupleSlab } from '../../src/pipeline/wal/tuple-slab.js';
@@ -50,6 +51,13 @@ describe('crc32c', () => {
     assert.equal(crc32c(Buffer.alloc(32, 0xff)), 0x62a8ab43);
     assert.equal(crc32c(Buffer.from(Array.from({ length: 32 }, (_, i) => i))), 0x46dd794e);
     assert.equal(crc32c(Buffer.alloc(0)), 0);
+  });
+
+  test('a run checksummed in pieces, each continuing from the last, equals it checksummed whole', () => {
+    const buf = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 131 + 7) & 0xff));
+    const whole = crc32c(buf);
+    for (const cut of [0, 1, 7, 8, 9, 500, 999, 1000]) assert.equal(crc32c(buf, cut, 1000, crc32c(buf, 0, cut)), whole);
+    assert.equal(crc32c(buf, 600, 1000, crc32c(buf, 300, 600, crc32c(buf, 0, 300))), whole);
   });
 
   test('a sub-range gives the same result as a copy of it, at every alignment', () => {
@@ -186,13 +194,36 @@ describe('frames', () => {
     };
     let done = false;
     setImmediate(tick);
-    const stepped = await pendingRecordsInSteps(records, new TupleSlab(), 1000);
+    const stepped = await pendingRecordsInSteps(records, 1000);
     done = true;
     assert.deepEqual(stepped.tuples, whole.tuples);
     assert.deepEqual(stepped.offsets, whole.offsets);
     assert.equal(stepped.payloadBytes, whole.payloadBytes);
     // 10 steps of 1,000: the loop ran between them.
     assert.ok(turns >= 9, `${turns} turns of the loop while encoding`);
+  });
+
+  test('a large frame is laid out in pieces, to the same bytes, and decodes', () => {
+    const records = Array.from({ length: 30_000 }, (_, i) => ({ ...rec(i), message: `m${i} ${'é'.repeat(20)}` }));
+    const p = { ...pendingRecords(records, new TupleSlab()), firstSeq: 5 };
+    assert.ok(p.payloadBytes > 3 * 1024 * 1024, `${p.payloadBytes} bytes`);
+    const whole = Buffer.alloc(recordFrameBytes(p) + 3);
+    const end = writeRecordFrame(whole, 3, p);
+    const stepped = Buffer.alloc(whole.length);
+    const steps = writeRecordFrameSteps(stepped, 3, p);
+    let pieces = 0;
+    let r = steps.next();
+    for (; !r.done; r = steps.next()) {
+      pieces++;
+      assert.ok(r.value <= 1024 * 1024, `a piece of ${r.value} bytes`);
+    }
+    assert.equal(r.value, end);
+    assert.ok(pieces >= 6, `${pieces} pieces`);
+    assert.ok(stepped.equals(whole));
+    const decoded = decodeFrame(stepped, 3);
+    assert.ok('frame' in decoded && decoded.frame.type === FrameType.Records);
+    assert.equal(decoded.frame.records.length, records.length);
+    assert.deepEqual(decoded.frame.records[29_999], records[29_999]);
   });
 
   test('a record COPY cannot carry falls back to a JSON record frame and still round-trips', () => {

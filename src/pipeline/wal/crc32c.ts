@@ -21,9 +21,13 @@ const TABLES: Int32Array = (() => {
   return t;
 })();
 
-/** CRC32C of `buf[start, end)`, as an unsigned 32-bit integer. */
-export function crc32c(buf: Uint8Array, start = 0, end = buf.length): number {
-  return crc32cSigned(buf, start, end) >>> 0;
+/**
+ * CRC32C of `buf[start, end)`, as an unsigned 32-bit integer. `prior`: the CRC of the bytes
+ * before these, to checksum a long run a piece at a time (crc32c(b, 0, n) equals
+ * crc32c(b, k, n, crc32c(b, 0, k))).
+ */
+export function crc32c(buf: Uint8Array, start = 0, end = buf.length, prior = 0): number {
+  return crc32cSigned(buf, start, end, ~prior) >>> 0;
 }
 
 /**
@@ -31,9 +35,9 @@ export function crc32c(buf: Uint8Array, start = 0, end = buf.length): number {
  * int32 result, deoptimised on the first checksum above 2^31 and kept re-entering the stale
  * on-stack-replaced code — measured ~10x slower in a running collector than in isolation.
  */
-function crc32cSigned(buf: Uint8Array, start: number, end: number): number {
+function crc32cSigned(buf: Uint8Array, start: number, end: number, init: number): number {
   const t = TABLES;
-  let crc = -1;
+  let crc = init | 0;
   let i = start;
   const fast = end - ((end - start) & 7);
   while (i < fast) {

@@ -8,6 +8,7 @@
 // back the room that cut and done frames need, and records are refused meanwhile.
 import { constants } from 'node:fs';
 import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { fsyncPath, writeFully } from '../../durable-fs.js';
@@ -19,7 +20,7 @@ import {
   SEGMENT_HEADER,
   encodeSegmentHeader,
   recordFrameBytes,
-  writeRecordFrame,
+  writeRecordFrameSteps,
   type PendingRecords,
 } from './frame.js';
 
@@ -67,6 +68,8 @@ const DSYNC: number = (constants as { O_DSYNC?: number }).O_DSYNC ?? 0;
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
 /** The write buffer is reused between rounds up to this size; a larger round gets a one-off buffer. */
 const KEEP_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Copying and checksumming done between two turns of the event loop while a large round is laid out (a few ms). */
+const LAYOUT_STEP_BYTES = 2 * 1024 * 1024;
 
 export class SegmentLog {
   private queue: QueuedFrame[] = [];
@@ -234,7 +237,7 @@ export class SegmentLog {
           bytes += this.queue[n++]!.size;
         group = this.queue.splice(0, n);
         this.queuedBytes -= bytes;
-        const data = this.layOut(group, bytes);
+        const data = await this.layOut(group, bytes);
         stage = 'write';
         const started = performance.now();
         await writeFully(this.fh, data, this.active.size);
@@ -311,8 +314,11 @@ export class SegmentLog {
     return true;
   }
 
-  /** One round's frames, contiguous, in the reused write buffer (only this round's writer touches it). */
-  private layOut(group: QueuedFrame[], bytes: number): Buffer {
+  /**
+   * One round's frames, contiguous, in the reused write buffer (only this round's writer touches
+   * it), laid out with the event loop let run every LAYOUT_STEP_BYTES of work.
+   */
+  private async layOut(group: QueuedFrame[], bytes: number): Promise<Buffer> {
     const only = group.length === 1 ? group[0]!.frame : undefined;
     if (only && Buffer.isBuffer(only)) return only;
     let target = this.writeBuffer;
@@ -321,10 +327,25 @@ export class SegmentLog {
       if (target.length <= KEEP_WRITE_BUFFER_BYTES) this.writeBuffer = target;
     }
     let at = 0;
-    for (const queued of group)
-      at = Buffer.isBuffer(queued.frame)
-        ? at + queued.frame.copy(target, at)
-        : writeRecordFrame(target, at, queued.frame);
+    let work = 0;
+    for (const queued of group) {
+      if (Buffer.isBuffer(queued.frame)) {
+        at += queued.frame.copy(target, at);
+        continue;
+      }
+      const steps = writeRecordFrameSteps(target, at, queued.frame);
+      for (let r = steps.next(); ; r = steps.next()) {
+        if (r.done) {
+          at = r.value;
+          break;
+        }
+        work += r.value;
+        if (work >= LAYOUT_STEP_BYTES) {
+          work = 0;
+          await yieldToLoop();
+        }
+      }
+    }
     return target.subarray(0, bytes);
   }
 

@@ -165,7 +165,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     // A large request's tuples are encoded first, in steps, so encoding never holds the loop
     // long (the cost: a parked large request holds its tuples beside its records).
     if (records.length > ENCODE_STEP_RECORDS)
-      return pendingRecordsInSteps(records, this.slab).then((frame) => this.pushFramed(records, bytes, opts, frame));
+      return pendingRecordsInSteps(records).then((frame) => this.pushFramed(records, bytes, opts, frame));
     return this.pushFramed(records, bytes, opts, undefined);
   }
 
