@@ -154,6 +154,24 @@ describe('TCP framer', () => {
     assert.deepEqual(frame([stream]).messages, r.messages);
   });
 
+  test('how a stream is cut never changes its messages: a CRLF line at the cap, a count cut after its digits', () => {
+    const atCap = Buffer.from(`<1>${'c'.repeat(97)}\r\n<2>after\n`);
+    const counted = Buffer.from(`1234567890 ${'a'.repeat(30)}\n<1>next\n`);
+    for (const [stream, max] of [
+      [atCap, 100],
+      [counted, 24],
+    ] as const) {
+      const whole = frame([stream], max);
+      for (const size of [1, 2, 3, 10, 11]) {
+        const chunks: Buffer[] = [];
+        for (let at = 0; at < stream.length; at += size) chunks.push(stream.subarray(at, at + size));
+        const cut = frame(chunks, max);
+        assert.deepEqual([cut.messages, cut.drops], [whole.messages, whole.drops], `chunks of ${size}`);
+      }
+    }
+    assert.deepEqual(frame([atCap], 100).messages, [`<1>${'c'.repeat(97)}`, '<2>after']);
+  });
+
   test('oversize messages are skipped and counted; the stream stays in step', () => {
     const big = 'x'.repeat(150);
     const r = frame([Buffer.from(`150 ${big}4 <1>a<2>${big}\n<3>b\n`)]);
