@@ -197,6 +197,8 @@ describe('frames', () => {
     const stepped = await pendingRecordsInSteps(records, 1000);
     done = true;
     assert.deepEqual(stepped.tuples, whole.tuples);
+    // Held until the sink has them: a buffer of exactly their size, not a writer's spare room.
+    assert.equal(stepped.tuples!.buffer.byteLength, stepped.tuples!.length);
     assert.deepEqual(stepped.offsets, whole.offsets);
     assert.equal(stepped.payloadBytes, whole.payloadBytes);
     // 10 steps of 1,000: the loop ran between them.
