@@ -24,7 +24,7 @@ function advance<T>(steps: Steps<T>, budget: number, until = Infinity): { done: 
     const r = steps.next();
     if (r.done) return { done: true, value: r.value, work };
     work += r.value;
-    if (work >= budget || performance.now() >= until) return { done: false, work };
+    if (work >= budget || (until !== Infinity && performance.now() >= until)) return { done: false, work };
   }
 }
 
