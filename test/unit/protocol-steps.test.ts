@@ -212,7 +212,7 @@ test('_bulk: 10 MiB of tiny items is parsed in steps', () => {
   const parsed = stepped('_bulk', parseBulkSteps(body, 'logs', NOW, LIMITS));
   assert.equal(parsed.records.length, Math.floor(CAP / pair.length));
   // Its answer (~150 bytes an item) is made in steps too, and reads as JSON.stringify's would.
-  const answer = JSON.parse(stepped('_bulk answer', bulkResponseSteps(parsed, 7)).toString()) as {
+  const answer = JSON.parse(Buffer.concat(stepped('_bulk answer', bulkResponseSteps(parsed, 7))).toString()) as {
     took: number;
     errors: boolean;
     items: Array<{ index: { status: number; _seq_no: number } }>;

@@ -5,6 +5,7 @@
 // in Elasticsearch's shape. A full buffer answers the whole request 429
 // es_rejected_execution_exception with Retry-After (nothing stored), as Elasticsearch does
 // under indexing pressure; the shippers retry it.
+import { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { toSluiceError } from '../../http/error-handler.js';
 import { INGEST_ROUTE } from '../../http/ingest-route.js';
@@ -50,9 +51,9 @@ const CHUNK_CHARS = 64 * 1024;
  * The _bulk answer, an item at a time (each yields its text's length): a body of 300k tiny
  * documents answers with ~30 MB of items. Items are written from a template, not built as
  * objects and stringified (that was a third of the route's CPU and most of its garbage), and
- * gathered as byte chunks, so no step flattens or copies the whole answer as one string.
+ * gathered as byte chunks, sent as they are: no step flattens or copies the whole answer.
  */
-export function* bulkResponseSteps(parsed: ParsedBulk, tookMs: number): Steps<Buffer> {
+export function* bulkResponseSteps(parsed: ParsedBulk, tookMs: number): Steps<Buffer[]> {
   const errors = parsed.items.some((it) => it.error !== undefined);
   const indexText = literalOf();
   const chunks: Buffer[] = [];
@@ -72,7 +73,15 @@ export function* bulkResponseSteps(parsed: ParsedBulk, tookMs: number): Steps<Bu
     yield text.length;
   }
   chunks.push(Buffer.from(`${chunk}]}`));
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  return chunks;
+}
+
+/** The answer's chunks as a reply body: one Buffer, or a stream of them with their length. */
+function sendChunks(reply: FastifyReply, chunks: Buffer[]): FastifyReply {
+  void reply.code(200).type('application/json');
+  if (chunks.length === 1) return reply.send(chunks[0]);
+  const length = chunks.reduce((n, c) => n + c.length, 0);
+  return reply.header('content-length', length).send(Readable.from(chunks, { objectMode: false }));
 }
 
 export function elasticsearchRoutes(ctx: IngestContext, hooks: ElasticsearchHooks = {}): FastifyPluginAsync {
@@ -148,7 +157,7 @@ export function elasticsearchRoutes(ctx: IngestContext, hooks: ElasticsearchHook
             return small ? runAtOnce(answer) : runInSteps(answer);
           })
           .then(
-            (text) => reply.code(200).type('application/json').send(text),
+            (chunks) => sendChunks(reply, chunks),
             (err: unknown) => reply.send(err),
           );
       };
