@@ -1,0 +1,118 @@
+// `node --import tsx bench/cpu-per-record.ts --roots A,B [--records N] [--rounds R] [--sink blackhole]
+// [--ack durable]`: the collector's process CPU (user + system, /proc ticks) per record for a
+// fixed NDJSON load, for two or more builds alternated in one sitting (A B A B …), so a cut is
+// judged against the build before it under the same machine load. Each root is a checkout with
+// bin/ and dist/ (a copy of the old build in /tmp will do). The load generator runs in this
+// process; its CPU is not counted, only the collector's.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { freePort } from '../src/postgres/embedded.js';
+import { runLoad } from '../src/load/run-load.js';
+import { loadRunOptions } from './sections/context.js';
+import { median } from './lib/table.js';
+
+const arg = (name: string, fallback: string): string => {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? process.argv[at + 1]! : fallback;
+};
+const roots = arg('--roots', resolve(import.meta.dirname, '..'))
+  .split(',')
+  .map((r) => resolve(r));
+const records = Number(arg('--records', '1000000'));
+const rounds = Number(arg('--rounds', '3'));
+const sink = arg('--sink', 'blackhole');
+const ack = arg('--ack', 'durable');
+const extra = arg('--flags', '').split(' ').filter(Boolean);
+const nodeArgs = (process.env.SLUICE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+async function once(root: string): Promise<{ usPerRecord: number; recPerSec: number }> {
+  const work = mkdtempSync(join(tmpdir(), 'sluice-cpu-'));
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      join(root, 'bin/sluice.js'),
+      'serve',
+      '--server.host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--log.level',
+      'warn',
+      '--sink.kind',
+      sink,
+      '--ingest.ack',
+      ack,
+      '--wal.dir',
+      join(work, 'wal'),
+      '--deadLetter.dir',
+      join(work, 'dead'),
+      ...extra,
+    ],
+    { cwd: work, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DATABASE_URL: '' } },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await (await fetch(`${url}/healthz`)).arrayBuffer();
+        break;
+      } catch {
+        if (i > 300) throw new Error('collector did not start');
+        await sleep(100);
+      }
+    }
+    await runLoad(loadRunOptions(url, { batch: 100, format: 'ndjson', clients: 16, records: 100_000 }));
+    await sleep(300);
+    const cpu0 = cpuSeconds(child.pid!);
+    const r = await runLoad(loadRunOptions(url, { batch: 100, format: 'ndjson', clients: 16, records }));
+    // The sink may still be draining the last batches; a blackhole does so within a few ms.
+    await sleep(300);
+    const cpu = cpuSeconds(child.pid!) - cpu0;
+    if (r.recordsAccepted !== records) throw new Error(`accepted ${r.recordsAccepted} of ${records}`);
+    return { usPerRecord: (cpu * 1e6) / records, recPerSec: r.recordsPerSec };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const results = new Map<string, { us: number[]; rps: number[] }>(roots.map((r) => [r, { us: [], rps: [] }]));
+  const load0 = loadavg();
+  for (let round = 0; round < rounds; round++) {
+    // Rotate who goes first, so a drifting machine biases no one.
+    for (let i = 0; i < roots.length; i++) {
+      const root = roots[(i + round) % roots.length]!;
+      const r = await once(root);
+      results.get(root)!.us.push(r.usPerRecord);
+      results.get(root)!.rps.push(r.recPerSec);
+      console.log(`round ${round} ${root}: ${r.usPerRecord.toFixed(2)} µs/record, ${Math.round(r.recPerSec)} rec/s`);
+    }
+  }
+  const load1 = loadavg();
+  const base = median(results.get(roots[0]!)!.us);
+  for (const [root, r] of results) {
+    const m = median(r.us);
+    console.log(
+      `${root}: median ${m.toFixed(2)} µs/record (${r.us.map((u) => u.toFixed(2)).join(', ')}), ` +
+        `${Math.round(median(r.rps))} rec/s, ${(m / base).toFixed(3)}× of ${roots[0]}`,
+    );
+  }
+  console.log(
+    `load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${load1.map((l) => l.toFixed(2)).join(' ')}`,
+  );
+}
+
+await main();
