@@ -33,6 +33,23 @@ function daysInMonth(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
+// The records of one request nearly always share a day: the start of the last day asked for is
+// kept, since Date.UTC was a third of this parser's time (issue 17's profile).
+let lastDay = -1;
+let lastDayMs = 0;
+
+/** Epoch ms of a day's start (UTC), for a year 0–9999 and a valid month and day. */
+function dayStartMs(year: number, month: number, day: number): number {
+  const key = (year * 100 + month) * 100 + day;
+  if (key === lastDay) return lastDayMs;
+  let ms = Date.UTC(year, month - 1, day);
+  // Date.UTC reads years 0–99 as 1900–1999.
+  if (year < 100) ms = new Date(ms).setUTCFullYear(year);
+  lastDay = key;
+  lastDayMs = ms;
+  return ms;
+}
+
 /** Parses an RFC 3339 timestamp to epoch microseconds, or returns null when it is not one. */
 export function parseRfc3339(s: string): number | null {
   if (s.length < 20 || s.length > 40) return null;
@@ -93,9 +110,7 @@ export function parseRfc3339(s: string): number | null {
     i += 5 + colon;
   } else return null;
   if (i !== s.length) return null;
-  let ms = Date.UTC(year, month - 1, day, hour, minute, Math.min(second, 59));
-  // Date.UTC reads years 0–99 as 1900–1999.
-  if (year < 100) ms = new Date(ms).setUTCFullYear(year);
+  let ms = dayStartMs(year, month, day) + ((hour * 60 + minute) * 60 + Math.min(second, 59)) * 1000;
   ms -= offsetMs;
   // An offset can carry a year-0000 or year-9999 time out of what RFC 3339 can write back.
   if (ms < MIN_MICROS / 1000 || ms >= END_MICROS / 1000) return null;
