@@ -46,6 +46,8 @@ const NEWLINE = 10,
   DOT = 46,
   ZERO = 48,
   NINE = 57;
+/** Bytes of a string searched for its closing quote a byte at a time, before Buffer.indexOf. */
+const SHORT_STRING = 32;
 /** A number token longer than this is flagged without a closer look (and walked on as usual). */
 const LONG_NUMBER = 64;
 export const QUOTE = 34,
@@ -66,6 +68,19 @@ export function isSpace(c: number): boolean {
  */
 export function stringEnd(text: Buffer, from: number, end: number): number {
   let j = from;
+  // Most strings (keys, levels, ids) are short: a loop finds their quote cheaper than a call
+  // into Buffer.indexOf, whose argument checks cost more than the search (issue 17's profile).
+  const near = Math.min(end, from + SHORT_STRING);
+  for (; j < near; j++) {
+    const c = text[j]!;
+    // A quote right at `from` may be escaped by a backslash before it (a string cut by a step's end).
+    if (c === QUOTE) {
+      if (j > from || text[j - 1] !== BACKSLASH) return j + 1;
+      break;
+    }
+    if (c === BACKSLASH) break;
+  }
+  if (j === end) return -1;
   for (;;) {
     const q = text.indexOf(QUOTE, j);
     if (q === -1 || q >= end) return -1;
