@@ -20,7 +20,7 @@ import {
   type Serialise,
 } from './normalise.js';
 import { BodyScanner, type Scan, type ScanLimits, type ScanProblem } from './scan-json.js';
-import { MAX_TOKEN_CHARS, ValueReader, containerEnd } from './value-reader.js';
+import { MAX_TOKEN_CHARS, ValueReader } from './value-reader.js';
 
 export { MAX_TOKEN_CHARS };
 
@@ -251,9 +251,11 @@ class BodyParse<T extends SluiceRecord> {
       this.escapeAt = e === -1 ? Infinity : e;
     }
     if (this.escapeAt < end) return false;
-    const close = containerEnd(this.text, at, end, true);
-    if (close === -1) return false;
+    const close = scan.attrsEnd[index];
+    if (close === undefined || close < 0) return false;
     this.rawFor = attrs;
+    // Decoded on its own, not sliced from the body string: the COPY encoder reads a flat
+    // string faster, and a record kept in memory does not hold its whole body alive.
     this.rawText = this.text.toString('utf8', at, close);
     return true;
   }

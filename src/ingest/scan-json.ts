@@ -37,9 +37,15 @@ export interface Scan {
    * the last such key (the one JSON.parse keeps) is written plainly and its value is an object.
    */
   attrsAt: number[];
+  /**
+   * Per record with an `attrsAt`: just past the bracket closing that object, when no raw line
+   * break stands between its tokens (the text can then be stored as it is); else -1 or absent.
+   */
+  attrsEnd: number[];
 }
 
 const NEWLINE = 10,
+  CR = 13,
   BACKSLASH = 92,
   MINUS = 45,
   PLUS = 43,
@@ -166,6 +172,9 @@ export class BodyScanner {
   private readonly lines: number[] = [];
   private readonly inexact: number[] = [];
   private readonly attrsAt: number[] = [];
+  private readonly attrsEnd: number[] = [];
+  /** Inside the value of the record's `attrs` key (an object): its record's index, else -1. */
+  private attrsOf = -1;
   private readonly array: boolean;
   /** Next character to look at. */
   private i = 0;
@@ -211,6 +220,7 @@ export class BodyScanner {
         malformed: false,
         inexact: this.inexact,
         attrsAt: this.attrsAt,
+        attrsEnd: this.attrsEnd,
       };
     return this.problem !== undefined || this.scan !== undefined;
   }
@@ -259,6 +269,11 @@ export class BodyScanner {
           outcome = 'closed';
           break;
         }
+        if (depth === outer + 1 && this.attrsOf !== -1) {
+          // The attrs object closed: the parser takes its text from here without a walk of its own.
+          this.attrsEnd[this.attrsOf] = i + 1;
+          this.attrsOf = -1;
+        }
       } else if (c === COMMA) {
         if (outer === 1 && depth === 1) {
           // An array element ends: record it and start counting the next one afresh.
@@ -271,11 +286,15 @@ export class BodyScanner {
           this.start = i + 1;
           record = this.starts.length;
           keys = 0;
+          this.attrsOf = -1;
           continue;
         }
         if (arrays[depth] === true && ++keys > limits.maxKeys) break;
       } else if (c === COLON) {
         if (++keys > limits.maxKeys) break;
+      } else if ((c === NEWLINE || c === CR) && this.attrsOf !== -1) {
+        this.attrsEnd[this.attrsOf] = -1;
+        this.attrsOf = -1;
       } else if (isDigit(c) || c === MINUS) {
         // Numbers are the only tokens JSON.parse may change: the record is flagged for a check.
         const j = numberEnd(text, i);
@@ -304,6 +323,8 @@ export class BodyScanner {
     const record = this.ndjson ? this.starts.length - 1 : this.starts.length;
     // A later key replaces an earlier one, as in JSON.parse; -1: its value is no object.
     this.attrsAt[record] = text[j] === LBRACE ? j : -1;
+    this.attrsEnd[record] = -1;
+    this.attrsOf = text[j] === LBRACE ? record : -1;
   }
 
   /** Marks the record being walked as holding a number to check. */
@@ -331,7 +352,15 @@ export class BodyScanner {
       }
       for (let r = 0; r < starts.length && !malformed; r++) if (blank(text, starts[r]!, ends[r]!)) malformed = true;
     }
-    this.scan = { array: true, starts, ends, malformed, inexact: this.inexact, attrsAt: this.attrsAt };
+    this.scan = {
+      array: true,
+      starts,
+      ends,
+      malformed,
+      inexact: this.inexact,
+      attrsAt: this.attrsAt,
+      attrsEnd: this.attrsEnd,
+    };
   }
 
   private lineSteps(stop: number): void {
@@ -366,6 +395,7 @@ export class BodyScanner {
           this.depth = 0;
           this.keys = 0;
           this.inString = false;
+          this.attrsOf = -1;
         }
       }
       if (!this.blank) {
@@ -385,6 +415,7 @@ export class BodyScanner {
       malformed: false,
       inexact: this.inexact,
       attrsAt: this.attrsAt,
+      attrsEnd: this.attrsEnd,
     };
   }
 }

@@ -92,10 +92,19 @@ test('attrs are kept as the text the client sent when nothing else joins them, a
   ]);
   assert.deepEqual(attrsOf('[{"attrs":{ "a" : 1 }},{"attrs":{"b":2},"level":"warn"}]'), ['{ "a" : 1 }', '{"b":2}']);
   assert.deepEqual(attrsOf('{"attrs":{"a":1}}\n{"attrs":{"a":2},"id":"x"}\n', true), ['{"a":1}', '{"a":2}']);
+  // The scan's end of attrs is its own closing brace, not a nested one's nor a string's.
+  assert.deepEqual(attrsOf('{"attrs":{"a":{"b":[1,{}]},"c":[]},"id":"y","level":"warn"}\n', true), [
+    '{"a":{"b":[1,{}]},"c":[]}',
+  ]);
+  assert.deepEqual(attrsOf('[{"attrs":{"a":{"b":1}},"message":"m"},{"attrs":{"x":"}"}}]'), [
+    '{"a":{"b":1}}',
+    '{"x":"}"}',
+  ]);
   // Built from the parsed value: other fields join attrs, attrs is no object, a raw line break
   // inside it (the tail sends the text on one SSE line), or a \u escape that could spell a key.
   assert.deepEqual(attrsOf('{"message":"m","x":1,"attrs":{"a": 1}}'), ['{"x":1,"a":1}']);
   assert.deepEqual(attrsOf('[{"attrs":[1, 2]},{"attrs":"s"},{"attrs":{\n"a": 1}}]'), ['[1,2]', '"s"', '{"a":1}']);
+  assert.deepEqual(attrsOf('{"attrs":{"a":\r1}}\n{"attrs":{"a": 2}}\n', true), ['{"a":1}', '{"a": 2}']);
   assert.deepEqual(attrsOf('{"attrs":{"a": 1},"att\\u0072s":{"b": 2}}'), ['{"b":2}']);
   assert.deepEqual(attrsOf('{"message":"\\u00e9","attrs":{"a": 1}}'), ['{"a":1}']);
 });
