@@ -28,13 +28,14 @@ const ack = arg('--ack', 'durable');
 const extra = arg('--flags', '').split(' ').filter(Boolean);
 const nodeArgs = (process.env.SLUICE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-function cpuSeconds(pid: number): number {
+/** User and system CPU seconds of a process so far (/proc/<pid>/stat fields 14 and 15). */
+function cpuSeconds(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
 }
 
-async function once(root: string): Promise<{ usPerRecord: number; recPerSec: number }> {
+async function once(root: string): Promise<{ usPerRecord: number; sysShare: number; recPerSec: number }> {
   const work = mkdtempSync(join(tmpdir(), 'sluice-cpu-'));
   const port = await freePort();
   const child = spawn(
@@ -78,9 +79,11 @@ async function once(root: string): Promise<{ usPerRecord: number; recPerSec: num
     const r = await runLoad(loadRunOptions(url, { batch: 100, format: 'ndjson', clients: 16, records }));
     // The sink may still be draining the last batches; a blackhole does so within a few ms.
     await sleep(300);
-    const cpu = cpuSeconds(child.pid!) - cpu0;
+    const cpu1 = cpuSeconds(child.pid!);
+    const user = cpu1.user - cpu0.user;
+    const sys = cpu1.sys - cpu0.sys;
     if (r.recordsAccepted !== records) throw new Error(`accepted ${r.recordsAccepted} of ${records}`);
-    return { usPerRecord: (cpu * 1e6) / records, recPerSec: r.recordsPerSec };
+    return { usPerRecord: ((user + sys) * 1e6) / records, sysShare: sys / (user + sys), recPerSec: r.recordsPerSec };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
@@ -98,7 +101,10 @@ async function main(): Promise<void> {
       const r = await once(root);
       results.get(root)!.us.push(r.usPerRecord);
       results.get(root)!.rps.push(r.recPerSec);
-      console.log(`round ${round} ${root}: ${r.usPerRecord.toFixed(2)} µs/record, ${Math.round(r.recPerSec)} rec/s`);
+      console.log(
+        `round ${round} ${root}: ${r.usPerRecord.toFixed(2)} µs/record (${(100 * r.sysShare).toFixed(0)}% system), ` +
+          `${Math.round(r.recPerSec)} rec/s`,
+      );
     }
   }
   const load1 = loadavg();
