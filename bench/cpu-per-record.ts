@@ -1,8 +1,9 @@
-// `node --import tsx bench/cpu-per-record.ts --roots A,B [--records N] [--rounds R] [--sink blackhole]
-// [--ack durable]`: the collector's process CPU (user + system, /proc ticks) per record for a
-// fixed NDJSON load, for two or more builds alternated in one sitting (A B A B …), so a cut is
-// judged against the build before it under the same machine load. Each root is a checkout with
-// bin/ and dist/ (a copy of the old build in /tmp will do). The load generator runs in this
+// `node --import tsx bench/cpu-per-record.ts --roots A,B [--records N] [--rounds R]
+// [--sink blackhole] [--ack durable] [--batch 100|1]`: the collector's process CPU (user +
+// system, /proc ticks) per record for a fixed load (100-record NDJSON bodies, or single JSON
+// records), for two or more builds alternated in one sitting (A B A B …), so a cut is judged
+// against the build before it under the same machine load. Each root is a checkout with bin/
+// and dist/ (a copy of the old build in /tmp will do). The load generator runs in this
 // process; its CPU is not counted, only the collector's.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -24,6 +25,9 @@ const roots = arg('--roots', resolve(import.meta.dirname, '..'))
 const records = Number(arg('--records', '1000000'));
 const rounds = Number(arg('--rounds', '3'));
 const sink = arg('--sink', 'blackhole');
+/** Records per request: 100 sends NDJSON bodies, 1 single JSON objects. */
+const batch = Number(arg('--batch', '100'));
+const request = { batch, format: batch > 1 ? ('ndjson' as const) : ('json' as const), clients: batch > 1 ? 16 : 32 };
 const ack = arg('--ack', 'durable');
 const extra = arg('--flags', '').split(' ').filter(Boolean);
 const nodeArgs = (process.env.SLUICE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -73,10 +77,10 @@ async function once(root: string): Promise<{ usPerRecord: number; sysShare: numb
         await sleep(100);
       }
     }
-    await runLoad(loadRunOptions(url, { batch: 100, format: 'ndjson', clients: 16, records: 100_000 }));
+    await runLoad(loadRunOptions(url, { ...request, records: Math.min(100_000, records / 10) }));
     await sleep(300);
     const cpu0 = cpuSeconds(child.pid!);
-    const r = await runLoad(loadRunOptions(url, { batch: 100, format: 'ndjson', clients: 16, records }));
+    const r = await runLoad(loadRunOptions(url, { ...request, records }));
     // The sink may still be draining the last batches; a blackhole does so within a few ms.
     await sleep(300);
     const cpu1 = cpuSeconds(child.pid!);

@@ -1,8 +1,9 @@
 // `node --import tsx bench/profile-stages.ts <file.cpuprofile> [--from-ms N]`: a `--cpu-prof`
 // profile of the collector's main thread, its samples grouped by pipeline stage (issue 17). A
 // sample counts for the innermost frame on its stack whose file names a stage, so Node's own
-// stream, buffer and fs frames go to the stage that called them (a socket write to HTTP, a
-// file write to the WAL). --from-ms drops the first N ms (startup, module loading).
+// stream, buffer and fs frames go to the stage that called them (a response's socket write to
+// HTTP, a file write to the WAL); node:net is no stage, as HTTP and the pg client both write to sockets.
+// --from-ms drops the first N ms (startup, module loading).
 import { readFileSync } from 'node:fs';
 
 interface CallFrame {
@@ -38,10 +39,7 @@ const STAGES: [string, RegExp][] = [
   ['sink (blackhole / pg client, COPY stream)', /\/dist\/sinks\/|\/pg\/|pg-protocol|pg-copy-streams|pg-pool/],
   ['metrics / tracing / logging', /\/dist\/observability\/|prom-client|pino|@opentelemetry|hdr-histogram/],
   ['/logs route, hooks, access, enqueue', /\/dist\/ingest\/|\/dist\/http\/|\/dist\/access\/|\/dist\/app\.js/],
-  [
-    'HTTP (node:http, Fastify, sockets)',
-    /node:_http|node:net|node:internal\/http|fastify|find-my-way|avvio|light-my-request|node:internal\/stream_base_commons/,
-  ],
+  ['HTTP (node:http, Fastify, sockets)', /node:_http|node:internal\/http|fastify|find-my-way|avvio|light-my-request/],
 ];
 
 function main(): void {
