@@ -42,6 +42,14 @@ const STAGES: [string, RegExp][] = [
   ['HTTP (node:http, Fastify, sockets)', /node:_http|node:internal\/http|fastify|find-my-way|avvio|light-my-request/],
 ];
 
+/**
+ * Native write calls are a stage of their own: a sample is taken on the wall clock, so a thread
+ * descheduled inside writev (the woken client runs first on a busy two-core machine) counts
+ * there too. Their share is time in the call, not CPU: /proc's system time bounds that.
+ */
+const SYSCALLS = new Set(['writev', 'writeBuffer', 'writeString', 'writeUtf8String', 'fsync', 'fdatasync']);
+const WRITES = 'socket and file write calls (wall time in the call)';
+
 function main(): void {
   const file = process.argv[2];
   if (!file) throw new Error('usage: profile-stages.ts <file.cpuprofile> [--from-ms N]');
@@ -56,6 +64,11 @@ function main(): void {
     const known = stageOf.get(id);
     if (known) return known;
     let stage = 'other (Node internals, timers, promises)';
+    const leaf = byId.get(id)!.callFrame;
+    if (leaf.url === '' && SYSCALLS.has(leaf.functionName)) {
+      stageOf.set(id, WRITES);
+      return WRITES;
+    }
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const f = byId.get(at)!.callFrame;
       const hit = STAGES.find(([, re]) => re.test(`${f.url} ${f.functionName}`));
