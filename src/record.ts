@@ -63,33 +63,36 @@ export const RECORD_TYPES: readonly RecordType[] = ['log', 'health', 'check'];
 
 // ---- levels ---------------------------------------------------------------------------
 
-const LEVEL_ALIASES: Record<string, Level> = {
-  trace: 'trace',
-  debug: 'debug',
-  dbg: 'debug',
-  info: 'info',
-  information: 'info',
-  informational: 'info',
-  notice: 'info',
-  warn: 'warn',
-  warning: 'warn',
-  error: 'error',
-  err: 'error',
-  fatal: 'fatal',
-  critical: 'fatal',
-  crit: 'fatal',
-  alert: 'fatal',
-  emerg: 'fatal',
-  emergency: 'fatal',
-  panic: 'fatal',
-};
+/** A Map, not an object literal: a client's level must not find `constructor` or `__proto__`. */
+const LEVEL_ALIASES = new Map<string, Level>(
+  Object.entries({
+    trace: 'trace',
+    debug: 'debug',
+    dbg: 'debug',
+    info: 'info',
+    information: 'info',
+    informational: 'info',
+    notice: 'info',
+    warn: 'warn',
+    warning: 'warn',
+    error: 'error',
+    err: 'error',
+    fatal: 'fatal',
+    critical: 'fatal',
+    crit: 'fatal',
+    alert: 'fatal',
+    emerg: 'fatal',
+    emergency: 'fatal',
+    panic: 'fatal',
+  } satisfies Record<string, Level>),
+);
 
 /**
  * Normalises a level: names (case-insensitive, common aliases), syslog severities 0–7
  * and pino numbers 10–60. Returns null for anything else.
  */
 export function normaliseLevel(v: unknown): Level | null {
-  if (typeof v === 'string') return LEVEL_ALIASES[v.toLowerCase()] ?? null;
+  if (typeof v === 'string') return LEVEL_ALIASES.get(v.toLowerCase()) ?? null;
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0) {
     if (v <= 7) return v <= 2 ? 'fatal' : v === 3 ? 'error' : v === 4 ? 'warn' : v <= 6 ? 'info' : 'debug';
     if (v < 10 || v > 60) return null; // neither a syslog severity nor a pino level

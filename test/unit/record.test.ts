@@ -60,6 +60,11 @@ describe('levels', () => {
     assert.equal(normaliseLevel(9), null);
     assert.equal(normaliseLevel(61), null);
   });
+
+  test('names of Object.prototype are unknown levels, not the prototype', () => {
+    for (const name of ['constructor', 'Constructor', '__proto__', 'valueOf', 'hasownproperty'])
+      assert.equal(normaliseLevel(name), null, name);
+  });
 });
 
 describe('uuidv7', () => {
