@@ -124,9 +124,9 @@ async function main(): Promise<void> {
     ...sections.filter((markdown) => markdown !== ''),
     ...(results.errors.length ? ['## Errors', '', ...results.errors.map((e) => `- ${e}`), ''] : []),
   ].join('\n');
-  const dir = resultsDir(quick);
+  // A quick or partial (--only) run never overwrites the day's full results, and is not committed.
+  const dir = resultsDir(quick || only !== null);
   mkdirSync(dir, { recursive: true });
-  // A quick run never overwrites the day's full results, and is not committed.
   const base = join(dir, results.date);
   writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + '\n');
   writeFileSync(`${base}.md`, report);
