@@ -9,10 +9,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawn } from 'node:child_process';
-import { freePort } from '../src/postgres/embedded.js';
 import { runLoad } from '../src/load/run-load.js';
 import { loadRunOptions } from './sections/context.js';
+import { startCollector } from './lib/child.js';
 import { median } from './lib/table.js';
 
 const arg = (name: string, fallback: string): string => {
@@ -30,7 +29,6 @@ const batch = Number(arg('--batch', '100'));
 const request = { batch, format: batch > 1 ? ('ndjson' as const) : ('json' as const), clients: batch > 1 ? 16 : 32 };
 const ack = arg('--ack', 'durable');
 const extra = arg('--flags', '').split(' ').filter(Boolean);
-const nodeArgs = (process.env.SLUICE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** User and system CPU seconds of a process so far (/proc/<pid>/stat fields 14 and 15). */
 function cpuSeconds(pid: number): { user: number; sys: number } {
@@ -41,56 +39,29 @@ function cpuSeconds(pid: number): { user: number; sys: number } {
 
 async function once(root: string): Promise<{ usPerRecord: number; sysShare: number; recPerSec: number }> {
   const work = mkdtempSync(join(tmpdir(), 'sluice-cpu-'));
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      ...nodeArgs,
-      join(root, 'bin/sluice.js'),
-      'serve',
-      '--server.host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--log.level',
-      'warn',
-      '--sink.kind',
-      sink,
-      '--ingest.ack',
-      ack,
-      '--wal.dir',
-      join(work, 'wal'),
-      '--deadLetter.dir',
-      join(work, 'dead'),
-      ...extra,
-    ],
-    { cwd: work, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DATABASE_URL: '' } },
-  );
-  const url = `http://127.0.0.1:${port}`;
+  const flags: Record<string, string> = {
+    'sink.kind': sink,
+    'ingest.ack': ack,
+    'wal.dir': join(work, 'wal'),
+    'deadLetter.dir': join(work, 'dead'),
+  };
+  // --flags "--a.b 1 --c.d 2": more config flags, as pairs.
+  for (let i = 0; i + 1 < extra.length; i += 2) flags[extra[i]!.replace(/^--/, '')] = extra[i + 1]!;
+  const child = await startCollector(flags, work, root);
   try {
-    for (let i = 0; ; i++) {
-      try {
-        await (await fetch(`${url}/healthz`)).arrayBuffer();
-        break;
-      } catch {
-        if (i > 300) throw new Error('collector did not start');
-        await sleep(100);
-      }
-    }
-    await runLoad(loadRunOptions(url, { ...request, records: Math.min(100_000, records / 10) }));
+    await runLoad(loadRunOptions(child.url, { ...request, records: Math.min(100_000, records / 10) }));
     await sleep(300);
-    const cpu0 = cpuSeconds(child.pid!);
-    const r = await runLoad(loadRunOptions(url, { ...request, records }));
+    const cpu0 = cpuSeconds(child.pid);
+    const r = await runLoad(loadRunOptions(child.url, { ...request, records }));
     // The sink may still be draining the last batches; a blackhole does so within a few ms.
     await sleep(300);
-    const cpu1 = cpuSeconds(child.pid!);
+    const cpu1 = cpuSeconds(child.pid);
     const user = cpu1.user - cpu0.user;
     const sys = cpu1.sys - cpu0.sys;
     if (r.recordsAccepted !== records) throw new Error(`accepted ${r.recordsAccepted} of ${records}`);
     return { usPerRecord: ((user + sys) * 1e6) / records, sysShare: sys / (user + sys), recPerSec: r.recordsPerSec };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await child.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -90,11 +90,16 @@ async function waitUntilUp(url: string, child: ChildProcess, c: Child, timeoutMs
 /**
  * `node bin/sluice.js serve` with the given config flags (dotted keys), on a free port. `cwd`
  * is where relative paths in its config (data directories) land: a temp dir, not the repo.
+ * `root`: the checkout whose build runs (SLUICE_BENCH_COLLECTOR_ROOT, else this one).
  */
-export async function startCollector(flags: Record<string, string | number>, cwd = ROOT): Promise<Child> {
+export async function startCollector(
+  flags: Record<string, string | number>,
+  cwd = ROOT,
+  root = COLLECTOR_ROOT,
+): Promise<Child> {
   const port = await freePort();
   const args = [
-    resolve(COLLECTOR_ROOT, 'bin/sluice.js'),
+    resolve(root, 'bin/sluice.js'),
     'serve',
     '--server.host',
     '127.0.0.1',
