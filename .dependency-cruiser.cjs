@@ -1,13 +1,13 @@
 // The architecture lint (npm run lint:arch, part of npm run lint): the import rules of
 // docs/architecture.md in executable form. Stages, lowest first:
-//   leaves (record, timestamp, uuidv7, batch, errors, timeout, durable-fs, observability/, http/)
+//   leaves (record, timestamp, uuidv7, batch, errors, timeout, durable-fs, steps, observability/, http/)
 //   < postgres/ (the database: pool, migrations runner, partitions; used by sinks/postgres and health)
 //   < access/ (API keys: their store and index) < sinks/ < pipeline/ < health/ < ingest/
 //   < admin/, query/, ui/ (read side) < config/
 //   < load/, cli/, app.ts, main.ts, database.ts (composition)
 // A folder imports only what is below it; rules are written by folder so files can move inside one.
 // web/ (the browser UI) has its own tsconfig and is not cruised.
-const LEAVES = '^src/(record|timestamp|uuidv7|batch|errors|timeout|durable-fs)\\.ts$|^src/(observability|http)/';
+const LEAVES = '^src/(record|timestamp|uuidv7|batch|errors|timeout|durable-fs|steps)\\.ts$|^src/(observability|http)/';
 const ROOT = '^src/(app|main|database)\\.ts$|^src/(cli|load)/';
 const above = (...folders) => `^src/(${folders.join('|')})/|${ROOT}`;
 // pipeline/backoff.ts is a pure helper (no imports): the database's reconnect loop uses it too.

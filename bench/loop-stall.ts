@@ -25,7 +25,7 @@ import { parseBulkSteps } from '../src/ingest/elasticsearch/bulk.js';
 import { lokiPushSteps } from '../src/ingest/loki/loki-routes.js';
 import { encodeExportRequest } from '../src/ingest/otlp/codec.js';
 import { readExportSteps } from '../src/ingest/otlp/read-export.js';
-import { countSteps, runAtOnce, runInSteps, type Steps } from '../src/ingest/steps.js';
+import { countSteps, runAtOnce, runInSteps, type Steps } from '../src/steps.js';
 import { normaliseLog } from '../src/ingest/normalise.js';
 import { parseBody, parseBodyAsync, parseBodyInSteps, type ParseLimits } from '../src/ingest/parse-body.js';
 import { freePort } from '../src/postgres/embedded.js';

@@ -6,7 +6,7 @@
 import { overLimitSteps, type JsonCost } from './nesting.js';
 import { PIECE_CHARS } from './parse-body.js';
 import { ValueReader } from './value-reader.js';
-import type { Steps } from './steps.js';
+import type { Steps } from '../steps.js';
 
 /** Thrown when the value goes past a limit; its message says which (callers prefix their own context). */
 export class JsonLimitError extends RangeError {

@@ -5,7 +5,7 @@
 // count the records of a protocol's fixed shape (`items`), so a body holding more than
 // ingest.maxRecordsPerRequest is refused before its values are built (a 10 MiB push of tiny
 // entries builds ~10x its size in objects).
-import { STEP_WORK, type Steps } from './steps.js';
+import { STEP_WORK, type Steps } from '../steps.js';
 
 export interface JsonCost {
   depth: number;

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { parseBulk } from '../../src/ingest/elasticsearch/bulk.js';
 import { bulkResponseSteps } from '../../src/ingest/elasticsearch/elasticsearch-routes.js';
 import type { ParseLimits } from '../../src/ingest/parse-body.js';
-import { runAtOnce } from '../../src/ingest/steps.js';
+import { runAtOnce } from '../../src/steps.js';
 
 const LIMITS: ParseLimits = { maxRecords: 100_000, maxDepth: 16, maxKeys: 200 };
 

@@ -10,7 +10,7 @@ import { END_MICROS } from '../../src/timestamp.js';
 import { encodeExportRequest } from '../../src/ingest/otlp/codec.js';
 import type { OtlpEncoding } from '../../src/ingest/otlp/map.js';
 import { readExport, readExportAsync, readExportSteps } from '../../src/ingest/otlp/read-export.js';
-import { runAtOnce } from '../../src/ingest/steps.js';
+import { runAtOnce } from '../../src/steps.js';
 import type { LogRecord } from '../../src/record.js';
 
 const LIMITS = { maxRecords: 50, maxDepth: 8, maxKeys: 200 };

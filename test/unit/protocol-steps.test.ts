@@ -15,7 +15,7 @@ import { unsnappy, unsnappySteps } from '../../src/ingest/loki/push-proto.js';
 import { encodeExportRequest } from '../../src/ingest/otlp/codec.js';
 import { readExportSteps } from '../../src/ingest/otlp/read-export.js';
 import type { ParseLimits } from '../../src/ingest/parse-body.js';
-import { STEP_WORK, countSteps, runAtOnce, type Steps } from '../../src/ingest/steps.js';
+import { STEP_WORK, countSteps, runAtOnce, type Steps } from '../../src/steps.js';
 import { MESSAGES_PER_STEP, SyslogTcpListener } from '../../src/ingest/syslog/tcp.js';
 import { syslogConfig } from '../../src/ingest/syslog/config.js';
 import type { IngestContext } from '../../src/ingest/enqueue.js';

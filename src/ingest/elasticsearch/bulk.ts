@@ -12,7 +12,7 @@ import { JsonLimitError, parseJsonSteps } from '../json-steps.js';
 import { overLimit } from '../nesting.js';
 import { INEXACT_NUMBER_PROBLEM, inexactNumberAt, stringifyPieces } from '../normalise.js';
 import { PIECE_CHARS, type ParseLimits } from '../parse-body.js';
-import { STEP_WORK, runAtOnce, runInSteps, type Steps } from '../steps.js';
+import { STEP_WORK, runAtOnce, runInSteps, type Steps } from '../../steps.js';
 import { MAYBE_INEXACT } from '../value-reader.js';
 import { ecsToRecord } from './ecs.js';
 import type { EsCause } from './es-errors.js';

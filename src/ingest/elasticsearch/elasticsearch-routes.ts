@@ -16,7 +16,7 @@ import type { IngestContext } from '../enqueue.js';
 import { refuseWhenFull, refuseWhenStopping } from '../ingest-routes.js';
 import { SYNC_MAX_BYTES } from '../parse-body.js';
 import { pushLogs } from '../push-logs.js';
-import { runAtOnce, runInSteps, type Steps } from '../steps.js';
+import { runAtOnce, runInSteps, type Steps } from '../../steps.js';
 import { parseBulk, parseBulkAsync, type ParsedBulk } from './bulk.js';
 import { esErrorBody, esTypeOf } from './es-errors.js';
 import { ES_CLIENT, isEsClient, registerProbes } from './probes.js';

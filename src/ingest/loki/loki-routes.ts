@@ -15,7 +15,7 @@ import type { IngestContext } from '../enqueue.js';
 import { refuseWhenFull, refuseWhenStopping } from '../ingest-routes.js';
 import { SYNC_MAX_BYTES } from '../parse-body.js';
 import { pushLogs } from '../push-logs.js';
-import { runAtOnce, runInSteps, type Steps } from '../steps.js';
+import { runAtOnce, runInSteps, type Steps } from '../../steps.js';
 import { decodePushJsonSteps } from './push-json.js';
 import { decodePushProtoSteps, snappyLength, unsnappySteps } from './push-proto.js';
 import { streamsToRecordsSteps, type Mapped } from './to-records.js';

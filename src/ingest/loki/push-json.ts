@@ -3,7 +3,7 @@
 // Parsed and checked in steps of bounded work (json-steps.ts), so a 10 MB push never holds the loop.
 import { isUtf8 } from 'node:buffer';
 import { JsonLimitError, parseJsonSteps } from '../json-steps.js';
-import { runAtOnce, type Steps } from '../steps.js';
+import { runAtOnce, type Steps } from '../../steps.js';
 import { tooMany } from './push-proto.js';
 import {
   MAX_LABELS_CHARS,

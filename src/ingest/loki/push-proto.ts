@@ -5,7 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import { SluiceError } from '../../errors.js';
 import { tooLarge } from '../../http/error-handler.js';
-import { runAtOnce, type Steps } from '../steps.js';
+import { runAtOnce, type Steps } from '../../steps.js';
 import { parseLabels } from './labels.js';
 import { SnappyTooBig, snappyHeader, uncompressSnappySteps } from './snappy-block.js';
 import {

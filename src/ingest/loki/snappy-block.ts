@@ -4,7 +4,7 @@
 // which would let one request freeze the collector. Every length is checked against the input
 // and the stated output size, so the work is linear in the output, which is capped by `limit`;
 // it is done in steps (a 10 MiB block took ~25 ms in one go) so a push leaves the loop free.
-import { runAtOnce, type Steps } from '../steps.js';
+import { runAtOnce, type Steps } from '../../steps.js';
 
 /** Output made between two yields of uncompressSnappySteps. */
 const YIELD_BYTES = 64 * 1024;

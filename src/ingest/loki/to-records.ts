@@ -11,7 +11,7 @@
 import { RECORD_OVERHEAD_BYTES, normaliseLevel, strBytes, type Level, type LogRecord } from '../../record.js';
 import { END_MICROS } from '../../timestamp.js';
 import { uuidv7 } from '../../uuidv7.js';
-import { runAtOnce, type Steps } from '../steps.js';
+import { runAtOnce, type Steps } from '../../steps.js';
 import { pushError, type LokiStream } from './streams.js';
 
 const SERVICE_LABELS = ['service_name', 'service', 'job'];

@@ -9,7 +9,7 @@ import { RECORD_OVERHEAD_BYTES, normaliseLevel, strBytes, type Level, type LogRe
 import { END_MICROS } from '../../timestamp.js';
 import { uuidv7 } from '../../uuidv7.js';
 import type { ParseLimits } from '../parse-body.js';
-import { runAtOnce } from '../steps.js';
+import { runAtOnce } from '../../steps.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';
 

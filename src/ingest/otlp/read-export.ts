@@ -7,7 +7,7 @@ import { SluiceError } from '../../errors.js';
 import { JsonLimitError, parseJsonSteps } from '../json-steps.js';
 import type { JsonCost } from '../nesting.js';
 import type { ParseLimits } from '../parse-body.js';
-import { runInSteps, type Steps } from '../steps.js';
+import { runInSteps, type Steps } from '../../steps.js';
 import { decodeExportRequest, decodeExportRequestSteps, tooManyRecords } from './codec.js';
 import { mapExportSteps, mapExport, type OtlpEncoding, type OtlpMapped } from './map.js';
 

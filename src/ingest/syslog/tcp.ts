@@ -5,7 +5,7 @@ import net from 'node:net';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { LogRecord } from '../../record.js';
 import { nowMicros } from '../../timestamp.js';
-import { STEP_WORK } from '../steps.js';
+import { STEP_WORK } from '../../steps.js';
 import { admitWaiting, countDropped, type SyslogDeps } from './admit.js';
 import type { SyslogConfig } from './config.js';
 import { SyslogFramer, type FrameSink } from './framer.js';

@@ -10,6 +10,7 @@
 // the tuples (PostgreSQL's own byte order).
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { SluiceRecord } from '../../record.js';
+import { runAtOnce, type Steps } from '../../steps.js';
 import { decodeTuples } from '../../sinks/postgres/copy-decode.js';
 import { BinaryWriter, encodeTuple } from '../../sinks/postgres/copy-encode.js';
 import { crc32c } from './crc32c.js';
@@ -156,11 +157,7 @@ const LAYOUT_PIECE = 1024 * 1024;
 
 /** Lays out a frame (header, type, position, payload, checksum) at `at`; returns where it ends. */
 export function writeRecordFrame(target: Buffer, at: number, p: PendingRecords): number {
-  const steps = writeRecordFrameSteps(target, at, p);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return runAtOnce(writeRecordFrameSteps(target, at, p));
 }
 
 /**
@@ -168,7 +165,7 @@ export function writeRecordFrame(target: Buffer, at: number, p: PendingRecords):
  * one 10 MiB request of tiny records is ~25 MB of tuples, whose copy and CRC held the loop
  * 130-170 ms in one go. The same bytes either way.
  */
-export function* writeRecordFrameSteps(target: Buffer, at: number, p: PendingRecords): Generator<number, number> {
+export function* writeRecordFrameSteps(target: Buffer, at: number, p: PendingRecords): Steps<number> {
   const body = at + FRAME_HEADER;
   const end = body + 9 + p.payloadBytes;
   target.writeUInt32LE(9 + p.payloadBytes, at);

@@ -8,11 +8,11 @@
 // back the room that cut and done frames need, and records are refused meanwhile.
 import { constants } from 'node:fs';
 import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { fsyncPath, writeFully } from '../../durable-fs.js';
 import { errorMessage } from '../../errors.js';
+import { runInSteps, type Steps } from '../../steps.js';
 import { withTimeout } from '../../timeout.js';
 import { sleep } from '../backoff.js';
 import { DiskReserve } from './disk-reserve.js';
@@ -317,37 +317,17 @@ export class SegmentLog {
 
   /**
    * One round's frames, contiguous, in the reused write buffer (only this round's writer touches
-   * it), laid out with the event loop let run every LAYOUT_STEP_BYTES of work.
+   * it), laid out with the event loop let run every LAYOUT_STEP_BYTES of work (or STEP_MAX_MS).
    */
-  private async layOut(group: QueuedFrame[], bytes: number): Promise<Buffer> {
+  private layOut(group: QueuedFrame[], bytes: number): Promise<Buffer> {
     const only = group.length === 1 ? group[0]!.frame : undefined;
-    if (only && Buffer.isBuffer(only)) return only;
+    if (only && Buffer.isBuffer(only)) return Promise.resolve(only);
     let target = this.writeBuffer;
     if (target.length < bytes) {
       target = Buffer.allocUnsafe(Math.max(bytes, Math.min(2 * target.length, KEEP_WRITE_BUFFER_BYTES)));
       if (target.length <= KEEP_WRITE_BUFFER_BYTES) this.writeBuffer = target;
     }
-    let at = 0;
-    let work = 0;
-    for (const queued of group) {
-      if (Buffer.isBuffer(queued.frame)) {
-        at += queued.frame.copy(target, at);
-        continue;
-      }
-      const steps = writeRecordFrameSteps(target, at, queued.frame);
-      for (let r = steps.next(); ; r = steps.next()) {
-        if (r.done) {
-          at = r.value;
-          break;
-        }
-        work += r.value;
-        if (work >= LAYOUT_STEP_BYTES) {
-          work = 0;
-          await yieldToLoop();
-        }
-      }
-    }
-    return target.subarray(0, bytes);
+    return runInSteps(layOutSteps(group, target.subarray(0, bytes)), LAYOUT_STEP_BYTES);
   }
 
   private async roll(): Promise<void> {
@@ -358,6 +338,16 @@ export class SegmentLog {
     this.active = next.segment;
     this.fh = next.fh;
   }
+}
+
+/** The group's frames laid out back to back in `target` (sized to them); yields the work done. */
+function* layOutSteps(group: QueuedFrame[], target: Buffer): Steps<Buffer> {
+  let at = 0;
+  for (const queued of group)
+    at = Buffer.isBuffer(queued.frame)
+      ? at + queued.frame.copy(target, at)
+      : yield* writeRecordFrameSteps(target, at, queued.frame);
+  return target;
 }
 
 async function createSegment(
