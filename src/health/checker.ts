@@ -124,7 +124,7 @@ export class HealthChecker {
       buffer: deps.buffer,
       enqueueTimeoutMs: deps.config.ingest.enqueueTimeoutMs,
       logger: deps.logger,
-      onAccepted: (n) => deps.metrics.ingestRecords.labels('check', CHECKER_PROTOCOL).inc(n),
+      onAccepted: (n) => deps.metrics.recordsCounter('check', CHECKER_PROTOCOL).inc(n),
     });
     this.states = new StateAlerts({
       alerter: this.alerter,

@@ -68,6 +68,7 @@ function ingestHandler<T extends SluiceRecord>(
   normalise: Normaliser<T>,
   onAccepted?: (records: T[]) => void,
 ) {
+  const counter = ctx.metrics.recordsCounter(type, SLUICE_PROTOCOL);
   return (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     refuseWhenStopping(ctx);
     const body = bodyOf(req.body);
@@ -76,7 +77,6 @@ function ingestHandler<T extends SluiceRecord>(
     req.body = undefined;
     const ndjson = isNdjson(req.headers['content-type']);
     const receivedAt = nowMicros();
-    const counter = ctx.metrics.ingestRecords.labels(type, SLUICE_PROTOCOL);
     const spanContext = requestSpanContext(req);
     const tenant = req.apiKey?.tenant;
     const norm = tenant === undefined || type !== 'log' ? normalise : withTenant(normalise, tenant);

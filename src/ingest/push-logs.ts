@@ -29,7 +29,7 @@ export function pushLogs(
   }
   return enqueue(ctx, pending, requestSpanContext(req)).then(() => {
     const records = pending.records as LogRecord[];
-    ctx.metrics.ingestRecords.labels({ type: 'log', protocol }).inc(records.length);
+    ctx.metrics.recordsCounter('log', protocol).inc(records.length);
     chargeRecords(req, records.length, bodyBytes);
     if (records.length > 0) onLogs?.(records);
     return records;

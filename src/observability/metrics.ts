@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { RECORD_TYPES, type RecordType } from '../record.js';
 import type { FlushTrigger } from '../batch.js';
 import { CountingHistogram } from './counting-histogram.js';
+import { Tally, type TallyCell } from './tally.js';
 
 const FLUSH_TRIGGERS: readonly FlushTrigger[] = ['size', 'bytes', 'time', 'shutdown', 'replay'];
 
@@ -29,12 +30,15 @@ const BYTES_BUCKETS = [1024, 16384, 65536, 262144, 1048576, 4194304, 16777216];
 
 export class Metrics {
   readonly registry = new Registry();
+  /** Per-request counts, added to ingestRequests and ingestRecords when either is read. */
+  private readonly tally = new Tally();
 
   readonly ingestRequests = new Counter({
     name: 'sluice_ingest_requests_total',
     help: 'Ingest requests by route, status code and protocol (gRPC answers counted by their HTTP equivalent)',
     labelNames: ['route', 'code', 'protocol'] as const,
     registers: [this.registry],
+    collect: () => this.tally.flush(),
   });
   readonly ingestErrors = new Counter({
     name: 'sluice_ingest_errors_total',
@@ -47,6 +51,7 @@ export class Metrics {
     help: 'Records accepted into the buffer, by type and protocol',
     labelNames: ['type', 'protocol'] as const,
     registers: [this.registry],
+    collect: () => this.tally.flush(),
   });
   // A protocol that answers per record (OTLP partial success, _bulk items) can refuse some
   // records of a request it accepts; those are counted here, apart from refused requests.
@@ -267,17 +272,26 @@ export class Metrics {
   }
 
   private readonly collectHooks: Array<() => void> = [];
-  private readonly requestCounters = new Map<string, { inc: () => void }>();
+  private readonly requestCells = new Map<string, Map<number, Map<string, TallyCell>>>();
+  private readonly recordCells = new Map<string, TallyCell>();
 
-  /** Counts one finished ingest request; label children are cached (this runs per request). */
+  /** Counts one finished ingest request (this runs per request: no label hashing, no key string). */
   countRequest(route: string, code: number, protocol: string = SLUICE_PROTOCOL): void {
-    const key = `${route} ${code} ${protocol}`;
-    let c = this.requestCounters.get(key);
-    if (!c) {
-      c = this.ingestRequests.labels(route, String(code), protocol);
-      this.requestCounters.set(key, c);
-    }
+    let byCode = this.requestCells.get(route);
+    if (!byCode) this.requestCells.set(route, (byCode = new Map()));
+    let byProtocol = byCode.get(code);
+    if (!byProtocol) byCode.set(code, (byProtocol = new Map()));
+    let c = byProtocol.get(protocol);
+    if (!c) byProtocol.set(protocol, (c = this.tally.cell(this.ingestRequests.labels(route, String(code), protocol))));
     c.inc();
+  }
+
+  /** The accepted-records series of a record type and protocol, for a route to keep and increment. */
+  recordsCounter(type: RecordType, protocol: string): TallyCell {
+    const key = `${type} ${protocol}`;
+    let c = this.recordCells.get(key);
+    if (!c) this.recordCells.set(key, (c = this.tally.cell(this.ingestRecords.labels(type, protocol))));
+    return c;
   }
 
   /** Registers a function run before each scrape, for gauges read from state rather than set on the hot path. */

@@ -55,7 +55,7 @@ export interface OtlpGrpcServer {
 export function createOtlpGrpcServer(ctx: IngestContext, opts: OtlpGrpcOptions): OtlpGrpcServer {
   const limit = ctx.config.ingest.maxBodyBytes;
   const server = new Server({ 'grpc.max_receive_message_length': limit });
-  const counter = ctx.metrics.ingestRecords.labels('log', OTLP_GRPC_PROTOCOL);
+  const counter = ctx.metrics.recordsCounter('log', OTLP_GRPC_PROTOCOL);
   const rejectedCounter = ctx.metrics.ingestRejectedRecords.labels('log', OTLP_GRPC_PROTOCOL);
   ctx.metrics.initProtocol(OTLP_GRPC_PROTOCOL);
   let port = 0;

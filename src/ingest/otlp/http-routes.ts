@@ -63,7 +63,7 @@ export function otlpHttpRoutes(ctx: IngestContext, hooks: Pick<IngestHooks, 'onL
 }
 
 function exportHandler(ctx: IngestContext, onLogs?: (records: LogRecord[]) => void) {
-  const counter = ctx.metrics.ingestRecords.labels('log', OTLP_HTTP_PROTOCOL);
+  const counter = ctx.metrics.recordsCounter('log', OTLP_HTTP_PROTOCOL);
   const rejectedCounter = ctx.metrics.ingestRejectedRecords.labels('log', OTLP_HTTP_PROTOCOL);
   return (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     refuseWhenStopping(ctx);

@@ -31,7 +31,7 @@ export function countDropped(deps: SyslogDeps, transport: Transport, reason: Dro
 }
 
 export function accepted(deps: SyslogDeps, records: LogRecord[]): void {
-  deps.ctx.metrics.ingestRecords.labels('log', 'syslog').inc(records.length);
+  deps.ctx.metrics.recordsCounter('log', 'syslog').inc(records.length);
   deps.onLogs?.(records);
 }
 
