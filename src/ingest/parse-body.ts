@@ -59,6 +59,9 @@ export interface Parsed<T extends SluiceRecord> {
 
 export function isNdjson(contentType: string | undefined): boolean {
   if (!contentType) return false;
+  // The usual headers, as clients write them, without splitting and lower-casing (per request).
+  if (contentType === 'application/json') return false;
+  if (contentType === 'application/x-ndjson') return true;
   const media = contentType.split(';', 1)[0]!.trim().toLowerCase();
   return NDJSON_TYPES.includes(media);
 }
