@@ -1,5 +1,5 @@
 // `node --import tsx bench/cpu-per-record.ts --roots A,B [--records N] [--rounds R]
-// [--sink blackhole] [--ack durable] [--batch 100|1]`: the collector's process CPU (user +
+// [--sink blackhole] [--ack durable] [--batch 100|1] [--rate N]`: the collector's process CPU (user +
 // system, /proc ticks) per record for a fixed load (100-record NDJSON bodies, or single JSON
 // records), for two or more builds alternated in one sitting (A B A B …), so a cut is judged
 // against the build before it under the same machine load. Each root is a checkout with bin/
@@ -28,6 +28,12 @@ const sink = arg('--sink', 'blackhole');
 const batch = Number(arg('--batch', '100'));
 const request = { batch, format: batch > 1 ? ('ndjson' as const) : ('json' as const), clients: batch > 1 ? 16 : 32 };
 const ack = arg('--ack', 'durable');
+/**
+ * Records per second, 0 for as fast as the collector answers. A fixed rate gives every build the
+ * same requests per event-loop turn: as fast as possible, a faster build answers fewer requests
+ * per turn and so spreads each turn's fixed costs over fewer records.
+ */
+const rate = Number(arg('--rate', '0'));
 const extra = arg('--flags', '').split(' ').filter(Boolean);
 
 /** User and system CPU seconds of a process so far (/proc/<pid>/stat fields 14 and 15). */
@@ -52,7 +58,7 @@ async function once(root: string): Promise<{ usPerRecord: number; sysShare: numb
     await runLoad(loadRunOptions(child.url, { ...request, records: Math.min(100_000, records / 10) }));
     await sleep(300);
     const cpu0 = cpuSeconds(child.pid);
-    const r = await runLoad(loadRunOptions(child.url, { ...request, records }));
+    const r = await runLoad(loadRunOptions(child.url, { ...request, records, rate }));
     // The sink may still be draining the last batches; a blackhole does so within a few ms.
     await sleep(300);
     const cpu1 = cpuSeconds(child.pid);
