@@ -27,15 +27,15 @@ export interface Verdict {
   pass: boolean | null;
 }
 
-/** ≥ target (higher is better) or < target (lower is better); null when not measured. */
+/** ≥ target (higher is better) or < / ≤ target (lower is better); null when not measured. */
 export function verdict(
   value: number | null | undefined,
-  op: '>=' | '<',
+  op: '>=' | '<' | '<=',
   target: number,
-  label = op === '>=' ? `≥ ${target}×` : `< ${target}`,
+  label = op === '>=' ? `≥ ${target}×` : op === '<' ? `< ${target}` : `≤ ${target}`,
 ): Verdict {
   if (value === null || value === undefined || !Number.isFinite(value)) return { target: label, pass: null };
-  return { target: label, pass: op === '>=' ? value >= target : value < target };
+  return { target: label, pass: op === '>=' ? value >= target : op === '<' ? value < target : value <= target };
 }
 
 export function showVerdict(v: Verdict): string {
