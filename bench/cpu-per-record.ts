@@ -43,7 +43,9 @@ function cpuSeconds(pid: number): { user: number; sys: number } {
   return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
 }
 
-async function once(root: string): Promise<{ usPerRecord: number; sysShare: number; recPerSec: number }> {
+async function once(
+  root: string,
+): Promise<{ usPerRecord: number; sysShare: number; recPerSec: number; rssMiB: number }> {
   const work = mkdtempSync(join(tmpdir(), 'sluice-cpu-'));
   const flags: Record<string, string> = {
     'sink.kind': sink,
@@ -62,10 +64,16 @@ async function once(root: string): Promise<{ usPerRecord: number; sysShare: numb
     // The sink may still be draining the last batches; a blackhole does so within a few ms.
     await sleep(300);
     const cpu1 = cpuSeconds(child.pid);
+    const rssMiB = child.rss() / 1048576;
     const user = cpu1.user - cpu0.user;
     const sys = cpu1.sys - cpu0.sys;
     if (r.recordsAccepted !== records) throw new Error(`accepted ${r.recordsAccepted} of ${records}`);
-    return { usPerRecord: ((user + sys) * 1e6) / records, sysShare: sys / (user + sys), recPerSec: r.recordsPerSec };
+    return {
+      usPerRecord: ((user + sys) * 1e6) / records,
+      sysShare: sys / (user + sys),
+      recPerSec: r.recordsPerSec,
+      rssMiB,
+    };
   } finally {
     await child.stop();
     rmSync(work, { recursive: true, force: true });
@@ -84,7 +92,7 @@ async function main(): Promise<void> {
       results.get(root)!.rps.push(r.recPerSec);
       console.log(
         `round ${round} ${root}: ${r.usPerRecord.toFixed(2)} µs/record (${(100 * r.sysShare).toFixed(0)}% system), ` +
-          `${Math.round(r.recPerSec)} rec/s`,
+          `${Math.round(r.recPerSec)} rec/s, RSS ${Math.round(r.rssMiB)} MiB at the end`,
       );
     }
   }
