@@ -112,8 +112,8 @@ function ingestHandler<T extends SluiceRecord>(
  * record is an unknown field like any other (kept in attrs), so no client picks its tenant.
  */
 export function withTenant<T extends SluiceRecord>(normalise: Normaliser<T>, tenant: string): Normaliser<T> {
-  return (v, pos, receivedAt) => {
-    const n = normalise(v, pos, receivedAt);
+  return (v, pos, receivedAt, serialise) => {
+    const n = normalise(v, pos, receivedAt, serialise);
     if (n.ok && n.record.type === 'log') (n.record as LogRecord).tenant = tenant;
     return n;
   };

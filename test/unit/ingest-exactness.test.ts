@@ -4,10 +4,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SluiceError } from '../../src/errors.js';
-import { normaliseHealth, normaliseLog } from '../../src/ingest/normalise.js';
+import { withTenant } from '../../src/ingest/ingest-routes.js';
+import { normaliseHealth, normaliseLog, type Normaliser } from '../../src/ingest/normalise.js';
 import { parseBulk } from '../../src/ingest/elasticsearch/bulk.js';
 import { UNLIMITED, parseBody } from '../../src/ingest/parse-body.js';
 import { isProblem, numberMayBeInexact, scanJson, scanNdjson } from '../../src/ingest/scan-json.js';
+import type { LogRecord } from '../../src/record.js';
 import { formatMicros, parseRfc3339 } from '../../src/timestamp.js';
 
 const parse = (text: string, ndjson = false) =>
@@ -107,6 +109,26 @@ test('attrs are kept as the text the client sent when nothing else joins them, a
   assert.deepEqual(attrsOf('{"attrs":{"a":\r1}}\n{"attrs":{"a": 2}}\n', true), ['{"a":1}', '{"a": 2}']);
   assert.deepEqual(attrsOf('{"attrs":{"a": 1},"att\\u0072s":{"b": 2}}'), ['{"b":2}']);
   assert.deepEqual(attrsOf('{"message":"\\u00e9","attrs":{"a": 1}}'), ['{"a":1}']);
+});
+
+test("attrs are kept as sent for a key with a tenant too, and the record takes the key's tenant", () => {
+  const text = '{"message":"m","attrs":{"b": 1.50}}\n{"attrs":{"a":1},"tenant":"other"}\n';
+  const { records } = parseBody(Buffer.from(text), true, 0, withTenant(normaliseLog, 'acme'));
+  assert.deepEqual(
+    records.map((r) => [r.attrs, r.tenant]),
+    [
+      ['{"b": 1.50}', 'acme'],
+      ['{"tenant":"other","a":1}', 'acme'],
+    ],
+  );
+  // The serialiser is passed on: a record too large for a slice is serialised in pieces with it.
+  const passed: boolean[] = [];
+  const spy: Normaliser<LogRecord> = (v, pos, at, serialise) => {
+    passed.push(serialise !== undefined);
+    return normaliseLog(v, pos, at, serialise);
+  };
+  withTenant(spy, 'acme')({}, { index: 0 }, 0, (v) => JSON.stringify(v));
+  assert.deepEqual(passed, [true]);
 });
 
 test('the scan flags every number token JSON.parse cannot keep, and only the records holding one', () => {
