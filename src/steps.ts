@@ -1,7 +1,8 @@
 // Runs work written as a generator that yields how much it just did (bytes, roughly), so one
 // body is handled in steps of bounded work with the event loop free between them (issue #13):
 // the protocol routes' decoders and mappers are such generators, run at once for a small body
-// and a step at a time for a large one, and so is the WAL's layout of a large round of frames.
+// and a step at a time for a large one, and so are the WAL's layout of a large round of frames
+// and its join of a large request's tuples.
 // countSteps runs the same steps back to back for tests.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 

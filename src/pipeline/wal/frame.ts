@@ -10,7 +10,7 @@
 // the tuples (PostgreSQL's own byte order).
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { SluiceRecord } from '../../record.js';
-import { runAtOnce, type Steps } from '../../steps.js';
+import { runAtOnce, runInSteps, type Steps } from '../../steps.js';
 import { decodeTuples } from '../../sinks/postgres/copy-decode.js';
 import { BinaryWriter, encodeTuple } from '../../sinks/postgres/copy-encode.js';
 import { crc32c } from './crc32c.js';
@@ -113,18 +113,18 @@ export async function pendingRecordsInSteps(
   pieces.push(writer.buf.subarray(0, writer.off));
   const total = base + writer.off;
   offsets[records.length] = total;
-  const tuples = Buffer.allocUnsafeSlow(total);
-  let at = 0;
-  let sinceYield = 0;
-  for (const piece of pieces) {
-    if (sinceYield >= JOIN_STEP_BYTES) {
-      sinceYield = 0;
-      await yieldToLoop();
-    }
-    at += piece.copy(tuples, at);
-    sinceYield += piece.length;
-  }
+  const tuples = await runInSteps(joinSteps(pieces, Buffer.allocUnsafeSlow(total)), JOIN_STEP_BYTES);
   return tupleRows(records, offsets, tuples);
+}
+
+/** The pieces copied back to back into `target` (sized to them); yields each one's bytes. */
+function* joinSteps(pieces: readonly Buffer[], target: Buffer): Steps<Buffer> {
+  let at = 0;
+  for (const piece of pieces) {
+    at += piece.copy(target, at);
+    yield piece.length;
+  }
+  return target;
 }
 
 /**
