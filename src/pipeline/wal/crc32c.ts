@@ -56,7 +56,7 @@ function loadNative(): NativeCrc | undefined {
 
 const native = loadNative();
 
-/** Whether long inputs are checksummed natively here (reported at start-up, tested on Linux x64). */
+/** Whether long inputs are checksummed natively here (a test requires it on Linux x64). */
 export const nativeCrc32c = native !== undefined;
 
 /**
