@@ -51,6 +51,7 @@ async function measure(url: string, dedupe: boolean, records: LogRecord[]): Prom
     const part = records.slice(i, i + BATCH);
     batches.push({
       id: uuidv7(),
+      count: part.length,
       records: part,
       bytes: part.length * 160,
       createdAt: Date.now(),

@@ -190,7 +190,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     buffer,
     config.batch,
     (batch) => {
-      metrics.batchSize.observe(batch.records.length);
+      metrics.batchSize.observe(batch.count);
       metrics.batchBytes.observe(batch.bytes);
       metrics.batchesFlushed.labels(batch.trigger).inc();
       tracing.batchFlushed(batch);

@@ -2,7 +2,7 @@
 // the writer pool writes; a ticket lets a request wait until each of its records is committed
 // by the sink (ack mode `sink`): batches carry (ticket, count) pairs, the writer pool answers them.
 import type { SpanContext } from '@opentelemetry/api';
-import type { SluiceRecord } from './record.js';
+import type { RecordType, SluiceRecord } from './record.js';
 
 /**
  * Why a batch was cut; `replay`: read back from the WAL at start-up, as first cut; `stream`:
@@ -13,6 +13,12 @@ export type FlushTrigger = 'size' | 'bytes' | 'time' | 'shutdown' | 'replay' | '
 export interface Batch {
   /** Unique per batch and stable across retries; sinks use it for idempotency. */
   readonly id: string;
+  /** How many records it holds (read this, not `records.length`: see `records`). */
+  readonly count: number;
+  /**
+   * The records. A batch of records the WAL holds as their COPY tuples decodes them on first
+   * access, so a sink that sends `rows` never has them built.
+   */
   readonly records: readonly SluiceRecord[];
   /**
    * The records as PostgreSQL COPY binary tuples, in order, when they were encoded once on
@@ -20,6 +26,13 @@ export interface Batch {
    * Absent unless every record has its tuple here; a batch made from part of another has none.
    */
   readonly rows?: readonly Buffer[];
+  /** Set with `rows` when every record is of this type (the sink then need not look at them). */
+  readonly rowsType?: RecordType;
+  /**
+   * When the records were received, as runs: `[receivedAt, count, receivedAt, count, …]` in
+   * record order (the records of one request share theirs). Absent: read from the records.
+   */
+  readonly received?: readonly number[];
   readonly bytes: number;
   /** Epoch ms when the batch was cut. */
   readonly createdAt: number;
@@ -61,4 +74,19 @@ export class Ticket {
 
 export function answerTickets(tickets: ReadonlyArray<readonly [Ticket, number]>, err?: Error): void {
   for (const [ticket, count] of tickets) ticket.answer(count, err);
+}
+
+/** The batch's receive times as runs (see Batch.received), from the records when it has none. */
+export function receivedRuns(batch: Batch): readonly number[] {
+  if (batch.received) return batch.received;
+  const records = batch.records;
+  const runs: number[] = [];
+  for (let i = 0; i < records.length;) {
+    const at = records[i]!.received_at;
+    let j = i + 1;
+    while (j < records.length && records[j]!.received_at === at) j++;
+    runs.push(at, j - i);
+    i = j;
+  }
+  return runs;
 }

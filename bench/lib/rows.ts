@@ -29,6 +29,7 @@ export function batchesOf(rows: readonly LogRecord[], size: number): Batch[] {
     const records = rows.slice(i, i + size);
     out.push({
       id: uuidv7(),
+      count: records.length,
       records,
       bytes: records.reduce((s, r) => s + r.size, 0),
       createdAt: Date.now(),

@@ -21,7 +21,7 @@ import {
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { Batch } from '../batch.js';
+import { receivedRuns, type Batch } from '../batch.js';
 import type { TracingConfig } from './config.js';
 import { withTimeout } from '../timeout.js';
 
@@ -188,17 +188,17 @@ class ActiveTracing implements Tracing {
     const n = Math.min(batch.links.length, MAX_BATCH_LINKS);
     const links: Link[] = new Array<Link>(n);
     for (let i = 0; i < n; i++) links[i] = { context: batch.links[i]! };
-    const first = batch.records[0];
+    const first = receivedRuns(batch)[0];
     const span = this.tracer.startSpan(
       'sluice.batch.flush',
       {
         kind: SpanKind.INTERNAL,
         links,
         // From the arrival of the batch's oldest record to the flush: how long records waited.
-        startTime: first ? microsToHrTime(first.received_at) : undefined,
+        startTime: first !== undefined ? microsToHrTime(first) : undefined,
         attributes: {
           'sluice.batch.id': batch.id,
-          'sluice.batch.records': batch.records.length,
+          'sluice.batch.records': batch.count,
           'sluice.batch.bytes': batch.bytes,
           'sluice.batch.trigger': batch.trigger,
           'sluice.batch.requests': batch.links.length,
@@ -223,7 +223,7 @@ class ActiveTracing implements Tracing {
           attributes: {
             'sluice.sink': sinkName,
             'sluice.batch.id': batch.id,
-            'sluice.batch.records': batch.records.length,
+            'sluice.batch.records': batch.count,
             'sluice.write.attempt': attempt,
           },
         },

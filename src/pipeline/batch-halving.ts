@@ -15,15 +15,19 @@ export class BatchHalving {
    * skips halves already stored. Halves of a half share the first batch's count of open parts.
    */
   halve(batch: Batch): [Batch, Batch] {
-    const at = Math.ceil(batch.records.length / 2);
+    const at = Math.ceil(batch.count / 2);
     const [ticketsA, ticketsB] = splitTickets(batch.tickets, at);
+    // Built field by field: a spread would copy the whole batch's rows and receive times.
+    // A part has no rows: the sink encodes its records itself.
     const part = (index: number, records: Batch['records'], tickets: TicketCounts): Batch => ({
-      ...batch,
       id: `${batch.id}/${index}`,
+      count: records.length,
       records,
-      rows: undefined, // the sink encodes a part's records itself
       bytes: records.reduce((n, r) => n + r.size, 0),
+      createdAt: batch.createdAt,
+      trigger: batch.trigger,
       tickets,
+      links: batch.links,
     });
     const first = part(0, batch.records.slice(0, at), ticketsA);
     const second = part(1, batch.records.slice(at), ticketsB);

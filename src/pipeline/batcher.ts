@@ -1,10 +1,10 @@
 // The batcher cuts batches from the buffer: at maxRecords, at maxBytes, or maxWait after
 // the first record of a batch. It only pulls while the writer pool has room, so a slow
 // sink leaves records in the (bounded) buffer, where ingest sees them and pushes back.
-import { type SluiceRecord } from '../record.js';
 import { uuidv7 } from '../uuidv7.js';
 import type { Batch, FlushTrigger, Ticket } from '../batch.js';
-import type { RecordBuffer } from './buffer.js';
+import type { RecordBuffer, Taken } from './buffer.js';
+import { heldBatch, type Held } from './held-records.js';
 import type { SpanContext } from '@opentelemetry/api';
 
 export interface BatcherOptions {
@@ -17,9 +17,9 @@ export interface BatcherOptions {
 }
 
 export class Batcher {
-  private records: SluiceRecord[] = [];
-  /** The current batch's COPY tuples (see Batch.rows). */
-  private rows: Buffer[] | undefined;
+  /** The current batch's records, in runs as the buffer held them. */
+  private parts: Held[] = [];
+  private count = 0;
   private bytes = 0;
   private tickets: Array<[Ticket, number]> = [];
   private links: SpanContext[] = [];
@@ -51,19 +51,21 @@ export class Batcher {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.records.length === 0) return;
-    const batch: Batch = {
-      id: this.source.cut ? this.source.cut() : this.newId(),
-      records: this.records,
-      rows: this.rows,
-      bytes: this.bytes,
-      createdAt: this.now(),
-      trigger,
-      tickets: this.tickets,
-      links: this.links,
-    };
-    this.records = [];
-    this.rows = undefined;
+    if (this.count === 0) return;
+    const batch = heldBatch(
+      {
+        id: this.source.cut ? this.source.cut() : this.newId(),
+        count: this.count,
+        bytes: this.bytes,
+        createdAt: this.now(),
+        trigger,
+        tickets: this.tickets,
+        links: this.links,
+      },
+      this.parts,
+    );
+    this.parts = [];
+    this.count = 0;
     this.bytes = 0;
     this.tickets = [];
     this.links = [];
@@ -72,7 +74,7 @@ export class Batcher {
 
   /** Pending records in the current (unflushed) batch. */
   get pending(): number {
-    return this.records.length;
+    return this.count;
   }
 
   /**
@@ -87,43 +89,39 @@ export class Batcher {
 
   private fill(hasRoom: () => boolean): void {
     while (hasRoom()) {
-      const t = this.source.take(this.opts.maxRecords - this.records.length, this.opts.maxBytes - this.bytes);
-      if (t.records.length === 0) {
+      const t = this.source.take(this.opts.maxRecords - this.count, this.opts.maxBytes - this.bytes);
+      if (t.count === 0) {
         // Nothing taken while records remain: the next one does not fit the current batch's bytes.
-        if (!t.more || this.records.length === 0) return;
+        if (!t.more || this.count === 0) return;
         this.flush('bytes');
         continue;
       }
-      this.append(t.records, t.bytes, t.tickets, t.links, t.rows);
-      if (this.records.length >= this.opts.maxRecords) this.flush('size');
+      this.append(t);
+      if (this.count >= this.opts.maxRecords) this.flush('size');
       else if (this.bytes >= this.opts.maxBytes || t.more) this.flush('bytes');
       else return; // the buffer is empty and the batch partial: its timer flushes it
     }
   }
 
-  private append(
-    records: SluiceRecord[],
-    bytes: number,
-    tickets: Array<[Ticket, number]>,
-    links: SpanContext[],
-    rows: Buffer[] | undefined,
-  ): void {
-    if (this.records.length === 0) {
-      this.records = records;
-      this.rows = rows;
+  private append(t: Taken): void {
+    if (this.count === 0) {
+      this.parts = t.parts;
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.flush('time');
         this.pump();
       }, this.opts.maxWaitMs);
     } else {
-      for (const r of records) this.records.push(r);
-      // Tuples for all of the batch's records, or none: the sink then encodes them itself.
-      if (this.rows && rows) for (const b of rows) this.rows.push(b);
-      else this.rows = undefined;
+      for (const part of t.parts) {
+        // Objects join the last part when it is objects too (every take's arrays are its own).
+        const last = this.parts[this.parts.length - 1];
+        if (Array.isArray(part) && Array.isArray(last)) for (const r of part) last.push(r);
+        else this.parts.push(part);
+      }
     }
-    this.bytes += bytes;
-    for (const t of tickets) this.tickets.push(t);
-    for (const l of links) this.links.push(l);
+    this.count += t.count;
+    this.bytes += t.bytes;
+    for (const ticket of t.tickets) this.tickets.push(ticket);
+    for (const l of t.links) this.links.push(l);
   }
 }

@@ -3,6 +3,7 @@
 import type { SluiceRecord } from '../record.js';
 import type { Batch, Ticket } from '../batch.js';
 import type { SpanContext } from '@opentelemetry/api';
+import type { Held } from './held-records.js';
 
 export interface PushOptions {
   /** How long to wait for room before failing with SLUICE_ERR_BUFFER_FULL. */
@@ -27,15 +28,17 @@ export interface DeferredRecords {
 }
 
 export interface Taken {
-  records: SluiceRecord[];
+  /** The records taken, in arrival order, in runs as the buffer held them (what the batcher reads). */
+  parts: Held[];
+  count: number;
+  /** The records themselves, decoded from `parts` when read. */
+  readonly records: SluiceRecord[];
   bytes: number;
   tickets: Array<[Ticket, number]>;
   /** Spans of the requests whose records were taken (each once). */
   links: SpanContext[];
   /** True when the buffer still holds records after this take (a limit stopped it). */
   more: boolean;
-  /** The records' COPY tuples when the buffer encoded them on admission (the WAL); see Batch.rows. */
-  rows?: Buffer[];
 }
 
 export interface BufferStats {

@@ -53,6 +53,6 @@ export class DeadLetter {
     } finally {
       await fh.close();
     }
-    this.count += batch.records.length;
+    this.count += batch.count;
   }
 }

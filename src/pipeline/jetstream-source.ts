@@ -211,7 +211,16 @@ export class JetStreamSource implements BatchLedger {
     }
     let bytes = 0;
     for (const r of records) bytes += r.size;
-    const batch: Batch = { id, records, bytes, createdAt: Date.now(), trigger: 'stream', tickets: [], links: [] };
+    const batch: Batch = {
+      id,
+      count: records.length,
+      records,
+      bytes,
+      createdAt: Date.now(),
+      trigger: 'stream',
+      tickets: [],
+      links: [],
+    };
     this.held.set(id, m);
     this.counts.fetchedBatches++;
     this.opts.onRecords?.(records);

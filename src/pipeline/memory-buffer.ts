@@ -5,7 +5,7 @@ import type { SluiceRecord } from '../record.js';
 import type { BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from './buffer.js';
 import type { SpanContext } from '@opentelemetry/api';
 import type { Ticket } from '../batch.js';
-import { ChunkQueue } from './chunk-queue.js';
+import { ChunkQueue, takenOf } from './chunk-queue.js';
 import { WaitLine, pushParsedNow, type Waiting } from './wait-line.js';
 
 export interface MemoryBufferOptions {
@@ -45,11 +45,11 @@ export class MemoryBuffer implements RecordBuffer {
   }
 
   take(maxRecords: number, maxBytes: number): Taken {
-    const { records, bytes, tickets, links } = this.queue.take(maxRecords, maxBytes);
-    this.records -= records.length;
-    this.bytes -= bytes;
-    if (records.length > 0) this.admitWaiters();
-    return { records, bytes, tickets, links, more: this.records > 0 };
+    const slice = this.queue.take(maxRecords, maxBytes);
+    this.records -= slice.count;
+    this.bytes -= slice.bytes;
+    if (slice.count > 0) this.admitWaiters();
+    return takenOf(slice, this.records > 0);
   }
 
   onReadable(listener: () => void): void {

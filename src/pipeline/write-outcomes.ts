@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { SluiceError, errorMessage } from '../errors.js';
 import { nowMicros } from '../timestamp.js';
 import type { Metrics } from '../observability/metrics.js';
-import { answerTickets, type Batch } from '../batch.js';
+import { answerTickets, receivedRuns, type Batch } from '../batch.js';
 import type { Sink } from '../sinks/sink.js';
 import { withTimeout } from '../timeout.js';
 import { sleep } from './backoff.js';
@@ -51,19 +51,13 @@ export class WriteOutcomes {
   committed(batch: Batch, seconds: number): void {
     const { metrics, counters } = this.opts;
     counters.committedBatches++;
-    counters.committedRecords += batch.records.length;
+    counters.committedRecords += batch.count;
     metrics.writeLatency.labels(this.sinkName).observe(seconds);
-    metrics.recordsWritten.labels(this.sinkName).inc(batch.records.length);
+    metrics.recordsWritten.labels(this.sinkName).inc(batch.count);
     const now = nowMicros();
     // Records of one request share their receive time: one observation per run of them.
-    const records = batch.records;
-    for (let i = 0; i < records.length;) {
-      const receivedAt = records[i]!.received_at;
-      let j = i + 1;
-      while (j < records.length && records[j]!.received_at === receivedAt) j++;
-      metrics.e2eLatency.observe((now - receivedAt) / 1e6, j - i);
-      i = j;
-    }
+    const runs = receivedRuns(batch);
+    for (let i = 0; i < runs.length; i += 2) metrics.e2eLatency.observe((now - runs[i]!) / 1e6, runs[i + 1]!);
     answerTickets(batch.tickets);
     this.release(batch);
   }
@@ -80,7 +74,7 @@ export class WriteOutcomes {
     // which a sink that did commit it (the abort may have come after COMMIT) recognises.
     this.opts.counters.keptBatches++;
     this.opts.logger.warn(
-      { sink: this.sinkName, batch: batch.id, records: batch.records.length },
+      { sink: this.sinkName, batch: batch.id, records: batch.count },
       'batch left in the WAL for the next start',
     );
     answerTickets(
@@ -106,7 +100,7 @@ export class WriteOutcomes {
         if (this.opts.signal.aborted && tries >= 3) {
           if (this.opts.ledger) return this.aborted(batch, error, attempts);
           logger.fatal(
-            { batch: batch.id, records: batch.records.length },
+            { batch: batch.id, records: batch.count },
             'records lost: dead-letter file unwritable at shutdown',
           );
           break;
@@ -117,12 +111,12 @@ export class WriteOutcomes {
     if (written) {
       // Counted only when the file has them: the metric is what an operator can re-ingest.
       this.opts.counters.deadLetteredBatches++;
-      metrics.deadLetters.labels(this.sinkName).inc(batch.records.length);
+      metrics.deadLetters.labels(this.sinkName).inc(batch.count);
       logger.error(
         {
           sink: this.sinkName,
           batch: batch.id,
-          records: batch.records.length,
+          records: batch.count,
           attempts,
           err: error,
           file: deadLetter.pathFor(this.sinkName),

@@ -208,7 +208,7 @@ export class WriterPool {
       if (this.slots[i] !== null) continue;
       const batch = this.queue.shift()!;
       this.opts.ledger?.started(batch);
-      this.slots[i] = { batch: batch.id, records: batch.records.length, attempt: 0 };
+      this.slots[i] = { batch: batch.id, records: batch.count, attempt: 0 };
       void this.run(i, batch).finally(() => {
         this.slots[i] = null;
         this.dispatch();
@@ -248,7 +248,7 @@ export class WriterPool {
         // Probes spend no retries: an outage is not the batch's fault (see the note on
         // requeueing below for a batch that fails alone).
         if (!probing) attempts++;
-        if (isPermanent(err) && batch.records.length > 1) return this.halve(batch, this.lastError);
+        if (isPermanent(err) && batch.count > 1) return this.halve(batch, this.lastError);
         if (isPermanent(err) || attempts > retry.maxRetries) {
           return this.outcomes.deadLetter(batch, this.lastError, attempts);
         }
@@ -279,7 +279,7 @@ export class WriterPool {
    */
   private halve(batch: Batch, error: string): void {
     this.opts.logger.warn(
-      { sink: this.sinkName, batch: batch.id, records: batch.records.length, err: error },
+      { sink: this.sinkName, batch: batch.id, records: batch.count, err: error },
       'permanent error: writing the batch in halves to find the records at fault',
     );
     this.queue.unshift(...this.halving.halve(batch));

@@ -2,8 +2,8 @@
 // throws to have it retried, and never swallows an error.
 import type { Batch } from '../batch.js';
 
-/** What a sink sees of a batch: its id (for idempotency), its records and their size. */
-export type SinkBatch = Pick<Batch, 'id' | 'records' | 'bytes' | 'rows'>;
+/** What a sink sees of a batch: its id (for idempotency), its records (or their tuples) and their size. */
+export type SinkBatch = Pick<Batch, 'id' | 'count' | 'records' | 'bytes' | 'rows' | 'rowsType'>;
 
 export interface SinkHealth {
   ok: boolean;

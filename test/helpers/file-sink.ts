@@ -31,6 +31,7 @@ export const ping = (i: number): HealthRecord => ({
 });
 export const batch = (records: SluiceRecord[]): Batch => ({
   id: 'b',
+  count: records.length,
   records,
   bytes: 0,
   createdAt: 0,

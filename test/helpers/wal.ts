@@ -56,7 +56,16 @@ export async function openWal(
 export function cutBatch(wal: WalBuffer, n: number): Batch {
   const t = wal.take(n, Infinity);
   const id = wal.cut();
-  return { id, records: t.records, bytes: t.bytes, createdAt: 0, trigger: 'size', tickets: [], links: [] };
+  return {
+    id,
+    count: t.count,
+    records: t.records,
+    bytes: t.bytes,
+    createdAt: 0,
+    trigger: 'size',
+    tickets: [],
+    links: [],
+  };
 }
 
 /** A counter's value, or a histogram's count (`<name>_count`): 0 before anything was recorded. */

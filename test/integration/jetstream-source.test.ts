@@ -57,7 +57,12 @@ test('writer role: batches written and acked, a poison batch dead-lettered, a fo
   const js = jetstream(nc);
   const publish = async (id: string, n: number): Promise<void> => {
     const records = Array.from({ length: n }, (_, k) => ({ ...log(k), id: `${id}-${k}` }));
-    for (const m of natsMessages({ id, records, bytes: 0 }, subject, 1 << 20, encodeTransportLine))
+    for (const m of natsMessages(
+      { id, count: records.length, records, bytes: 0 },
+      subject,
+      1 << 20,
+      encodeTransportLine,
+    ))
       await js.publish(m.subject, m.payload, { msgID: m.msgId });
   };
   // The poison batch: fetched once by a "writer" that dies without acking it.
@@ -153,7 +158,12 @@ test('writer role before the stream exists: not ready (saying why), then creates
     );
     await jsm.streams.add({ name: late, subjects: [`${lateSubject}.>`] });
     const records = [{ ...log(0), id: 'late-0' }];
-    for (const m of natsMessages({ id: 'late', records, bytes: 0 }, lateSubject, 1 << 20, encodeTransportLine))
+    for (const m of natsMessages(
+      { id: 'late', count: records.length, records, bytes: 0 },
+      lateSubject,
+      1 << 20,
+      encodeTransportLine,
+    ))
       await jetstream(nc).publish(m.subject, m.payload, { msgID: m.msgId });
     await waitFor('the batch acked', () => app.source?.stats().ackedBatches === 1, 15_000);
     const info = await jsm.consumers.info(late, 'sluice-writers');

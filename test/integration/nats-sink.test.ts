@@ -164,7 +164,7 @@ describe('nats sink', () => {
     await sink.start();
     try {
       const records = [logRecord(`${run}-d-1`, 'one'), logRecord(`${run}-d-2`, 'two')];
-      const batch = { id: `${run}-batch-1`, records, bytes: 600 };
+      const batch = { id: `${run}-batch-1`, count: records.length, records, bytes: 600 };
       const signal = new AbortController().signal;
       await sink.writeBatch(batch, signal);
       await sink.writeBatch(batch, signal);

@@ -114,6 +114,7 @@ describe('the PostgreSQL sink on a dead network', () => {
         const recs = records(500);
         const b: Batch = {
           id: uuidv7(),
+          count: recs.length,
           records: recs,
           bytes: 50_000,
           createdAt: Date.now(),

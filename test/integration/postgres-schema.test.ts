@@ -84,6 +84,7 @@ describe('the PostgreSQL schema and pool', () => {
           await second.writeBatch(
             {
               id: 'after-start',
+              count: 1,
               records: [
                 {
                   type: 'log',

@@ -75,7 +75,16 @@ function checkRecord(i: number): CheckRecord {
 }
 
 function batch(records: SluiceRecord[], id = uuidv7()): Batch {
-  return { id, records, bytes: records.length * 100, createdAt: Date.now(), trigger: 'size', tickets: [], links: [] };
+  return {
+    id,
+    count: records.length,
+    records,
+    bytes: records.length * 100,
+    createdAt: Date.now(),
+    trigger: 'size',
+    tickets: [],
+    links: [],
+  };
 }
 
 function sinkFor(url: string, over: Record<string, string | number | boolean> = {}): PostgresSink {
@@ -158,7 +167,7 @@ describe('postgres sink', () => {
     // The tuples say something the record objects do not: what is stored shows which the sink sent.
     const sent = records.map((r) => ({ ...r, message: `sent as encoded: ${r.message!}` }));
     const rows = [tuples(sent.slice(0, 10)), tuples(sent.slice(10))];
-    await sink.writeBatch({ ...batch(records), rows }, signal);
+    await sink.writeBatch({ ...batch(records), rows, rowsType: 'log' }, signal);
     const stored = await db.pool.query('SELECT id, message, attrs, tenant FROM logs WHERE id = ANY($1) ORDER BY id', [
       records.map((r) => r.id),
     ]);
@@ -169,7 +178,7 @@ describe('postgres sink', () => {
       assert.deepEqual(row.attrs, JSON.parse(r.attrs!));
       assert.equal(row.tenant, r.tenant ?? null);
     }
-    // A batch of several record types is encoded from its records (tuples go to one table only).
+    // A batch whose rows are not of one type is encoded from its records (tuples go to one table only).
     const mixed: SluiceRecord[] = [logRecord(100), healthRecord(100)];
     await sink.writeBatch({ ...batch(mixed), rows: [tuples([{ ...(mixed[0] as LogRecord), message: 'x' }])] }, signal);
     const m = await db.pool.query('SELECT message FROM logs WHERE id = $1', [mixed[0]!.id]);

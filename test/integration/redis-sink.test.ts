@@ -127,7 +127,7 @@ describe('redis sink', () => {
     const sink = sinkFor(prefix, 0);
     await sink.start();
     try {
-      const batch = { id: 'b1', records: [logRecord('r1', 'one'), logRecord('r2', 'two')], bytes: 600 };
+      const batch = { id: 'b1', count: 2, records: [logRecord('r1', 'one'), logRecord('r2', 'two')], bytes: 600 };
       assert.equal(await sink.wasCommitted('b1'), false);
       await sink.writeBatch(batch, signal);
       await sink.writeBatch(batch, signal);
@@ -151,7 +151,7 @@ describe('redis sink', () => {
     try {
       for (let b = 0; b < 20; b++) {
         const records = Array.from({ length: 50 }, (_, i) => logRecord(`t${b}-${i}`, 'x'));
-        await sink.writeBatch({ id: `trim-${b}`, records, bytes: 50 * 300 }, signal);
+        await sink.writeBatch({ id: `trim-${b}`, count: records.length, records, bytes: 50 * 300 }, signal);
       }
       const len = await redis!.xlen(`${prefix}:logs`);
       // "~" trims whole radix-tree nodes (stream-node-max-entries, 100 by default): never below

@@ -40,7 +40,7 @@ function health(id: string): SluiceRecord {
 
 describe('natsMessages', () => {
   test('one NDJSON message per record type, on <subject>.<type>, ids from the batch id', () => {
-    const batch = { id: 'B', records: [log('a', 'x'), health('h'), log('b', 'y')], bytes: 900 };
+    const batch = { id: 'B', count: 3, records: [log('a', 'x'), health('h'), log('b', 'y')], bytes: 900 };
     const m = natsMessages(batch, 'sluice', 1024 * 1024);
     assert.deepEqual(
       m.map((x) => [x.subject, x.msgId]),
@@ -59,7 +59,7 @@ describe('natsMessages', () => {
 
   test('chunks stay under the limit, keep the record order, and are the same on a retry', () => {
     const records = Array.from({ length: 50 }, (_, i) => log(`r${i}`, 'm'.repeat(100)));
-    const batch = { id: 'C', records, bytes: 0 };
+    const batch = { id: 'C', count: records.length, records, bytes: 0 };
     const m = natsMessages(batch, 's', 1000);
     assert.ok(m.length > 5);
     for (const x of m) assert.ok(Buffer.byteLength(x.payload) <= 1000);
@@ -79,7 +79,7 @@ describe('natsMessages', () => {
 
   test('a record larger than the max payload is a permanent error', () => {
     assert.throws(
-      () => natsMessages({ id: 'D', records: [log('big', 'x'.repeat(5000))], bytes: 0 }, 's', 1000),
+      () => natsMessages({ id: 'D', count: 1, records: [log('big', 'x'.repeat(5000))], bytes: 0 }, 's', 1000),
       (err) => isPermanent(err) && /max payload/.test((err as Error).message),
     );
   });

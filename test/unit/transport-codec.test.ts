@@ -36,7 +36,12 @@ const records: SluiceRecord[] = [
 ];
 
 test('records cross the transport unchanged (ids, times, size, tenant, newlines inside values)', () => {
-  const messages = natsMessages({ id: 'batch-1', records, bytes: 550 }, 'sluice', 1 << 20, encodeTransportLine);
+  const messages = natsMessages(
+    { id: 'batch-1', count: records.length, records, bytes: 550 },
+    'sluice',
+    1 << 20,
+    encodeTransportLine,
+  );
   assert.deepEqual(
     messages.map((m) => [m.subject, m.msgId]),
     [

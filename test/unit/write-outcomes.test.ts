@@ -38,6 +38,7 @@ function batchOf(records: number): { batch: Batch; ticket: Ticket } {
   const ticket = new Ticket(records);
   const batch: Batch = {
     id: 'b1',
+    count: records,
     records: many(records),
     bytes: 100 * records,
     createdAt: 0,

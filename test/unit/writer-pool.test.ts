@@ -66,6 +66,7 @@ function batch(id: string, n = 3, ticket?: Ticket): Batch {
   }));
   return {
     id,
+    count: records.length,
     records,
     bytes: n * 100,
     createdAt: 0,

@@ -50,6 +50,8 @@ export interface PendingRecords {
   tuples: Buffer | undefined;
   /** Where each record's tuple starts in `tuples`, and (last) where the last one ends. */
   offsets: number[] | undefined;
+  /** Each record's accounted size, with the tuples (the buffer keeps them once the records are gone). */
+  sizes: number[] | undefined;
   json: string | undefined;
   /** Bytes of the payload after the position: the sizes and tuples, or the UTF-8 JSON. */
   payloadBytes: number;
@@ -133,15 +135,26 @@ function* joinSteps(pieces: readonly Buffer[], target: Buffer): Steps<Buffer> {
  */
 function jsonRows(records: readonly SluiceRecord[]): PendingRecords {
   const json = encodeRecordRows(records);
-  return { records, tuples: undefined, offsets: undefined, json, payloadBytes: Buffer.byteLength(json), firstSeq: -1 };
+  return {
+    records,
+    tuples: undefined,
+    offsets: undefined,
+    sizes: undefined,
+    json,
+    payloadBytes: Buffer.byteLength(json),
+    firstSeq: -1,
+  };
 }
 
 /** The frame-to-be of `records` whose tuples are `tuples`, each starting at its offset. */
 function tupleRows(records: readonly SluiceRecord[], offsets: number[], tuples: Buffer): PendingRecords {
+  const sizes = new Array<number>(records.length);
+  for (let i = 0; i < records.length; i++) sizes[i] = records[i]!.size;
   return {
     records,
     tuples,
     offsets,
+    sizes,
     json: undefined,
     payloadBytes: 4 + 4 * records.length + tuples.length,
     firstSeq: -1,
@@ -172,10 +185,10 @@ export function* writeRecordFrameSteps(target: Buffer, at: number, p: PendingRec
   target.writeDoubleLE(p.firstSeq, body + 1);
   if (p.tuples) {
     target[body] = FrameType.Tuples;
-    const { records, tuples } = p;
+    const { sizes, tuples } = p;
     let o = body + 9;
-    o = u32(target, o, records.length);
-    for (let i = 0; i < records.length; i++) o = u32(target, o, records[i]!.size);
+    o = u32(target, o, sizes!.length);
+    for (let i = 0; i < sizes!.length; i++) o = u32(target, o, sizes![i]!);
     for (let from = 0; from < tuples.length; from += LAYOUT_PIECE) {
       const to = Math.min(tuples.length, from + LAYOUT_PIECE);
       tuples.copy(target, o + from, from, to);

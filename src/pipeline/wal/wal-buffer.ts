@@ -18,7 +18,8 @@ import type { SluiceRecord } from '../../record.js';
 import type { Batch } from '../../batch.js';
 import type { BatchLedger, BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from '../buffer.js';
 
-import { ChunkQueue } from '../chunk-queue.js';
+import { ChunkQueue, takenOf } from '../chunk-queue.js';
+import { tupleRun } from '../held-records.js';
 import { WaitLine, pushParsedNow, type Waiting } from '../wait-line.js';
 import type { WalConfig } from './config.js';
 import {
@@ -194,12 +195,12 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   }
 
   take(maxRecords: number, maxBytes: number): Taken {
-    const { records, bytes, tickets, links, endSeq, rows } = this.queue.take(maxRecords, maxBytes);
-    if (endSeq !== undefined) this.takenEnd = endSeq;
-    this.uncutRecords += records.length;
-    this.uncutBytes += bytes;
-    this.takeable -= records.length;
-    return { records, bytes, tickets, links, more: this.takeable > 0, rows };
+    const slice = this.queue.take(maxRecords, maxBytes);
+    if (slice.endSeq !== undefined) this.takenEnd = slice.endSeq;
+    this.uncutRecords += slice.count;
+    this.uncutBytes += slice.bytes;
+    this.takeable -= slice.count;
+    return takenOf(slice, this.takeable > 0);
   }
 
   cut(): string {
@@ -323,8 +324,10 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     return this.log.append(frame, firstSeq + records.length, false).then(
       () => {
         // Takeable only once durable: a batch (and its cut) never refers to records a crash could lose.
-        const tuples = frame.tuples && { bytes: frame.tuples, offsets: frame.offsets! };
-        this.queue.push(records, firstSeq, opts.ticket, opts.spanContext, tuples);
+        // From here the records are held as their tuples only (see held-records.ts).
+        const run = frame.tuples && tupleRun(records, frame.tuples, frame.sizes!);
+        if (run) this.queue.pushTuples({ ...run, offsets: frame.offsets! }, firstSeq, opts.ticket, opts.spanContext);
+        else this.queue.push(records, firstSeq, opts.ticket, opts.spanContext);
         this.takeable += records.length;
         this.listener?.();
       },
@@ -377,6 +380,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
       this.unsettled.set(id, [from, to]);
       this.replayed.push({
         id,
+        count: records.length,
         records,
         bytes: records.reduce((n, r) => n + r.size, 0),
         createdAt: now,
@@ -386,7 +390,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
       });
     }
     this.takenEnd = this.cutStart = plan.cutStart;
-    const replayedRecords = this.replayed.reduce((n, b) => n + b.records.length, 0) + this.takeable;
+    const replayedRecords = this.replayed.reduce((n, b) => n + b.count, 0) + this.takeable;
     if (replayedRecords > 0 || replayed.repaired > 0) {
       logger.info(
         {

@@ -7,7 +7,7 @@ export class BlackholeSink implements Sink {
   batches = 0;
 
   async writeBatch(batch: SinkBatch): Promise<void> {
-    this.records += batch.records.length;
+    this.records += batch.count;
     this.batches++;
   }
 

@@ -143,38 +143,35 @@ export class PostgresSink implements Sink {
   }
 
   private async writeInTransaction(client: pg.PoolClient, batch: SinkBatch, encoder: BinaryWriter): Promise<void> {
-    const groups = groupByType(batch.records);
+    // Tuples encoded on admission (the WAL's) are sent as they are when the batch is of one
+    // type: its records are then never built. Otherwise they are grouped by type and encoded here.
+    const rows = this.copyFormat === 'binary' && batch.rowsType ? batch.rows : undefined;
+    const groups = rows ? undefined : groupByType(batch.records);
     if (this.opts.dedupe) await this.ensureStaging(client);
     // BEGIN and the batch id in one round trip. The id goes in first: a retry of a batch that
     // committed finds it and stops; a retry racing a still-open first attempt waits on its row lock.
     const res = (await client.query(
       `BEGIN; INSERT INTO sluice_batches (batch_id, records) VALUES (${client.escapeLiteral(batch.id)}, ` +
-        `${batch.records.length}) ON CONFLICT DO NOTHING`,
+        `${batch.count}) ON CONFLICT DO NOTHING`,
     )) as unknown as pg.QueryResult[];
     if (res[1]?.rowCount === 0) {
       await client.query('ROLLBACK');
       this.counters.duplicateBatches++;
       this.log.info(
-        { batch: batch.id, records: batch.records.length },
+        { batch: batch.id, records: batch.count },
         'postgres: batch was already committed (lost COMMIT reply); counted as done',
       );
       return;
     }
     for (const type of TYPES) {
-      const records = groups.get(type);
-      if (!records) continue;
+      const records = groups?.get(type);
+      if (rows ? type !== batch.rowsType : !records) continue;
       const { table, columns } = TABLES[type];
+      const count = records ? records.length : batch.count;
       // The encoder is reused by the next type only after this COPY has finished with its bytes.
-      // Tuples encoded on admission (the WAL's) are sent as they are when the batch is of one type.
-      const data =
-        batch.rows && groups.size === 1 && this.copyFormat === 'binary'
-          ? binaryFromTuples(batch.rows, encoder)
-          : encodeOrReject(
-              records,
-              this.copyFormat,
-              Math.ceil((batch.bytes * records.length) / batch.records.length) * 2,
-              encoder,
-            );
+      const data = records
+        ? encodeOrReject(records, this.copyFormat, Math.ceil((batch.bytes * count) / batch.count) * 2, encoder)
+        : binaryFromTuples(rows!, encoder);
       if (!this.opts.dedupe) {
         await copy(client, copySql(table, columns, this.copyFormat), data);
         continue;
@@ -190,7 +187,7 @@ export class PostgresSink implements Sink {
          INSERT INTO ${table} (${cols})
          SELECT DISTINCT ON (s.id) ${columns.map((c) => `s.${c}`).join(', ')} FROM ${stage} s JOIN fresh USING (id)`,
       );
-      this.counters.duplicateRecords += records.length - (moved.rowCount ?? 0);
+      this.counters.duplicateRecords += count - (moved.rowCount ?? 0);
     }
     await client.query('COMMIT');
     this.counters.committedBatches++;
