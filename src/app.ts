@@ -144,7 +144,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     role === 'ingest' && !opts.sink
       ? new NatsSink({ ...config.nats, logger, encodeLine: encodeTransportLine })
       : undefined;
-  const sink =
+  const sink: Sink =
     opts.sink ??
     publisher ??
     (await createSink(
@@ -167,7 +167,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     config.ingest.ack === 'durable' && role === 'all'
       ? await WalBuffer.open({ ...limits, wal: config.wal, logger, metrics })
       : undefined;
-  const buffer: RecordBuffer = wal ?? new MemoryBuffer(limits);
+  const buffer: RecordBuffer = wal ?? new MemoryBuffer({ ...limits, holdTuples: sink.sendsRows === true });
   // Set below (it needs the pool, the pool needs it as its ledger).
   let source: JetStreamSource | undefined;
   const pool = new WriterPool({

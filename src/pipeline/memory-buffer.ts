@@ -1,11 +1,15 @@
 // The in-memory buffer: a FIFO of request-sized chunks bounded by record count and bytes.
 // Producers that do not fit wait in a bounded line (wait-line.ts) up to their timeout, then get 429.
+// When the sink sends COPY tuples as they are (`holdTuples`), a request is encoded to them on
+// admission and held as those bytes, as the WAL does (held-records.ts): the encoding the sink
+// would do per batch, done per request, and no record objects held until the commit.
 import { SluiceError } from '../errors.js';
 import type { SluiceRecord } from '../record.js';
 import type { BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from './buffer.js';
-import type { SpanContext } from '@opentelemetry/api';
-import type { Ticket } from '../batch.js';
 import { ChunkQueue, takenOf } from './chunk-queue.js';
+import { tupleRun } from './held-records.js';
+import { ENCODE_STEP_RECORDS, pendingRecords, pendingRecordsInSteps, type PendingRecords } from './wal/frame.js';
+import { TupleSlab } from './wal/tuple-slab.js';
 import { WaitLine, pushParsedNow, type Waiting } from './wait-line.js';
 
 export interface MemoryBufferOptions {
@@ -14,28 +18,51 @@ export interface MemoryBufferOptions {
   retryAfterSeconds: number;
   /** Bytes the producers waiting for room may hold (buffer.maxWaitingBytes); default unbounded. */
   maxWaitingBytes?: number;
+  /** Hold admitted records as COPY tuples (the sink sends `Batch.rows`); default objects. */
+  holdTuples?: boolean;
+}
+
+interface Waiter extends Waiting {
+  /** Its tuples, when encoded before it was admitted (a large request, in steps). */
+  frame?: PendingRecords;
 }
 
 export class MemoryBuffer implements RecordBuffer {
   private readonly queue = new ChunkQueue();
   private records = 0;
   private bytes = 0;
-  private readonly waiters: WaitLine<Waiting>;
+  private readonly waiters: WaitLine<Waiter>;
+  private readonly slab: TupleSlab | undefined;
   private listener: (() => void) | undefined;
   private closed = false;
 
   constructor(private readonly opts: MemoryBufferOptions) {
     this.waiters = new WaitLine(opts.maxWaitingBytes ?? Infinity, () => this.admitWaiters());
+    this.slab = opts.holdTuples ? new TupleSlab() : undefined;
   }
 
   push(records: SluiceRecord[], bytes: number, opts: PushOptions): Promise<void> {
     if (this.closed) return Promise.reject(this.shuttingDown());
     if (records.length === 0) return Promise.resolve();
+    // A large request is encoded first, in steps, so encoding never holds the loop long.
+    if (this.slab && records.length > ENCODE_STEP_RECORDS)
+      return pendingRecordsInSteps(records).then((frame) => this.pushEncoded(records, bytes, opts, frame));
+    return this.pushEncoded(records, bytes, opts, undefined);
+  }
+
+  private pushEncoded(
+    records: SluiceRecord[],
+    bytes: number,
+    opts: PushOptions,
+    frame: PendingRecords | undefined,
+  ): Promise<void> {
+    if (this.closed) return Promise.reject(this.shuttingDown());
+    const waiter: Waiter = { records, bytes, deferred: undefined, opts, frame };
     if (this.waiters.length === 0 && this.fits(records.length, bytes)) {
-      this.admit(records, bytes, opts.ticket, opts.spanContext);
+      this.admit(waiter);
       return Promise.resolve();
     }
-    return this.waiters.wait({ records, bytes, deferred: undefined, opts }, () => this.full());
+    return this.waiters.wait(waiter, () => this.full());
   }
 
   pushDeferred(req: DeferredRecords, opts: PushOptions): Promise<void> {
@@ -77,13 +104,12 @@ export class MemoryBuffer implements RecordBuffer {
     return this.records + n <= this.opts.maxRecords && this.bytes + bytes <= this.opts.maxBytes;
   }
 
-  private admit(
-    records: SluiceRecord[],
-    bytes: number,
-    ticket: Ticket | undefined,
-    spanContext: SpanContext | undefined,
-  ): void {
-    this.queue.push(records, 0, ticket, spanContext);
+  private admit({ records, bytes, opts, frame }: Waiter): void {
+    const { ticket, spanContext } = opts;
+    if (this.slab) frame ??= pendingRecords(records, this.slab);
+    const run = frame?.tuples && tupleRun(records, frame.tuples, frame.sizes!);
+    if (run) this.queue.pushTuples({ ...run, offsets: frame!.offsets! }, 0, ticket, spanContext);
+    else this.queue.push(records, 0, ticket, spanContext);
     this.records += records.length;
     this.bytes += bytes;
     this.listener?.();
@@ -92,7 +118,7 @@ export class MemoryBuffer implements RecordBuffer {
   private admitWaiters(): void {
     this.waiters.release(
       (w) => this.fits(w.records.length, w.bytes),
-      (w) => this.admit(w.records, w.bytes, w.opts.ticket, w.opts.spanContext),
+      (w) => this.admit(w),
     );
   }
 

@@ -12,6 +12,11 @@ export interface SinkHealth {
 
 export interface Sink {
   readonly name: string;
+  /**
+   * The sink sends a batch's `rows` as they are (PostgreSQL, binary COPY): a buffer without a
+   * WAL then encodes records to tuples on admission and holds those instead of the objects.
+   */
+  readonly sendsRows?: boolean;
   /** Connect, migrate. Called once before the first write. */
   start?(): Promise<void>;
   /** Write the whole batch or throw. The signal aborts on the shutdown deadline. */

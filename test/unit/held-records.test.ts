@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { receivedRuns } from '../../src/batch.js';
 import { ChunkQueue } from '../../src/pipeline/chunk-queue.js';
+import { MemoryBuffer } from '../../src/pipeline/memory-buffer.js';
 import { heldBatch, heldRecords, sliceRun, tupleRun, type Held } from '../../src/pipeline/held-records.js';
 import type { HealthRecord, LogRecord, SluiceRecord } from '../../src/record.js';
 import { BinaryWriter, encodeTuple } from '../../src/sinks/postgres/copy-encode.js';
@@ -136,5 +137,37 @@ describe('the WAL holds what it admitted as tuples', () => {
     // Decoded from the tuples: attrs come back as stored (JSON text), the rest as pushed.
     assert.deepEqual(t.records, [...pushed, rec(7), health(7)]);
     await wal.shutdown();
+  });
+});
+
+describe('the memory buffer holds tuples when the sink sends them', () => {
+  const limits = { maxRecords: 1e6, maxBytes: 1e12, retryAfterSeconds: 1 };
+
+  test('holdTuples: requests are held as tuples (a large one encoded in steps), and come back as pushed', async () => {
+    const b = new MemoryBuffer({ ...limits, holdTuples: true });
+    const small = many(3);
+    const large = many(10_000, 3); // over twice the 4,096 records encoded in one go
+    let settled = false;
+    let loopRanBetween = false;
+    const pushed = b.push(large, 1_000_000, { timeoutMs: 0 }).then(() => (settled = true));
+    setImmediate(() => (loopRanBetween = !settled));
+    await pushed;
+    assert.ok(loopRanBetween, 'a large request is encoded over several turns of the loop');
+    await b.push(small, 300, { timeoutMs: 0 });
+    const t = b.take(1e6, Infinity);
+    assert.deepEqual(
+      t.parts.map((p) => Array.isArray(p)),
+      [false, false],
+    );
+    assert.deepEqual(t.records, [...large, ...small]);
+  });
+
+  test('without it, records are held as the objects pushed', async () => {
+    const b = new MemoryBuffer(limits);
+    const records = many(3);
+    await b.push(records, 300, { timeoutMs: 0 });
+    const t = b.take(10, Infinity);
+    assert.equal(t.parts.length, 1);
+    assert.equal(t.records[0], records[0], 'the same object');
   });
 });

@@ -53,10 +53,12 @@ export class PostgresSink implements Sink {
   private readonly counters: PostgresSinkStats = { committedBatches: 0, duplicateBatches: 0, duplicateRecords: 0 };
   private readonly copyFormat: CopyFormat;
   private readonly log: Logger;
+  readonly sendsRows: boolean;
 
   constructor(private readonly opts: PostgresSinkOptions) {
     this.database = opts.database;
     this.copyFormat = opts.copyFormat;
+    this.sendsRows = opts.copyFormat === 'binary';
     this.log = opts.logger;
   }
 
