@@ -154,6 +154,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   metrics.initSink(sink.name);
   const tracing = await createTracing(config.tracing, { logger });
   const deadLetter = new DeadLetter(config.deadLetter.dir);
+  // Records are held as COPY tuples (no objects until the commit) when the sink sends those.
+  const holdTuples = sink.sendsRows === true;
   const limits = {
     maxRecords: config.buffer.maxRecords,
     maxBytes: config.buffer.maxBytes,
@@ -165,9 +167,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   // Neither an ingest node (JetStream is its durable log) nor a writer (it takes no ingest) keeps a WAL.
   const wal =
     config.ingest.ack === 'durable' && role === 'all'
-      ? await WalBuffer.open({ ...limits, wal: config.wal, logger, metrics })
+      ? await WalBuffer.open({ ...limits, holdTuples, wal: config.wal, logger, metrics })
       : undefined;
-  const buffer: RecordBuffer = wal ?? new MemoryBuffer({ ...limits, holdTuples: sink.sendsRows === true });
+  const buffer: RecordBuffer = wal ?? new MemoryBuffer({ ...limits, holdTuples });
   // Set below (it needs the pool, the pool needs it as its ledger).
   let source: JetStreamSource | undefined;
   const pool = new WriterPool({

@@ -10,6 +10,13 @@ import type { RecordType, SluiceRecord } from './record.js';
  */
 export type FlushTrigger = 'size' | 'bytes' | 'time' | 'shutdown' | 'replay' | 'stream';
 
+/** One record type's COPY tuples in a batch (see Batch.rows): `count` records, back to back in `tuples`. */
+export interface TypedRows {
+  readonly type: RecordType;
+  readonly count: number;
+  readonly tuples: readonly Buffer[];
+}
+
 export interface Batch {
   /** Unique per batch and stable across retries; sinks use it for idempotency. */
   readonly id: string;
@@ -21,13 +28,11 @@ export interface Batch {
    */
   readonly records: readonly SluiceRecord[];
   /**
-   * The records as PostgreSQL COPY binary tuples, in order, when they were encoded once on
+   * The records as PostgreSQL COPY binary tuples, by record type, when they were encoded once on
    * admission (the WAL's tuple frames): the sink sends these bytes instead of encoding again.
    * Absent unless every record has its tuple here; a batch made from part of another has none.
    */
-  readonly rows?: readonly Buffer[];
-  /** Set with `rows` when every record is of this type (the sink then need not look at them). */
-  readonly rowsType?: RecordType;
+  readonly rows?: readonly TypedRows[];
   /**
    * When the records were received, as runs: `[receivedAt, count, receivedAt, count, …]` in
    * record order (the records of one request share theirs). Absent: read from the records.

@@ -9,15 +9,12 @@ import type { SluiceRecord } from '../record.js';
 import type { Taken } from './buffer.js';
 import { heldRecords, sliceRun, type Held, type TupleRun } from './held-records.js';
 
-/** A chunk's records as COPY tuples: `tuples[offsets[i], offsets[i + 1])` is record i's. */
-export interface ChunkTuples extends TupleRun {
-  readonly offsets: readonly number[];
-}
-
 interface Chunk {
   /** The records as objects, or (undefined) as `tuples`. */
   records: SluiceRecord[] | undefined;
-  tuples: ChunkTuples | undefined;
+  tuples: TupleRun | undefined;
+  /** Where record i's tuple starts in `tuples` (and, last, where the last one ends). */
+  offsets: readonly number[] | undefined;
   count: number;
   /** Sequence number of the first record (the WAL's numbering; 0 in memory). */
   firstSeq: number;
@@ -49,18 +46,28 @@ export class ChunkQueue {
     ticket: Ticket | undefined,
     spanContext: SpanContext | undefined,
   ): void {
-    this.chunks.push({ records, tuples: undefined, count: records.length, firstSeq, ticket, spanContext, offset: 0 });
+    this.chunks.push({
+      records,
+      tuples: undefined,
+      offsets: undefined,
+      count: records.length,
+      firstSeq,
+      ticket,
+      spanContext,
+      offset: 0,
+    });
   }
 
   /** Queues one request's records held as tuples only. */
   pushTuples(
-    tuples: ChunkTuples,
+    tuples: TupleRun,
+    offsets: readonly number[],
     firstSeq: number,
     ticket: Ticket | undefined,
     spanContext: SpanContext | undefined,
   ): void {
     const count = tuples.sizes.length;
-    this.chunks.push({ records: undefined, tuples, count, firstSeq, ticket, spanContext, offset: 0 });
+    this.chunks.push({ records: undefined, tuples, offsets, count, firstSeq, ticket, spanContext, offset: 0 });
   }
 
   /** Takes up to maxRecords and maxBytes from the front (an oversized record still goes, alone). */
@@ -88,7 +95,7 @@ export class ChunkQueue {
       }
       if (i > start) {
         if (tuples) {
-          parts.push(start === 0 && i === chunk.count ? tuples : sliceRun(tuples, tuples.offsets, start, i));
+          parts.push(start === 0 && i === chunk.count ? tuples : sliceRun(tuples, chunk.offsets!, start, i));
           objects = undefined;
         } else {
           if (!objects) parts.push((objects = []));

@@ -3,7 +3,7 @@
 // their batch commits outlive V8's young generation, and their collection was ~12% of the
 // collector's CPU into PostgreSQL. Tuples are decoded back into records only when something
 // asks for them (a sink other than PostgreSQL, a dead letter, halving).
-import type { Batch, FlushTrigger, Ticket } from '../batch.js';
+import type { Batch, FlushTrigger, Ticket, TypedRows } from '../batch.js';
 import type { RecordType, SluiceRecord } from '../record.js';
 import { decodeTuples } from '../sinks/postgres/copy-decode.js';
 import type { SpanContext } from '@opentelemetry/api';
@@ -24,13 +24,15 @@ export type Held = SluiceRecord[] | TupleRun;
 
 /**
  * The tuple run of one request's records, or undefined when they are of several types (then
- * they are held as objects and the sink encodes them).
+ * they are held as objects and the sink encodes them) or none (a request let in from the wait
+ * line that parsed to no records).
  */
 export function tupleRun(
   records: readonly SluiceRecord[],
   tuples: Buffer,
   sizes: readonly number[],
 ): TupleRun | undefined {
+  if (records.length === 0) return undefined;
   const type = records[0]!.type;
   const at = records[0]!.received_at;
   let sameTime = true;
@@ -99,7 +101,7 @@ export interface HeldBatchFields {
 }
 
 /**
- * A batch of `parts`. It carries their tuples as `rows` when every part is tuples of one type,
+ * A batch of `parts`. It carries their tuples as `rows`, by type, when every part is tuples,
  * and builds its records only when they are first read. A class: its getter is on the
  * prototype, where an object literal would define one per batch; so do not spread one (the
  * copy would have no `records`): build the new batch field by field, as batch-halving.ts does.
@@ -112,8 +114,7 @@ class HeldBatch implements Batch {
   readonly trigger: FlushTrigger;
   readonly tickets: ReadonlyArray<readonly [Ticket, number]>;
   readonly links: readonly SpanContext[];
-  readonly rows: Buffer[] | undefined;
-  readonly rowsType: RecordType | undefined;
+  readonly rows: TypedRows[] | undefined;
   readonly received: number[];
   private decoded: SluiceRecord[] | undefined;
 
@@ -130,18 +131,19 @@ class HeldBatch implements Batch {
       tickets: this.tickets,
       links: this.links,
     } = fields);
-    let rows: Buffer[] | undefined = [];
-    let rowsType: RecordType | undefined;
+    // Health checks' results and pings share the buffer with logs: a batch often holds two types.
+    let rows: Array<{ type: RecordType; count: number; tuples: Buffer[] }> | undefined = [];
     for (const part of parts) {
-      if (Array.isArray(part) || (rowsType !== undefined && part.type !== rowsType)) {
+      if (Array.isArray(part)) {
         rows = undefined;
         break;
       }
-      rowsType = part.type;
-      rows.push(part.tuples);
+      let group = rows.find((g) => g.type === part.type);
+      if (!group) rows.push((group = { type: part.type, count: 0, tuples: [] }));
+      group.count += part.sizes.length;
+      group.tuples.push(part.tuples);
     }
     this.rows = rows;
-    this.rowsType = rows ? rowsType : undefined;
     this.received = receivedOf(parts);
   }
 

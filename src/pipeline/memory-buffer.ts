@@ -44,8 +44,14 @@ export class MemoryBuffer implements RecordBuffer {
   push(records: SluiceRecord[], bytes: number, opts: PushOptions): Promise<void> {
     if (this.closed) return Promise.reject(this.shuttingDown());
     if (records.length === 0) return Promise.resolve();
-    // A large request is encoded first, in steps, so encoding never holds the loop long.
-    if (this.slab && records.length > ENCODE_STEP_RECORDS)
+    // A large request that can be let in now is encoded first, in steps, so encoding never
+    // holds the loop long (one that must wait or be refused is not encoded for nothing).
+    if (
+      this.slab &&
+      records.length > ENCODE_STEP_RECORDS &&
+      this.waiters.length === 0 &&
+      this.fits(records.length, bytes)
+    )
       return pendingRecordsInSteps(records).then((frame) => this.pushEncoded(records, bytes, opts, frame));
     return this.pushEncoded(records, bytes, opts, undefined);
   }
@@ -106,9 +112,11 @@ export class MemoryBuffer implements RecordBuffer {
 
   private admit({ records, bytes, opts, frame }: Waiter): void {
     const { ticket, spanContext } = opts;
-    if (this.slab) frame ??= pendingRecords(records, this.slab);
+    // A large request let in from the wait line comes unencoded: encoding it here, at once,
+    // would hold the loop (150k records: 122 ms), so it is held as objects and the sink encodes it.
+    if (this.slab && records.length <= ENCODE_STEP_RECORDS) frame ??= pendingRecords(records, this.slab);
     const run = frame?.tuples && tupleRun(records, frame.tuples, frame.sizes!);
-    if (run) this.queue.pushTuples({ ...run, offsets: frame!.offsets! }, 0, ticket, spanContext);
+    if (run) this.queue.pushTuples(run, frame!.offsets!, 0, ticket, spanContext);
     else this.queue.push(records, 0, ticket, spanContext);
     this.records += records.length;
     this.bytes += bytes;

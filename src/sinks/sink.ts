@@ -3,7 +3,7 @@
 import type { Batch } from '../batch.js';
 
 /** What a sink sees of a batch: its id (for idempotency), its records (or their tuples) and their size. */
-export type SinkBatch = Pick<Batch, 'id' | 'count' | 'records' | 'bytes' | 'rows' | 'rowsType'>;
+export type SinkBatch = Pick<Batch, 'id' | 'count' | 'records' | 'bytes' | 'rows'>;
 
 export interface SinkHealth {
   ok: boolean;

@@ -32,6 +32,7 @@ export async function openWal(
     groupCommitDelayMs?: number;
     retryAfterSeconds?: number;
     logger?: Logger;
+    holdTuples?: boolean;
   } = {},
 ): Promise<{ wal: WalBuffer; metrics: Metrics }> {
   const metrics = new Metrics({ defaultMetrics: false });
@@ -47,6 +48,7 @@ export async function openWal(
       groupCommitDelayMs: over.groupCommitDelayMs ?? 0,
     },
     logger: over.logger ?? pino({ level: 'silent' }),
+    ...(over.holdTuples === undefined ? {} : { holdTuples: over.holdTuples }),
     metrics,
   });
   return { wal, metrics };

@@ -21,7 +21,12 @@ class RowsSink implements Sink {
   readonly batches: SinkBatch[] = [];
   written = 0;
   async writeBatch(batch: SinkBatch): Promise<void> {
-    assert.ok(batch.rows && batch.rowsType === 'log', `batch ${batch.id} came with rows of logs`);
+    assert.ok(batch.rows, `batch ${batch.id} came with rows`);
+    assert.equal(
+      batch.rows.reduce((n, r) => n + r.count, 0),
+      batch.count,
+      'rows for every record',
+    );
     this.batches.push(batch);
     this.written += batch.count;
   }
@@ -29,18 +34,19 @@ class RowsSink implements Sink {
 }
 
 for (const ack of ['durable', 'memory'])
-  test(`ack ${ack}: batches reach the sink as rows, no record decoded on the way; decoded on request, they are what was posted`, async () => {
+  test(`ack ${ack}: batches (logs and a health ping) reach the sink as rows, none decoded on the way; decoded on request, they are what was posted`, async () => {
     const dir = tempDir();
     const sink = new RowsSink();
+    // Batches are cut at 40 records only (the timer never fires first): 160 records, 4 batches.
     const app = await startApp(
-      testConfig({ 'ingest.ack': ack, 'batch.maxWaitMs': 5, 'batch.maxRecords': 40 }, dir.path),
+      testConfig({ 'ingest.ack': ack, 'batch.maxWaitMs': 60_000, 'batch.maxRecords': 40 }, dir.path),
       { sink },
     );
     cleanups.push(dir.remove, () => app.stop());
     const before = decodedRuns.count;
     const ids: string[] = [];
-    for (let r = 0; r < 3; r++) {
-      const lines = Array.from({ length: 50 }, (_, i) => ({ id: `req${r}-${i}`, msg: `m ${r} ${i}`, level: 'warn' }));
+    const post = async (tag: string, n: number): Promise<void> => {
+      const lines = Array.from({ length: n }, (_, i) => ({ id: `${tag}-${i}`, msg: `m ${tag} ${i}`, level: 'warn' }));
       for (const l of lines) ids.push(l.id);
       const res = await fetch(`${app.url}/logs`, {
         method: 'POST',
@@ -48,18 +54,45 @@ for (const ack of ['durable', 'memory'])
         body: lines.map((l) => JSON.stringify(l)).join('\n'),
       });
       assert.equal(res.status, 202);
-    }
-    await waitFor(`150 records written (${sink.written})`, () => sink.written === 150, 10_000);
+    };
+    await post('a', 50);
+    // A health ping between two log requests: the second batch holds both types.
+    const ping = await fetch(`${app.url}/health`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'db', status: 'up', latency_ms: 4 }),
+    });
+    assert.equal(ping.status, 202);
+    await post('b', 50);
+    await post('c', 59);
+    await waitFor(`160 records written (${sink.written})`, () => sink.written === 160, 10_000);
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
-    assert.match(metrics, /^sluice_e2e_latency_seconds_count 150$/m, 'every record observed once');
-    assert.match(metrics, /^sluice_batch_size_sum 150$/m);
+    assert.match(metrics, /^sluice_e2e_latency_seconds_count 160$/m, 'every record observed once');
+    assert.match(metrics, /^sluice_batch_size_sum 160$/m);
     assert.equal(decodedRuns.count, before, 'no record was built from its tuples before the sink');
-    assert.ok(sink.batches.length >= 4, 'cut at 40 records: batches end inside requests');
+    assert.deepEqual(
+      sink.batches.map((b) => b.rows!.map((r) => [r.type, r.count])),
+      [
+        [['log', 40]],
+        [
+          ['log', 39],
+          ['health', 1],
+        ],
+        [['log', 40]],
+        [['log', 40]],
+      ],
+      'by type, in the order each first appears',
+    );
     const stored = sink.batches.flatMap((b) => b.records);
     assert.deepEqual(
-      stored.map((r) => r.id),
+      stored.filter((r) => r.type === 'log').map((r) => r.id),
       ids,
     );
-    assert.ok(stored.every((r) => r.type === 'log' && r.level === 'warn' && r.message?.startsWith('m ')));
+    assert.ok(stored.every((r) => r.type !== 'log' || (r.level === 'warn' && r.message?.startsWith('m '))));
+    const pinged = stored.filter((r) => r.type === 'health');
+    assert.deepEqual(
+      pinged.map((r) => r.type === 'health' && [r.service, r.status, r.latency_ms]),
+      [['db', 'up', 4]],
+    );
     assert.ok(decodedRuns.count > before, 'reading records decodes them');
   });

@@ -159,15 +159,15 @@ describe('postgres sink', () => {
   test("a batch's COPY tuples encoded on admission (the WAL's) are sent as they are, with tenant and attrs", async () => {
     const records = Array.from({ length: 30 }, (_, i) => logRecord(i, { tenant: i % 2 ? 'acme' : undefined }));
     const w = new BinaryWriter(1024);
-    const tuples = (rs: LogRecord[]): Buffer => {
+    const tuples = (rs: SluiceRecord[]): Buffer => {
       w.off = 0;
       for (const r of rs) encodeTuple(w, r);
       return Buffer.from(w.buf.subarray(0, w.off));
     };
     // The tuples say something the record objects do not: what is stored shows which the sink sent.
     const sent = records.map((r) => ({ ...r, message: `sent as encoded: ${r.message!}` }));
-    const rows = [tuples(sent.slice(0, 10)), tuples(sent.slice(10))];
-    await sink.writeBatch({ ...batch(records), rows, rowsType: 'log' }, signal);
+    const rows = [{ type: 'log' as const, count: 30, tuples: [tuples(sent.slice(0, 10)), tuples(sent.slice(10))] }];
+    await sink.writeBatch({ ...batch(records), rows }, signal);
     const stored = await db.pool.query('SELECT id, message, attrs, tenant FROM logs WHERE id = ANY($1) ORDER BY id', [
       records.map((r) => r.id),
     ]);
@@ -178,11 +178,23 @@ describe('postgres sink', () => {
       assert.deepEqual(row.attrs, JSON.parse(r.attrs!));
       assert.equal(row.tenant, r.tenant ?? null);
     }
-    // A batch whose rows are not of one type is encoded from its records (tuples go to one table only).
-    const mixed: SluiceRecord[] = [logRecord(100), healthRecord(100)];
-    await sink.writeBatch({ ...batch(mixed), rows: [tuples([{ ...(mixed[0] as LogRecord), message: 'x' }])] }, signal);
-    const m = await db.pool.query('SELECT message FROM logs WHERE id = $1', [mixed[0]!.id]);
-    assert.equal(m.rows[0].message, (mixed[0] as LogRecord).message);
+    // A batch of two types: each type's tuples go to its own table.
+    const log = logRecord(100);
+    const ping = healthRecord(100);
+    const mixed = batch([log, ping]);
+    await sink.writeBatch(
+      {
+        ...mixed,
+        rows: [
+          { type: 'log', count: 1, tuples: [tuples([{ ...log, message: 'log as encoded' }])] },
+          { type: 'health', count: 1, tuples: [tuples([{ ...ping, message: 'ping as encoded' }])] },
+        ],
+      },
+      signal,
+    );
+    const l = await db.pool.query('SELECT message FROM logs WHERE id = $1', [log.id]);
+    const h = await db.pool.query('SELECT message FROM health_pings WHERE id = $1', [ping.id]);
+    assert.deepEqual([l.rows[0].message, h.rows[0].message], ['log as encoded', 'ping as encoded']);
   });
 
   test('text COPY stores the same values as binary COPY', async () => {

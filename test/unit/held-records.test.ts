@@ -10,7 +10,7 @@ import { heldBatch, heldRecords, sliceRun, tupleRun, type Held } from '../../src
 import type { HealthRecord, LogRecord, SluiceRecord } from '../../src/record.js';
 import { BinaryWriter, encodeTuple } from '../../src/sinks/postgres/copy-encode.js';
 import { tempDir } from '../helpers/app.js';
-import { many, openWal, rec } from '../helpers/wal.js';
+import { cutBatch, many, openWal, rec } from '../helpers/wal.js';
 
 const dirs: Array<() => void> = [];
 after(() => dirs.forEach((d) => d()));
@@ -53,6 +53,7 @@ describe('held records', () => {
       apart.map((r) => r.received_at),
     );
     assert.equal(tupleRun([rec(1), health(1)], tuples, sizes), undefined, 'two types: held as objects');
+    assert.equal(tupleRun([], Buffer.alloc(0), []), undefined, 'no records: nothing to hold');
   });
 
   test('the slices of a run decode to the records they hold, in order', () => {
@@ -67,30 +68,31 @@ describe('held records', () => {
     );
   });
 
-  test('a batch of tuple runs of one type carries them as rows and builds no records until read', () => {
+  test('a batch of tuple runs carries them as rows and builds no records until read', () => {
     const records = many(4);
     const { tuples, offsets, sizes } = encode(records);
     const run = tupleRun(records, tuples, sizes)!;
     // A run whose bytes are no tuples: reading the records would throw, so the batch must not.
     const broken: Held = { ...run, tuples: Buffer.from('not a tuple') };
     const b = heldBatch({ ...fields, count: 6 }, [sliceRun(run, offsets, 0, 2), broken]);
-    assert.equal(b.rowsType, 'log');
-    assert.deepEqual(b.rows, [tuples.subarray(0, offsets[2]), broken.tuples]);
+    assert.deepEqual(b.rows, [{ type: 'log', count: 6, tuples: [tuples.subarray(0, offsets[2]), broken.tuples] }]);
     assert.deepEqual(b.received, [records[0]!.received_at, 6], 'one run: the same receive time throughout');
     assert.throws(() => b.records, /tuple/);
   });
 
-  test('a batch with objects, or runs of two types, has no rows; its records are all of them, in order', () => {
+  test('runs of two types give rows by type; a batch with objects has none; records are all of them, in order', () => {
     const logs = many(2);
     const pings = [health(1), health(2)];
     const l = encode(logs);
     const h = encode(pings);
     const logRun = tupleRun(logs, l.tuples, l.sizes)!;
     const healthRun = tupleRun(pings, h.tuples, h.sizes)!;
-    const two = heldBatch({ ...fields, count: 4 }, [logRun, healthRun]);
-    assert.equal(two.rows, undefined);
-    assert.equal(two.rowsType, undefined);
-    assert.deepEqual(two.records, [...logs, ...pings]);
+    const two = heldBatch({ ...fields, count: 6 }, [logRun, healthRun, logRun]);
+    assert.deepEqual(two.rows, [
+      { type: 'log', count: 4, tuples: [l.tuples, l.tuples] },
+      { type: 'health', count: 2, tuples: [h.tuples] },
+    ]);
+    assert.deepEqual(two.records, [...logs, ...pings, ...logs]);
     const objects: LogRecord[] = [{ ...rec(9), received_at: 5 }];
     const mixed = heldBatch({ ...fields, count: 3 }, [logRun, objects]);
     assert.equal(mixed.rows, undefined);
@@ -108,7 +110,7 @@ describe('held records', () => {
     const q = new ChunkQueue();
     const records = many(5);
     const e = encode(records);
-    q.pushTuples({ ...tupleRun(records, e.tuples, e.sizes)!, offsets: e.offsets }, 10, undefined, undefined);
+    q.pushTuples(tupleRun(records, e.tuples, e.sizes)!, e.offsets, 10, undefined, undefined);
     q.push(many(2, 5), 15, undefined, undefined);
     const first = q.take(3, Infinity);
     assert.equal(first.count, 3);
@@ -138,6 +140,34 @@ describe('the WAL holds what it admitted as tuples', () => {
     assert.deepEqual(t.records, [...pushed, rec(7), health(7)]);
     await wal.shutdown();
   });
+
+  test('a request that parsed to none, let in from the wait line, adds nothing and fails nothing', async () => {
+    const d = tempDir('sluice-held-');
+    dirs.push(d.remove);
+    const { wal } = await openWal(d.path, { maxRecords: 1 });
+    await wal.push(many(1), 100, { timeoutMs: 0 });
+    const waited = wal.push(many(1, 1), 100, { timeoutMs: 5000 });
+    const none = wal.pushDeferred({ rawBytes: 2, parse: () => ({ records: [], bytes: 0 }) }, { timeoutMs: 5000 });
+    wal.started(cutBatch(wal, 1)); // room: both are let in
+    await Promise.all([waited, none]);
+    assert.deepEqual(
+      wal.take(10, Infinity).records.map((r) => r.id),
+      ['r1'],
+    );
+    await wal.shutdown();
+  });
+
+  test('holdTuples false (a sink that needs the objects): the objects pushed are held', async () => {
+    const d = tempDir('sluice-held-');
+    dirs.push(d.remove);
+    const { wal } = await openWal(d.path, { holdTuples: false });
+    const pushed = many(3);
+    await wal.push(pushed, 300, { timeoutMs: 0 });
+    const t = wal.take(10, Infinity);
+    assert.ok(Array.isArray(t.parts[0]));
+    assert.equal(t.records[0], pushed[0]);
+    await wal.shutdown();
+  });
 });
 
 describe('the memory buffer holds tuples when the sink sends them', () => {
@@ -160,6 +190,26 @@ describe('the memory buffer holds tuples when the sink sends them', () => {
       [false, false],
     );
     assert.deepEqual(t.records, [...large, ...small]);
+  });
+
+  test('a request let in from the wait line: a large one is held as objects (not encoded at once), one that parsed to none adds nothing', async () => {
+    const b = new MemoryBuffer({ ...limits, maxRecords: 1, holdTuples: true });
+    await b.push(many(1), 100, { timeoutMs: 0 });
+    const large = many(5000, 1);
+    const waited = b.push(large, 500_000, { timeoutMs: 5000 });
+    const none = b.pushDeferred({ rawBytes: 2, parse: () => ({ records: [], bytes: 0 }) }, { timeoutMs: 5000 });
+    assert.equal(b.stats().waiting, 2);
+    assert.equal(b.take(1, Infinity).count, 1); // room: the large one is let in
+    await waited;
+    const t = b.take(1e6, Infinity); // room again: the empty one is let in
+    assert.deepEqual(
+      t.parts.map((p) => Array.isArray(p)),
+      [true],
+    );
+    assert.equal(t.records[0], large[0], 'the objects pushed');
+    assert.equal(t.count, 5000);
+    await none;
+    assert.deepEqual([b.stats().records, b.stats().waiting, b.take(10, Infinity).count], [0, 0, 0]);
   });
 
   test('without it, records are held as the objects pushed', async () => {

@@ -47,6 +47,12 @@ export interface WalBufferOptions {
   wal: WalConfig;
   logger: Logger;
   metrics?: Metrics;
+  /**
+   * Hold admitted records as their tuples only (default): for a sink that sends `Batch.rows`.
+   * false: hold the objects, which other sinks need (decoding them back would cost them time and
+   * store what PostgreSQL would, a NUL replaced, rather than what was received).
+   */
+  holdTuples?: boolean;
 }
 
 export interface WalStats {
@@ -325,8 +331,8 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
       () => {
         // Takeable only once durable: a batch (and its cut) never refers to records a crash could lose.
         // From here the records are held as their tuples only (see held-records.ts).
-        const run = frame.tuples && tupleRun(records, frame.tuples, frame.sizes!);
-        if (run) this.queue.pushTuples({ ...run, offsets: frame.offsets! }, firstSeq, opts.ticket, opts.spanContext);
+        const run = this.opts.holdTuples !== false && frame.tuples && tupleRun(records, frame.tuples, frame.sizes!);
+        if (run) this.queue.pushTuples(run, frame.offsets!, firstSeq, opts.ticket, opts.spanContext);
         else this.queue.push(records, firstSeq, opts.ticket, opts.spanContext);
         this.takeable += records.length;
         this.listener?.();

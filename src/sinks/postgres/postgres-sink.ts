@@ -145,9 +145,9 @@ export class PostgresSink implements Sink {
   }
 
   private async writeInTransaction(client: pg.PoolClient, batch: SinkBatch, encoder: BinaryWriter): Promise<void> {
-    // Tuples encoded on admission (the WAL's) are sent as they are when the batch is of one
-    // type: its records are then never built. Otherwise they are grouped by type and encoded here.
-    const rows = this.copyFormat === 'binary' && batch.rowsType ? batch.rows : undefined;
+    // Tuples encoded on admission (the buffer's) are sent as they are: the records are then never
+    // built. Without them the records are grouped by type and encoded here.
+    const rows = this.copyFormat === 'binary' ? batch.rows : undefined;
     const groups = rows ? undefined : groupByType(batch.records);
     if (this.opts.dedupe) await this.ensureStaging(client);
     // BEGIN and the batch id in one round trip. The id goes in first: a retry of a batch that
@@ -166,14 +166,15 @@ export class PostgresSink implements Sink {
       return;
     }
     for (const type of TYPES) {
+      const typed = rows?.find((r) => r.type === type);
       const records = groups?.get(type);
-      if (rows ? type !== batch.rowsType : !records) continue;
+      if (!typed && !records) continue;
       const { table, columns } = TABLES[type];
-      const count = records ? records.length : batch.count;
+      const count = typed ? typed.count : records!.length;
       // The encoder is reused by the next type only after this COPY has finished with its bytes.
-      const data = records
-        ? encodeOrReject(records, this.copyFormat, Math.ceil((batch.bytes * count) / batch.count) * 2, encoder)
-        : binaryFromTuples(rows!, encoder);
+      const data = typed
+        ? binaryFromTuples(typed.tuples, encoder)
+        : encodeOrReject(records!, this.copyFormat, Math.ceil((batch.bytes * count) / batch.count) * 2, encoder);
       if (!this.opts.dedupe) {
         await copy(client, copySql(table, columns, this.copyFormat), data);
         continue;
