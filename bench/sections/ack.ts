@@ -104,7 +104,14 @@ export function ackMarkdown(ctx: BenchContext, result: AckRow[]): string {
     '## 7. Ack modes (issue 4), PostgreSQL sink, 100-record NDJSON, 32 clients (mean of two runs each, in the order A B C C B A)',
     '',
     mdTable(
-      ['ingest.ack', 'records/s accepted', 'request p50', 'request p99', 'statuses', 'meaning'],
+      [
+        'ingest.ack',
+        'records/s accepted',
+        'request p50 (mean of the runs’)',
+        'request p99 (mean of the runs’)',
+        'statuses',
+        'meaning',
+      ],
       result.map((a) => [
         a.mode,
         a.built ? num(a.recPerSec) : 'n/a (not built)',
