@@ -157,6 +157,32 @@ describe('the WAL holds what it admitted as tuples', () => {
     await wal.shutdown();
   });
 
+  test('a large request let in from the wait line is encoded in steps, at the head of the line', async () => {
+    const d = tempDir('sluice-held-');
+    dirs.push(d.remove);
+    const { wal } = await openWal(d.path, { maxRecords: 1 });
+    await wal.push(many(1), 100, { timeoutMs: 0 });
+    const first = wal.push(many(1, 1), 100, { timeoutMs: 10_000 });
+    // A large body parsed before it was queued (as ingest does), waiting behind `first`.
+    const large = many(10_000, 2);
+    const waited = wal.pushDeferred(
+      { rawBytes: 1_000_000, parse: () => ({ records: large, bytes: 1_000_000 }) },
+      { timeoutMs: 10_000 },
+    );
+    wal.started(cutBatch(wal, 1)); // room for `first`
+    await first;
+    assert.equal(wal.stats().waiting, 1);
+    wal.started(cutBatch(wal, 1)); // room for the large one: let in, but not encoded in this turn
+    assert.equal(wal.stats().waiting, 1, 'still at the head of the line while it is encoded');
+    await waited;
+    assert.equal(wal.stats().waiting, 0);
+    assert.deepEqual(
+      wal.take(1e6, Infinity).records.map((r) => r.id),
+      large.map((r) => r.id),
+    );
+    await wal.shutdown();
+  });
+
   test('holdTuples false (a sink that needs the objects): the objects pushed are held', async () => {
     const d = tempDir('sluice-held-');
     dirs.push(d.remove);
