@@ -61,6 +61,8 @@ export function ingestRoutes(ctx: IngestContext, hooks: IngestHooks = {}): Fasti
 /**
  * One handler shape for every JSON/NDJSON route: parse all or nothing, enqueue, 202.
  * Not an async function: the only await is the buffer's, and a plain `then` saves a promise.
+ * It returns nothing and answers later: a returned reply is a thenable to fastify, whose `then`
+ * hooks end-of-stream listeners on every request (so do the other ingest routes).
  */
 function ingestHandler<T extends SluiceRecord>(
   ctx: IngestContext,
@@ -69,7 +71,7 @@ function ingestHandler<T extends SluiceRecord>(
   onAccepted?: (records: T[]) => void,
 ) {
   const counter = ctx.metrics.recordsCounter(type, SLUICE_PROTOCOL);
-  return (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+  return (req: FastifyRequest, reply: FastifyReply): void => {
     refuseWhenStopping(ctx);
     const body = bodyOf(req.body);
     // From here the body belongs to the pending request: parsed at once, or (when it has to
@@ -94,7 +96,7 @@ function ingestHandler<T extends SluiceRecord>(
     };
     if (body.length <= SYNC_MAX_BYTES) {
       push({ parse: () => parseBody(body, ndjson, receivedAt, norm, ctx.limits), rawBytes: body.length });
-      return reply;
+      return;
     }
     // A large body is parsed a slice at a time so the loop keeps serving others meanwhile; one
     // that would have to wait for room anyway is refused before that work (and memory) is spent.
@@ -103,7 +105,6 @@ function ingestHandler<T extends SluiceRecord>(
       (parsed) => push({ parse: () => parsed, rawBytes: parsed.bytes }),
       (err: unknown) => reply.send(err),
     );
-    return reply;
   };
 }
 

@@ -139,7 +139,7 @@ export function elasticsearchRoutes(ctx: IngestContext, hooks: ElasticsearchHook
     app.addHook('onRequest', ctx.access.hook('ingest'));
     registerProbes(app);
 
-    const bulk = (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const bulk = (req: FastifyRequest, reply: FastifyReply): void => {
       refuseWhenStopping(ctx);
       const t0 = performance.now();
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -163,7 +163,7 @@ export function elasticsearchRoutes(ctx: IngestContext, hooks: ElasticsearchHook
       };
       if (small) {
         push(() => (parsed = parseBulk(body, index, receivedAt, ctx.limits)), body.length);
-        return reply;
+        return;
       }
       // As POST /logs: a large body is parsed a slice at a time so the loop serves others meanwhile,
       // and one that would have to wait for room anyway is refused before that work is spent.
@@ -172,7 +172,6 @@ export function elasticsearchRoutes(ctx: IngestContext, hooks: ElasticsearchHook
         (p) => push(() => (parsed = p), p.bytes),
         (err: unknown) => reply.send(err),
       );
-      return reply;
     };
     ctx.metrics.initProtocol(PROTOCOL);
     const route = { config: { ...INGEST_ROUTE.config, protocol: PROTOCOL } };

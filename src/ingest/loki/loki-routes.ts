@@ -102,7 +102,7 @@ export function lokiRoutes(ctx: IngestContext, hooks: LokiHooks = {}): FastifyPl
     app.post(
       LOKI_PUSH_PATH,
       { config: { ...INGEST_ROUTE.config, protocol: PROTOCOL } },
-      (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+      (req: FastifyRequest, reply: FastifyReply): void => {
         refuseWhenStopping(ctx);
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         req.body = undefined;
@@ -120,7 +120,7 @@ export function lokiRoutes(ctx: IngestContext, hooks: LokiHooks = {}): FastifyPl
         };
         if ((json ? body.length : snappyLength(body)) <= SYNC_MAX_BYTES) {
           push(() => runAtOnce(steps()));
-          return reply;
+          return;
         }
         // A large push is decoded a slice at a time so the loop keeps serving others meanwhile;
         // one that would have to wait for room anyway is refused before that work is spent.
@@ -129,7 +129,6 @@ export function lokiRoutes(ctx: IngestContext, hooks: LokiHooks = {}): FastifyPl
           (mapped) => push(() => mapped),
           (err: unknown) => reply.send(err),
         );
-        return reply;
       },
     );
   };

@@ -65,7 +65,7 @@ export function otlpHttpRoutes(ctx: IngestContext, hooks: Pick<IngestHooks, 'onL
 function exportHandler(ctx: IngestContext, onLogs?: (records: LogRecord[]) => void) {
   const counter = ctx.metrics.recordsCounter('log', OTLP_HTTP_PROTOCOL);
   const rejectedCounter = ctx.metrics.ingestRejectedRecords.labels('log', OTLP_HTTP_PROTOCOL);
-  return (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+  return (req: FastifyRequest, reply: FastifyReply): void => {
     refuseWhenStopping(ctx);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     req.body = undefined;
@@ -95,13 +95,12 @@ function exportHandler(ctx: IngestContext, onLogs?: (records: LogRecord[]) => vo
     };
     if (body.length <= SYNC_MAX_BYTES) {
       push(readExport(body, encoding, nowMicros(), ctx.limits));
-      return reply;
+      return;
     }
     // A large export is read a slice at a time; one that would have to wait for room anyway is
     // refused before that work is spent (as POST /logs does).
     refuseWhenFull(ctx);
     readExportAsync(body, encoding, nowMicros(), ctx.limits).then(push, (err: unknown) => reply.send(err));
-    return reply;
   };
 }
 
