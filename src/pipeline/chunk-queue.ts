@@ -7,7 +7,8 @@ import type { SpanContext } from '@opentelemetry/api';
 import type { Ticket } from '../batch.js';
 import type { SluiceRecord } from '../record.js';
 import type { Taken } from './buffer.js';
-import { heldRecords, sliceRun, type Held, type TupleRun } from './held-records.js';
+import { heldRecords, sliceRun, tupleRun, type Held, type TupleRun } from './held-records.js';
+import type { PendingRecords } from './wal/frame.js';
 
 interface Chunk {
   /** The records as objects, or (undefined) as `tuples`. */
@@ -56,6 +57,22 @@ export class ChunkQueue {
       spanContext,
       offset: 0,
     });
+  }
+
+  /**
+   * Queues an admitted request: as its tuples only when `frame` has them and they make one run
+   * (see held-records.ts), else as the objects.
+   */
+  pushAdmitted(
+    records: SluiceRecord[],
+    frame: PendingRecords | undefined,
+    firstSeq: number,
+    ticket: Ticket | undefined,
+    spanContext: SpanContext | undefined,
+  ): void {
+    const run = frame?.tuples && tupleRun(records, frame.tuples, frame.sizes!);
+    if (run) this.pushTuples(run, frame!.offsets!, firstSeq, ticket, spanContext);
+    else this.push(records, firstSeq, ticket, spanContext);
   }
 
   /** Queues one request's records held as tuples only. */

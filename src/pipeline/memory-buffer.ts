@@ -7,7 +7,6 @@ import { SluiceError } from '../errors.js';
 import type { SluiceRecord } from '../record.js';
 import type { BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from './buffer.js';
 import { ChunkQueue, takenOf } from './chunk-queue.js';
-import { tupleRun } from './held-records.js';
 import { ENCODE_STEP_RECORDS, pendingRecords, pendingRecordsInSteps, type PendingRecords } from './wal/frame.js';
 import { TupleSlab } from './wal/tuple-slab.js';
 import { WaitLine, pushParsedNow, type Waiting } from './wait-line.js';
@@ -115,9 +114,7 @@ export class MemoryBuffer implements RecordBuffer {
     // A large request let in from the wait line comes unencoded: encoding it here, at once,
     // would hold the loop (150k records: 122 ms), so it is held as objects and the sink encodes it.
     if (this.slab && records.length <= ENCODE_STEP_RECORDS) frame ??= pendingRecords(records, this.slab);
-    const run = frame?.tuples && tupleRun(records, frame.tuples, frame.sizes!);
-    if (run) this.queue.pushTuples(run, frame!.offsets!, 0, ticket, spanContext);
-    else this.queue.push(records, 0, ticket, spanContext);
+    this.queue.pushAdmitted(records, frame, 0, ticket, spanContext);
     this.records += records.length;
     this.bytes += bytes;
     this.listener?.();

@@ -19,7 +19,6 @@ import type { Batch } from '../../batch.js';
 import type { BatchLedger, BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from '../buffer.js';
 
 import { ChunkQueue, takenOf } from '../chunk-queue.js';
-import { tupleRun } from '../held-records.js';
 import { WaitLine, pushParsedNow, type Waiting } from '../wait-line.js';
 import type { WalConfig } from './config.js';
 import {
@@ -346,10 +345,9 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     return this.log.append(frame, firstSeq + records.length, false).then(
       () => {
         // Takeable only once durable: a batch (and its cut) never refers to records a crash could lose.
-        // From here the records are held as their tuples only (see held-records.ts).
-        const run = this.opts.holdTuples !== false && frame.tuples && tupleRun(records, frame.tuples, frame.sizes!);
-        if (run) this.queue.pushTuples(run, frame.offsets!, firstSeq, opts.ticket, opts.spanContext);
-        else this.queue.push(records, firstSeq, opts.ticket, opts.spanContext);
+        // Held as their tuples only from here, for a sink that sends them (see held-records.ts).
+        const held = this.opts.holdTuples === false ? undefined : frame;
+        this.queue.pushAdmitted(records, held, firstSeq, opts.ticket, opts.spanContext);
         this.takeable += records.length;
         this.listener?.();
       },
