@@ -81,17 +81,16 @@ export function answerTickets(tickets: ReadonlyArray<readonly [Ticket, number]>,
   for (const [ticket, count] of tickets) ticket.answer(count, err);
 }
 
+/** Adds `n` records received at `at` to receive-time runs (see Batch.received), joining the last run. */
+export function addReceived(runs: number[], at: number, n: number): void {
+  if (runs.length > 0 && runs[runs.length - 2] === at) runs[runs.length - 1]! += n;
+  else runs.push(at, n);
+}
+
 /** The batch's receive times as runs (see Batch.received), from the records when it has none. */
 export function receivedRuns(batch: Batch): readonly number[] {
   if (batch.received) return batch.received;
-  const records = batch.records;
   const runs: number[] = [];
-  for (let i = 0; i < records.length;) {
-    const at = records[i]!.received_at;
-    let j = i + 1;
-    while (j < records.length && records[j]!.received_at === at) j++;
-    runs.push(at, j - i);
-    i = j;
-  }
+  for (const r of batch.records) addReceived(runs, r.received_at, 1);
   return runs;
 }

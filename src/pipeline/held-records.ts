@@ -3,7 +3,7 @@
 // their batch commits outlive V8's young generation, and their collection was ~12% of the
 // collector's CPU into PostgreSQL. Tuples are decoded back into records only when something
 // asks for them (a sink other than PostgreSQL, a dead letter, halving).
-import type { Batch, FlushTrigger, Ticket, TypedRows } from '../batch.js';
+import { addReceived, type Batch, type FlushTrigger, type Ticket, type TypedRows } from '../batch.js';
 import type { RecordType, SluiceRecord } from '../record.js';
 import { decodeTuples } from '../sinks/postgres/copy-decode.js';
 import type { SpanContext } from '@opentelemetry/api';
@@ -76,16 +76,10 @@ export function heldRecords(parts: readonly Held[]): SluiceRecord[] {
 /** Receive times of `parts` as runs (see Batch.received). */
 function receivedOf(parts: readonly Held[]): number[] {
   const runs: number[] = [];
-  const add = (at: number, n: number): void => {
-    if (runs.length > 0 && runs[runs.length - 2] === at) runs[runs.length - 1]! += n;
-    else runs.push(at, n);
-  };
   for (const part of parts) {
-    if (!Array.isArray(part)) {
-      const { receivedAt } = part as TupleRun;
-      if (typeof receivedAt === 'number') add(receivedAt, part.sizes.length);
-      else for (const at of receivedAt) add(at, 1);
-    } else for (const r of part) add(r.received_at, 1);
+    if (Array.isArray(part)) for (const r of part) addReceived(runs, r.received_at, 1);
+    else if (typeof part.receivedAt === 'number') addReceived(runs, part.receivedAt, part.sizes.length);
+    else for (const at of part.receivedAt) addReceived(runs, at, 1);
   }
   return runs;
 }
