@@ -23,13 +23,13 @@ export interface Batch {
   /** How many records it holds (read this, not `records.length`: see `records`). */
   readonly count: number;
   /**
-   * The records. A batch of records the WAL holds as their COPY tuples decodes them on first
+   * The records. A batch of records a buffer holds as their COPY tuples decodes them on first
    * access, so a sink that sends `rows` never has them built.
    */
   readonly records: readonly SluiceRecord[];
   /**
    * The records as PostgreSQL COPY binary tuples, by record type, when they were encoded once on
-   * admission (the WAL's tuple frames): the sink sends these bytes instead of encoding again.
+   * admission (by the WAL, or the memory buffer): the sink sends these bytes instead of encoding again.
    * Absent unless every record has its tuple here; a batch made from part of another has none.
    */
   readonly rows?: readonly TypedRows[];

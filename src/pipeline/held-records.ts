@@ -1,8 +1,9 @@
-// Records as the buffers hold them between admission and the sink. The WAL keeps an admitted
-// request as the COPY tuples it has already written to disk, not as objects: objects held until
-// their batch commits outlive V8's young generation, and their collection was ~12% of the
-// collector's CPU into PostgreSQL. Tuples are decoded back into records only when something
-// asks for them (a sink other than PostgreSQL, a dead letter, halving).
+// Records as the buffers hold them between admission and the sink. With a sink that sends COPY
+// tuples as they are, both buffers keep an admitted request as its tuples (the WAL's are the
+// ones it wrote to disk), not as objects: objects held until their batch commits outlive V8's
+// young generation, and their collection was ~12% of the collector's CPU into PostgreSQL.
+// Tuples are decoded back into records only when something asks for them (a dead letter,
+// halving).
 import { addReceived, type Batch, type FlushTrigger, type Ticket, type TypedRows } from '../batch.js';
 import type { RecordType, SluiceRecord } from '../record.js';
 import { decodeTuples } from '../sinks/postgres/copy-decode.js';

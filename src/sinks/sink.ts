@@ -13,8 +13,8 @@ export interface SinkHealth {
 export interface Sink {
   readonly name: string;
   /**
-   * The sink sends a batch's `rows` as they are (PostgreSQL, binary COPY): a buffer without a
-   * WAL then encodes records to tuples on admission and holds those instead of the objects.
+   * The sink sends a batch's `rows` as they are (PostgreSQL, binary COPY): the buffers then hold
+   * admitted records as their tuples instead of the objects (see pipeline/held-records.ts).
    */
   readonly sendsRows?: boolean;
   /** Connect, migrate. Called once before the first write. */
