@@ -4,8 +4,10 @@
 // records), for two or more builds alternated in one sitting (A B A B …), so a cut is judged
 // against the build before it under the same machine load. Each root is a checkout with bin/
 // and dist/ (a copy of the old build in /tmp will do). The load generator runs in this
-// process; its CPU is not counted, only the collector's.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// process; its CPU is not counted, only the collector's. Each round also says how much of that
+// CPU the main thread spent: the rest is V8's helper threads (GC, compiling) and libuv's pool
+// (the WAL's writes and fsyncs), which a 2-core machine runs beside PostgreSQL.
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,9 +45,31 @@ function cpuSeconds(pid: number): { user: number; sys: number } {
   return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
 }
 
-async function once(
-  root: string,
-): Promise<{ usPerRecord: number; sysShare: number; recPerSec: number; rssMiB: number }> {
+/** CPU seconds of one thread of a process (/proc/<pid>/task/<tid>/stat); 0 once it is gone. */
+function threadSeconds(pid: number, tid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of every thread of a process but its main one, so far. */
+function helperSeconds(pid: number): number {
+  let s = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) if (Number(tid) !== pid) s += threadSeconds(pid, Number(tid));
+  return s;
+}
+
+async function once(root: string): Promise<{
+  usPerRecord: number;
+  sysShare: number;
+  mainShare: number;
+  recPerSec: number;
+  rssMiB: number;
+}> {
   const work = mkdtempSync(join(tmpdir(), 'sluice-cpu-'));
   const flags: Record<string, string> = {
     'sink.kind': sink,
@@ -60,10 +84,12 @@ async function once(
     await runLoad(loadRunOptions(child.url, { ...request, records: Math.min(100_000, records / 10) }));
     await sleep(300);
     const cpu0 = cpuSeconds(child.pid);
+    const helpers0 = helperSeconds(child.pid);
     const r = await runLoad(loadRunOptions(child.url, { ...request, records, rate }));
     // The sink may still be draining the last batches; a blackhole does so within a few ms.
     await sleep(300);
     const cpu1 = cpuSeconds(child.pid);
+    const helpers = helperSeconds(child.pid) - helpers0;
     const rssMiB = child.rss() / 1048576;
     const user = cpu1.user - cpu0.user;
     const sys = cpu1.sys - cpu0.sys;
@@ -71,6 +97,7 @@ async function once(
     return {
       usPerRecord: ((user + sys) * 1e6) / records,
       sysShare: sys / (user + sys),
+      mainShare: 1 - helpers / (user + sys),
       recPerSec: r.recordsPerSec,
       rssMiB,
     };
@@ -91,7 +118,8 @@ async function main(): Promise<void> {
       results.get(root)!.us.push(r.usPerRecord);
       results.get(root)!.rps.push(r.recPerSec);
       console.log(
-        `round ${round} ${root}: ${r.usPerRecord.toFixed(2)} µs/record (${(100 * r.sysShare).toFixed(0)}% system), ` +
+        `round ${round} ${root}: ${r.usPerRecord.toFixed(2)} µs/record (${(100 * r.sysShare).toFixed(0)}% system, ` +
+          `${(100 * r.mainShare).toFixed(0)}% main thread), ` +
           `${Math.round(r.recPerSec)} rec/s, RSS ${Math.round(r.rssMiB)} MiB at the end`,
       );
     }
