@@ -10,7 +10,7 @@ import type { Batcher } from '../pipeline/batcher.js';
 import type { RecordBuffer } from '../pipeline/buffer.js';
 import type { DeadLetter } from '../pipeline/dead-letter.js';
 import type { WalStats } from '../pipeline/wal/wal-buffer.js';
-import type { JetStreamSourceStats } from '../pipeline/jetstream-source.js';
+import type { JetStreamSourceStats } from '../observability/metrics.js';
 import type { WriterPool } from '../pipeline/writer-pool.js';
 import type { Readiness } from './readiness.js';
 import type { Sink } from '../sinks/sink.js';

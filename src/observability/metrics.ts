@@ -28,6 +28,24 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const SIZE_BUCKETS = [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 50000];
 const BYTES_BUCKETS = [1024, 16384, 65536, 262144, 1048576, 4194304, 16777216];
 
+/** A writer's counts of the shared JetStream consumer's batches (pipeline/jetstream-source.ts). */
+export interface JetStreamSourceStats {
+  /** Batches fetched and not yet acked. */
+  held: number;
+  fetchedBatches: number;
+  ackedBatches: number;
+  /** Deliveries of a batch this writer still held (ack wait ran out meanwhile). */
+  redeliveriesHeld: number;
+}
+
+/** The shared consumer's messages not yet acked, as the JetStream server counts them. */
+export interface ConsumerBacklog {
+  /** Not delivered to any writer yet. */
+  pending: number;
+  /** Delivered, not acked yet. */
+  ackPending: number;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   /** Per-request counts, added to ingestRequests and ingestRecords when either is read. */
@@ -292,6 +310,63 @@ export class Metrics {
     let c = this.recordCells.get(key);
     if (!c) this.recordCells.set(key, (c = this.tally.cell(this.ingestRecords.labels(type, protocol))));
     return c;
+  }
+
+  /**
+   * Role writer: the series of the shared JetStream consumer, created only there. The counts
+   * are this writer's (`stats`, also in /admin/jobs); the backlog is every writer's together,
+   * asked of the server at each scrape, and left out when the server cannot say (a stale
+   * figure would read as a backlog that is not there).
+   */
+  initJetStreamWriter(stats: () => JetStreamSourceStats, backlog: () => Promise<ConsumerBacklog | undefined>): void {
+    const registers = [this.registry];
+    const count = (name: string, help: string, read: (s: JetStreamSourceStats) => number): void => {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect(this: Counter) {
+          this.reset();
+          this.inc(read(stats()));
+        },
+      });
+    };
+    count(
+      'sluice_jetstream_batches_fetched_total',
+      'Role writer: batches this writer fetched from the shared JetStream consumer',
+      (s) => s.fetchedBatches,
+    );
+    count(
+      'sluice_jetstream_batches_acked_total',
+      'Role writer: batches this writer acked once settled (committed or dead-lettered)',
+      (s) => s.ackedBatches,
+    );
+    count(
+      'sluice_jetstream_redeliveries_held_total',
+      'Role writer: deliveries of a batch this writer still held (its ack wait ran out meanwhile; raise nats.ackWaitMs if this grows)',
+      (s) => s.redeliveriesHeld,
+    );
+    new Gauge({
+      name: 'sluice_jetstream_batches_held',
+      help: 'Role writer: batches this writer fetched and has not acked yet',
+      registers,
+      collect(this: Gauge) {
+        this.set(stats().held);
+      },
+    });
+    new Gauge({
+      name: 'sluice_jetstream_consumer_messages',
+      help: 'Role writer: messages of the stream the shared consumer has not had acked, all writers together, by state: pending (not delivered yet) or ack_pending (delivered, not acked); read from the server at each scrape',
+      labelNames: ['state'] as const,
+      registers,
+      async collect(this: Gauge<'state'>) {
+        const b = await backlog();
+        this.reset();
+        if (!b) return;
+        this.labels('pending').set(b.pending);
+        this.labels('ack_pending').set(b.ackPending);
+      },
+    });
   }
 
   /** Registers a function run before each scrape, for gauges read from state rather than set on the hot path. */

@@ -14,6 +14,7 @@ import {
   jetstreamManager,
   type Consumer,
   type ConsumerMessages,
+  type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
@@ -23,6 +24,7 @@ import { errorMessage } from '../errors.js';
 import type { SluiceRecord } from '../record.js';
 import type { NatsConfig } from '../sinks/nats/config.js';
 import { natsConnectOptions } from '../sinks/nats/connect-options.js';
+import type { ConsumerBacklog, JetStreamSourceStats } from '../observability/metrics.js';
 import { sleep } from './backoff.js';
 import type { BatchLedger } from './buffer.js';
 import { decodeTransportPayload } from './transport-codec.js';
@@ -44,17 +46,10 @@ export interface JetStreamSourceOptions {
   onRecords?: (records: readonly SluiceRecord[]) => void;
 }
 
-export interface JetStreamSourceStats {
-  /** Batches fetched and not yet acked. */
-  held: number;
-  fetchedBatches: number;
-  ackedBatches: number;
-  /** Deliveries of a batch this writer still held (ack wait ran out meanwhile). */
-  redeliveriesHeld: number;
-}
-
 export class JetStreamSource implements BatchLedger {
   private nc: NatsConnection | undefined;
+  /** The manager of the connection `nc` (undefined until the consumer is first looked up on it). */
+  private jsm: { nc: NatsConnection; jsm: JetStreamManager } | undefined;
   private stopped = false;
   /** Ends a wait between tries at once when the source stops. */
   private readonly stopping = new AbortController();
@@ -88,6 +83,19 @@ export class JetStreamSource implements BatchLedger {
 
   stats(): JetStreamSourceStats {
     return { held: this.held.size, ...this.counts };
+  }
+
+  /** The consumer's backlog, asked of the server (for /metrics); undefined when it cannot answer. */
+  async backlog(): Promise<ConsumerBacklog | undefined> {
+    const { stream, consumer } = this.opts.nats;
+    const jsm = this.jsm;
+    if (!jsm || jsm.nc.isClosed()) return undefined;
+    try {
+      const info = await jsm.jsm.consumers.info(stream, consumer);
+      return { pending: info.num_pending, ackPending: info.num_ack_pending };
+    } catch {
+      return undefined;
+    }
   }
 
   /** The pool has room again: fetch on. */
@@ -173,6 +181,7 @@ export class JetStreamSource implements BatchLedger {
   private async ensureConsumer(nc: NatsConnection): Promise<Consumer> {
     const { stream, subject, consumer, ackWaitMs, maxDeliveries, timeoutMs } = this.opts.nats;
     const jsm = await jetstreamManager(nc, { timeout: timeoutMs });
+    this.jsm = { nc, jsm };
     try {
       await jsm.consumers.info(stream, consumer);
     } catch (err) {

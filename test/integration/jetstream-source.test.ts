@@ -12,6 +12,7 @@ import { natsMessages } from '../../src/sinks/nats/nats-sink.js';
 import { encodeTransportLine } from '../../src/pipeline/transport-codec.js';
 import { cannotHere } from '../helpers/cannot-here.js';
 import { log } from '../helpers/file-sink.js';
+import { metric } from '../helpers/metric.js';
 import { startApp, tempDir, testConfig } from '../helpers/app.js';
 import { reachable } from '../helpers/reachable.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -125,6 +126,19 @@ test('writer role: batches written and acked, a poison batch dead-lettered, a fo
     assert.equal(info.num_pending, 0, 'nothing left to deliver');
     const jobs = (await (await fetch(`${app.url}/admin/jobs`)).json()) as { jetstream: { ackedBatches: number } };
     assert.equal(jobs.jetstream.ackedBatches, 2, 'the good and the poison batch acked (as /admin/jobs shows)');
+    // The same counts in /metrics, and the consumer's backlog as the server reports it.
+    assert.equal(await metric(app, 'sluice_jetstream_batches_fetched_total'), 2, 'the foreign message is no batch');
+    assert.equal(await metric(app, 'sluice_jetstream_batches_acked_total'), 2);
+    assert.equal(await metric(app, 'sluice_jetstream_batches_held'), 0);
+    assert.equal(await metric(app, 'sluice_jetstream_consumer_messages{state="pending"}'), 0);
+    assert.equal(await metric(app, 'sluice_jetstream_consumer_messages{state="ack_pending"}'), 0);
+    // A writer that stopped fetching: what is published meanwhile shows as the backlog.
+    await app.source!.stop();
+    await publish('later-a', 1);
+    await publish('later-b', 2);
+    assert.equal(await metric(app, 'sluice_jetstream_consumer_messages{state="pending"}'), 2);
+    assert.equal(await metric(app, 'sluice_jetstream_consumer_messages{state="ack_pending"}'), 0);
+    assert.equal(await metric(app, 'sluice_jetstream_batches_fetched_total'), 2);
   } finally {
     await app.stop();
   }
