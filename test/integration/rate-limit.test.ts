@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import type { App } from '../../src/app.js';
 import { startApp, tempDir, testConfig } from '../helpers/app.js';
+import { metric } from '../helpers/metric.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 after(async () => {
@@ -39,12 +40,6 @@ async function post(app: App, agent: Agent, body: string, path = '/logs'): Promi
   });
   await res.body.dump();
   return { status: res.statusCode, headers: res.headers };
-}
-
-async function metric(app: App, series: string): Promise<number> {
-  const text = await (await fetch(`${app.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
-  return line ? Number(line.slice(series.length + 1)) : NaN;
 }
 
 describe('rate limits (two client addresses)', () => {
