@@ -3,7 +3,7 @@
 import type { SluiceRecord } from '../record.js';
 import type { Batch, Ticket } from '../batch.js';
 import type { SpanContext } from '@opentelemetry/api';
-import type { Held } from './held-records.js';
+import type { Held, TupleRun } from './held-records.js';
 
 export interface PushOptions {
   /** How long to wait for room before failing with SLUICE_ERR_BUFFER_FULL. */
@@ -25,6 +25,18 @@ export interface DeferredRecords {
   rawBytes: number;
   /** Set by the buffer once parsed. */
   records?: SluiceRecord[];
+}
+
+/**
+ * A request parsed and COPY-encoded before it reached the buffer (by a parse thread): its
+ * tuples only, as a buffer that holds tuples keeps any request (see held-records.ts).
+ */
+export interface EncodedRecords {
+  run: TupleRun;
+  /** Where each record's tuple starts in `run.tuples`, and (last) where the last one ends. */
+  offsets: number[];
+  /** The records' accounted bytes. */
+  bytes: number;
 }
 
 export interface Taken {
@@ -63,6 +75,12 @@ export interface RecordBuffer {
    * admitted, so a ticket may be set by `parse`.
    */
   pushDeferred(req: DeferredRecords, opts: PushOptions): Promise<void>;
+  /**
+   * `push` for a request encoded elsewhere (`EncodedRecords`). Only for a buffer that holds
+   * tuples (`holdTuples`: the sink sends them as they are), which is the only kind that could
+   * ever hand them on without their records.
+   */
+  pushEncoded(req: EncodedRecords, opts: PushOptions): Promise<void>;
   /** Takes records in arrival order, up to both limits; takes one oversized record alone rather than none. */
   take(maxRecords: number, maxBytes: number): Taken;
   /** Called (synchronously, once per push) when records arrive. One listener. */

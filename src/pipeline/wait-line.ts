@@ -6,15 +6,22 @@
 // again as a full buffer.
 
 import type { SluiceRecord } from '../record.js';
-import type { DeferredRecords, PushOptions, RecordBuffer } from './buffer.js';
+import type { DeferredRecords, EncodedRecords, PushOptions, RecordBuffer } from './buffer.js';
 
 /** What both buffers park: a request's records, or (`deferred`) its body not parsed yet. */
 export interface Waiting {
   records: SluiceRecord[];
+  /** Set instead of `records` for a request encoded before it came (a parse thread). */
+  encoded?: EncodedRecords;
   bytes: number;
   /** Set while the request is not parsed yet. */
   deferred: DeferredRecords | undefined;
   opts: PushOptions;
+}
+
+/** How many records a waiting request holds. */
+export function waitingCount(w: Waiting): number {
+  return w.encoded ? w.encoded.run.sizes.length : w.records.length;
 }
 
 /** Parses a deferred request and records the result on it (both buffers' `pushDeferred`). */

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { receivedRuns } from '../../src/batch.js';
+import type { EncodedRecords } from '../../src/pipeline/buffer.js';
 import { ChunkQueue } from '../../src/pipeline/chunk-queue.js';
 import { MemoryBuffer } from '../../src/pipeline/memory-buffer.js';
 import { heldBatch, heldRecords, sliceRun, tupleRun, type Held } from '../../src/pipeline/held-records.js';
@@ -193,6 +194,56 @@ describe('the WAL holds what it admitted as tuples', () => {
     assert.ok(Array.isArray(t.parts[0]));
     assert.equal(t.records[0], pushed[0]);
     await wal.shutdown();
+  });
+});
+
+/** A request as a parse thread hands it over: tuples, offsets and sizes, no records. */
+function encoded(records: readonly SluiceRecord[]): EncodedRecords {
+  const { tuples, offsets, sizes } = encode(records);
+  return {
+    run: { tuples, sizes, type: records[0]!.type, receivedAt: records[0]!.received_at },
+    offsets,
+    bytes: sizes.reduce((a, b) => a + b, 0),
+  };
+}
+
+describe('requests encoded elsewhere (parse threads) are held as they come', () => {
+  test('the WAL: admitted at once or from the wait line, positions and records as pushed', async () => {
+    const d = tempDir('sluice-held-');
+    dirs.push(d.remove);
+    const { wal } = await openWal(d.path, { maxRecords: 3 });
+    const first = many(3);
+    const second = many(2, 3);
+    await wal.pushEncoded(encoded(first), { timeoutMs: 0 });
+    assert.equal(wal.stats().records, 3);
+    const waited = wal.pushEncoded(encoded(second), { timeoutMs: 5000 });
+    assert.equal(wal.stats().waiting, 1, 'no room: it waits');
+    const t1 = wal.take(10, Infinity);
+    assert.equal(Array.isArray(t1.parts[0]), false, 'held as its tuples');
+    assert.deepEqual(t1.records, first);
+    wal.started(cutBatch(wal, 0)); // room: the waiting one is let in
+    await waited;
+    const t2 = wal.take(10, Infinity);
+    assert.equal(t2.count, 2);
+    assert.deepEqual(t2.records, second);
+    assert.match(cutBatch(wal, 0).id, /\D3-5$/, 'its positions follow on');
+    await wal.shutdown();
+  });
+
+  test('the memory buffer: the same, and a buffer without holdTuples refuses one', async () => {
+    const limits = { maxRecords: 3, maxBytes: 1e12, retryAfterSeconds: 1 };
+    const b = new MemoryBuffer({ ...limits, holdTuples: true });
+    const first = many(3);
+    const second = many(2, 3);
+    await b.pushEncoded(encoded(first), { timeoutMs: 0 });
+    const waited = b.pushEncoded(encoded(second), { timeoutMs: 5000 });
+    assert.equal(b.stats().waiting, 1);
+    assert.deepEqual(b.take(10, Infinity).records, first);
+    await waited;
+    const t = b.take(10, Infinity);
+    assert.equal(Array.isArray(t.parts[0]), false);
+    assert.deepEqual(t.records, second);
+    await assert.rejects(new MemoryBuffer(limits).pushEncoded(encoded(first), { timeoutMs: 0 }), /holdTuples/);
   });
 });
 

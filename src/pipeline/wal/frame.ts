@@ -62,7 +62,10 @@ export interface PendingRecords {
 const scratch = new BinaryWriter(64 * 1024);
 
 /** Encodes records for a frame; the position is set when they are admitted. */
-export function pendingRecords(records: readonly SluiceRecord[], slab: TupleSlab): PendingRecords {
+/** Where pendingRecords keeps the tuples it encoded: a view into a shared slab, or a copy of their own. */
+export type TupleStore = Pick<TupleSlab, 'keep'>;
+
+export function pendingRecords(records: readonly SluiceRecord[], slab: TupleStore): PendingRecords {
   const offsets = new Array<number>(records.length + 1);
   scratch.off = 0;
   try {
@@ -150,13 +153,23 @@ function jsonRows(records: readonly SluiceRecord[]): PendingRecords {
 function tupleRows(records: readonly SluiceRecord[], offsets: number[], tuples: Buffer): PendingRecords {
   const sizes = new Array<number>(records.length);
   for (let i = 0; i < records.length; i++) sizes[i] = records[i]!.size;
+  return { ...encodedFrame(offsets, sizes, tuples), records };
+}
+
+const NO_RECORDS: readonly SluiceRecord[] = [];
+
+/**
+ * The frame-to-be of records encoded elsewhere (a parse thread): their tuples, each one's start
+ * in them (and the end of the last), and their accounted sizes; no record objects.
+ */
+export function encodedFrame(offsets: number[], sizes: number[], tuples: Buffer): PendingRecords {
   return {
-    records,
+    records: NO_RECORDS,
     tuples,
     offsets,
     sizes,
     json: undefined,
-    payloadBytes: 4 + 4 * records.length + tuples.length,
+    payloadBytes: 4 + 4 * sizes.length + tuples.length,
     firstSeq: -1,
   };
 }

@@ -16,15 +16,23 @@ import { SluiceError, errorMessage } from '../../errors.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { SluiceRecord } from '../../record.js';
 import type { Batch } from '../../batch.js';
-import type { BatchLedger, BufferStats, DeferredRecords, PushOptions, RecordBuffer, Taken } from '../buffer.js';
-
+import type {
+  BatchLedger,
+  BufferStats,
+  DeferredRecords,
+  EncodedRecords,
+  PushOptions,
+  RecordBuffer,
+  Taken,
+} from '../buffer.js';
 import { ChunkQueue, takenOf } from '../chunk-queue.js';
-import { WaitLine, pushParsedNow, type Waiting } from '../wait-line.js';
+import { WaitLine, pushParsedNow, waitingCount, type Waiting } from '../wait-line.js';
 import type { WalConfig } from './config.js';
 import {
   ENCODE_STEP_RECORDS,
   FrameType,
   encodeRange,
+  encodedFrame,
   pendingRecords,
   pendingRecordsInSteps,
   recordFrameBytes,
@@ -193,6 +201,17 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     return this.waiters.wait(waiter, () => this.full());
   }
 
+  pushEncoded(req: EncodedRecords, opts: PushOptions): Promise<void> {
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
+    if (this.opts.holdTuples === false) return Promise.reject(new Error('wal: encoded requests need holdTuples'));
+    if (this.waiters.length > 0) this.admitWaiters();
+    const frame = encodedFrame(req.offsets, req.run.sizes as number[], req.run.tuples);
+    const waiter: Waiter = { records: [], encoded: req, bytes: req.bytes, deferred: undefined, frame, opts };
+    if (this.waiters.length === 0 && this.fits(waiter)) return this.admit(waiter);
+    return this.waiters.wait(waiter, () => this.full());
+  }
+
   pushDeferred(req: DeferredRecords, opts: PushOptions): Promise<void> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
@@ -311,7 +330,7 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
   /** Room in memory and on disk for the request; serialises its frame once memory has room. */
   private fits(w: Waiter): boolean {
     if (this.log.outOfSpace) return false;
-    const n = w.records.length;
+    const n = waitingCount(w);
     if (this.records > 0 && (this.records + n > this.opts.maxRecords || this.bytes + w.bytes > this.opts.maxBytes))
       return false;
     if (!w.frame) {
@@ -336,23 +355,27 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
 
   /** Admits a request `fits` accepted (so its frame is serialised). */
   private admit(w: Waiter): Promise<void> {
-    const { records, bytes, frame, opts } = w as Waiter & { frame: PendingRecords };
+    const { records, encoded, bytes, frame, opts } = w as Waiter & { frame: PendingRecords };
+    const n = waitingCount(w);
     const firstSeq = this.nextSeq;
-    this.nextSeq += records.length;
+    this.nextSeq += n;
     frame.firstSeq = firstSeq;
-    this.records += records.length;
+    this.records += n;
     this.bytes += bytes;
-    return this.log.append(frame, firstSeq + records.length, false).then(
+    return this.log.append(frame, firstSeq + n, false).then(
       () => {
         // Takeable only once durable: a batch (and its cut) never refers to records a crash could lose.
         // Held as their tuples only from here, for a sink that sends them (see held-records.ts).
-        const held = this.opts.holdTuples === false ? undefined : frame;
-        this.queue.pushAdmitted(records, held, firstSeq, opts.ticket, opts.spanContext);
-        this.takeable += records.length;
+        if (encoded) this.queue.pushTuples(encoded.run, encoded.offsets, firstSeq, opts.ticket, opts.spanContext);
+        else {
+          const held = this.opts.holdTuples === false ? undefined : frame;
+          this.queue.pushAdmitted(records, held, firstSeq, opts.ticket, opts.spanContext);
+        }
+        this.takeable += n;
         this.listener?.();
       },
       (err: unknown) => {
-        this.records -= records.length;
+        this.records -= n;
         this.bytes -= bytes;
         this.admitWaiters();
         throw this.writeFailed(err as Error);
