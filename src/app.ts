@@ -33,6 +33,7 @@ import { elasticsearchRoutes } from './ingest/elasticsearch/elasticsearch-routes
 import { lokiRoutes } from './ingest/loki/loki-routes.js';
 import { createOtlpGrpcServer, type OtlpGrpcServer } from './ingest/otlp/grpc-server.js';
 import { otlpHttpRoutes } from './ingest/otlp/http-routes.js';
+import { ParsePool } from './ingest/parse-threads/parse-pool.js';
 import { installRateLimit } from './http/rate-limit/rate-limit-hook.js';
 import { certFingerprint, installClientCertCheck, readTlsOptions, reloadTls, tlsEnabled } from './http/tls.js';
 import { LazyChildLogger } from './observability/lazy-child-logger.js';
@@ -295,6 +296,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     accepting: () => accepting,
     ...(wal ? {} : { unavailable: databaseMissing }),
   };
+  // Parse threads hand back tuples only, so only a buffer holding tuples can take their work.
+  const parseThreads = role !== 'writer' && holdTuples ? config.ingest.parseThreads : 0;
+  if (config.ingest.parseThreads > 0 && parseThreads === 0)
+    logger.warn(
+      { sink: sink.name, role },
+      'ingest.parseThreads is ignored: only the ingest of a PostgreSQL sink with binary COPY parses on threads',
+    );
+  const parsePool = parseThreads > 0 ? new ParsePool(parseThreads, logger) : undefined;
+  if (parsePool) ingestCtx.parsePool = parsePool;
   // An ingest node answers once JetStream acked the batch (the `sink` ack mode, with JetStream as the sink).
   // While JetStream is away (or refusing: the breaker open) requests get 503 at once, and none
   // waits longer than a publish and two retries for its ack.
@@ -358,6 +368,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       ingestRoutes(ingestCtx, {
         onHealthPings: (records) => (relay ? relay.publishPings(records) : health.onPings(records)),
         onLogs: (records) => tail.publish(records),
+        wantsLogs: () => tail.listening,
       }),
     );
     await server.register(lokiRoutes(ingestCtx, { onLogs: (records) => tail.publish(records) }));
@@ -451,6 +462,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     const grpcStopped = otlpGrpc?.stop(deadlineAt - Date.now());
     const closed = await withTimeout(closeListener(server), deadlineAt - Date.now(), () => 'deadline' as const);
     await grpcStopped;
+    await parsePool?.close();
     // Past the deadline a connection still open (a body trickling in) is cut: it would
     // otherwise hold the process until requestTimeout.
     if (closed === 'deadline') server.server.closeAllConnections();

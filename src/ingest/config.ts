@@ -55,6 +55,15 @@ export const ingestConfig = z
       .describe(
         'When 202 is sent: memory = once buffered in memory; durable = once fsynced to the WAL (wal.*); sink = once the sink committed',
       ),
+    parseThreads: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .default(0)
+      .describe(
+        'Worker threads that parse and COPY-encode POST /logs bodies (PostgreSQL sink, binary COPY only); 0 = parse on the main thread. Pays only with cores to spare beside PostgreSQL',
+      ),
   })
   .prefault({});
 

@@ -6,11 +6,12 @@ import type { SpanContext } from '@opentelemetry/api';
 import type { AccessPolicy } from '../http/access.js';
 import type { AuthConfig } from '../http/config.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { DeferredRecords, PushOptions, RecordBuffer } from '../pipeline/buffer.js';
+import type { DeferredRecords, EncodedRecords, PushOptions, RecordBuffer } from '../pipeline/buffer.js';
 import { Ticket } from '../batch.js';
 import { SluiceError } from '../errors.js';
 import type { IngestConfig } from './config.js';
 import type { ParseLimits } from './parse-body.js';
+import type { ParsePool } from './parse-threads/parse-pool.js';
 
 export interface IngestContext {
   config: { ingest: IngestConfig; auth: AuthConfig };
@@ -30,6 +31,8 @@ export interface IngestContext {
    * Unset: as long as it takes. The ingest role sets it, so an outage never holds clients.
    */
   ackTimeoutMs?: number;
+  /** Parse threads for POST /logs (ingest.parseThreads), when the buffer holds tuples. */
+  parsePool?: ParsePool;
 }
 
 /**
@@ -50,12 +53,32 @@ export function enqueue(ctx: IngestContext, req: DeferredRecords, spanContext?: 
       opts.ticket = ticket = new Ticket(parsed.records.length);
       return parsed;
     };
-    const committed = ctx.buffer.pushDeferred(req, opts).then(() => ticket!.done);
-    return ctx.ackTimeoutMs === undefined
-      ? committed
-      : within(committed, ctx.ackTimeoutMs, ctx.config.ingest.retryAfterSeconds);
+    return untilCommitted(
+      ctx,
+      ctx.buffer.pushDeferred(req, opts).then(() => ticket!.done),
+    );
   }
   return ctx.buffer.pushDeferred(req, opts);
+}
+
+/** `enqueue` for a request a parse thread encoded: the same ack modes, its tuples only. */
+export function enqueueEncoded(ctx: IngestContext, req: EncodedRecords, spanContext?: SpanContext): Promise<void> {
+  const opts: PushOptions = { timeoutMs: ctx.config.ingest.enqueueTimeoutMs, spanContext };
+  if (ctx.config.ingest.ack === 'sink') {
+    const ticket = (opts.ticket = new Ticket(req.run.sizes.length));
+    return untilCommitted(
+      ctx,
+      ctx.buffer.pushEncoded(req, opts).then(() => ticket.done),
+    );
+  }
+  return ctx.buffer.pushEncoded(req, opts);
+}
+
+/** Ack mode sink: the commit, or a 503 once ackTimeoutMs has passed without it. */
+function untilCommitted(ctx: IngestContext, committed: Promise<void>): Promise<void> {
+  return ctx.ackTimeoutMs === undefined
+    ? committed
+    : within(committed, ctx.ackTimeoutMs, ctx.config.ingest.retryAfterSeconds);
 }
 
 function within(committed: Promise<void>, ms: number, retryAfter: number): Promise<void> {

@@ -1,5 +1,6 @@
 // The ingest route family: POST /logs and POST /health. The plugin owns its body parsing
-// (raw bytes, gzip, limits), auth and the shutdown gate, and touches nothing global.
+// (raw bytes, gzip, limits), auth and the shutdown gate, and touches nothing global. With parse
+// threads (ingest.parseThreads), a POST /logs body is parsed on one and comes back as tuples.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../errors.js';
 import type { DeferredRecords } from '../pipeline/buffer.js';
@@ -9,9 +10,10 @@ import { type HealthRecord, type LogRecord, type RecordType, type SluiceRecord }
 import { nowMicros } from '../timestamp.js';
 import { INGEST_ROUTE } from '../http/ingest-route.js';
 import { chargeRecords } from '../http/rate-limit/rate-limit-hook.js';
+import { heldRecords } from '../pipeline/held-records.js';
 import { checkEncoding, decodeBody } from './body.js';
-import { enqueue, type IngestContext } from './enqueue.js';
-import { normaliseHealth, normaliseLog, type Normaliser } from './normalise.js';
+import { enqueue, enqueueEncoded, type IngestContext } from './enqueue.js';
+import { normaliseHealth, normaliseLog, withTenant, type Normaliser } from './normalise.js';
 import {
   JSON_TYPES,
   NDJSON_TYPES,
@@ -27,6 +29,8 @@ export interface IngestHooks {
   onHealthPings?: (records: readonly HealthRecord[]) => void;
   /** Log records once accepted (the live tail listens here). */
   onLogs?: (records: readonly LogRecord[]) => void;
+  /** Whether onLogs wants records now: a request a parse thread encoded has none to give unless decoded. */
+  wantsLogs?: () => boolean;
 }
 
 export function ingestRoutes(ctx: IngestContext, hooks: IngestHooks = {}): FastifyPluginAsync {
@@ -53,7 +57,7 @@ export function ingestRoutes(ctx: IngestContext, hooks: IngestHooks = {}): Fasti
 
     app.addHook('onRequest', ctx.access.hook('ingest'));
 
-    app.post('/logs', INGEST_ROUTE, ingestHandler(ctx, 'log', normaliseLog, hooks.onLogs));
+    app.post('/logs', INGEST_ROUTE, ingestHandler(ctx, 'log', normaliseLog, hooks.onLogs, hooks.wantsLogs));
     app.post('/health', INGEST_ROUTE, ingestHandler(ctx, 'health', normaliseHealth, hooks.onHealthPings));
   };
 }
@@ -69,8 +73,13 @@ function ingestHandler<T extends SluiceRecord>(
   type: RecordType,
   normalise: Normaliser<T>,
   onAccepted?: (records: T[]) => void,
+  wantsRecords: () => boolean = () => true,
 ) {
   const counter = ctx.metrics.recordsCounter(type, SLUICE_PROTOCOL);
+  // Parse threads take log records only: a health ping feeds the push monitors, which need its record.
+  const threads = type === 'log' ? ctx.parsePool : undefined;
+  const threadEncoded = threads && ctx.metrics.parseThreadCounter('encoded');
+  const threadGaveBack = threads && ctx.metrics.parseThreadCounter('main_thread');
   return (req: FastifyRequest, reply: FastifyReply): void => {
     refuseWhenStopping(ctx);
     const body = bodyOf(req.body);
@@ -82,41 +91,51 @@ function ingestHandler<T extends SluiceRecord>(
     const spanContext = requestSpanContext(req);
     const tenant = req.apiKey?.tenant;
     const norm = tenant === undefined || type !== 'log' ? normalise : withTenant(normalise, tenant);
+    const done = (n: number, records?: () => T[]): void => {
+      counter.inc(n);
+      if (onAccepted && records) onAccepted(records());
+      chargeRecords(req, n, body.length);
+      accepted(ctx, req, reply, n);
+    };
     const push = (pending: DeferredRecords): void => {
       enqueue(ctx, pending, spanContext).then(
-        () => {
-          const records = pending.records as T[];
-          counter.inc(records.length);
-          onAccepted?.(records);
-          chargeRecords(req, records.length, body.length);
-          accepted(ctx, req, reply, records.length);
-        },
+        () => done(pending.records!.length, () => pending.records as T[]),
         (err: unknown) => reply.send(err),
       );
     };
-    if (body.length <= SYNC_MAX_BYTES) {
-      push({ parse: () => parseBody(body, ndjson, receivedAt, norm, ctx.limits), rawBytes: body.length });
-      return;
-    }
-    // A large body is parsed a slice at a time so the loop keeps serving others meanwhile; one
-    // that would have to wait for room anyway is refused before that work (and memory) is spent.
-    refuseWhenFull(ctx);
-    parseBodyAsync(body, ndjson, receivedAt, norm, ctx.limits).then(
-      (parsed) => push({ parse: () => parsed, rawBytes: parsed.bytes }),
-      (err: unknown) => reply.send(err),
-    );
-  };
-}
-
-/**
- * Log records take the sending key's tenant. Never the body's: a field named `tenant` in a
- * record is an unknown field like any other (kept in attrs), so no client picks its tenant.
- */
-export function withTenant<T extends SluiceRecord>(normalise: Normaliser<T>, tenant: string): Normaliser<T> {
-  return (v, pos, receivedAt, serialise) => {
-    const n = normalise(v, pos, receivedAt, serialise);
-    if (n.ok && n.record.type === 'log') (n.record as LogRecord).tenant = tenant;
-    return n;
+    const parseHere = (): void => {
+      if (body.length <= SYNC_MAX_BYTES) {
+        push({ parse: () => parseBody(body, ndjson, receivedAt, norm, ctx.limits), rawBytes: body.length });
+        return;
+      }
+      // A large body is parsed a slice at a time so the loop keeps serving others meanwhile; one
+      // that would have to wait for room anyway is refused before that work (and memory) is spent.
+      refuseWhenFull(ctx);
+      parseBodyAsync(body, ndjson, receivedAt, norm, ctx.limits).then(
+        (parsed) => push({ parse: () => parsed, rawBytes: parsed.bytes }),
+        (err: unknown) => reply.send(err),
+      );
+    };
+    if (!threads) return parseHere();
+    // The thread parses before there is room (a waiting request then holds tuples, about the
+    // size of its body); a large body that would wait anyway is refused first, as above.
+    if (body.length > SYNC_MAX_BYTES) refuseWhenFull(ctx);
+    threads
+      .parse(body, ndjson, receivedAt, tenant, ctx.limits)
+      .then((encoded) => {
+        // Bad input, or no thread: parsed here, which gives the exact error (or stores it).
+        if (!encoded) {
+          threadGaveBack!.inc();
+          return parseHere();
+        }
+        threadEncoded!.inc();
+        const run = { tuples: encoded.tuples, sizes: encoded.sizes, type, receivedAt };
+        enqueueEncoded(ctx, { run, offsets: encoded.offsets, bytes: encoded.bytes }, spanContext).then(
+          () => done(encoded.sizes.length, wantsRecords() ? () => heldRecords([run]) as T[] : undefined),
+          (err: unknown) => reply.send(err),
+        );
+      })
+      .catch((err: unknown) => reply.send(err));
   };
 }
 

@@ -11,6 +11,7 @@ import {
   type HealthRecord,
   type HealthStatus,
   type LogRecord,
+  type SluiceRecord,
 } from '../record.js';
 import { toMicros } from '../timestamp.js';
 import { uuidv7 } from '../uuidv7.js';
@@ -312,4 +313,16 @@ export function* stringifyPieces(v: unknown, piece: number, root = true): Genera
     yield* stringifyPieces((v as Record<string, unknown>)[k], piece, false);
   }
   yield '}';
+}
+
+/**
+ * Log records take the sending key's tenant. Never the body's: a field named `tenant` in a
+ * record is an unknown field like any other (kept in attrs), so no client picks its tenant.
+ */
+export function withTenant<T extends SluiceRecord>(normalise: Normaliser<T>, tenant: string): Normaliser<T> {
+  return (v, pos, receivedAt, serialise) => {
+    const n = normalise(v, pos, receivedAt, serialise);
+    if (n.ok && n.record.type === 'log') (n.record as LogRecord).tenant = tenant;
+    return n;
+  };
 }

@@ -79,6 +79,13 @@ export class Metrics {
     labelNames: ['type', 'protocol'] as const,
     registers: [this.registry],
   });
+  readonly parseThreadRequests = new Counter({
+    name: 'sluice_ingest_parse_thread_requests_total',
+    help: 'POST /logs requests sent to a parse thread (ingest.parseThreads), by outcome: encoded there, or parsed on the main thread after all (bad input, a value COPY cannot carry, a thread that died)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+    collect: () => this.tally.flush(),
+  });
   readonly syslogDropped = new Counter({
     name: 'sluice_syslog_dropped_total',
     help: 'Syslog messages not stored, by transport and reason (malformed, oversize, framing, buffer_full, unavailable, shutting_down)',
@@ -367,6 +374,13 @@ export class Metrics {
         this.labels('ack_pending').set(b.ackPending);
       },
     });
+  }
+
+  /** The parse-thread outcome series (see parseThreadRequests), for the route to keep and increment. */
+  parseThreadCounter(outcome: 'encoded' | 'main_thread'): TallyCell {
+    const series = this.parseThreadRequests.labels(outcome);
+    series.inc(0); // shown from the first scrape, as the constructor does for known series
+    return this.tally.cell(series);
   }
 
   /** Registers a function run before each scrape, for gauges read from state rather than set on the hot path. */

@@ -81,6 +81,11 @@ export class LogTail {
 
   constructor(private readonly cfg: TailConfig) {}
 
+  /** Whether anyone is subscribed (a caller holding records in another form need not build them). */
+  get listening(): boolean {
+    return this.subs.size > 0;
+  }
+
   /**
    * Called by ingest with every accepted batch of log records. With nobody subscribed this is
    * one branch on an empty set; otherwise each record is serialised once, if anyone wants it.

@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SluiceError } from '../../src/errors.js';
-import { withTenant } from '../../src/ingest/ingest-routes.js';
-import { normaliseHealth, normaliseLog, type Normaliser } from '../../src/ingest/normalise.js';
+import { normaliseHealth, normaliseLog, withTenant, type Normaliser } from '../../src/ingest/normalise.js';
 import { parseBulk } from '../../src/ingest/elasticsearch/bulk.js';
 import { UNLIMITED, parseBody } from '../../src/ingest/parse-body.js';
 import { isProblem, numberMayBeInexact, scanJson, scanNdjson } from '../../src/ingest/scan-json.js';
