@@ -9,7 +9,7 @@ const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padSt
 
 /**
  * A UUIDv7 (RFC 9562): 48-bit ms timestamp, then a 12-bit counter that keeps ids
- * monotonic within one millisecond in this process, then random bits.
+ * monotonic within one millisecond in this thread (parse threads make their own), then random bits.
  */
 export function uuidv7(nowMs: number = Date.now()): string {
   if (randPos + 16 > RAND_POOL.length) {

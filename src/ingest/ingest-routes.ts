@@ -93,7 +93,12 @@ function ingestHandler<T extends SluiceRecord>(
     const norm = tenant === undefined || type !== 'log' ? normalise : withTenant(normalise, tenant);
     const done = (n: number, records?: () => T[]): void => {
       counter.inc(n);
-      if (onAccepted && records) onAccepted(records());
+      try {
+        if (onAccepted && records) onAccepted(records());
+      } catch (err) {
+        // The records are accepted: the client still gets its 202 (a listener's fault is ours).
+        req.log.error({ err: (err as Error).message }, 'ingest: a listener of accepted records failed');
+      }
       chargeRecords(req, n, body.length);
       accepted(ctx, req, reply, n);
     };
@@ -116,10 +121,11 @@ function ingestHandler<T extends SluiceRecord>(
         (err: unknown) => reply.send(err),
       );
     };
-    if (!threads) return parseHere();
-    // The thread parses before there is room (a waiting request then holds tuples, about the
-    // size of its body); a large body that would wait anyway is refused first, as above.
-    if (body.length > SYNC_MAX_BYTES) refuseWhenFull(ctx);
+    // A thread parses before the buffer has room, so only a request that should find room goes
+    // to one: under pressure a request waits as its raw body and is parsed at its turn, as without
+    // threads. Only small bodies, which the main thread would parse in one go too (a large one is
+    // parsed in steps, by rules of its own for records larger than a step).
+    if (!threads || body.length > SYNC_MAX_BYTES || !hasRoom(ctx)) return parseHere();
     threads
       .parse(body, ndjson, receivedAt, tenant, ctx.limits)
       .then((encoded) => {
@@ -139,9 +145,14 @@ function ingestHandler<T extends SluiceRecord>(
   };
 }
 
-export function refuseWhenFull(ctx: IngestContext): void {
+/** Nobody waits for room, and there is some. */
+function hasRoom(ctx: IngestContext): boolean {
   const s = ctx.buffer.stats();
-  if (s.waiting === 0 && s.records < s.maxRecords && s.bytes < s.maxBytes) return;
+  return s.waiting === 0 && s.records < s.maxRecords && s.bytes < s.maxBytes;
+}
+
+export function refuseWhenFull(ctx: IngestContext): void {
+  if (hasRoom(ctx)) return;
   throw new SluiceError('SLUICE_ERR_BUFFER_FULL', {}, { retryAfter: ctx.config.ingest.retryAfterSeconds });
 }
 

@@ -81,7 +81,7 @@ export class Metrics {
   });
   readonly parseThreadRequests = new Counter({
     name: 'sluice_ingest_parse_thread_requests_total',
-    help: 'POST /logs requests sent to a parse thread (ingest.parseThreads), by outcome: encoded there, or parsed on the main thread after all (bad input, a value COPY cannot carry, a thread that died)',
+    help: 'POST /logs requests sent to the parse threads (ingest.parseThreads), by outcome: encoded there, or handed back and parsed on the main thread (bad input, a value COPY cannot carry, every thread busy, a thread that died); bodies over 256 KiB and requests that come while the buffer is full are parsed on the main thread and not counted here',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
     collect: () => this.tally.flush(),

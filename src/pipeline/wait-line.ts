@@ -3,7 +3,8 @@
 // the line is bounded in bytes (past it a producer is refused at once), and an ingest request
 // waits as its raw body: it is parsed only when it reaches the head of the line, so at most
 // one parsed request waits. Parsed, 200 waiting clients x 100 records held as much
-// again as a full buffer.
+// again as a full buffer. (A parse thread's request is sent only while there is room; one that
+// lost the race for it waits as its tuples, counted at their size.)
 
 import type { SluiceRecord } from '../record.js';
 import type { DeferredRecords, EncodedRecords, PushOptions, RecordBuffer } from './buffer.js';
@@ -76,7 +77,8 @@ export class WaitLine<T extends Waiting> {
    * `full()` when it may not wait (no timeout) or the line is full.
    */
   wait(item: T, full: () => Error): Promise<void> {
-    const bytes = item.deferred ? item.deferred.rawBytes : item.bytes;
+    // What it holds while it waits: its raw body, its tuples, or its records.
+    const bytes = item.deferred ? item.deferred.rawBytes : item.encoded ? item.encoded.run.tuples.length : item.bytes;
     if (item.opts.timeoutMs <= 0 || (this.places.length > 0 && this.bytes + bytes > this.maxBytes))
       return Promise.reject(full());
     return new Promise<void>((resolve, reject) => {

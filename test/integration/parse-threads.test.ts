@@ -116,6 +116,36 @@ describe('parse threads', () => {
       assert.equal(await outcome('main_thread'), bad.length, 'each bad one was answered by the main thread');
     });
 
+  test('a body larger than the main thread parses in one go stays on the main thread: the same answers', async () => {
+    const threaded = await collector(1, 'durable');
+    // Over 256 KiB, with one record over a 128 KiB step: read by the main thread's stepped rules
+    // (here: a number longer than 4096 characters is refused), and so it must be with threads.
+    const huge = JSON.stringify({ message: 'big', attrs: { n: Number.NaN, pad: 'x'.repeat(300_000) } }).replace(
+      'null',
+      `0.${'5'.repeat(5000)}`,
+    );
+    const fine = JSON.stringify({
+      id: 'big-ok',
+      ts: 1764756000.5,
+      message: 'big',
+      attrs: { a: 1.0, pad: 'y'.repeat(300_000) },
+    });
+    for (const [body, status] of [
+      [huge, 400],
+      [fine, 202],
+    ] as const) {
+      const there = await post(threaded.app, 'application/json', body);
+      assert.equal(there.status, status);
+      assert.deepEqual(there, await post(here.app, 'application/json', body));
+    }
+    assert.equal(
+      await metric(threaded.app, 'sluice_ingest_parse_thread_requests_total{outcome="encoded"}'),
+      0,
+      'neither went to a thread',
+    );
+    await waitFor('the large record stored', async () => (await threaded.db.count('logs', "id = 'big-ok'")) === 1);
+  });
+
   test('the live tail gets what a thread parsed', async () => {
     const threaded = await collector(1, 'durable');
     const tail = await openSse(`${threaded.app.url}/api/logs/tail`);

@@ -245,6 +245,27 @@ describe('requests encoded elsewhere (parse threads) are held as they come', () 
     assert.deepEqual(t.records, second);
     await assert.rejects(new MemoryBuffer(limits).pushEncoded(encoded(first), { timeoutMs: 0 }), /holdTuples/);
   });
+
+  test('one left waiting: refused when its time is up or the buffer closes, and nothing of it is held', async () => {
+    const d = tempDir('sluice-held-');
+    dirs.push(d.remove);
+    const { wal } = await openWal(d.path, { maxRecords: 1 });
+    const mem = new MemoryBuffer({ maxRecords: 1, maxBytes: 1e12, retryAfterSeconds: 1, holdTuples: true });
+    for (const b of [wal, mem]) {
+      await b.pushEncoded(encoded(many(1)), { timeoutMs: 0 });
+      await assert.rejects(b.pushEncoded(encoded(many(1, 1)), { timeoutMs: 20 }), /SLUICE_ERR_BUFFER_FULL|full/i);
+      const parked = b.pushEncoded(encoded(many(1, 2)), { timeoutMs: 5000 });
+      b.close();
+      await assert.rejects(parked, /shutting down/i);
+      assert.deepEqual([b.stats().records, b.stats().waiting], [1, 0], 'only the first is held');
+    }
+    await wal.shutdown();
+    const other = tempDir('sluice-held-');
+    dirs.push(other.remove);
+    const objects = (await openWal(other.path, { holdTuples: false })).wal;
+    await assert.rejects(objects.pushEncoded(encoded(many(1)), { timeoutMs: 0 }), /holdTuples/);
+    await objects.shutdown();
+  });
 });
 
 describe('the memory buffer holds tuples when the sink sends them', () => {

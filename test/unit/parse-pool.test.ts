@@ -1,15 +1,15 @@
 // Parse threads (ingest.parseThreads) on real worker threads: what a thread hands back is, byte
 // for byte, the COPY tuples the main thread would have encoded for the same body (tenant
 // included), with the same sizes; bad input and limits come back undefined, for the main thread
-// to parse and answer exactly; a thread that dies leaves its jobs undefined and is replaced,
-// unless it never answered at all (it would only die again); a closed pool parses nothing.
+// to parse and answer exactly, and so does a job when every thread is busy; a thread that dies
+// leaves its jobs undefined and is replaced; a closed pool parses nothing.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { normaliseLog, withTenant } from '../../src/ingest/normalise.js';
 import { parseBody, type ParseLimits } from '../../src/ingest/parse-body.js';
-import { ParsePool } from '../../src/ingest/parse-threads/parse-pool.js';
+import { MAX_QUEUED_BYTES, ParsePool } from '../../src/ingest/parse-threads/parse-pool.js';
 import { heldRecords } from '../../src/pipeline/held-records.js';
 import { pendingRecords } from '../../src/pipeline/wal/frame.js';
 import { TupleSlab } from '../../src/pipeline/wal/tuple-slab.js';
@@ -83,11 +83,17 @@ test('bad input or a limit: undefined, so the main thread parses it and answers 
 const firstThread = (p: ParsePool): Worker =>
   (p as unknown as { threads: Array<{ worker: Worker }> }).threads[0]!.worker;
 
+/** A body a thread takes a while over (~4 MB of NDJSON), so it is still at work when stopped. */
+const slow = Buffer.from(
+  Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ ...lines[i % 30], id: `s${i}` })).join('\n'),
+);
+const unlimited: ParseLimits = { maxRecords: 1e6, maxDepth: 20, maxKeys: 1000 };
+
 test('a thread that dies: its jobs come back undefined, and a new thread takes the next ones', async () => {
   const threads = pool(1);
   const at = 1_700_000_000_000_000;
   assert.ok(await threads.parse(bodies[0]![1], true, at, undefined, limits), 'it worked once');
-  const inFlight = threads.parse(bodies[0]![1], true, at, undefined, limits);
+  const inFlight = threads.parse(slow, true, at, undefined, unlimited);
   // Stopped before it could answer (its message is still in flight to it).
   const dying = firstThread(threads);
   await dying.terminate();
@@ -98,12 +104,13 @@ test('a thread that dies: its jobs come back undefined, and a new thread takes t
   assert.notEqual(firstThread(threads), dying);
 });
 
-test('a thread gone before it ever answered is not started again: the main thread parses', async () => {
-  const threads = pool(1);
-  const inFlight = threads.parse(bodies[0]![1], true, 0, undefined, limits);
-  await firstThread(threads).terminate();
-  assert.equal(await inFlight, undefined);
-  assert.equal(await threads.parse(bodies[0]![1], true, 0, undefined, limits), undefined);
+test('every thread busy (past a MiB of bodies queued): undefined at once, for the main thread to parse', async () => {
+  const threads = pool(2);
+  assert.ok(slow.length > MAX_QUEUED_BYTES, 'one slow body fills a thread (an idle one takes it all the same)');
+  const queued = [0, 1].map(() => threads.parse(slow, true, 0, undefined, unlimited));
+  assert.equal(await threads.parse(bodies[0]![1], true, 0, undefined, limits), undefined, 'no room: not queued');
+  for (const q of await Promise.all(queued)) assert.equal(q?.sizes.length, 20_000, 'the queued ones were parsed');
+  assert.ok(await threads.parse(bodies[0]![1], true, 0, undefined, limits), 'room again');
 });
 
 test('a closed pool parses nothing', async () => {

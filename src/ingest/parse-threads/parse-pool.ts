@@ -1,11 +1,14 @@
 // Parse threads (ingest.parseThreads): POST /logs bodies parsed, normalised and COPY-encoded on
 // worker threads, so the main thread only hands bodies over and takes tuples back (about a
-// tenth of parsing in place: bench/results/parse-threads-2026-12-03.md). Only where the buffer
+// tenth of what parsing in place costs it: bench/results/parse-threads-2026-12-03.md; the rest
+// of its work per record stays, so its CPU a record falls to 0.57×). Only where the buffer
 // holds tuples (a sink that sends them as they are, PostgreSQL's binary COPY): no record
 // objects come back, since building them again on the main thread cost about what parsing did.
-// It adds CPU in all (the copies), so it pays only where a core is free for the threads.
-// A thread answers `undefined` for anything but success, and so does the pool when a thread
-// dies or is stopped: the caller then parses on the main thread as without threads.
+// It adds CPU in all (the copies, a heap per thread), so it pays only where a core is free.
+// A thread answers `undefined` for anything but success, and so does the pool when its threads
+// are busy, dead or stopped: the caller then parses on the main thread as without threads.
+// The route sends small bodies only (at most SYNC_MAX_BYTES, which the main thread parses in
+// one go too), so a thread's work per job is bounded and the answers are the same.
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -37,10 +40,15 @@ export interface ParseReply {
   encoded: EncodedBody | undefined;
 }
 
+/** What a thread sends once its code has loaded, before any reply. */
+export const READY = 'ready';
+
 interface Thread {
   worker: Worker;
   /** Jobs sent to it and not answered yet. */
-  jobs: Map<number, (encoded: EncodedBody | undefined) => void>;
+  jobs: Map<number, { resolve: (encoded: EncodedBody | undefined) => void; bytes: number }>;
+  /** Body bytes of those jobs. */
+  queued: number;
 }
 
 // Built as .js next to this file, or .ts when running from the sources (tests, through tsx).
@@ -55,8 +63,11 @@ function startWorker(): Worker {
   return new Worker(load, { eval: true });
 }
 
-/** A thread that dies this soon after it started, never having answered, is not started again. */
-const STARTUP_MS = 5000;
+/**
+ * Body bytes one thread may have queued (a few ms of parsing): past it, every thread being
+ * busy, the main thread parses rather than add the wait to the request's latency.
+ */
+export const MAX_QUEUED_BYTES = 1024 * 1024;
 
 export class ParsePool {
   private readonly threads: Thread[] = [];
@@ -80,7 +91,9 @@ export class ParsePool {
   ): Promise<EncodedBody | undefined> {
     if (this.closed || this.threads.length === 0) return Promise.resolve(undefined);
     let thread = this.threads[0]!;
-    for (const t of this.threads) if (t.jobs.size < thread.jobs.size) thread = t;
+    for (const t of this.threads) if (t.queued < thread.queued) thread = t;
+    // Every thread busy: waiting behind them would only add latency (and hold the body longer).
+    if (thread.queued > 0 && thread.queued + body.length > MAX_QUEUED_BYTES) return Promise.resolve(undefined);
     const id = this.nextId++;
     // A copy the thread can own: a small body shares its memory with other Buffers.
     const copy = Buffer.allocUnsafeSlow(body.length);
@@ -89,7 +102,8 @@ export class ParsePool {
     return new Promise((resolve) => {
       // Only a thread with work keeps the process alive.
       if (thread.jobs.size === 0) thread.worker.ref();
-      thread.jobs.set(id, resolve);
+      thread.jobs.set(id, { resolve, bytes: body.length });
+      thread.queued += body.length;
       thread.worker.postMessage(job, [copy.buffer]);
     });
   }
@@ -108,27 +122,30 @@ export class ParsePool {
 
   private spawn(): Thread {
     const worker = startWorker();
-    const thread: Thread = { worker, jobs: new Map() };
-    const startedAt = Date.now();
-    let answered = false;
-    worker.on('message', (reply: ParseReply) => {
-      const resolve = thread.jobs.get(reply.id);
-      if (!resolve) return;
+    const thread: Thread = { worker, jobs: new Map(), queued: 0 };
+    let ready = false;
+    worker.on('message', (reply: ParseReply | typeof READY) => {
+      if (reply === READY) {
+        ready = true;
+        return;
+      }
+      const job = thread.jobs.get(reply.id);
+      if (!job) return;
       thread.jobs.delete(reply.id);
-      answered = true;
+      thread.queued -= job.bytes;
       if (thread.jobs.size === 0) worker.unref();
       const e = reply.encoded;
       // Structured clone hands a Buffer over as a plain Uint8Array.
       if (e) e.tuples = Buffer.from(e.tuples.buffer, e.tuples.byteOffset, e.tuples.byteLength);
-      resolve(e);
+      job.resolve(e);
     });
     worker.on('error', (err) => this.logger.error({ err: err.message }, 'ingest: a parse thread failed'));
     worker.on('exit', () => {
       settleAll(thread);
       const at = this.threads.indexOf(thread);
       if (at < 0 || this.closed) return;
-      if (!answered && Date.now() - startedAt < STARTUP_MS) {
-        // Gone before it ever answered (its code cannot load, say): starting it again would spin.
+      if (!ready) {
+        // Gone before its code loaded: starting it again would only fail again.
         this.threads.splice(at, 1);
         if (this.threads.length === 0)
           this.logger.error('ingest: no parse thread could start; parsing on the main thread');
@@ -144,6 +161,7 @@ export class ParsePool {
 }
 
 function settleAll(t: Thread): void {
-  for (const resolve of t.jobs.values()) resolve(undefined);
+  for (const job of t.jobs.values()) job.resolve(undefined);
   t.jobs.clear();
+  t.queued = 0;
 }

@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { pendingRecords, type TupleStore } from '../../pipeline/wal/frame.js';
 import { normaliseLog, withTenant } from '../normalise.js';
 import { parseBody } from '../parse-body.js';
-import type { ParseJob, ParseReply } from './parse-pool.js';
+import { READY, type ParseJob, type ParseReply } from './parse-pool.js';
 
 /** Each request's tuples in a buffer of their own, so they can be handed over without a copy. */
 const own: TupleStore = {
@@ -33,6 +33,7 @@ function encode(job: ParseJob): ParseReply {
   }
 }
 
+parentPort!.postMessage(READY);
 parentPort!.on('message', (job: ParseJob) => {
   const reply = encode(job);
   const tuples = reply.encoded?.tuples;

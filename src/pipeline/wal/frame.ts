@@ -61,10 +61,10 @@ export interface PendingRecords {
 /** One writer for every request: the tuples are copied out of it into the slab at once. */
 const scratch = new BinaryWriter(64 * 1024);
 
-/** Encodes records for a frame; the position is set when they are admitted. */
 /** Where pendingRecords keeps the tuples it encoded: a view into a shared slab, or a copy of their own. */
 export type TupleStore = Pick<TupleSlab, 'keep'>;
 
+/** Encodes records for a frame; the position is set when they are admitted. */
 export function pendingRecords(records: readonly SluiceRecord[], slab: TupleStore): PendingRecords {
   const offsets = new Array<number>(records.length + 1);
   scratch.off = 0;
