@@ -1,7 +1,8 @@
 // ingest.parseThreads against a real PostgreSQL: the same requests sent to a collector that
 // parses on the main thread and to one that parses on a thread, in each ack mode, store the same
-// rows, get the same answers (bad input and limits included) and reach the live tail; no record
-// is built back from its tuples on the way (nobody was tailing).
+// rows, get the same answers (bad input, limits, an API key's tenant and rate limit included)
+// and reach the live tail; no record is built back from its tuples on the way (nobody was
+// tailing). A body the main thread parses in steps never goes to a thread.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { App } from '../../src/app.js';
@@ -17,7 +18,11 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function collector(threads: number, ack: string): Promise<{ app: App; db: TestDatabase }> {
+async function collector(
+  threads: number,
+  ack: string,
+  more: Record<string, unknown> = {},
+): Promise<{ app: App; db: TestDatabase }> {
   const db = await createTestDatabase();
   const dir = tempDir();
   cleanups.push(() => db.drop(), dir.remove);
@@ -30,6 +35,7 @@ async function collector(threads: number, ack: string): Promise<{ app: App; db: 
         'ingest.ack': ack,
         'ingest.parseThreads': threads,
         'ingest.maxRecordsPerRequest': 60,
+        ...more,
       },
       dir.path,
     ),
@@ -64,8 +70,10 @@ const bad: Array<[string, string]> = [
   ['application/json', '[]'],
 ];
 
-async function post(app: App, type: string, body: string): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${app.url}/logs`, { method: 'POST', headers: { 'content-type': type }, body });
+async function post(app: App, type: string, body: string, key?: string): Promise<{ status: number; json: unknown }> {
+  const headers: Record<string, string> = { 'content-type': type };
+  if (key) headers.authorization = `Bearer ${key}`;
+  const res = await fetch(`${app.url}/logs`, { method: 'POST', headers, body });
   const json = (await res.json()) as Record<string, unknown>;
   delete json.req_id;
   return { status: res.status, json };
@@ -144,6 +152,50 @@ describe('parse threads', () => {
       'neither went to a thread',
     );
     await waitFor('the large record stored', async () => (await threaded.db.count('logs', "id = 'big-ok'")) === 1);
+  });
+
+  test("an API key's tenant and its rate limit apply as on the main thread", async () => {
+    const limited = { 'rateLimit.recordsPerSecond': 10, 'rateLimit.burst': 8 };
+    const pair = [await collector(0, 'durable', limited), await collector(1, 'durable', limited)];
+    const answers: unknown[][] = [];
+    for (const { app } of pair) {
+      const key = async (body: unknown, token?: string): Promise<string> => {
+        const res = await fetch(`${app.url}/admin/keys`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify(body),
+        });
+        assert.equal(res.status, 201, await res.clone().text());
+        return ((await res.json()) as { key: string }).key;
+      };
+      const ingest = await key({ scope: 'ingest', tenant: 'acme' }, await key({ scope: 'admin' }));
+      // 80 records of credit (10 a second, 8 s of burst): the third request of 50 is refused, as
+      // the second left the key 20 in debt (2 s to pay back).
+      const seen: unknown[] = [];
+      for (let i = 0; i < 3; i++) {
+        const body = lines.map((l) => JSON.stringify({ ...l, id: `k${i}-${l.id}` })).join('\n');
+        const answer = await post(app, 'application/x-ndjson', body, ingest);
+        // Each collector made its own key: its id is in the 429's message.
+        seen.push(JSON.parse(JSON.stringify(answer).replace(/key [0-9a-f]{16}/g, 'key <id>')));
+      }
+      answers.push(seen);
+    }
+    assert.deepEqual(answers[1], answers[0], 'the same answers, with threads and without');
+    assert.deepEqual(
+      (answers[0] as Array<{ status: number }>).map((a) => a.status),
+      [202, 202, 429],
+      'the limit was reached',
+    );
+    for (const { db } of pair) {
+      await waitFor('100 rows', async () => (await db.count('logs')) === 100);
+      assert.equal(await db.count('logs', "tenant = 'acme'"), 100, "every row has the key's tenant");
+    }
+    assert.deepEqual(await stored(pair[1]!.db), await stored(pair[0]!.db));
+    assert.equal(
+      await metric(pair[1]!.app, 'sluice_ingest_parse_thread_requests_total{outcome="encoded"}'),
+      2,
+      'the accepted ones were parsed on a thread',
+    );
   });
 
   test('the live tail gets what a thread parsed', async () => {
