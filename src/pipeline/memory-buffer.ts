@@ -51,30 +51,21 @@ export class MemoryBuffer implements RecordBuffer {
       this.waiters.length === 0 &&
       this.fits(records.length, bytes)
     )
-      return pendingRecordsInSteps(records).then((frame) => this.pushFramed(records, bytes, opts, frame));
-    return this.pushFramed(records, bytes, opts, undefined);
-  }
-
-  private pushFramed(
-    records: SluiceRecord[],
-    bytes: number,
-    opts: PushOptions,
-    frame: PendingRecords | undefined,
-  ): Promise<void> {
-    if (this.closed) return Promise.reject(this.shuttingDown());
-    const waiter: Waiter = { records, bytes, deferred: undefined, opts, frame };
-    if (this.waiters.length === 0 && this.fits(records.length, bytes)) {
-      this.admit(waiter);
-      return Promise.resolve();
-    }
-    return this.waiters.wait(waiter, () => this.full());
+      return pendingRecordsInSteps(records).then((frame) =>
+        this.enter({ records, bytes, deferred: undefined, opts, frame }),
+      );
+    return this.enter({ records, bytes, deferred: undefined, opts });
   }
 
   pushEncoded(req: EncodedRecords, opts: PushOptions): Promise<void> {
-    if (this.closed) return Promise.reject(this.shuttingDown());
     if (!this.slab) return Promise.reject(new Error('memory buffer: encoded requests need holdTuples'));
-    const waiter: Waiter = { records: [], encoded: req, bytes: req.bytes, deferred: undefined, opts };
-    if (this.waiters.length === 0 && this.fits(req.run.sizes.length, req.bytes)) {
+    return this.enter({ records: [], encoded: req, bytes: req.bytes, deferred: undefined, opts });
+  }
+
+  /** A parsed request: admitted now if nobody waits and it fits, else in the wait line. */
+  private enter(waiter: Waiter): Promise<void> {
+    if (this.closed) return Promise.reject(this.shuttingDown());
+    if (this.waiters.length === 0 && this.fits(waitingCount(waiter), waiter.bytes)) {
       this.admit(waiter);
       return Promise.resolve();
     }

@@ -181,33 +181,25 @@ export class WalBuffer implements RecordBuffer, BatchLedger {
     // A large request's tuples are encoded first, in steps, so encoding never holds the loop
     // long (the cost: a parked large request holds its tuples beside its records).
     if (records.length > ENCODE_STEP_RECORDS)
-      return pendingRecordsInSteps(records).then((frame) => this.pushFramed(records, bytes, opts, frame));
-    return this.pushFramed(records, bytes, opts, undefined);
+      return pendingRecordsInSteps(records).then((frame) =>
+        this.enter({ records, bytes, deferred: undefined, frame, opts }),
+      );
+    return this.enter({ records, bytes, deferred: undefined, frame: undefined, opts });
   }
 
-  private pushFramed(
-    records: SluiceRecord[],
-    bytes: number,
-    opts: PushOptions,
-    frame: PendingRecords | undefined,
-  ): Promise<void> {
+  pushEncoded(req: EncodedRecords, opts: PushOptions): Promise<void> {
+    if (this.opts.holdTuples === false) return Promise.reject(new Error('wal: encoded requests need holdTuples'));
+    const frame = encodedFrame(req.offsets, req.run.sizes as number[], req.run.tuples);
+    return this.enter({ records: [], encoded: req, bytes: req.bytes, deferred: undefined, frame, opts });
+  }
+
+  /** A parsed request: admitted now if nobody waits and it fits, else in the wait line. */
+  private enter(waiter: Waiter): Promise<void> {
     // Asked again: the WAL may have stopped while a large request was being encoded.
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
     // A line left waiting by a missed wake-up would refuse everyone behind it: try it first.
     if (this.waiters.length > 0) this.admitWaiters();
-    const waiter: Waiter = { records, bytes, deferred: undefined, frame, opts };
-    if (this.waiters.length === 0 && this.fits(waiter)) return this.admit(waiter);
-    return this.waiters.wait(waiter, () => this.full());
-  }
-
-  pushEncoded(req: EncodedRecords, opts: PushOptions): Promise<void> {
-    const refused = this.refusal();
-    if (refused) return Promise.reject(refused);
-    if (this.opts.holdTuples === false) return Promise.reject(new Error('wal: encoded requests need holdTuples'));
-    if (this.waiters.length > 0) this.admitWaiters();
-    const frame = encodedFrame(req.offsets, req.run.sizes as number[], req.run.tuples);
-    const waiter: Waiter = { records: [], encoded: req, bytes: req.bytes, deferred: undefined, frame, opts };
     if (this.waiters.length === 0 && this.fits(waiter)) return this.admit(waiter);
     return this.waiters.wait(waiter, () => this.full());
   }
