@@ -209,11 +209,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       fetchMax: Math.max(1, config.writers.queue),
       deadLetter: (batch, error, attempts) => deadLetter.write({ batch, sink: sink.name, error, attempts }),
     });
-    const writerSource = source;
-    metrics.initJetStreamWriter(
-      () => writerSource.stats(),
-      () => writerSource.backlog(),
-    );
+    metrics.initJetStreamWriter(source);
   }
   pool.onRoom(() => {
     batcher.pump();

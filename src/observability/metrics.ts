@@ -325,7 +325,10 @@ export class Metrics {
    * asked of the server at each scrape, and left out when the server cannot say (a stale
    * figure would read as a backlog that is not there).
    */
-  initJetStreamWriter(stats: () => JetStreamSourceStats, backlog: () => Promise<ConsumerBacklog | undefined>): void {
+  initJetStreamWriter(source: {
+    stats(): JetStreamSourceStats;
+    backlog(): Promise<ConsumerBacklog | undefined>;
+  }): void {
     const registers = [this.registry];
     const count = (name: string, help: string, read: (s: JetStreamSourceStats) => number): void => {
       new Counter({
@@ -334,7 +337,7 @@ export class Metrics {
         registers,
         collect(this: Counter) {
           this.reset();
-          this.inc(read(stats()));
+          this.inc(read(source.stats()));
         },
       });
     };
@@ -358,7 +361,7 @@ export class Metrics {
       help: 'Role writer: batches this writer fetched and has not acked yet',
       registers,
       collect(this: Gauge) {
-        this.set(stats().held);
+        this.set(source.stats().held);
       },
     });
     new Gauge({
@@ -367,7 +370,7 @@ export class Metrics {
       labelNames: ['state'] as const,
       registers,
       async collect(this: Gauge<'state'>) {
-        const b = await backlog();
+        const b = await source.backlog();
         this.reset();
         if (!b) return;
         this.labels('pending').set(b.pending);
