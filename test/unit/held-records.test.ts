@@ -16,6 +16,13 @@ import { cutBatch, many, openWal, rec } from '../helpers/wal.js';
 const dirs: Array<() => void> = [];
 after(() => dirs.forEach((d) => d()));
 
+/** A WAL in a directory of its own, removed after the tests. */
+function walIn(over: Parameters<typeof openWal>[1] = {}): ReturnType<typeof openWal> {
+  const d = tempDir('sluice-held-');
+  dirs.push(d.remove);
+  return openWal(d.path, over);
+}
+
 /** The records' tuples back to back, and where each starts (and the last ends). */
 function encode(records: readonly SluiceRecord[]): { tuples: Buffer; offsets: number[]; sizes: number[] } {
   const w = new BinaryWriter(1024);
@@ -127,9 +134,7 @@ describe('held records', () => {
 
 describe('the WAL holds what it admitted as tuples', () => {
   test('no record objects are held after admission; taken records equal what was pushed', async () => {
-    const d = tempDir('sluice-held-');
-    dirs.push(d.remove);
-    const { wal } = await openWal(d.path);
+    const { wal } = await walIn();
     const pushed = many(3).map((r, i) => ({ ...r, attrs: JSON.stringify({ i }) }));
     await wal.push(pushed, 300, { timeoutMs: 0 });
     await wal.push([rec(7), health(7)], 200, { timeoutMs: 0 }); // two types: kept as objects
@@ -143,9 +148,7 @@ describe('the WAL holds what it admitted as tuples', () => {
   });
 
   test('a request that parsed to none, let in from the wait line, adds nothing and fails nothing', async () => {
-    const d = tempDir('sluice-held-');
-    dirs.push(d.remove);
-    const { wal } = await openWal(d.path, { maxRecords: 1 });
+    const { wal } = await walIn({ maxRecords: 1 });
     await wal.push(many(1), 100, { timeoutMs: 0 });
     const waited = wal.push(many(1, 1), 100, { timeoutMs: 5000 });
     const none = wal.pushDeferred({ rawBytes: 2, parse: () => ({ records: [], bytes: 0 }) }, { timeoutMs: 5000 });
@@ -159,9 +162,7 @@ describe('the WAL holds what it admitted as tuples', () => {
   });
 
   test('a large request let in from the wait line is encoded in steps, at the head of the line', async () => {
-    const d = tempDir('sluice-held-');
-    dirs.push(d.remove);
-    const { wal } = await openWal(d.path, { maxRecords: 1 });
+    const { wal } = await walIn({ maxRecords: 1 });
     await wal.push(many(1), 100, { timeoutMs: 0 });
     const first = wal.push(many(1, 1), 100, { timeoutMs: 10_000 });
     // A large body parsed before it was queued (as ingest does), waiting behind `first`.
@@ -185,9 +186,7 @@ describe('the WAL holds what it admitted as tuples', () => {
   });
 
   test('holdTuples false (a sink that needs the objects): the objects pushed are held', async () => {
-    const d = tempDir('sluice-held-');
-    dirs.push(d.remove);
-    const { wal } = await openWal(d.path, { holdTuples: false });
+    const { wal } = await walIn({ holdTuples: false });
     const pushed = many(3);
     await wal.push(pushed, 300, { timeoutMs: 0 });
     const t = wal.take(10, Infinity);
@@ -226,9 +225,7 @@ test('a record decoded from its tuples (a replay) gives the same JSON line (file
 
 describe('requests encoded elsewhere (parse threads) are held as they come', () => {
   test('the WAL: admitted at once or from the wait line, positions and records as pushed', async () => {
-    const d = tempDir('sluice-held-');
-    dirs.push(d.remove);
-    const { wal } = await openWal(d.path, { maxRecords: 3 });
+    const { wal } = await walIn({ maxRecords: 3 });
     const first = many(3);
     const second = many(2, 3);
     await wal.pushEncoded(encoded(first), { timeoutMs: 0 });
@@ -264,9 +261,7 @@ describe('requests encoded elsewhere (parse threads) are held as they come', () 
   });
 
   test('one left waiting: refused when its time is up or the buffer closes, and nothing of it is held', async () => {
-    const d = tempDir('sluice-held-');
-    dirs.push(d.remove);
-    const { wal } = await openWal(d.path, { maxRecords: 1 });
+    const { wal } = await walIn({ maxRecords: 1 });
     const mem = new MemoryBuffer({ maxRecords: 1, maxBytes: 1e12, retryAfterSeconds: 1, holdTuples: true });
     for (const b of [wal, mem]) {
       await b.pushEncoded(encoded(many(1)), { timeoutMs: 0 });
@@ -277,9 +272,7 @@ describe('requests encoded elsewhere (parse threads) are held as they come', () 
       assert.deepEqual([b.stats().records, b.stats().waiting], [1, 0], 'only the first is held');
     }
     await wal.shutdown();
-    const other = tempDir('sluice-held-');
-    dirs.push(other.remove);
-    const objects = (await openWal(other.path, { holdTuples: false })).wal;
+    const objects = (await walIn({ holdTuples: false })).wal;
     await assert.rejects(objects.pushEncoded(encoded(many(1)), { timeoutMs: 0 }), /holdTuples/);
     await objects.shutdown();
   });
